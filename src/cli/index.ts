@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+/** `fhir-directory <command>`: serve, import, migrate. Built from the same factories as main.ts. */
+import { runImport } from './import-command';
+import { runMigrate } from './migrate-command';
+import { main as serve } from '../main';
+
+const USAGE = `Usage: fhir-directory <command> [options]
+
+Commands:
+  serve                       Start the FHIR server (the same as npm start)
+  import <file> [--chunk-size N]
+                              Load a FHIR Bundle (.json) or NDJSON (.ndjson) file in transactional chunks
+  migrate                     Apply pending schema migrations and exit
+  help                        Show this help
+
+Configuration comes from environment variables (DATABASE_URL, DATA_DIR, ...): see README.md.
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      await serve();
+      return -1; // keeps running until a signal
+    case 'import':
+      return runImport(rest);
+    case 'migrate':
+      return runMigrate();
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return 0;
+    default:
+      process.stderr.write(`Unknown command '${command}'\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+if (require.main === module) {
+  run(process.argv.slice(2)).then(
+    (code) => {
+      if (code >= 0) process.exit(code);
+    },
+    (err: unknown) => {
+      process.stderr.write(`fhir-directory: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,115 @@
+/**
+ * Builds a running directory from its configuration: database, migrations, store, validator, seed
+ * and HTTP server. main.ts, the CLI and the tests all start the directory through here.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from './config';
+import type { FhirContext } from './fhir/context';
+import { loadR4Definitions } from './fhir/definitions';
+import { buildCapabilityStatement } from './fhir/interactions/capabilities';
+import { createResourceValidator } from './fhir/validation/resource-validator';
+import { createApp } from './http/app';
+import { importResources, type ImportReport } from './import/import-resources';
+import { readImportFile } from './import/read-import-file';
+import type { Logger } from './logger';
+import { migrate } from './storage/migrations';
+import { openSqlClient } from './storage/open-sql-client';
+import { createPostgresStore } from './storage/postgres-store';
+import type { ResourceStore } from './storage/resource-store';
+
+export const SEED_FILE = join(__dirname, '..', 'seed-data', 'directory.json');
+
+const SOFTWARE = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { name: string; version: string };
+
+export interface StoreOptions {
+  databaseUrl?: string;
+  /** PGlite data directory; undefined keeps PGlite in memory. */
+  dataDir?: string;
+  searchPath?: string;
+}
+
+/** Opens the database, runs pending migrations and returns the store. */
+export async function openStore(options: StoreOptions, logger?: Logger): Promise<ResourceStore> {
+  const db = await openSqlClient(options);
+  try {
+    const ran = await migrate(db);
+    if (ran.length > 0) logger?.info({ migrations: ran, driver: db.driver }, 'applied schema migrations');
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  return createPostgresStore(db);
+}
+
+export function createFhirContext(store: ResourceStore, baseUrl: string): FhirContext {
+  loadR4Definitions();
+  return { store, validator: createResourceValidator(), baseUrl };
+}
+
+/** Loads seed-data/ into an empty store; a store with anything in it is left alone. */
+export async function seedIfEmpty(ctx: FhirContext, logger: Logger, file = SEED_FILE): Promise<ImportReport | undefined> {
+  if ((await ctx.store.count()) > 0) return undefined;
+  const report = await importResources(ctx, await readImportFile(file));
+  logger.info({ created: report.created, rejected: report.rejected.length }, 'loaded seed data into the empty store');
+  for (const r of report.rejected) logger.warn({ resource: r.resource, reasons: r.reasons }, 'seed resource rejected');
+  return report;
+}
+
+export interface RunningDirectory {
+  server: Server;
+  baseUrl: string;
+  store: ResourceStore;
+  ctx: FhirContext;
+  /** Stops taking requests, lets the ones in flight finish, then closes the database. */
+  close(): Promise<void>;
+}
+
+export type DirectoryConfig = Pick<Config, 'port' | 'host' | 'maxBodyBytes' | 'seed'> & {
+  baseUrl?: string;
+  databaseUrl?: string;
+  dataDir?: string;
+};
+
+export async function startDirectory(config: DirectoryConfig, logger: Logger, store?: ResourceStore): Promise<RunningDirectory> {
+  const openedStore = store ?? (await openStore(config, logger));
+  const server = createServer();
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  const baseUrl = config.baseUrl ?? `http://${host}:${address.port}/fhir`;
+  const ctx = createFhirContext(openedStore, baseUrl);
+  if (config.seed) await seedIfEmpty(ctx, logger);
+  const capability = buildCapabilityStatement(ctx, SOFTWARE, new Date().toISOString());
+  const capabilityJson = JSON.stringify(capability);
+  const app = createApp({ ctx, logger, maxBodyBytes: config.maxBodyBytes, capabilityStatement: () => ({ status: 200, body: capabilityJson }) });
+  server.on('request', app);
+  logger.info({ baseUrl, port: address.port }, 'fhir-directory listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    baseUrl,
+    store: openedStore,
+    ctx,
+    close() {
+      closing ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        });
+        await openedStore.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,10 @@
+/** What every FHIR interaction receives: its dependencies, passed in, never module singletons. */
+import type { ResourceStore } from '../storage/resource-store';
+import type { ResourceValidator } from './validation/resource-validator';
+
+export interface FhirContext {
+  store: ResourceStore;
+  validator: ResourceValidator;
+  /** The public FHIR base used in links, without a trailing slash, e.g. https://dir.example.org/fhir. */
+  baseUrl: string;
+}

@@ -1,0 +1,71 @@
+/**
+ * FHIR http.html#history at instance, type and system level, newest first. Pages are cut by the
+ * global change sequence, never by timestamp, so a reader following `next` sees each version once
+ * even when many writes share a millisecond, and new writes never shift the pages it has not read.
+ */
+import type { BundleEntry, BundleLink } from '@medplum/fhirtypes';
+import { bundleJson, outcomeEntry, pageLink, type RawEntry } from '../bundle-json';
+import { parseDateRange } from '../date-range';
+import { invalid, notFound } from '../errors';
+import { etagFor } from '../etag';
+import { decodeCursor, encodeCursor, parseCount } from '../paging';
+import { checkParameters } from '../query-parameters';
+import type { FhirRequest, FhirResult } from '../request';
+import { requireValidId } from '../resource-body';
+import type { FhirContext } from '../context';
+import type { HistoryQuery, VersionRecord } from '../../storage/resource-store';
+
+const HISTORY_PARAMETERS: ReadonlySet<string> = new Set(['_since', '_count', '_page', '_at']);
+
+export interface HistoryScope {
+  type?: string;
+  id?: string;
+}
+
+export async function history(ctx: FhirContext, request: FhirRequest, scope: HistoryScope): Promise<FhirResult> {
+  const ignored = checkParameters(request, HISTORY_PARAMETERS, 'history');
+  const query: HistoryQuery = { count: parseCount(request.query) };
+  if (scope.type) query.type = scope.type;
+  if (scope.id) query.id = requireValidId(scope.id);
+  const since = request.query.get('_since');
+  if (since !== null) query.since = parseDateRange(since, '_since').start;
+  const at = request.query.get('_at');
+  // FHIR _at: versions current at that point in time; we honour its upper bound (versions written before its end).
+  if (at !== null) query.before = parseDateRange(at, '_at').end;
+  const cursor = decodeCursor(request.query);
+  if (cursor) {
+    if (typeof cursor.seq !== 'number' || !Number.isSafeInteger(cursor.seq)) throw invalid('_page is not a history cursor', '_page');
+    query.beforeSeq = cursor.seq;
+  }
+
+  if (scope.type && scope.id) {
+    const current = await ctx.store.read(scope.type, scope.id);
+    if (!current) throw notFound(`${scope.type}/${scope.id}`);
+  }
+
+  const page = await ctx.store.history(query);
+  const base = [ctx.baseUrl, scope.type, scope.id, '_history'].filter(Boolean).join('/');
+  const link: BundleLink[] = [{ relation: 'self', url: pageLink(base, request.query, {}) }];
+  if (page.nextBeforeSeq !== undefined) {
+    link.push({ relation: 'next', url: pageLink(base, request.query, { _page: encodeCursor({ seq: page.nextBeforeSeq }) }) });
+  }
+  const entries = page.entries.map((record) => historyEntry(ctx, record));
+  if (ignored) entries.push(outcomeEntry(ignored));
+  return { status: 200, body: bundleJson({ type: 'history', link }, entries) };
+}
+
+function historyEntry(ctx: FhirContext, record: VersionRecord): RawEntry {
+  const path = `${record.resourceType}/${record.id}`;
+  const entry: Omit<BundleEntry, 'resource'> = {
+    fullUrl: `${ctx.baseUrl}/${path}`,
+    request: { method: record.method, url: record.method === 'POST' ? record.resourceType : path },
+    response: {
+      status: record.deleted ? '204' : record.method === 'POST' ? '201' : '200',
+      etag: etagFor(record.versionId),
+      lastModified: record.lastUpdated,
+    },
+  };
+  if (record.deleted) return { entry };
+  return record.content === undefined ? { entry } : { entry, resourceJson: record.content };
+}
+

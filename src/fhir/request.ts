@@ -1,0 +1,26 @@
+/**
+ * The FHIR core's view of a request and its answer: plain data, no express. src/http turns an
+ * express request into a FhirRequest and writes a FhirResult back.
+ */
+import type { Resource } from '@medplum/fhirtypes';
+
+export interface FhirRequest {
+  method: string;
+  /** Query parameters in order, repeated names kept (AND semantics). */
+  query: URLSearchParams;
+  /** Lower-cased header names. */
+  headers: Readonly<Record<string, string | undefined>>;
+  body?: unknown;
+}
+
+export interface FhirResult {
+  status: number;
+  headers?: Record<string, string>;
+  /** A resource, or its JSON text when it comes straight from storage. */
+  body?: Resource | string;
+}
+
+export function header(request: FhirRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return value === undefined || value === '' ? undefined : value;
+}

@@ -1,0 +1,30 @@
+/** The express application: the only place that wires HTTP to the FHIR core. */
+import express, { type Express } from 'express';
+import type { FhirContext } from '../fhir/context';
+import type { FhirResult } from '../fhir/request';
+import type { Logger } from '../logger';
+import { errorHandler, notFoundHandler } from './error-handler';
+import { createFhirRouter } from './fhir-routes';
+import { requestContext } from './request-context';
+
+export interface AppOptions {
+  ctx: FhirContext;
+  logger: Logger;
+  maxBodyBytes: number;
+  capabilityStatement: () => FhirResult;
+}
+
+export function createApp(options: AppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+  app.use(requestContext(options.logger));
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.use('/fhir', createFhirRouter(options));
+  app.use(notFoundHandler);
+  app.use(errorHandler(options.logger));
+  return app;
+}

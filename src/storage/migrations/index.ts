@@ -1,0 +1,49 @@
+/**
+ * Numbered schema migrations, run at start-up in one transaction under an advisory lock, so several
+ * server processes starting against one database apply each migration exactly once. The same SQL
+ * runs on PostgreSQL and PGlite.
+ */
+import type { SqlClient } from '../sql-client';
+import { M001_RESOURCES } from './001-resources';
+
+export interface Migration {
+  readonly id: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [M001_RESOURCES];
+
+/** Any constant works; this one spells "fhir" so it is recognisable in pg_locks. */
+const MIGRATION_LOCK_KEY = 0x66686972;
+
+export async function migrate(db: SqlClient): Promise<number[]> {
+  return db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+    await tx.query(
+      `CREATE TABLE IF NOT EXISTS schema_migration (
+         id integer PRIMARY KEY,
+         name text NOT NULL,
+         applied_at timestamptz NOT NULL DEFAULT now()
+       )`,
+    );
+    const done = await tx.query<{ id: number }>('SELECT id FROM schema_migration');
+    const applied = new Set(done.map((row) => Number(row.id)));
+    const ran: number[] = [];
+    for (const migration of MIGRATIONS) {
+      if (applied.has(migration.id)) continue;
+      for (const statement of splitStatements(migration.sql)) await tx.query(statement);
+      await tx.query('INSERT INTO schema_migration (id, name) VALUES ($1, $2)', [migration.id, migration.name]);
+      ran.push(migration.id);
+    }
+    return ran;
+  });
+}
+
+/** Migrations are plain DDL without functions or quoted semicolons, so splitting on ';' is safe. */
+function splitStatements(sql: string): string[] {
+  return sql
+    .split(';')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}

@@ -1,0 +1,20 @@
+import { createPgClient } from './pg-client';
+import { createPgliteClient } from './pglite-client';
+import type { SqlClient } from './sql-client';
+
+export interface DatabaseOptions {
+  /** A PostgreSQL connection string; when absent, embedded PGlite is used. */
+  databaseUrl?: string;
+  /** PGlite's data directory; `undefined` keeps the database in memory (tests). */
+  dataDir?: string;
+  /** PostgreSQL only: the schema to work in (tests give each file its own). */
+  searchPath?: string;
+}
+
+export function openSqlClient(options: DatabaseOptions): Promise<SqlClient> {
+  if (options.databaseUrl) {
+    const extra = options.searchPath ? { options: `-c search_path=${options.searchPath}` } : {};
+    return Promise.resolve(createPgClient(options.databaseUrl, extra));
+  }
+  return createPgliteClient(options.dataDir);
+}

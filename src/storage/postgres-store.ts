@@ -1,0 +1,241 @@
+/**
+ * ResourceStore over SQL (PostgreSQL or PGlite).
+ *
+ * Writes take one transaction-scoped advisory lock before anything else. That serialises writers, so
+ * the change sequence is allocated in commit order (a history reader resuming from a cursor can never
+ * miss a version that commits late), an If-Match check and its write cannot interleave with another
+ * writer, and version numbers never collide. Reads take no lock.
+ */
+import type { Resource } from '@medplum/fhirtypes';
+import type { SqlClient, SqlExecutor, SqlValue } from './sql-client';
+import type {
+  BasicSearch,
+  HistoryPage,
+  HistoryQuery,
+  LastUpdatedFilter,
+  NewVersion,
+  ResourceStore,
+  SearchPage,
+  VersionRecord,
+  WriteMethod,
+  WriteSession,
+} from './resource-store';
+
+const WRITE_LOCK_KEY = 0x64697277; // "dirw"
+
+/** Instants with millisecond precision, formatted by the database as FHIR instants. */
+const ISO = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
+const lastUpdatedText = (column: string): string => `to_char(${column} AT TIME ZONE 'UTC', ${ISO})`;
+
+interface VersionRow {
+  resource_type: string;
+  id: string;
+  version_id: number;
+  last_updated: string;
+  deleted: boolean;
+  seq: string | number;
+  method: string;
+  content: string | null;
+}
+
+const CURRENT_COLUMNS = `resource_type, id, version_id, ${lastUpdatedText('last_updated')} AS last_updated,
+  deleted, seq, CASE WHEN version_id = 1 THEN 'POST' ELSE 'PUT' END AS method, content`;
+const HISTORY_COLUMNS = `resource_type, id, version_id, ${lastUpdatedText('last_updated')} AS last_updated,
+  content IS NULL AS deleted, seq, method, content`;
+
+function toRecord(row: VersionRow): VersionRecord {
+  const record: VersionRecord = {
+    resourceType: row.resource_type,
+    id: row.id,
+    versionId: Number(row.version_id),
+    lastUpdated: row.last_updated,
+    deleted: row.deleted,
+    seq: Number(row.seq),
+    method: row.method as WriteMethod,
+  };
+  if (row.content !== null) record.content = row.content;
+  return record;
+}
+
+async function readCurrent(db: SqlExecutor, type: string, id: string): Promise<VersionRecord | undefined> {
+  const rows = await db.query<VersionRow>(
+    `SELECT ${CURRENT_COLUMNS} FROM resource WHERE resource_type = $1 AND id = $2`,
+    [type, id],
+  );
+  return rows[0] && toRecord(rows[0]);
+}
+
+async function readVersion(
+  db: SqlExecutor,
+  type: string,
+  id: string,
+  versionId: number,
+): Promise<VersionRecord | undefined> {
+  const rows = await db.query<VersionRow>(
+    `SELECT ${HISTORY_COLUMNS} FROM resource_history WHERE resource_type = $1 AND id = $2 AND version_id = $3`,
+    [type, id, versionId],
+  );
+  return rows[0] && toRecord(rows[0]);
+}
+
+async function writeVersion(
+  tx: SqlExecutor,
+  version: NewVersion,
+): Promise<VersionRecord & { resource: Resource | null }> {
+  const [stamp] = await tx.query<{ seq: string | number; now: string; previous: number | null }>(
+    `SELECT nextval('change_seq') AS seq,
+            ${lastUpdatedText("date_trunc('milliseconds', clock_timestamp())")} AS now,
+            (SELECT version_id FROM resource WHERE resource_type = $1 AND id = $2) AS previous`,
+    [version.resourceType, version.id],
+  );
+  if (!stamp) throw new Error('the database returned no change sequence');
+  const versionId = (stamp.previous === null ? 0 : Number(stamp.previous)) + 1;
+  const seq = Number(stamp.seq);
+  const lastUpdated = stamp.now;
+  let resource: Resource | null = null;
+  let content: string | null = null;
+  if (version.resource) {
+    resource = {
+      ...version.resource,
+      id: version.id,
+      meta: { ...version.resource.meta, versionId: String(versionId), lastUpdated },
+    } as Resource;
+    content = JSON.stringify(resource);
+  }
+  await tx.query(
+    `INSERT INTO resource (resource_type, id, version_id, last_updated, deleted, seq, content)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)
+     ON CONFLICT (resource_type, id) DO UPDATE SET version_id = EXCLUDED.version_id,
+       last_updated = EXCLUDED.last_updated, deleted = EXCLUDED.deleted, seq = EXCLUDED.seq,
+       content = EXCLUDED.content`,
+    [version.resourceType, version.id, versionId, lastUpdated, resource === null, seq, content],
+  );
+  await tx.query(
+    `INSERT INTO resource_history (seq, resource_type, id, version_id, last_updated, method, content)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [seq, version.resourceType, version.id, versionId, lastUpdated, version.method, content],
+  );
+  const record: VersionRecord & { resource: Resource | null } = {
+    resourceType: version.resourceType,
+    id: version.id,
+    versionId,
+    lastUpdated,
+    deleted: resource === null,
+    seq,
+    method: version.method,
+    resource,
+  };
+  if (content !== null) record.content = content;
+  return record;
+}
+
+/** FHIR search.html#date: each prefix compares the stored instant with the parameter's range. */
+function lastUpdatedCondition(filter: LastUpdatedFilter, params: SqlValue[]): string {
+  params.push(filter.range.start);
+  const start = `$${params.length}::timestamptz`;
+  params.push(filter.range.end);
+  const end = `$${params.length}::timestamptz`;
+  switch (filter.prefix) {
+    case 'eq':
+    case 'ap':
+      return `(last_updated >= ${start} AND last_updated < ${end})`;
+    case 'ne':
+      return `(last_updated < ${start} OR last_updated >= ${end})`;
+    case 'gt':
+    case 'sa':
+      return `last_updated >= ${end}`;
+    case 'ge':
+      return `last_updated >= ${start}`;
+    case 'lt':
+    case 'eb':
+      return `last_updated < ${start}`;
+    case 'le':
+      return `last_updated < ${end}`;
+  }
+}
+
+export function createPostgresStore(db: SqlClient): ResourceStore {
+  return {
+    read: (type, id) => readCurrent(db, type, id),
+    vread: (type, id, versionId) => readVersion(db, type, id, versionId),
+
+    async history(query: HistoryQuery): Promise<HistoryPage> {
+      const params: SqlValue[] = [];
+      const where: string[] = [];
+      const bind = (value: SqlValue): string => {
+        params.push(value);
+        return `$${params.length}`;
+      };
+      if (query.type) where.push(`resource_type = ${bind(query.type)}`);
+      if (query.id) where.push(`id = ${bind(query.id)}`);
+      if (query.since) where.push(`last_updated >= ${bind(query.since)}::timestamptz`);
+      if (query.before) where.push(`last_updated < ${bind(query.before)}::timestamptz`);
+      if (query.beforeSeq !== undefined) where.push(`seq < ${bind(query.beforeSeq)}`);
+      const rows = await db.query<VersionRow>(
+        `SELECT ${HISTORY_COLUMNS} FROM resource_history
+         ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+         ORDER BY seq DESC LIMIT ${bind(query.count + 1)}`,
+        params,
+      );
+      const entries = rows.slice(0, query.count).map(toRecord);
+      const last = entries[entries.length - 1];
+      return rows.length > query.count && last ? { entries, nextBeforeSeq: last.seq } : { entries };
+    },
+
+    async search(query: BasicSearch): Promise<SearchPage> {
+      const params: SqlValue[] = [query.type];
+      const where = ['resource_type = $1', 'NOT deleted'];
+      if (query.ids) {
+        params.push(query.ids);
+        where.push(`id = ANY($${params.length}::text[])`);
+      }
+      for (const filter of query.lastUpdated ?? []) where.push(lastUpdatedCondition(filter, params));
+      let total: number | undefined;
+      if (query.withTotal) {
+        const [row] = await db.query<{ n: string | number }>(
+          `SELECT count(*) AS n FROM resource WHERE ${where.join(' AND ')}`,
+          params,
+        );
+        total = Number(row?.n ?? 0);
+      }
+      if (query.afterId !== undefined) {
+        params.push(query.afterId);
+        where.push(`id > $${params.length}`);
+      }
+      params.push(query.count + 1);
+      const rows = await db.query<VersionRow>(
+        `SELECT ${CURRENT_COLUMNS} FROM resource WHERE ${where.join(' AND ')}
+         ORDER BY id LIMIT $${params.length}`,
+        params,
+      );
+      const records = rows.slice(0, query.count).map(toRecord);
+      const last = records[records.length - 1];
+      const page: SearchPage = { records };
+      if (rows.length > query.count && last) page.nextAfterId = last.id;
+      if (total !== undefined) page.total = total;
+      return page;
+    },
+
+    async count(type?: string): Promise<number> {
+      const [row] = type
+        ? await db.query<{ n: string }>('SELECT count(*) AS n FROM resource WHERE resource_type = $1 AND NOT deleted', [
+            type,
+          ])
+        : await db.query<{ n: string }>('SELECT count(*) AS n FROM resource WHERE NOT deleted');
+      return Number(row?.n ?? 0);
+    },
+
+    write<T>(work: (session: WriteSession) => Promise<T>): Promise<T> {
+      return db.transaction(async (tx) => {
+        await tx.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK_KEY]);
+        return work({
+          read: (type, id) => readCurrent(tx, type, id),
+          vread: (type, id, versionId) => readVersion(tx, type, id, versionId),
+          writeVersion: (version) => writeVersion(tx, version),
+        });
+      });
+    },
+
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * The storage port. FHIR semantics (If-Match, update-as-create, transactions) live in src/fhir and
+ * use this interface; src/storage implements it over SQL. Every write happens inside `write`, which
+ * is one database transaction holding the directory's write lock.
+ */
+import type { Resource } from '@medplum/fhirtypes';
+
+export type WriteMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** One version of one resource as stored. `content` is the JSON text served to clients. */
+export interface VersionRecord {
+  resourceType: string;
+  id: string;
+  versionId: number;
+  /** ISO 8601 instant with milliseconds, from the database clock. */
+  lastUpdated: string;
+  deleted: boolean;
+  /** The global change sequence number of this version. */
+  seq: number;
+  method: WriteMethod;
+  /** Absent for a deletion. */
+  content?: string;
+}
+
+export interface HistoryQuery {
+  type?: string;
+  id?: string;
+  /** Only versions written at or after this instant (FHIR `_since`). */
+  since?: string;
+  /** Only versions written before this instant (FHIR `_at` upper bound / cut-off). */
+  before?: string;
+  count: number;
+  /** Keyset cursor: only versions with a smaller change sequence (newest first). */
+  beforeSeq?: number;
+}
+
+export interface HistoryPage {
+  entries: VersionRecord[];
+  /** Present when more versions follow: pass it back as `beforeSeq`. */
+  nextBeforeSeq?: number;
+}
+
+/** A closed/open range of instants, half-open: start <= t < end. */
+export interface InstantRange {
+  start: string;
+  end: string;
+}
+
+export type DatePrefix = 'eq' | 'ne' | 'gt' | 'lt' | 'ge' | 'le' | 'sa' | 'eb' | 'ap';
+
+export interface LastUpdatedFilter {
+  prefix: DatePrefix;
+  range: InstantRange;
+}
+
+/** The search the store answers until the index tables arrive: `_id` and `_lastUpdated`. */
+export interface BasicSearch {
+  type: string;
+  ids?: string[];
+  lastUpdated?: LastUpdatedFilter[];
+  count: number;
+  /** Keyset cursor: only resources whose id sorts after this one. */
+  afterId?: string;
+  withTotal?: boolean;
+}
+
+export interface SearchPage {
+  records: VersionRecord[];
+  nextAfterId?: string;
+  total?: number;
+}
+
+export interface ResourceReader {
+  /** The current version, including a deletion marker; undefined when the id was never used. */
+  read(type: string, id: string): Promise<VersionRecord | undefined>;
+  vread(type: string, id: string, versionId: number): Promise<VersionRecord | undefined>;
+}
+
+export interface NewVersion {
+  resourceType: string;
+  id: string;
+  method: WriteMethod;
+  /** The resource to store, or null to record a deletion. */
+  resource: Resource | null;
+}
+
+export interface WriteSession extends ResourceReader {
+  /** Stores the next version; sets meta.versionId and meta.lastUpdated on a copy of the resource. */
+  writeVersion(version: NewVersion): Promise<VersionRecord & { resource: Resource | null }>;
+}
+
+export interface ResourceStore extends ResourceReader {
+  history(query: HistoryQuery): Promise<HistoryPage>;
+  search(query: BasicSearch): Promise<SearchPage>;
+  /** Counts current, not deleted resources (all types when none is given). */
+  count(type?: string): Promise<number>;
+  /** Runs `work` as one database transaction under the write lock: all of it is stored, or none. */
+  write<T>(work: (session: WriteSession) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}

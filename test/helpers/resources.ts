@@ -1,0 +1,26 @@
+/** Valid resource builders for tests. NPIs pass the US Core Luhn rule. */
+import type { Endpoint, Organization } from '@medplum/fhirtypes';
+
+export function organization(overrides: Partial<Organization> = {}): Organization {
+  return {
+    resourceType: 'Organization',
+    active: true,
+    name: 'Valley Clinic',
+    identifier: [{ system: 'http://hl7.org/fhir/sid/us-npi', value: '1234567893' }],
+    address: [{ line: ['1 Main St'], city: 'Springfield', state: 'IL', postalCode: '62701', country: 'US' }],
+    ...overrides,
+  };
+}
+
+export function endpoint(overrides: Partial<Endpoint> = {}): Endpoint {
+  return {
+    resourceType: 'Endpoint',
+    status: 'active',
+    connectionType: { system: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type', code: 'hl7-fhir-rest' },
+    name: 'Valley Clinic FHIR',
+    payloadType: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/endpoint-payload-type', code: 'any' }] }],
+    payloadMimeType: ['application/fhir+json'],
+    address: 'https://fhir.valley.example.org/r4',
+    ...overrides,
+  };
+}

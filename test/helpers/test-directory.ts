@@ -1,0 +1,63 @@
+/**
+ * Starts the real directory on a free port on 127.0.0.1 over a real database: in-memory PGlite, or,
+ * when DATABASE_URL is set, a fresh PostgreSQL schema of its own that is dropped afterwards.
+ */
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { openStore, startDirectory, type RunningDirectory } from '../../src/directory';
+import { createLogger } from '../../src/logger';
+import type { ResourceStore } from '../../src/storage/resource-store';
+
+export interface TestDirectory extends RunningDirectory {
+  url(path: string): string;
+}
+
+export interface TestDirectoryOptions {
+  seed?: boolean;
+  maxBodyBytes?: number;
+}
+
+export const onPostgres = (): boolean => Boolean(process.env.DATABASE_URL);
+
+async function withAdmin<T>(work: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: process.env.DATABASE_URL });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A store of its own: PGlite in memory, or a fresh schema on PostgreSQL (dropped by the returned cleanup). */
+export async function openTestStore(): Promise<{ store: ResourceStore; cleanup: () => Promise<void> }> {
+  const databaseUrl = process.env.DATABASE_URL;
+  if (!databaseUrl) {
+    const store = await openStore({});
+    return { store, cleanup: () => Promise.resolve() };
+  }
+  const schema = `test_${randomBytes(6).toString('hex')}`;
+  await withAdmin((c) => c.query(`CREATE SCHEMA ${schema}`));
+  const store = await openStore({ databaseUrl, searchPath: schema });
+  return {
+    store,
+    cleanup: () => withAdmin((c) => c.query(`DROP SCHEMA ${schema} CASCADE`)).then(() => undefined),
+  };
+}
+
+export async function startTestDirectory(options: TestDirectoryOptions = {}): Promise<TestDirectory> {
+  const { store, cleanup } = await openTestStore();
+  const directory = await startDirectory(
+    { port: 0, host: '127.0.0.1', maxBodyBytes: options.maxBodyBytes ?? 16 * 1024 * 1024, seed: options.seed ?? false },
+    createLogger('silent'),
+    store,
+  );
+  return {
+    ...directory,
+    url: (path: string) => `${directory.baseUrl}${path}`,
+    async close() {
+      await directory.close();
+      await cleanup();
+    },
+  };
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /*
  * Checks seed-data/directory.json:
- *   - every entry validates against base FHIR R4 with @medplum/core's validator
+ *   - the Bundle and every entry validate against base FHIR R4 with @medplum/core's validator
  *   - the Bundle is a transaction of `PUT Type/id` entries whose url matches the resource
  *   - ids follow the FHIR id rule and are unique per type
  *   - every `Type/id` reference resolves to an entry of the bundle
@@ -71,8 +71,15 @@ const text = fs.readFileSync(FILE, 'utf8');
 const bytes = Buffer.byteLength(text);
 const bundle = JSON.parse(text);
 if (bytes >= MAX_BYTES) fail('file', `${bytes} bytes, limit ${MAX_BYTES}`);
-if (bundle.resourceType !== 'Bundle' || bundle.type !== 'transaction') fail('bundle', 'not a transaction Bundle');
+if (bundle.resourceType !== 'Bundle' || bundle.type !== 'transaction')
+  fail('bundle', 'not a transaction Bundle');
 const entries = bundle.entry || [];
+try {
+  core.validateResource(bundle); // the Bundle itself (bdl-* invariants, entry.request)
+} catch (err) {
+  for (const iss of err.outcome?.issue || [{ diagnostics: err.message }])
+    fail('bundle', `invalid: ${iss.details?.text || iss.diagnostics}`);
+}
 
 // Index first, so references can be checked in any order.
 const index = new Map();
@@ -87,7 +94,8 @@ for (const [i, e] of entries.entries()) {
   if (!ID_RULE.test(r.id || '')) fail(key, `id does not match ${ID_RULE}`);
   if (index.has(key)) fail(key, 'duplicate');
   index.set(key, r);
-  if (!e.request || e.request.method !== 'PUT' || e.request.url !== key) fail(key, `request must be PUT ${key}, got ${JSON.stringify(e.request)}`);
+  if (!e.request || e.request.method !== 'PUT' || e.request.url !== key)
+    fail(key, `request must be PUT ${key}, got ${JSON.stringify(e.request)}`);
   if (e.fullUrl !== undefined && e.fullUrl !== key) fail(key, `fullUrl ${e.fullUrl}`);
 }
 
@@ -113,7 +121,11 @@ for (const e of entries) {
     validated++;
   } catch (err) {
     const issues = (err.outcome && err.outcome.issue) || [{ diagnostics: err.message }];
-    for (const iss of issues) fail(key, `invalid: ${iss.details?.text || iss.diagnostics} ${iss.expression ? `@ ${iss.expression.join(',')}` : ''}`);
+    for (const iss of issues)
+      fail(
+        key,
+        `invalid: ${iss.details?.text || iss.diagnostics} ${iss.expression ? `@ ${iss.expression.join(',')}` : ''}`,
+      );
   }
 
   // 2. References, identifiers, telecoms.
@@ -130,8 +142,10 @@ for (const e of entries) {
     if (k === 'identifier' && Array.isArray(v)) {
       for (const id of v) {
         if (id.system === NPI_SYSTEM && !isValidNpi(id.value || '')) fail(key, `invalid NPI ${id.value}`);
-        if (id.system === CLIA_SYSTEM && !/^[0-9]{2}D[0-9]{7}$/.test(id.value || '')) fail(key, `invalid CLIA ${id.value}`);
-        if (id.system === NAIC_SYSTEM && !/^[0-9]{5}$/.test(id.value || '')) fail(key, `invalid NAIC ${id.value}`);
+        if (id.system === CLIA_SYSTEM && !/^[0-9]{2}D[0-9]{7}$/.test(id.value || ''))
+          fail(key, `invalid CLIA ${id.value}`);
+        if (id.system === NAIC_SYSTEM && !/^[0-9]{5}$/.test(id.value || ''))
+          fail(key, `invalid NAIC ${id.value}`);
       }
     }
     if ((k === 'telecom' || (k === 'contact' && r.resourceType === 'Endpoint')) && Array.isArray(v)) {
@@ -151,7 +165,8 @@ for (const e of entries) {
     connTypes[ctKey] = (connTypes[ctKey] || 0) + 1;
     const mo = r.managingOrganization && index.get(r.managingOrganization.reference);
     if (!mo) fail(key, 'no managingOrganization');
-    else if (!(mo.endpoint || []).some((x) => x.reference === key)) fail(key, `${r.managingOrganization.reference} does not list it in endpoint`);
+    else if (!(mo.endpoint || []).some((x) => x.reference === key))
+      fail(key, `${r.managingOrganization.reference} does not list it in endpoint`);
     if (tag.code === 'synthetic') {
       const a = r.address || '';
       const ok =
@@ -164,10 +179,13 @@ for (const e of entries) {
   if (r.resourceType === 'Organization') {
     for (const ep of r.endpoint || []) {
       const target = index.get(ep.reference);
-      if (target && target.managingOrganization?.reference !== key) fail(key, `${ep.reference} is managed by ${target.managingOrganization?.reference}`);
+      if (target && target.managingOrganization?.reference !== key)
+        fail(key, `${ep.reference} is managed by ${target.managingOrganization?.reference}`);
     }
-    if (tag.code === 'synthetic' && !(r.identifier || []).some((id) => id.system === NPI_SYSTEM)) fail(key, 'synthetic Organization without NPI');
-    if (tag.code === 'epic-published' && (r.identifier || []).some((id) => id.system === NPI_SYSTEM)) fail(key, 'real Organization must not carry a generated NPI');
+    if (tag.code === 'synthetic' && !(r.identifier || []).some((id) => id.system === NPI_SYSTEM))
+      fail(key, 'synthetic Organization without NPI');
+    if (tag.code === 'epic-published' && (r.identifier || []).some((id) => id.system === NPI_SYSTEM))
+      fail(key, 'real Organization must not carry a generated NPI');
     // partOf chain must end (no cycles)
     const seen = new Set([key]);
     let cur = r;
@@ -190,11 +208,15 @@ const withEp = orgs.filter((o) => (o.endpoint || []).length > 0).length;
 console.log(`file: ${path.basename(FILE)}, ${bytes} bytes, ${entries.length} entries`);
 console.log('resources:', JSON.stringify(counts));
 console.log('seed-source tags:', JSON.stringify(tags));
-console.log(`organizations: ${top} top-level, ${withEp} with endpoints, ${orgs.filter((o) => o.active === false).length} inactive`);
+console.log(
+  `organizations: ${top} top-level, ${withEp} with endpoints, ${orgs.filter((o) => o.active === false).length} inactive`,
+);
 console.log('endpoint connectionType:');
 for (const [k, n] of Object.entries(connTypes).sort()) console.log(`  ${String(n).padStart(4)}  ${k}`);
 console.log('endpoint status:', JSON.stringify(statuses));
-console.log(`validated with @medplum/core validateResource: ${validated}/${entries.length} (warnings: ${warnings})`);
+console.log(
+  `validated with @medplum/core validateResource: ${validated}/${entries.length} (warnings: ${warnings})`,
+);
 if (failures.length) {
   console.log(`FAILED: ${failures.length} problem(s)`);
   for (const f of failures.slice(0, 200)) console.log('  ' + f);

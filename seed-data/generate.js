@@ -21,7 +21,15 @@ const path = require('path');
 
 const SEED = 0x5eed2024;
 const OUT_FILE = path.join(__dirname, 'directory.json');
-const EPIC_FILE = path.join(__dirname, '..', '..', 'shared', 'fhir', 'real-endpoints', 'epic-r4-endpoints-bundle.json');
+const EPIC_FILE = path.join(
+  __dirname,
+  '..',
+  '..',
+  'shared',
+  'fhir',
+  'real-endpoints',
+  'epic-r4-endpoints-bundle.json',
+);
 const EPIC_SAMPLE_SIZE = 40;
 
 // ---------------------------------------------------------------------------------------------
@@ -69,23 +77,52 @@ const ORG_TYPE_DISPLAY = {
 // One entry per transaction. `ct` is the connection-type code (same code in THO and mCSD).
 const TX = {
   xcpd: {
-    suffix: 'xcpd', ct: 'ihe-xcpd', ctDisplay: 'IHE XCPD', iti: 'ITI-55', itiDisplay: 'Cross Gateway Patient Discovery',
-    version: '2.0', specific: 'XCPD-RespGateway-PatientDiscovery', label: 'XCPD Responding Gateway (ITI-55)',
+    suffix: 'xcpd',
+    ct: 'ihe-xcpd',
+    ctDisplay: 'IHE XCPD',
+    iti: 'ITI-55',
+    itiDisplay: 'Cross Gateway Patient Discovery',
+    version: '2.0',
+    specific: 'XCPD-RespGateway-PatientDiscovery',
+    label: 'XCPD Responding Gateway (ITI-55)',
   },
   xcaQuery: {
-    suffix: 'xca-query', ct: 'ihe-xca', ctDisplay: 'IHE XCA', iti: 'ITI-38', itiDisplay: 'Cross Gateway Query',
-    version: '3.0', specific: 'XCA-RespGateway-Query', label: 'XCA Responding Gateway Query (ITI-38)',
+    suffix: 'xca-query',
+    ct: 'ihe-xca',
+    ctDisplay: 'IHE XCA',
+    iti: 'ITI-38',
+    itiDisplay: 'Cross Gateway Query',
+    version: '3.0',
+    specific: 'XCA-RespGateway-Query',
+    label: 'XCA Responding Gateway Query (ITI-38)',
   },
   xcaRetrieve: {
-    suffix: 'xca-retrieve', ct: 'ihe-xca', ctDisplay: 'IHE XCA', iti: 'ITI-39', itiDisplay: 'Cross Gateway Retrieve',
-    version: '3.0', specific: 'XCA-RespGateway-Retrieve', label: 'XCA Responding Gateway Retrieve (ITI-39)',
+    suffix: 'xca-retrieve',
+    ct: 'ihe-xca',
+    ctDisplay: 'IHE XCA',
+    iti: 'ITI-39',
+    itiDisplay: 'Cross Gateway Retrieve',
+    version: '3.0',
+    specific: 'XCA-RespGateway-Retrieve',
+    label: 'XCA Responding Gateway Retrieve (ITI-39)',
   },
   xdr: {
-    suffix: 'xdr', ct: 'ihe-xdr', ctDisplay: 'IHE XDR', iti: 'ITI-41', itiDisplay: 'Provide and Register Document Set-b',
-    version: '2.0', specific: 'XDR-Recipient-ProvideReg', label: 'XDR Document Recipient (ITI-41)',
+    suffix: 'xdr',
+    ct: 'ihe-xdr',
+    ctDisplay: 'IHE XDR',
+    iti: 'ITI-41',
+    itiDisplay: 'Provide and Register Document Set-b',
+    version: '2.0',
+    specific: 'XDR-Recipient-ProvideReg',
+    label: 'XDR Document Recipient (ITI-41)',
   },
   fhir: { suffix: 'fhir', ct: 'hl7-fhir-rest', ctDisplay: 'HL7 FHIR', label: 'FHIR R4 API' },
-  direct: { suffix: 'direct', ct: 'direct-project', ctDisplay: 'Direct Project', label: 'Direct secure messaging' },
+  direct: {
+    suffix: 'direct',
+    ct: 'direct-project',
+    ctDisplay: 'Direct Project',
+    label: 'Direct secure messaging',
+  },
 };
 const IHE_KEYS = new Set(['xcpd', 'xcaQuery', 'xcaRetrieve', 'xdr']);
 
@@ -178,28 +215,162 @@ const STATES = {
 };
 
 const PLACE_A = [
-  'Cedar', 'Willow', 'Maple', 'Aspen', 'Birch', 'Granite', 'Copper', 'Silver', 'Amber', 'Juniper',
-  'Sable', 'Heron', 'Falcon', 'Larkspur', 'Bramble', 'Thistle', 'Marigold', 'Lantern', 'Beacon',
-  'Quarry', 'Tamarack', 'Sorrel', 'Kestrel', 'Wren', 'Alder', 'Briar', 'Clover', 'Fern', 'Hazel',
-  'Laurel', 'Meadow', 'Rowan', 'Sumac', 'Teal', 'Yarrow', 'Osprey', 'Bittern', 'Foxglove', 'Elkhorn',
+  'Cedar',
+  'Willow',
+  'Maple',
+  'Aspen',
+  'Birch',
+  'Granite',
+  'Copper',
+  'Silver',
+  'Amber',
+  'Juniper',
+  'Sable',
+  'Heron',
+  'Falcon',
+  'Larkspur',
+  'Bramble',
+  'Thistle',
+  'Marigold',
+  'Lantern',
+  'Beacon',
+  'Quarry',
+  'Tamarack',
+  'Sorrel',
+  'Kestrel',
+  'Wren',
+  'Alder',
+  'Briar',
+  'Clover',
+  'Fern',
+  'Hazel',
+  'Laurel',
+  'Meadow',
+  'Rowan',
+  'Sumac',
+  'Teal',
+  'Yarrow',
+  'Osprey',
+  'Bittern',
+  'Foxglove',
+  'Elkhorn',
 ];
 const PLACE_B = [
-  'brook', 'field', 'ridge', 'haven', 'ford', 'wick', 'dale', 'port', 'crest', 'view', 'mont', 'vale',
-  'bury', 'stead', 'wood', 'gate', ' Springs', ' Falls', ' Crossing', ' Bluff', ' Harbor', ' Point', ' Junction',
+  'brook',
+  'field',
+  'ridge',
+  'haven',
+  'ford',
+  'wick',
+  'dale',
+  'port',
+  'crest',
+  'view',
+  'mont',
+  'vale',
+  'bury',
+  'stead',
+  'wood',
+  'gate',
+  ' Springs',
+  ' Falls',
+  ' Crossing',
+  ' Bluff',
+  ' Harbor',
+  ' Point',
+  ' Junction',
 ];
 const STREETS = [
-  'Main', 'Oak', 'Pine', 'Lake', 'Hill', 'River', 'Park', 'Church', 'Mill', 'Spring', 'Center', 'Ridge',
-  'Meadow', 'Orchard', 'Highland', 'Prospect', 'Franklin', 'Jefferson', 'Union', 'College', 'Depot', 'Harbor',
+  'Main',
+  'Oak',
+  'Pine',
+  'Lake',
+  'Hill',
+  'River',
+  'Park',
+  'Church',
+  'Mill',
+  'Spring',
+  'Center',
+  'Ridge',
+  'Meadow',
+  'Orchard',
+  'Highland',
+  'Prospect',
+  'Franklin',
+  'Jefferson',
+  'Union',
+  'College',
+  'Depot',
+  'Harbor',
 ];
 const STREET_TYPES = ['St', 'Ave', 'Blvd', 'Rd', 'Way', 'Dr', 'Pkwy', 'Ln'];
 const SURNAMES = [
-  'Abernathy', 'Okafor', 'Lindqvist', 'Ramanathan', 'Castellanos', 'Whitcombe', 'Nakashima', 'Delacroix',
-  'Brannigan', 'Oyelaran', 'Kowalczyk', 'Haverford', 'Mbatha', 'Tremblay', 'Ferreira', 'Vasquez-Hollis',
-  'Achterberg', 'Sorensen', 'Iwasaki', 'Mendelsohn', 'Quintero', 'Rasmussen', 'Adeyemi', 'Papadakis',
-  'Hollingsworth', 'Nguyen-Tran', 'Okonkwo', 'Bergstrom', 'Carrington', 'Dubois',
+  'Abernathy',
+  'Okafor',
+  'Lindqvist',
+  'Ramanathan',
+  'Castellanos',
+  'Whitcombe',
+  'Nakashima',
+  'Delacroix',
+  'Brannigan',
+  'Oyelaran',
+  'Kowalczyk',
+  'Haverford',
+  'Mbatha',
+  'Tremblay',
+  'Ferreira',
+  'Vasquez-Hollis',
+  'Achterberg',
+  'Sorensen',
+  'Iwasaki',
+  'Mendelsohn',
+  'Quintero',
+  'Rasmussen',
+  'Adeyemi',
+  'Papadakis',
+  'Hollingsworth',
+  'Nguyen-Tran',
+  'Okonkwo',
+  'Bergstrom',
+  'Carrington',
+  'Dubois',
 ];
-const GIVEN_F = ['Amara', 'Beatrix', 'Celeste', 'Daniela', 'Elif', 'Farah', 'Greta', 'Hana', 'Imani', 'Johanna', 'Keiko', 'Lucia', 'Mireille', 'Noor', 'Priya'];
-const GIVEN_M = ['Anders', 'Bashir', 'Callum', 'Dmitri', 'Emeka', 'Felipe', 'Gideon', 'Hiroshi', 'Idris', 'Jonah', 'Kofi', 'Lorenzo', 'Mateo', 'Nikhil', 'Oskar'];
+const GIVEN_F = [
+  'Amara',
+  'Beatrix',
+  'Celeste',
+  'Daniela',
+  'Elif',
+  'Farah',
+  'Greta',
+  'Hana',
+  'Imani',
+  'Johanna',
+  'Keiko',
+  'Lucia',
+  'Mireille',
+  'Noor',
+  'Priya',
+];
+const GIVEN_M = [
+  'Anders',
+  'Bashir',
+  'Callum',
+  'Dmitri',
+  'Emeka',
+  'Felipe',
+  'Gideon',
+  'Hiroshi',
+  'Idris',
+  'Jonah',
+  'Kofi',
+  'Lorenzo',
+  'Mateo',
+  'Nikhil',
+  'Oskar',
+];
 
 const usedPlaces = new Set();
 function placeName() {
@@ -260,37 +431,222 @@ function isoDate(yearLo, yearHi) {
 // ctStyle: which connection-type code system its IHE endpoints use (tho | mcsd | mixed).
 const OID_ROOT = '2.16.840.1.113883.3';
 const IMPLEMENTERS = [
-  { key: 'salish', cq: true, arc: 99901, name: 'Salish Ridge Health Information Exchange', alias: 'SRHIE', kind: 'hie', type: 'other', states: ['WA', 'OR', 'ID'], members: 24, ctStyle: 'tho', host: 'salishridge-hie' },
-  { key: 'lakes', cq: true, arc: 99902, name: 'Great Lakes Lantern Data Network', alias: 'GLLDN', kind: 'hie', type: 'other', states: ['MI', 'OH', 'WI'], members: 24, ctStyle: 'mcsd', host: 'lakes-lantern' },
-  { key: 'quillmark', cq: true, arc: 99903, name: 'Quillmark EHR, Inc.', kind: 'ehr', type: 'bus', states: ['TX', 'GA', 'FL', 'TN'], members: 24, ctStyle: 'tho', host: 'quillmark-ehr' },
-  { key: 'bluebonnet', cq: true, arc: 99904, name: 'Bluebonnet Crossing Health System', kind: 'system', type: 'prov', states: ['TX'], members: 17, ctStyle: 'mixed', host: 'bluebonnet-crossing' },
-  { key: 'longleaf', cq: true, arc: 99905, name: 'Longleaf Pines Care Alliance', kind: 'system', type: 'prov', states: ['NC', 'SC'], members: 17, ctStyle: 'tho', host: 'longleaf-pines' },
-  { key: 'prairie', cq: true, arc: 99906, name: 'Prairie Sky Health Information Network', alias: 'PSHIN', kind: 'hie', type: 'other', states: ['KS', 'NE', 'IA'], members: 19, ctStyle: 'mcsd', host: 'prairiesky-hin' },
-  { key: 'suncrest', cq: false, id: 'org-suncrest-mesa-health', name: 'Suncrest Mesa Health System', kind: 'system', type: 'prov', states: ['AZ'], members: 16, ctStyle: 'tho', host: 'suncrest-mesa' },
-  { key: 'lumenfield', cq: false, id: 'org-lumenfield-cloud-ehr', name: 'Lumenfield Cloud EHR', kind: 'cloud', type: 'bus', states: ['CO', 'UT'], members: 20, ctStyle: 'tho', host: 'lumenfield' },
-  { key: 'granite', cq: false, id: 'org-granite-notch-hie', name: 'Granite Notch Community HIE', kind: 'statehie', type: 'other', states: ['NH', 'VT', 'ME'], members: 15, ctStyle: 'mcsd', host: 'granite-notch-hie' },
-  { key: 'magnolia', cq: false, id: 'org-magnolia-bayou-medical-group', name: 'Magnolia Bayou Medical Group', kind: 'group', type: 'prov', states: ['LA', 'MS'], members: 13, ctStyle: 'tho', host: 'magnolia-bayou' },
-  { key: 'loonwater', cq: false, id: 'org-loonwater-mutual-health-plan', name: 'Loonwater Mutual Health Plan', kind: 'payer', type: 'ins', states: ['MN', 'IA'], members: 8, ctStyle: 'tho', host: 'loonwater-health' },
-  { key: 'palisade', cq: false, id: 'org-palisade-ridge-lab-network', name: 'Palisade Ridge Laboratory Network', kind: 'labnet', type: 'prov', states: ['NY', 'NJ'], members: 11, ctStyle: 'mixed', host: 'palisade-labs' },
+  {
+    key: 'salish',
+    cq: true,
+    arc: 99901,
+    name: 'Salish Ridge Health Information Exchange',
+    alias: 'SRHIE',
+    kind: 'hie',
+    type: 'other',
+    states: ['WA', 'OR', 'ID'],
+    members: 24,
+    ctStyle: 'tho',
+    host: 'salishridge-hie',
+  },
+  {
+    key: 'lakes',
+    cq: true,
+    arc: 99902,
+    name: 'Great Lakes Lantern Data Network',
+    alias: 'GLLDN',
+    kind: 'hie',
+    type: 'other',
+    states: ['MI', 'OH', 'WI'],
+    members: 24,
+    ctStyle: 'mcsd',
+    host: 'lakes-lantern',
+  },
+  {
+    key: 'quillmark',
+    cq: true,
+    arc: 99903,
+    name: 'Quillmark EHR, Inc.',
+    kind: 'ehr',
+    type: 'bus',
+    states: ['TX', 'GA', 'FL', 'TN'],
+    members: 24,
+    ctStyle: 'tho',
+    host: 'quillmark-ehr',
+  },
+  {
+    key: 'bluebonnet',
+    cq: true,
+    arc: 99904,
+    name: 'Bluebonnet Crossing Health System',
+    kind: 'system',
+    type: 'prov',
+    states: ['TX'],
+    members: 17,
+    ctStyle: 'mixed',
+    host: 'bluebonnet-crossing',
+  },
+  {
+    key: 'longleaf',
+    cq: true,
+    arc: 99905,
+    name: 'Longleaf Pines Care Alliance',
+    kind: 'system',
+    type: 'prov',
+    states: ['NC', 'SC'],
+    members: 17,
+    ctStyle: 'tho',
+    host: 'longleaf-pines',
+  },
+  {
+    key: 'prairie',
+    cq: true,
+    arc: 99906,
+    name: 'Prairie Sky Health Information Network',
+    alias: 'PSHIN',
+    kind: 'hie',
+    type: 'other',
+    states: ['KS', 'NE', 'IA'],
+    members: 19,
+    ctStyle: 'mcsd',
+    host: 'prairiesky-hin',
+  },
+  {
+    key: 'suncrest',
+    cq: false,
+    id: 'org-suncrest-mesa-health',
+    name: 'Suncrest Mesa Health System',
+    kind: 'system',
+    type: 'prov',
+    states: ['AZ'],
+    members: 16,
+    ctStyle: 'tho',
+    host: 'suncrest-mesa',
+  },
+  {
+    key: 'lumenfield',
+    cq: false,
+    id: 'org-lumenfield-cloud-ehr',
+    name: 'Lumenfield Cloud EHR',
+    kind: 'cloud',
+    type: 'bus',
+    states: ['CO', 'UT'],
+    members: 20,
+    ctStyle: 'tho',
+    host: 'lumenfield',
+  },
+  {
+    key: 'granite',
+    cq: false,
+    id: 'org-granite-notch-hie',
+    name: 'Granite Notch Community HIE',
+    kind: 'statehie',
+    type: 'other',
+    states: ['NH', 'VT', 'ME'],
+    members: 15,
+    ctStyle: 'mcsd',
+    host: 'granite-notch-hie',
+  },
+  {
+    key: 'magnolia',
+    cq: false,
+    id: 'org-magnolia-bayou-medical-group',
+    name: 'Magnolia Bayou Medical Group',
+    kind: 'group',
+    type: 'prov',
+    states: ['LA', 'MS'],
+    members: 13,
+    ctStyle: 'tho',
+    host: 'magnolia-bayou',
+  },
+  {
+    key: 'loonwater',
+    cq: false,
+    id: 'org-loonwater-mutual-health-plan',
+    name: 'Loonwater Mutual Health Plan',
+    kind: 'payer',
+    type: 'ins',
+    states: ['MN', 'IA'],
+    members: 8,
+    ctStyle: 'tho',
+    host: 'loonwater-health',
+  },
+  {
+    key: 'palisade',
+    cq: false,
+    id: 'org-palisade-ridge-lab-network',
+    name: 'Palisade Ridge Laboratory Network',
+    kind: 'labnet',
+    type: 'prov',
+    states: ['NY', 'NJ'],
+    members: 11,
+    ctStyle: 'mixed',
+    host: 'palisade-labs',
+  },
 ];
 
 // Member kinds per implementer kind, with weights.
 const MEMBER_MIX = {
-  hie: [['hospital', 30], ['clinic', 33], ['fqhc', 10], ['lab', 9], ['behavioral', 6], ['imaging', 6], ['snf', 6]],
-  ehr: [['clinic', 55], ['hospital', 20], ['urgent', 10], ['behavioral', 8], ['imaging', 7]],
-  system: [['hospital', 35], ['clinic', 42], ['urgent', 12], ['imaging', 11]],
-  cloud: [['clinic', 80], ['urgent', 10], ['behavioral', 10]],
-  statehie: [['hospital', 30], ['clinic', 35], ['fqhc', 15], ['lab', 10], ['snf', 10]],
-  group: [['clinic', 80], ['urgent', 20]],
-  labnet: [['lab', 75], ['pathology', 25]],
+  hie: [
+    ['hospital', 30],
+    ['clinic', 33],
+    ['fqhc', 10],
+    ['lab', 9],
+    ['behavioral', 6],
+    ['imaging', 6],
+    ['snf', 6],
+  ],
+  ehr: [
+    ['clinic', 55],
+    ['hospital', 20],
+    ['urgent', 10],
+    ['behavioral', 8],
+    ['imaging', 7],
+  ],
+  system: [
+    ['hospital', 35],
+    ['clinic', 42],
+    ['urgent', 12],
+    ['imaging', 11],
+  ],
+  cloud: [
+    ['clinic', 80],
+    ['urgent', 10],
+    ['behavioral', 10],
+  ],
+  statehie: [
+    ['hospital', 30],
+    ['clinic', 35],
+    ['fqhc', 15],
+    ['lab', 10],
+    ['snf', 10],
+  ],
+  group: [
+    ['clinic', 80],
+    ['urgent', 20],
+  ],
+  labnet: [
+    ['lab', 75],
+    ['pathology', 25],
+  ],
 };
 
 const NAME_TEMPLATES = {
-  hospital: ['{P} General Hospital', '{P} Regional Medical Center', '{P} Community Hospital', '{P} Memorial Hospital', '{P} Valley Hospital'],
+  hospital: [
+    '{P} General Hospital',
+    '{P} Regional Medical Center',
+    '{P} Community Hospital',
+    '{P} Memorial Hospital',
+    '{P} Valley Hospital',
+  ],
   clinic: [
-    '{P} Family Medicine', '{P} Internal Medicine Associates', '{P} Pediatrics', '{S} & {S2} Family Practice',
-    "{P} Women's Health", '{P} Orthopedic Associates', '{P} Cardiology Group', '{P} Primary Care',
-    '{P} Dermatology Clinic', '{P} Neurology Associates', '{S} Pediatric Partners', '{P} Endocrinology Clinic',
+    '{P} Family Medicine',
+    '{P} Internal Medicine Associates',
+    '{P} Pediatrics',
+    '{S} & {S2} Family Practice',
+    "{P} Women's Health",
+    '{P} Orthopedic Associates',
+    '{P} Cardiology Group',
+    '{P} Primary Care',
+    '{P} Dermatology Clinic',
+    '{P} Neurology Associates',
+    '{S} Pediatric Partners',
+    '{P} Endocrinology Clinic',
   ],
   fqhc: ['{P} Community Health Center', '{P} Family Health Center'],
   urgent: ['{P} Urgent Care', '{P} Walk-In Clinic'],
@@ -300,9 +656,30 @@ const NAME_TEMPLATES = {
   imaging: ['{P} Imaging Center', '{P} Diagnostic Imaging'],
   snf: ['{P} Skilled Nursing and Rehabilitation', '{P} Care Center'],
 };
-const HOSPITAL_DEPTS = ['Emergency Department', 'Cardiology', 'Radiology', 'Oncology Center', 'Laboratory Services', 'Health Information Management', 'Pediatrics Unit', 'Surgical Services'];
-const PAYER_PLANS = ['Medicare Advantage', 'Medicaid Managed Care', 'Individual and Family Plans', 'Employer Group Plans', 'Dental Plans'];
-const PAYER_DEPTS = ['Provider Network Operations', 'Utilization Management', 'Member Services', 'Claims Processing', 'Care Management'];
+const HOSPITAL_DEPTS = [
+  'Emergency Department',
+  'Cardiology',
+  'Radiology',
+  'Oncology Center',
+  'Laboratory Services',
+  'Health Information Management',
+  'Pediatrics Unit',
+  'Surgical Services',
+];
+const PAYER_PLANS = [
+  'Medicare Advantage',
+  'Medicaid Managed Care',
+  'Individual and Family Plans',
+  'Employer Group Plans',
+  'Dental Plans',
+];
+const PAYER_DEPTS = [
+  'Provider Network Operations',
+  'Utilization Management',
+  'Member Services',
+  'Claims Processing',
+  'Care Management',
+];
 
 const usedNames = new Set();
 function uniqueName(make) {
@@ -369,14 +746,18 @@ function buildOrganization(o) {
   identifier.push({ system: SYS.npi, value: newNpi() });
   for (const x of o.extraIds || []) identifier.push(x);
 
-  const type = [{ coding: [{ system: SYS.orgType, code: o.typeCode, display: ORG_TYPE_DISPLAY[o.typeCode] }] }];
+  const type = [
+    { coding: [{ system: SYS.orgType, code: o.typeCode, display: ORG_TYPE_DISPLAY[o.typeCode] }] },
+  ];
   if (o.cq) type.push({ coding: [{ system: SYS.sequoiaOrgType, code: o.cqRole, display: o.cqRole }] });
 
   const domain = o.hostSlug;
   const telecom = [{ system: 'phone', value: phone(o.state), use: 'work' }];
   if (chance(0.25)) telecom.push({ system: 'fax', value: phone(o.state), use: 'work' });
-  if (o.implementerTop || chance(0.5)) telecom.push({ system: 'email', value: `info@${domain}.example.org`, use: 'work' });
-  if (o.implementerTop || chance(0.4)) telecom.push({ system: 'url', value: `https://www.${domain}.example.org/`, use: 'work' });
+  if (o.implementerTop || chance(0.5))
+    telecom.push({ system: 'email', value: `info@${domain}.example.org`, use: 'work' });
+  if (o.implementerTop || chance(0.4))
+    telecom.push({ system: 'url', value: `https://www.${domain}.example.org/`, use: 'work' });
 
   const org = {
     resourceType: 'Organization',
@@ -384,7 +765,8 @@ function buildOrganization(o) {
     meta: SYNTHETIC_META(),
   };
   const ext = [];
-  if (o.cq && o.managingOrg) ext.push({ url: EXT.managingOrg, valueReference: { reference: `Organization/${o.managingOrg.id}` } });
+  if (o.cq && o.managingOrg)
+    ext.push({ url: EXT.managingOrg, valueReference: { reference: `Organization/${o.managingOrg.id}` } });
   if (ext.length) org.extension = ext;
   Object.assign(org, {
     identifier,
@@ -403,14 +785,22 @@ function buildOrganization(o) {
 
 function endpointStatus(org) {
   if (!org.active) return 'off';
-  return weighted([['active', 90], ['test', 4], ['suspended', 3], ['off', 2], ['error', 1]]);
+  return weighted([
+    ['active', 90],
+    ['test', 4],
+    ['suspended', 3],
+    ['off', 2],
+    ['error', 1],
+  ]);
 }
 
 function connectionCoding(txKey, ctStyle) {
   const t = TX[txKey];
   if (!IHE_KEYS.has(txKey)) return { system: SYS.thoConn, code: t.ct, display: t.ctDisplay };
   const useMcsd = ctStyle === 'mcsd' ? chance(0.85) : ctStyle === 'mixed' ? chance(0.5) : chance(0.08);
-  return useMcsd ? { system: SYS.mcsdConn, code: t.ct, display: t.ctDisplay.replace('IHE ', '') } : { system: SYS.thoConn, code: t.ct, display: t.ctDisplay };
+  return useMcsd
+    ? { system: SYS.mcsdConn, code: t.ct, display: t.ctDisplay.replace('IHE ', '') }
+    : { system: SYS.thoConn, code: t.ct, display: t.ctDisplay };
 }
 
 // Address builders. `site` = { slug, impl } decides where the endpoint is hosted.
@@ -421,15 +811,26 @@ const IHE_PATHS = {
     xcaRetrieve: '/CONNECTGateway/NhinService/RespondingGateway_Retrieve_Service/DocRetrieve',
     xdr: '/CONNECTGateway/NhinService/XDR_Service/DocSubmission',
   },
-  plain: { xcpd: '/ihe/xcpd/respondinggateway', xcaQuery: '/ihe/xca/query', xcaRetrieve: '/ihe/xca/retrieve', xdr: '/ihe/xdr/recipient' },
-  iti: { xcpd: '/services/iti55', xcaQuery: '/services/iti38', xcaRetrieve: '/services/iti39', xdr: '/services/iti41' },
+  plain: {
+    xcpd: '/ihe/xcpd/respondinggateway',
+    xcaQuery: '/ihe/xca/query',
+    xcaRetrieve: '/ihe/xca/retrieve',
+    xdr: '/ihe/xdr/recipient',
+  },
+  iti: {
+    xcpd: '/services/iti55',
+    xcaQuery: '/services/iti38',
+    xcaRetrieve: '/services/iti39',
+    xdr: '/services/iti41',
+  },
 };
 
 function endpointAddress(txKey, org, site) {
   const style = site.impl.pathStyle;
   if (IHE_KEYS.has(txKey)) {
     if (site.top) return `https://gateway.${site.impl.host}.example.org${IHE_PATHS[style][txKey]}`;
-    if (site.shared) return `https://gateway.${site.impl.host}.example.org/${site.tenant}${IHE_PATHS[style][txKey]}`;
+    if (site.shared)
+      return `https://gateway.${site.impl.host}.example.org/${site.tenant}${IHE_PATHS[style][txKey]}`;
     return `https://hie.${site.slug}.example.com${IHE_PATHS[style][txKey]}`;
   }
   if (txKey === 'fhir') {
@@ -456,15 +857,33 @@ function buildEndpoint(txKey, org, site, opts = {}) {
   const ihe = IHE_KEYS.has(txKey);
   const cq = site.impl.cq;
   if (ihe) {
-    ext.push({ url: EXT.transaction, valueCodeableConcept: { coding: [{ system: SYS.sequoiaTx, code: t.iti, display: t.itiDisplay }] } });
+    ext.push({
+      url: EXT.transaction,
+      valueCodeableConcept: { coding: [{ system: SYS.sequoiaTx, code: t.iti, display: t.itiDisplay }] },
+    });
     ext.push({ url: EXT.version, valueString: t.version });
-    ext.push({ url: EXT.specificType, valueCodeableConcept: { coding: [{ system: SYS.mcsdConn, code: t.specific }] } });
+    ext.push({
+      url: EXT.specificType,
+      valueCodeableConcept: { coding: [{ system: SYS.mcsdConn, code: t.specific }] },
+    });
     if (cq) {
-      ext.push({ url: EXT.purposesOfUse, valueCodeableConcept: { coding: [{ system: SYS.nhinPou, code: 'TREATMENT', display: 'Treatment' }] } });
-      if (chance(0.3)) ext.push({ url: EXT.purposesOfUse, valueCodeableConcept: { coding: [{ system: SYS.nhinPou, code: 'OPERATIONS', display: 'Healthcare Operations' }] } });
+      ext.push({
+        url: EXT.purposesOfUse,
+        valueCodeableConcept: { coding: [{ system: SYS.nhinPou, code: 'TREATMENT', display: 'Treatment' }] },
+      });
+      if (chance(0.3))
+        ext.push({
+          url: EXT.purposesOfUse,
+          valueCodeableConcept: {
+            coding: [{ system: SYS.nhinPou, code: 'OPERATIONS', display: 'Healthcare Operations' }],
+          },
+        });
     }
   } else if (txKey === 'fhir' && cq) {
-    ext.push({ url: EXT.transaction, valueCodeableConcept: { coding: [{ system: SYS.sequoiaTx, code: 'FHIR REST' }] } });
+    ext.push({
+      url: EXT.transaction,
+      valueCodeableConcept: { coding: [{ system: SYS.sequoiaTx, code: 'FHIR REST' }] },
+    });
     ext.push({ url: EXT.version, valueString: '4.0.1' });
   }
   if (ext.length) ep.extension = ext;
@@ -480,16 +899,26 @@ function buildEndpoint(txKey, org, site, opts = {}) {
     ep.payloadType = [{ coding: [{ system: SYS.uri, code: 'urn:ihe:iti:xcpd:2009', display: 'IHE XCPD' }] }];
     ep.payloadMimeType = ['application/soap+xml'];
   } else if (ihe) {
-    ep.payloadType = [{ coding: [{ system: SYS.uri, code: 'urn:ihe:iti:xds-b:2007', display: 'IHE XDS.b' }] }];
+    ep.payloadType = [
+      { coding: [{ system: SYS.uri, code: 'urn:ihe:iti:xds-b:2007', display: 'IHE XDS.b' }] },
+    ];
     if (chance(0.5)) {
       ep.payloadType.push({
-        coding: [{ system: SYS.iheFormatCode, code: 'urn:hl7-org:sdwg:ccda-structuredBody:2.1', display: 'Documents following C-CDA constraints using a structured body' }],
+        coding: [
+          {
+            system: SYS.iheFormatCode,
+            code: 'urn:hl7-org:sdwg:ccda-structuredBody:2.1',
+            display: 'Documents following C-CDA constraints using a structured body',
+          },
+        ],
       });
     }
     ep.payloadMimeType = ['application/soap+xml'];
   } else if (txKey === 'fhir') {
     ep.payloadType = [{ coding: [{ system: SYS.plannetPayload, code: 'NA', display: 'Not Applicable' }] }];
-    ep.payloadMimeType = chance(0.6) ? ['application/fhir+json', 'application/fhir+xml'] : ['application/fhir+json'];
+    ep.payloadMimeType = chance(0.6)
+      ? ['application/fhir+json', 'application/fhir+xml']
+      : ['application/fhir+json'];
   } else {
     ep.payloadType = [{ coding: [{ system: SYS.thoPayload, code: 'any', display: 'Any' }] }];
   }
@@ -503,25 +932,79 @@ function buildEndpoint(txKey, org, site, opts = {}) {
 const GW = ['xcpd', 'xcaQuery', 'xcaRetrieve'];
 function memberEndpointSet(implKind, cq, memberKind) {
   if (cq) {
-    if (memberKind === 'hospital') return [...GW, pick(['xdr', 'fhir', 'direct', 'xdr'])].slice(0, chance(0.75) ? 4 : 3);
-    if (memberKind === 'lab') return weighted([[['xdr', 'direct'], 5], [GW, 3], [['fhir', 'direct'], 2]]);
-    if (implKind === 'ehr') return weighted([[[...GW, 'fhir'], 40], [GW, 30], [['fhir', 'direct'], 20], [[], 10]]);
-    return weighted([[GW, 55], [[...GW, 'direct'], 20], [['fhir', 'direct'], 12], [['direct'], 2], [[], 10]]);
+    if (memberKind === 'hospital')
+      return [...GW, pick(['xdr', 'fhir', 'direct', 'xdr'])].slice(0, chance(0.75) ? 4 : 3);
+    if (memberKind === 'lab')
+      return weighted([
+        [['xdr', 'direct'], 5],
+        [GW, 3],
+        [['fhir', 'direct'], 2],
+      ]);
+    if (implKind === 'ehr')
+      return weighted([
+        [[...GW, 'fhir'], 40],
+        [GW, 30],
+        [['fhir', 'direct'], 20],
+        [[], 10],
+      ]);
+    return weighted([
+      [GW, 55],
+      [[...GW, 'direct'], 20],
+      [['fhir', 'direct'], 12],
+      [['direct'], 2],
+      [[], 10],
+    ]);
   }
   switch (implKind) {
     case 'system':
-      if (memberKind === 'hospital') return weighted([[['fhir', 'direct', 'xdr'], 5], [['fhir', 'direct'], 4], [[...GW, 'fhir'], 2]]);
-      return weighted([[['fhir', 'direct'], 50], [['direct'], 8], [['fhir'], 6], [[], 30]]);
+      if (memberKind === 'hospital')
+        return weighted([
+          [['fhir', 'direct', 'xdr'], 5],
+          [['fhir', 'direct'], 4],
+          [[...GW, 'fhir'], 2],
+        ]);
+      return weighted([
+        [['fhir', 'direct'], 50],
+        [['direct'], 8],
+        [['fhir'], 6],
+        [[], 30],
+      ]);
     case 'cloud':
-      return weighted([[['fhir', 'direct'], 65], [['fhir'], 12], [['direct'], 6], [[], 15]]);
+      return weighted([
+        [['fhir', 'direct'], 65],
+        [['fhir'], 12],
+        [['direct'], 6],
+        [[], 15],
+      ]);
     case 'statehie':
-      return weighted([[['xdr', 'direct'], 38], [GW, 25], [[...GW, 'xdr'], 15], [['direct'], 5], [[], 15]]);
+      return weighted([
+        [['xdr', 'direct'], 38],
+        [GW, 25],
+        [[...GW, 'xdr'], 15],
+        [['direct'], 5],
+        [[], 15],
+      ]);
     case 'group':
-      return weighted([[['fhir', 'direct'], 55], [['direct'], 12], [['fhir', 'direct', 'xdr'], 13], [[], 20]]);
+      return weighted([
+        [['fhir', 'direct'], 55],
+        [['direct'], 12],
+        [['fhir', 'direct', 'xdr'], 13],
+        [[], 20],
+      ]);
     case 'labnet':
-      return weighted([[['xdr', 'direct', 'fhir'], 35], [['xdr', 'direct'], 35], [['fhir', 'direct'], 15], [[], 15]]);
+      return weighted([
+        [['xdr', 'direct', 'fhir'], 35],
+        [['xdr', 'direct'], 35],
+        [['fhir', 'direct'], 15],
+        [[], 15],
+      ]);
     case 'payer':
-      return memberKind === 'plan' ? ['fhir', 'direct'] : weighted([[['direct'], 25], [[], 75]]);
+      return memberKind === 'plan'
+        ? ['fhir', 'direct']
+        : weighted([
+            [['direct'], 25],
+            [[], 75],
+          ]);
     default:
       return [];
   }
@@ -573,10 +1056,21 @@ function generateImplementer(impl) {
   const topSite = { impl, slug: impl.host, top: true, oid };
   const supportContact = { system: 'email', value: `interop-support@${impl.host}.example.org`, use: 'work' };
   if (impl.kind === 'payer') {
-    buildEndpoint('fhir', top, topSite, { idSuffix: 'fhir-patient-access', label: 'Patient Access API (FHIR R4)', address: `https://api.${impl.host}.example.com/patient-access/r4`, contact: supportContact });
-    buildEndpoint('fhir', top, topSite, { idSuffix: 'fhir-provider-directory', label: 'Provider Directory API (FHIR R4)', address: `https://api.${impl.host}.example.com/provider-directory/r4`, contact: supportContact });
+    buildEndpoint('fhir', top, topSite, {
+      idSuffix: 'fhir-patient-access',
+      label: 'Patient Access API (FHIR R4)',
+      address: `https://api.${impl.host}.example.com/patient-access/r4`,
+      contact: supportContact,
+    });
+    buildEndpoint('fhir', top, topSite, {
+      idSuffix: 'fhir-provider-directory',
+      label: 'Provider Directory API (FHIR R4)',
+      address: `https://api.${impl.host}.example.com/provider-directory/r4`,
+      contact: supportContact,
+    });
   } else {
-    for (const tx of IMPLEMENTER_ENDPOINTS[impl.kind]) buildEndpoint(tx, top, topSite, { contact: supportContact });
+    for (const tx of IMPLEMENTER_ENDPOINTS[impl.kind])
+      buildEndpoint(tx, top, topSite, { contact: supportContact });
   }
 
   const mix = MEMBER_MIX[impl.kind];
@@ -598,7 +1092,8 @@ function generateImplementer(impl) {
     const memberOid = impl.cq ? `${oid}.${k}` : undefined;
     const slug = slugify(name, 30);
     const extraIds = [];
-    if (kind === 'lab' || kind === 'pathology') extraIds.push({ system: SYS.clia, value: `${pad(int(1, 99), 2)}D${pad(int(0, 9999999), 7)}` });
+    if (kind === 'lab' || kind === 'pathology')
+      extraIds.push({ system: SYS.clia, value: `${pad(int(1, 99), 2)}D${pad(int(0, 9999999), 7)}` });
     if (kind === 'plan') extraIds.push({ system: SYS.naic, value: pad(int(10000, 99999), 5) });
     const member = buildOrganization({
       id: impl.cq ? memberOid : readableId(name),
@@ -616,31 +1111,59 @@ function generateImplementer(impl) {
       extraIds,
     });
     // Hosted on the implementer's shared gateway / multi-tenant platform, or self-hosted?
-    const sharedP = { hie: 0.6, ehr: 0.85, cloud: 0.9, statehie: 0.5, system: 0.7, group: 0.8, payer: 1, labnet: 0.5 }[impl.kind];
+    const sharedP = {
+      hie: 0.6,
+      ehr: 0.85,
+      cloud: 0.9,
+      statehie: 0.5,
+      system: 0.7,
+      group: 0.8,
+      payer: 1,
+      labnet: 0.5,
+    }[impl.kind];
     const site = { impl, slug, shared: chance(sharedP), tenant: slugify(name, 24), oid: memberOid };
     for (const tx of memberEndpointSet(impl.kind, impl.cq, kind)) {
       if (kind === 'plan' && tx === 'fhir') {
-        buildEndpoint('fhir', member, site, { label: 'Patient Access API (FHIR R4)', address: `https://api.${impl.host}.example.com/patient-access/r4/${slugify(name, 20)}` });
+        buildEndpoint('fhir', member, site, {
+          label: 'Patient Access API (FHIR R4)',
+          address: `https://api.${impl.host}.example.com/patient-access/r4/${slugify(name, 20)}`,
+        });
       } else {
         buildEndpoint(tx, member, site);
       }
     }
     const locP = { hospital: 0.7, snf: 0.4, fqhc: 0.4, imaging: 0.2, clinic: 0.05 }[kind] || 0;
     if (chance(locP)) locations.push({ org: member, state, kind });
-    if (['clinic', 'fqhc', 'hospital', 'behavioral'].includes(kind) && member.active) practiceOrgs.push({ org: member, kind });
+    if (['clinic', 'fqhc', 'hospital', 'behavioral'].includes(kind) && member.active)
+      practiceOrgs.push({ org: member, kind });
 
     // Second level
     let children = [];
     if (kind === 'hospital' && chance(0.35)) {
       const depts = [...HOSPITAL_DEPTS];
       const n = int(1, 2);
-      for (let j = 0; j < n; j++) children.push({ kind: 'dept', name: `${name} - ${depts.splice(int(0, depts.length - 1), 1)[0]}`, typeCode: 'dept' });
+      for (let j = 0; j < n; j++)
+        children.push({
+          kind: 'dept',
+          name: `${name} - ${depts.splice(int(0, depts.length - 1), 1)[0]}`,
+          typeCode: 'dept',
+        });
     } else if ((kind === 'clinic' || kind === 'fqhc') && chance(0.12)) {
       const n = int(1, 3);
-      for (let j = 0; j < n; j++) children.push({ kind: 'site', name: uniqueName(() => `${name} - ${placeName()} Office`), typeCode: 'prov' });
+      for (let j = 0; j < n; j++)
+        children.push({
+          kind: 'site',
+          name: uniqueName(() => `${name} - ${placeName()} Office`),
+          typeCode: 'prov',
+        });
     } else if (kind === 'lab' && chance(0.3)) {
       const n = int(1, 3);
-      for (let j = 0; j < n; j++) children.push({ kind: 'psc', name: uniqueName(() => `${name} - ${placeName()} Patient Service Center`), typeCode: 'prov' });
+      for (let j = 0; j < n; j++)
+        children.push({
+          kind: 'psc',
+          name: uniqueName(() => `${name} - ${placeName()} Patient Service Center`),
+          typeCode: 'prov',
+        });
     }
     children.forEach((c, j) => {
       usedNames.add(c.name);
@@ -659,9 +1182,20 @@ function generateImplementer(impl) {
         parent: member,
         hostSlug: slug,
       });
-      const childSite = { impl, slug: slugify(c.name, 30), shared: true, tenant: `${slugify(name, 16)}-${j + 1}`, oid: childOid };
+      const childSite = {
+        impl,
+        slug: slugify(c.name, 30),
+        shared: true,
+        tenant: `${slugify(name, 16)}-${j + 1}`,
+        oid: childOid,
+      };
       let set = [];
-      if (c.kind === 'dept') set = /Health Information|Laboratory/.test(c.name) ? ['direct', 'fhir'] : chance(0.15) ? ['direct'] : [];
+      if (c.kind === 'dept')
+        set = /Health Information|Laboratory/.test(c.name)
+          ? ['direct', 'fhir']
+          : chance(0.15)
+            ? ['direct']
+            : [];
       else if (c.kind === 'site') set = chance(0.35) ? ['direct'] : [];
       else if (c.kind === 'psc') set = chance(0.2) ? ['fhir', 'direct'] : [];
       for (const tx of set) buildEndpoint(tx, child, childSite);
@@ -701,9 +1235,23 @@ function generateLocations() {
 }
 
 const SPECIALTIES = {
-  clinic: [['207Q00000X', 'Family Medicine'], ['207R00000X', 'Internal Medicine'], ['208000000X', 'Pediatrics'], ['207RC0000X', 'Cardiovascular Disease'], ['207X00000X', 'Orthopaedic Surgery'], ['207V00000X', 'Obstetrics & Gynecology']],
-  fqhc: [['207Q00000X', 'Family Medicine'], ['363LF0000X', 'Nurse Practitioner, Family']],
-  hospital: [['207RC0000X', 'Cardiovascular Disease'], ['207R00000X', 'Internal Medicine'], ['207X00000X', 'Orthopaedic Surgery']],
+  clinic: [
+    ['207Q00000X', 'Family Medicine'],
+    ['207R00000X', 'Internal Medicine'],
+    ['208000000X', 'Pediatrics'],
+    ['207RC0000X', 'Cardiovascular Disease'],
+    ['207X00000X', 'Orthopaedic Surgery'],
+    ['207V00000X', 'Obstetrics & Gynecology'],
+  ],
+  fqhc: [
+    ['207Q00000X', 'Family Medicine'],
+    ['363LF0000X', 'Nurse Practitioner, Family'],
+  ],
+  hospital: [
+    ['207RC0000X', 'Cardiovascular Disease'],
+    ['207R00000X', 'Internal Medicine'],
+    ['207X00000X', 'Orthopaedic Surgery'],
+  ],
   behavioral: [['2084P0800X', 'Psychiatry']],
 };
 function generatePractitioners(count) {
@@ -725,7 +1273,14 @@ function generatePractitioners(count) {
       meta: SYNTHETIC_META(),
       identifier: [{ system: SYS.npi, value: newNpi() }],
       active: true,
-      name: [{ use: 'official', family, given: [given], ...(np ? { suffix: ['NP'] } : { prefix: ['Dr.'], suffix: ['MD'] }) }],
+      name: [
+        {
+          use: 'official',
+          family,
+          given: [given],
+          ...(np ? { suffix: ['NP'] } : { prefix: ['Dr.'], suffix: ['MD'] }),
+        },
+      ],
       telecom: [{ system: 'phone', value: org.telecom[0].value, use: 'work' }],
       gender: female ? 'female' : 'male',
     });
@@ -734,7 +1289,9 @@ function generatePractitioners(count) {
       const roleOrg = r === 0 ? org : hosts[int(0, hosts.length - 1)].org;
       if (r === 1 && roleOrg === org) continue;
       const directEp = roleOrg.endpoint.find((e) => e.reference.endsWith('-direct'));
-      const loc = resources.Location.find((l) => l.managingOrganization.reference === `Organization/${roleOrg.id}`);
+      const loc = resources.Location.find(
+        (l) => l.managingOrganization.reference === `Organization/${roleOrg.id}`,
+      );
       const role = {
         resourceType: 'PractitionerRole',
         id: `role-${id.slice(6)}-${r + 1}`,
@@ -742,7 +1299,13 @@ function generatePractitioners(count) {
         active: true,
         practitioner: { reference: `Practitioner/${id}`, display: `${np ? '' : 'Dr. '}${given} ${family}` },
         organization: ref(roleOrg),
-        code: [{ coding: [{ system: SYS.practRole, code: np ? 'nurse' : 'doctor', display: np ? 'Nurse' : 'Doctor' }] }],
+        code: [
+          {
+            coding: [
+              { system: SYS.practRole, code: np ? 'nurse' : 'doctor', display: np ? 'Nurse' : 'Doctor' },
+            ],
+          },
+        ],
         specialty: [{ coding: [{ system: SYS.nucc, code: specCode, display: specDisplay }] }],
       };
       if (loc) role.location = [{ reference: `Location/${loc.id}`, display: loc.name }];
@@ -761,7 +1324,9 @@ function addEpic() {
   try {
     src = JSON.parse(fs.readFileSync(EPIC_FILE, 'utf8'));
   } catch (err) {
-    throw new Error(`cannot read the Epic endpoint list at ${path.relative(process.cwd(), EPIC_FILE)} (expected in the sibling shared/ folder): ${err.message}`);
+    throw new Error(
+      `cannot read the Epic endpoint list at ${path.relative(process.cwd(), EPIC_FILE)} (expected in the sibling shared/ folder): ${err.message}`,
+    );
   }
   const entries = src.entry;
   const vendor = add({
@@ -824,12 +1389,14 @@ function main() {
   addEpic();
 
   // Organizations whose endpoint list stayed empty: drop the empty array.
-  for (const org of resources.Organization) if (org.endpoint && org.endpoint.length === 0) delete org.endpoint;
+  for (const org of resources.Organization)
+    if (org.endpoint && org.endpoint.length === 0) delete org.endpoint;
 
   const order = ['Organization', 'Endpoint', 'Location', 'Practitioner', 'PractitionerRole'];
   const entries = [];
   for (const type of order) {
-    for (const r of resources[type]) entries.push({ resource: r, request: { method: 'PUT', url: `${type}/${r.id}` } });
+    for (const r of resources[type])
+      entries.push({ resource: r, request: { method: 'PUT', url: `${type}/${r.id}` } });
   }
   // One entry per line: small, and diffs stay readable.
   const text =
@@ -839,7 +1406,9 @@ function main() {
   fs.writeFileSync(OUT_FILE, text);
 
   const counts = order.map((t) => `${t} ${resources[t].length}`).join(', ');
-  process.stdout.write(`wrote ${path.relative(process.cwd(), OUT_FILE)}: ${entries.length} entries (${counts}), ${Buffer.byteLength(text)} bytes\n`);
+  process.stdout.write(
+    `wrote ${path.relative(process.cwd(), OUT_FILE)}: ${entries.length} entries (${counts}), ${Buffer.byteLength(text)} bytes\n`,
+  );
 }
 
 main();

@@ -131,26 +131,28 @@ async function writeVersion(
 
 /** FHIR search.html#date: each prefix compares the stored instant with the parameter's range. */
 function lastUpdatedCondition(filter: LastUpdatedFilter, params: SqlValue[]): string {
-  params.push(filter.range.start);
-  const start = `$${params.length}::timestamptz`;
-  params.push(filter.range.end);
-  const end = `$${params.length}::timestamptz`;
+  // Bind only what the condition uses: PostgreSQL cannot type a parameter that no expression mentions.
+  const bind = (value: string): string => {
+    params.push(value);
+    return `$${params.length}::timestamptz`;
+  };
+  const { start, end } = filter.range;
   switch (filter.prefix) {
     case 'eq':
     case 'ap':
-      return `(last_updated >= ${start} AND last_updated < ${end})`;
+      return `(last_updated >= ${bind(start)} AND last_updated < ${bind(end)})`;
     case 'ne':
-      return `(last_updated < ${start} OR last_updated >= ${end})`;
+      return `(last_updated < ${bind(start)} OR last_updated >= ${bind(end)})`;
     case 'gt':
     case 'sa':
-      return `last_updated >= ${end}`;
+      return `last_updated >= ${bind(end)}`;
     case 'ge':
-      return `last_updated >= ${start}`;
+      return `last_updated >= ${bind(start)}`;
     case 'lt':
     case 'eb':
-      return `last_updated < ${start}`;
+      return `last_updated < ${bind(start)}`;
     case 'le':
-      return `last_updated < ${end}`;
+      return `last_updated < ${bind(end)}`;
   }
 }
 

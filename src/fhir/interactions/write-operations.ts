@@ -81,7 +81,7 @@ export async function patchResource(
   const stored = JSON.parse(current.content) as Resource;
   let patched: Resource;
   try {
-    patched = applyPatch(stored, operations, true, true, true).newDocument;
+    patched = applyPatch(stored, operations, true, false, true).newDocument;
   } catch (err) {
     if (err instanceof JsonPatchError && err.name === 'TEST_OPERATION_FAILED') {
       throw businessRule(`JSON Patch test failed at operation ${err.index ?? 0}`, `${type}`);

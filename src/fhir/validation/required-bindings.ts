@@ -79,8 +79,8 @@ function buildIndex(): Index {
   for (const sd of definitions) {
     for (const el of elements(sd)) {
       const parent = parentPath(el.path);
-      if (parent !== undefined && !nodes.has(key(sd.type, parent)))
-        nodes.set(key(sd.type, parent), new Map());
+      const parentKey = parent === undefined ? undefined : key(sd.type, parent);
+      if (parentKey !== undefined && !nodes.has(parentKey)) nodes.set(parentKey, new Map());
     }
   }
 

@@ -32,7 +32,8 @@ export function bundleJson(frame: BundleFrame, entries: RawEntry[], timestamp = 
     return `{${fields.join(',')}}`;
   });
   const headJson = JSON.stringify(head);
-  return `${headJson.slice(0, -1)},"entry":[${parts.join(',')}]}`;
+  // FHIR json.html: arrays are never empty, so a Bundle without entries has no `entry`.
+  return parts.length === 0 ? headJson : `${headJson.slice(0, -1)},"entry":[${parts.join(',')}]}`;
 }
 
 export function outcomeEntry(outcome: OperationOutcome): RawEntry {

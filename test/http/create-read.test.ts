@@ -64,7 +64,7 @@ describe('create (POST /fhir/{type})', () => {
         kind: 'instance',
         fhirVersion: '4.0.1',
         format: ['json'],
-        software: { name: 'Acme EHR' },
+        implementation: { description: 'Acme EHR FHIR API', url: 'https://fhir.acme.example.org/r4' },
         rest: [{ mode: 'server' }],
       },
     ];
@@ -116,5 +116,14 @@ describe('read and vread', () => {
     expectOutcome(await call('GET', dir.url(`/Organization/${'x'.repeat(65)}`)), 400);
     expectOutcome(await call('GET', dir.url('/Organization/bad_id')), 400);
     expectOutcome(await call('GET', dir.url('/Organization/abc/_history/first')), 400);
+  });
+});
+
+describe('capabilities (GET /fhir/metadata)', () => {
+  it('is itself a valid CapabilityStatement: storing it succeeds', async () => {
+    const metadata = await call('GET', dir.url('/metadata'));
+    expect(metadata.status).toBe(200);
+    const stored = await call('POST', dir.url('/CapabilityStatement'), metadata.body);
+    expect(stored.status).toBe(201);
   });
 });

@@ -1,4 +1,4 @@
-import { call, expectOutcome } from '../helpers/fhir-client';
+import { call, expectOutcome, type FhirResponse } from '../helpers/fhir-client';
 import { endpoint, organization } from '../helpers/resources';
 import { startTestDirectory, type TestDirectory } from '../helpers/test-directory';
 
@@ -12,7 +12,7 @@ async function followNext(url: string): Promise<any[]> {
   const entries: any[] = [];
   let next: string | undefined = url;
   while (next) {
-    const page = await call('GET', next);
+    const page: FhirResponse = await call('GET', next);
     expect(page.status).toBe(200);
     expect(page.body.type).toBe('history');
     entries.push(...(page.body.entry ?? []));
@@ -73,7 +73,7 @@ describe('history', () => {
     let next: string | undefined = dir.url(`/_history?_since=${encodeURIComponent(since)}&_count=7`);
     let pages = 0;
     while (next) {
-      const page = await call('GET', next);
+      const page: FhirResponse = await call('GET', next);
       for (const entry of page.body.entry) seen.push(`${entry.fullUrl}|${entry.response.etag}`);
       // A concurrent writer: its versions are newer than the reader's cursor, so they never shift the pages.
       if (pages++ < 5) await call('POST', dir.url('/Organization'), organization({ name: `late ${pages}` }));
@@ -133,7 +133,7 @@ async function followNextSearch(url: string): Promise<string[]> {
   const ids: string[] = [];
   let next: string | undefined = url;
   while (next) {
-    const page = await call('GET', next);
+    const page: FhirResponse = await call('GET', next);
     ids.push(...(page.body.entry ?? []).map((e: any) => e.resource.id));
     next = page.body.link.find((l: any) => l.relation === 'next')?.url;
   }

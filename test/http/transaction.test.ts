@@ -5,6 +5,7 @@
  * entries follow the request's order.
  */
 import { randomUUID } from 'node:crypto';
+import type { OperationOutcome, Organization } from '@medplum/fhirtypes';
 import { call, expectOutcome, type FhirResponse } from '../helpers/fhir-client';
 import { endpoint, organization } from '../helpers/resources';
 import { startTestDirectory, type TestDirectory } from '../helpers/test-directory';
@@ -17,10 +18,52 @@ afterAll(() => dir.close());
 
 type Entry = Record<string, unknown>;
 
-function transaction(entries: Entry[] | undefined, headers: Record<string, string> = {}): Promise<FhirResponse> {
+/** The parts of a response Bundle these tests read. */
+interface ResourceJson {
+  resourceType: string;
+  id?: string;
+  name?: string;
+  meta?: { versionId?: string; lastUpdated?: string };
+  [element: string]: unknown;
+}
+
+interface EntryJson {
+  fullUrl?: string;
+  resource?: ResourceJson;
+  response: {
+    status: string;
+    location?: string;
+    etag?: string;
+    lastModified?: string;
+    outcome?: OperationOutcome;
+  };
+}
+
+interface BundleJson {
+  resourceType: string;
+  type: string;
+  entry?: EntryJson[];
+}
+
+type StoredOrganization = Organization & { id: string };
+
+function transaction(
+  entries: Entry[] | undefined,
+  headers: Record<string, string> = {},
+): Promise<FhirResponse<BundleJson>> {
   const bundle: Record<string, unknown> = { resourceType: 'Bundle', type: 'transaction' };
   if (entries !== undefined) bundle.entry = entries;
-  return call('POST', dir.url(''), bundle, headers);
+  return call<BundleJson>('POST', dir.url(''), bundle, headers);
+}
+
+type Tuple<T, N extends number, R extends T[] = []> = R['length'] extends N ? R : Tuple<T, N, [...R, T]>;
+
+/** The response's entries, after checking that it is a Bundle with exactly `count` of them. */
+function entriesOf<N extends number>(res: FhirResponse<BundleJson>, count: N): Tuple<EntryJson, N> {
+  expect(res.body.resourceType).toBe('Bundle');
+  const entries = res.body.entry ?? [];
+  expect(entries).toHaveLength(count);
+  return entries as Tuple<EntryJson, N>;
 }
 
 /** A fresh HCID-style OID, usable as a FHIR id (digits and dots). */
@@ -40,26 +83,31 @@ function jsonPatch(operations: unknown[]): Entry {
 
 /** Every version in the directory, newest first (the test data stays far below one page). */
 async function systemHistory(): Promise<{ count: number; newest: string | undefined }> {
-  const res = await call('GET', dir.url('/_history?_count=1000'));
+  const res = await call<BundleJson>('GET', dir.url('/_history?_count=1000'));
   expect(res.status).toBe(200);
-  const entries: any[] = res.body.entry ?? [];
+  const entries = res.body.entry ?? [];
   expect(entries.length).toBeLessThan(1000);
-  const newest = entries[0] ? `${entries[0].fullUrl} ${entries[0].response.etag}` : undefined;
+  const first = entries[0];
+  const newest = first ? `${first.fullUrl ?? ''} ${first.response.etag ?? ''}` : undefined;
   return { count: entries.length, newest };
 }
 
-async function createOrganization(name: string): Promise<any> {
-  const res = await call('POST', dir.url('/Organization'), organization({ name }));
+async function createOrganization(name: string): Promise<StoredOrganization> {
+  const res = await call<StoredOrganization>('POST', dir.url('/Organization'), organization({ name }));
   expect(res.status).toBe(201);
   return res.body;
 }
 
-function issueText(res: FhirResponse): string {
-  return JSON.stringify(res.body.issue.map((i: any) => ({ diagnostics: i.diagnostics, expression: i.expression })));
+function issuesOf(res: FhirResponse<unknown>): NonNullable<OperationOutcome['issue']> {
+  return (res.body as OperationOutcome).issue ?? [];
 }
 
-function expressions(res: FhirResponse): string[] {
-  return res.body.issue.flatMap((i: any) => (i.expression ?? []) as string[]);
+function issueText(res: FhirResponse<unknown>): string {
+  return JSON.stringify(issuesOf(res).map((i) => ({ diagnostics: i.diagnostics, expression: i.expression })));
+}
+
+function expressions(res: FhirResponse<unknown>): string[] {
+  return issuesOf(res).flatMap((i) => i.expression ?? []);
 }
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
@@ -81,8 +129,15 @@ describe('transaction: creates with urn:uuid references', () => {
         resource: organization({
           name: 'Child Clinic',
           partOf: { reference: parentUrn, display: 'Parent Health System' },
-          identifier: [{ system: 'http://example.org/clinic-ids', value: 'C-1', assigner: { reference: parentUrn } }],
-          extension: [{ url: 'http://example.org/fhir/StructureDefinition/preferred-endpoint', valueReference: { reference: endpointUrn } }],
+          identifier: [
+            { system: 'http://example.org/clinic-ids', value: 'C-1', assigner: { reference: parentUrn } },
+          ],
+          extension: [
+            {
+              url: 'http://example.org/fhir/StructureDefinition/preferred-endpoint',
+              valueReference: { reference: endpointUrn },
+            },
+          ],
         }),
         request: { method: 'POST', url: 'Organization' },
       },
@@ -95,25 +150,24 @@ describe('transaction: creates with urn:uuid references', () => {
 
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/fhir\+json/);
-    expect(res.body.resourceType).toBe('Bundle');
     expect(res.body.type).toBe('transaction-response');
-    expect(res.body.entry).toHaveLength(3);
+    const entries = entriesOf(res, 3);
 
     const types = ['Organization', 'Organization', 'Endpoint'];
     const ids: string[] = [];
-    res.body.entry.forEach((entry: any, index: number) => {
+    entries.forEach((entry, index) => {
       const type = types[index] as string;
       expect(entry.response.status).toBe('201 Created');
       expect(entry.response.etag).toBe('W/"1"');
       expect(entry.response.lastModified).toMatch(ISO_INSTANT);
-      expect(Date.parse(entry.response.lastModified)).toBeGreaterThanOrEqual(before - 5000);
+      expect(Date.parse(entry.response.lastModified ?? '')).toBeGreaterThanOrEqual(before - 5000);
       const location = new RegExp(`^${dir.url('')}/${type}/([0-9a-f-]{36})/_history/1$`);
       expect(entry.response.location).toMatch(location);
-      const id = location.exec(entry.response.location)?.[1] as string;
+      const id = location.exec(entry.response.location ?? '')?.[1] as string;
       expect(entry.fullUrl).toBe(dir.url(`/${type}/${id}`));
-      expect(entry.resource.resourceType).toBe(type);
-      expect(entry.resource.id).toBe(id);
-      expect(entry.resource.meta.versionId).toBe('1');
+      expect(entry.resource?.resourceType).toBe(type);
+      expect(entry.resource?.id).toBe(id);
+      expect(entry.resource?.meta?.versionId).toBe('1');
       ids.push(id);
     });
     const [parentId, childId, endpointId] = ids as [string, string, string];
@@ -126,7 +180,10 @@ describe('transaction: creates with urn:uuid references', () => {
     expect([parent.status, child.status, ep.status]).toEqual([200, 200, 200]);
     expect(parent.body.name).toBe('Parent Health System');
     expect(parent.body.endpoint).toEqual([{ reference: `Endpoint/${endpointId}` }]);
-    expect(child.body.partOf).toEqual({ reference: `Organization/${parentId}`, display: 'Parent Health System' });
+    expect(child.body.partOf).toEqual({
+      reference: `Organization/${parentId}`,
+      display: 'Parent Health System',
+    });
     expect(child.body.identifier[0].assigner).toEqual({ reference: `Organization/${parentId}` });
     expect(child.body.extension[0].valueReference).toEqual({ reference: `Endpoint/${endpointId}` });
     expect(ep.body.managingOrganization).toEqual({ reference: `Organization/${parentId}` });
@@ -135,18 +192,23 @@ describe('transaction: creates with urn:uuid references', () => {
       expect(stored.headers.get('etag')).toBe('W/"1"');
     }
     // The response carries exactly what was stored.
-    expect(res.body.entry[0].resource).toEqual(parent.body);
-    expect(res.body.entry[1].resource).toEqual(child.body);
-    expect(res.body.entry[2].resource).toEqual(ep.body);
+    expect(entries[0].resource).toEqual(parent.body);
+    expect(entries[1].resource).toEqual(child.body);
+    expect(entries[2].resource).toEqual(ep.body);
   });
 
   it('accepts POST to the absolute base URL form of request.url', async () => {
     const res = await transaction([
-      { fullUrl: `urn:uuid:${randomUUID()}`, resource: organization({ name: 'Absolute URL Clinic' }), request: { method: 'POST', url: dir.url('/Organization') } },
+      {
+        fullUrl: `urn:uuid:${randomUUID()}`,
+        resource: organization({ name: 'Absolute URL Clinic' }),
+        request: { method: 'POST', url: dir.url('/Organization') },
+      },
     ]);
     expect(res.status).toBe(200);
-    expect(res.body.entry[0].response.status).toBe('201 Created');
-    const read = await call('GET', res.body.entry[0].fullUrl);
+    const [created] = entriesOf(res, 1);
+    expect(created.response.status).toBe('201 Created');
+    const read = await call('GET', created.fullUrl as string);
     expect([read.status, read.body.name]).toEqual([200, 'Absolute URL Clinic']);
   });
 });
@@ -163,7 +225,11 @@ describe('transaction: PUT, DELETE, PATCH and GET entries', () => {
     const res = await transaction([
       {
         fullUrl: dir.url(`/Organization/${orgId}`),
-        resource: organization({ id: orgId, name: 'HCID Organization', endpoint: [{ reference: endpointUrn }] }),
+        resource: organization({
+          id: orgId,
+          name: 'HCID Organization',
+          endpoint: [{ reference: endpointUrn }],
+        }),
         request: { method: 'PUT', url: `Organization/${orgId}` },
       },
       {
@@ -188,16 +254,15 @@ describe('transaction: PUT, DELETE, PATCH and GET entries', () => {
 
     expect(res.status).toBe(200);
     expect(res.body.type).toBe('transaction-response');
-    const entries: any[] = res.body.entry;
-    expect(entries).toHaveLength(8);
+    const entries = entriesOf(res, 8);
 
     // [0] PUT of a new client id: update-as-create.
     expect(entries[0].response.status).toBe('201 Created');
     expect(entries[0].response.location).toBe(dir.url(`/Organization/${orgId}/_history/1`));
     expect(entries[0].response.etag).toBe('W/"1"');
     expect(entries[0].response.lastModified).toMatch(ISO_INSTANT);
-    expect(entries[0].resource.id).toBe(orgId);
-    expect(entries[0].resource.endpoint).toEqual([{ reference: `Endpoint/${endpointId}` }]);
+    expect(entries[0].resource?.id).toBe(orgId);
+    expect(entries[0].resource?.endpoint).toEqual([{ reference: `Endpoint/${endpointId}` }]);
     // [1] PUT of another new client id, referred to by its urn:uuid fullUrl.
     expect(entries[1].response.status).toBe('201 Created');
     expect(entries[1].response.location).toBe(dir.url(`/Endpoint/${endpointId}/_history/1`));
@@ -205,8 +270,8 @@ describe('transaction: PUT, DELETE, PATCH and GET entries', () => {
     expect(entries[2].response.status).toBe('200 OK');
     expect(entries[2].response.etag).toBe('W/"2"');
     expect(entries[2].response.location).toBe(dir.url(`/Organization/${existing.id}/_history/2`));
-    expect(entries[2].resource.name).toBe('After Update Clinic');
-    expect(entries[2].resource.meta.versionId).toBe('2');
+    expect(entries[2].resource?.name).toBe('After Update Clinic');
+    expect(entries[2].resource?.meta?.versionId).toBe('2');
     // [3] DELETE.
     expect(entries[3].response.status).toMatch(/^(200|204)\b/);
     expect(entries[3].resource).toBeUndefined();
@@ -214,16 +279,28 @@ describe('transaction: PUT, DELETE, PATCH and GET entries', () => {
     expect(entries[4].response.status).toBe('200 OK');
     expect(entries[4].response.etag).toBe('W/"2"');
     expect(entries[4].response.location).toBe(dir.url(`/Organization/${patchable.id}/_history/2`));
-    expect(entries[4].resource.name).toBe('Patched Clinic');
+    expect(entries[4].resource?.name).toBe('Patched Clinic');
     // [5..7] GETs run after the writes and see them.
     expect(entries[5].response.status).toMatch(/^200\b/);
     expect(entries[5].response.etag).toBe('W/"1"');
-    expect(entries[5].resource).toMatchObject({ resourceType: 'Organization', id: orgId, name: 'HCID Organization' });
+    expect(entries[5].resource).toMatchObject({
+      resourceType: 'Organization',
+      id: orgId,
+      name: 'HCID Organization',
+    });
     expect(entries[6].response.status).toMatch(/^200\b/);
     expect(entries[6].response.etag).toBe('W/"2"');
-    expect(entries[6].resource).toMatchObject({ id: existing.id, name: 'After Update Clinic', meta: { versionId: '2' } });
+    expect(entries[6].resource).toMatchObject({
+      id: existing.id,
+      name: 'After Update Clinic',
+      meta: { versionId: '2' },
+    });
     expect(entries[7].response.status).toMatch(/^200\b/);
-    expect(entries[7].resource).toMatchObject({ id: patchable.id, name: 'Patched Clinic', meta: { versionId: '2' } });
+    expect(entries[7].resource).toMatchObject({
+      id: patchable.id,
+      name: 'Patched Clinic',
+      meta: { versionId: '2' },
+    });
 
     // What the transaction stored, read back over plain REST.
     const org = await call('GET', dir.url(`/Organization/${orgId}`));
@@ -232,19 +309,28 @@ describe('transaction: PUT, DELETE, PATCH and GET entries', () => {
     const ep = await call('GET', dir.url(`/Endpoint/${endpointId}`));
     expect([ep.status, ep.body.managingOrganization]).toEqual([200, { reference: `Organization/${orgId}` }]);
     const updated = await call('GET', dir.url(`/Organization/${existing.id}`));
-    expect([updated.status, updated.body.name, updated.headers.get('etag')]).toEqual([200, 'After Update Clinic', 'W/"2"']);
+    expect([updated.status, updated.body.name, updated.headers.get('etag')]).toEqual([
+      200,
+      'After Update Clinic',
+      'W/"2"',
+    ]);
     const v1 = await call('GET', dir.url(`/Organization/${existing.id}/_history/1`));
     expect([v1.status, v1.body.name]).toEqual([200, 'Before Update Clinic']);
     expectOutcome(await call('GET', dir.url(`/Organization/${doomed.id}`)), 410);
     const patched = await call('GET', dir.url(`/Organization/${patchable.id}`));
-    expect([patched.status, patched.body.name, patched.headers.get('etag')]).toEqual([200, 'Patched Clinic', 'W/"2"']);
+    expect([patched.status, patched.body.name, patched.headers.get('etag')]).toEqual([
+      200,
+      'Patched Clinic',
+      'W/"2"',
+    ]);
   });
 
   it('answers a transaction GET of an unknown id with 404 in that entry or fails the transaction, never 200', async () => {
     const res = await transaction([{ request: { method: 'GET', url: 'Organization/never-stored-in-tx' } }]);
     if (res.status === 200) {
-      expect(res.body.entry[0].response.status).toMatch(/^404\b/);
-      expect(res.body.entry[0].resource).toBeUndefined();
+      const [read] = entriesOf(res, 1);
+      expect(read.response.status).toMatch(/^404\b/);
+      expect(read.resource).toBeUndefined();
     } else {
       expectOutcome(res, 404);
     }
@@ -259,8 +345,9 @@ describe('transaction: PUT, DELETE, PATCH and GET entries', () => {
       },
     ]);
     expect(res.status).toBe(200);
-    expect(res.body.entry[0].response.status).toBe('200 OK');
-    expect(res.body.entry[0].response.etag).toBe('W/"2"');
+    const [updated] = entriesOf(res, 1);
+    expect(updated.response.status).toBe('200 OK');
+    expect(updated.response.etag).toBe('W/"2"');
   });
 });
 
@@ -272,7 +359,11 @@ describe('transaction: all or nothing', () => {
   ): Promise<void> {
     for (const id of wouldBeIds) expectOutcome(await call('GET', dir.url(`/Organization/${id}`)), 404);
     const current = await call('GET', dir.url(`/Organization/${untouched.id}`));
-    expect([current.status, current.body.name, current.headers.get('etag')]).toEqual([200, untouched.name, 'W/"1"']);
+    expect([current.status, current.body.name, current.headers.get('etag')]).toEqual([
+      200,
+      untouched.name,
+      'W/"1"',
+    ]);
     expect(await systemHistory()).toEqual(history);
   }
 
@@ -281,9 +372,19 @@ describe('transaction: all or nothing', () => {
     const newId = hcid();
     const history = await systemHistory();
     const res = await transaction([
-      { resource: organization({ id: newId, name: 'Never Stored' }), request: { method: 'PUT', url: `Organization/${newId}` } },
-      { resource: { ...existing, name: 'Never Renamed' }, request: { method: 'PUT', url: `Organization/${existing.id}` } },
-      { fullUrl: `urn:uuid:${randomUUID()}`, resource: endpoint({ status: 'bogus' as 'active' }), request: { method: 'POST', url: 'Endpoint' } },
+      {
+        resource: organization({ id: newId, name: 'Never Stored' }),
+        request: { method: 'PUT', url: `Organization/${newId}` },
+      },
+      {
+        resource: { ...existing, name: 'Never Renamed' },
+        request: { method: 'PUT', url: `Organization/${existing.id}` },
+      },
+      {
+        fullUrl: `urn:uuid:${randomUUID()}`,
+        resource: endpoint({ status: 'bogus' as 'active' }),
+        request: { method: 'POST', url: 'Endpoint' },
+      },
     ]);
     expectOutcome(res, 400);
     expect(expressions(res)).toContain('Bundle.entry[2].resource.status');
@@ -297,8 +398,15 @@ describe('transaction: all or nothing', () => {
     const history = await systemHistory();
     const res = await transaction([
       // POST and this PUT are processed before the failing entry, so they are written and then rolled back.
-      { fullUrl: `urn:uuid:${randomUUID()}`, resource: organization({ name: 'Rolled Back Create' }), request: { method: 'POST', url: 'Organization' } },
-      { resource: organization({ id: newId, name: 'Rolled Back Put' }), request: { method: 'PUT', url: `Organization/${newId}` } },
+      {
+        fullUrl: `urn:uuid:${randomUUID()}`,
+        resource: organization({ name: 'Rolled Back Create' }),
+        request: { method: 'POST', url: 'Organization' },
+      },
+      {
+        resource: organization({ id: newId, name: 'Rolled Back Put' }),
+        request: { method: 'PUT', url: `Organization/${newId}` },
+      },
       {
         resource: { ...existing, name: 'Stale Write' },
         request: { method: 'PUT', url: `Organization/${existing.id}`, ifMatch: 'W/"7"' },
@@ -317,7 +425,10 @@ describe('transaction: all or nothing', () => {
     const newId = hcid();
     const history = await systemHistory();
     const res = await transaction([
-      { resource: organization({ id: newId, name: 'Never Stored Either' }), request: { method: 'PUT', url: `Organization/${newId}` } },
+      {
+        resource: organization({ id: newId, name: 'Never Stored Either' }),
+        request: { method: 'PUT', url: `Organization/${newId}` },
+      },
       {
         resource: jsonPatch([{ op: 'replace', path: '/name', value: 'Never Patched' }]),
         request: { method: 'PATCH', url: `Organization/${existing.id}` },
@@ -335,17 +446,23 @@ describe('transaction: all or nothing', () => {
     const newId = hcid();
     const history = await systemHistory();
     const res = await transaction([
-      { resource: organization({ id: newId, name: 'Also Rolled Back' }), request: { method: 'PUT', url: `Organization/${newId}` } },
-      { fullUrl: `urn:uuid:${randomUUID()}`, resource: endpoint(), request: { method: 'POST', url: 'Endpoint' } },
+      {
+        resource: organization({ id: newId, name: 'Also Rolled Back' }),
+        request: { method: 'PUT', url: `Organization/${newId}` },
+      },
+      {
+        fullUrl: `urn:uuid:${randomUUID()}`,
+        resource: endpoint(),
+        request: { method: 'POST', url: 'Endpoint' },
+      },
       {
         resource: jsonPatch([{ op: 'replace', path: '/active', value: 'not-a-boolean' }]),
         request: { method: 'PATCH', url: `Organization/${existing.id}` },
       },
     ]);
-    expect(res.status).toBeGreaterThanOrEqual(400);
-    expect(res.status).toBeLessThan(500);
-    expectOutcome(res, res.status);
+    expectOutcome(res, 400);
     expect(issueText(res)).toContain('Bundle.entry[2]');
+    expect(issueText(res)).toContain('active');
     await expectNothingStored(history, [newId], { id: existing.id, name: 'Patch Target Clinic' });
   });
 });
@@ -356,20 +473,26 @@ describe('transaction: validation', () => {
     const res = await transaction([
       { resource: endpoint({ status: 'bogus' as 'active' }), request: { method: 'POST', url: 'Endpoint' } },
       { resource: organization({ name: 'Fine Clinic' }), request: { method: 'POST', url: 'Organization' } },
-      { resource: endpoint({ status: 'also-bogus' as 'active' }), request: { method: 'POST', url: 'Endpoint' } },
+      {
+        resource: endpoint({ status: 'also-bogus' as 'active' }),
+        request: { method: 'POST', url: 'Endpoint' },
+      },
     ]);
     expectOutcome(res, 400);
     const found = expressions(res);
     expect(found).toContain('Bundle.entry[0].resource.status');
     expect(found).toContain('Bundle.entry[2].resource.status');
     expect(found.some((e) => e.startsWith('Bundle.entry[1]'))).toBe(false);
-    expect(res.body.issue.every((i: any) => i.severity === 'error')).toBe(true);
+    expect(issuesOf(res).every((i) => i.severity === 'error')).toBe(true);
     expect(await systemHistory()).toEqual(history);
   });
 
   it('reports different kinds of problems in different entries together', async () => {
     const res = await transaction([
-      { resource: organization({ active: 'yes' as unknown as boolean }), request: { method: 'POST', url: 'Organization' } },
+      {
+        resource: organization({ active: 'yes' as unknown as boolean }),
+        request: { method: 'POST', url: 'Organization' },
+      },
       { resource: endpoint({ status: 'bogus' as 'active' }), request: { method: 'POST', url: 'Endpoint' } },
     ]);
     expectOutcome(res, 400);
@@ -384,8 +507,14 @@ describe('transaction: malformed Bundles are rejected with 400', () => {
     const newId = hcid();
     const history = await systemHistory();
     const res = await transaction([
-      { resource: organization({ id: newId, name: 'First' }), request: { method: 'PUT', url: `Organization/${newId}` } },
-      { resource: organization({ id: newId, name: 'Second' }), request: { method: 'PUT', url: `Organization/${newId}` } },
+      {
+        resource: organization({ id: newId, name: 'First' }),
+        request: { method: 'PUT', url: `Organization/${newId}` },
+      },
+      {
+        resource: organization({ id: newId, name: 'Second' }),
+        request: { method: 'PUT', url: `Organization/${newId}` },
+      },
     ]);
     expectOutcome(res, 400);
     expect(issueText(res)).toContain('Bundle.entry[1]');
@@ -398,7 +527,10 @@ describe('transaction: malformed Bundles are rejected with 400', () => {
   it('rejects a PUT and a DELETE of the same resource', async () => {
     const existing = await createOrganization('Contested Clinic');
     const res = await transaction([
-      { resource: { ...existing, name: 'Renamed' }, request: { method: 'PUT', url: `Organization/${existing.id}` } },
+      {
+        resource: { ...existing, name: 'Renamed' },
+        request: { method: 'PUT', url: `Organization/${existing.id}` },
+      },
       { request: { method: 'DELETE', url: `Organization/${existing.id}` } },
     ]);
     expectOutcome(res, 400);
@@ -411,7 +543,11 @@ describe('transaction: malformed Bundles are rejected with 400', () => {
     const dangling = `urn:uuid:${randomUUID()}`;
     const history = await systemHistory();
     const res = await transaction([
-      { fullUrl: `urn:uuid:${randomUUID()}`, resource: organization({ name: 'Dangling Parent' }), request: { method: 'POST', url: 'Organization' } },
+      {
+        fullUrl: `urn:uuid:${randomUUID()}`,
+        resource: organization({ name: 'Dangling Parent' }),
+        request: { method: 'POST', url: 'Organization' },
+      },
       {
         fullUrl: `urn:uuid:${randomUUID()}`,
         resource: organization({ name: 'Dangling Child', partOf: { reference: dangling } }),
@@ -427,15 +563,63 @@ describe('transaction: malformed Bundles are rejected with 400', () => {
   it('rejects a request.url with an unsupported resource type', async () => {
     const res = await transaction([
       { resource: organization(), request: { method: 'POST', url: 'Organization' } },
-      { resource: { resourceType: 'Patient', name: [{ family: 'Doe' }] }, request: { method: 'POST', url: 'Patient' } },
+      {
+        resource: { resourceType: 'Patient', name: [{ family: 'Doe' }] },
+        request: { method: 'POST', url: 'Patient' },
+      },
     ]);
     expectOutcome(res, 400);
     expect(expressions(res)).toContain('Bundle.entry[1].request.url');
     expect(issueText(res)).toContain('Patient');
   });
 
+  it('rejects an entry whose resource is of another type than its request.url, naming that entry', async () => {
+    const history = await systemHistory();
+    const res = await transaction([
+      {
+        fullUrl: `urn:uuid:${randomUUID()}`,
+        resource: organization(),
+        request: { method: 'POST', url: 'Organization' },
+      },
+      {
+        fullUrl: `urn:uuid:${randomUUID()}`,
+        resource: endpoint(),
+        request: { method: 'POST', url: 'Organization' },
+      },
+    ]);
+    expectOutcome(res, 400);
+    expect(issueText(res)).toContain('Bundle.entry[1]');
+    expect(issueText(res)).not.toContain('Bundle.entry[0]');
+    expect(await systemHistory()).toEqual(history);
+  });
+
+  it('rejects a PUT entry whose resource id differs from request.url, at the entry resource path', async () => {
+    const urlId = hcid();
+    const res = await transaction([
+      {
+        resource: organization({ id: 'some-other-id' }),
+        request: { method: 'PUT', url: `Organization/${urlId}` },
+      },
+    ]);
+    expectOutcome(res, 400);
+    expect(expressions(res)).toContain('Bundle.entry[0].resource.id');
+    expectOutcome(await call('GET', dir.url(`/Organization/${urlId}`)), 404);
+    expectOutcome(await call('GET', dir.url('/Organization/some-other-id')), 404);
+  });
+
+  it('rejects a GET entry with a version that is not a number with 400, not a server error', async () => {
+    const existing = await createOrganization('Vread Clinic');
+    const res = await transaction([
+      { request: { method: 'GET', url: `Organization/${existing.id}/_history/first` } },
+    ]);
+    expectOutcome(res, 400);
+    expect(issueText(res)).toContain('Bundle.entry[0]');
+  });
+
   it('rejects an entry whose request.method is not an HTTP verb FHIR uses', async () => {
-    const res = await transaction([{ resource: organization(), request: { method: 'COPY', url: 'Organization' } }]);
+    const res = await transaction([
+      { resource: organization(), request: { method: 'COPY', url: 'Organization' } },
+    ]);
     expectOutcome(res, 400);
     expect(expressions(res)).toContain('Bundle.entry[0].request.method');
   });
@@ -466,9 +650,8 @@ describe('transaction: malformed Bundles are rejected with 400', () => {
     for (const entries of [undefined, []]) {
       const res = await transaction(entries);
       expect(res.status).toBe(200);
-      expect(res.body.resourceType).toBe('Bundle');
       expect(res.body.type).toBe('transaction-response');
-      expect(res.body.entry ?? []).toHaveLength(0);
+      expect(entriesOf(res, 0)).toEqual([]);
     }
     expect(await systemHistory()).toEqual(history);
   });
@@ -476,34 +659,51 @@ describe('transaction: malformed Bundles are rejected with 400', () => {
 
 describe('transaction: Prefer return', () => {
   const bundleEntries = (): Entry[] => [
-    { fullUrl: `urn:uuid:${randomUUID()}`, resource: organization({ name: 'Prefer Clinic' }), request: { method: 'POST', url: 'Organization' } },
-    { fullUrl: `urn:uuid:${randomUUID()}`, resource: endpoint(), request: { method: 'POST', url: 'Endpoint' } },
+    {
+      fullUrl: `urn:uuid:${randomUUID()}`,
+      resource: organization({ name: 'Prefer Clinic' }),
+      request: { method: 'POST', url: 'Organization' },
+    },
+    {
+      fullUrl: `urn:uuid:${randomUUID()}`,
+      resource: endpoint(),
+      request: { method: 'POST', url: 'Endpoint' },
+    },
   ];
 
   it('leaves out the resources with Prefer: return=minimal', async () => {
     const res = await transaction(bundleEntries(), { prefer: 'return=minimal' });
     expect(res.status).toBe(200);
     expect(res.body.type).toBe('transaction-response');
-    expect(res.body.entry).toHaveLength(2);
-    for (const entry of res.body.entry) {
+    const entries = entriesOf(res, 2);
+    for (const entry of entries) {
       expect(entry.resource).toBeUndefined();
       expect(entry.response.status).toBe('201 Created');
       expect(entry.response.etag).toBe('W/"1"');
       expect(entry.response.location).toMatch(/\/(Organization|Endpoint)\/[0-9a-f-]{36}\/_history\/1$/);
     }
-    const stored = await call('GET', res.body.entry[0].response.location);
+    const stored = await call('GET', entries[0].response.location as string);
     expect([stored.status, stored.body.name]).toEqual([200, 'Prefer Clinic']);
   });
 
   it('includes the stored resources by default and with Prefer: return=representation', async () => {
-    for (const headers of [{}, { prefer: 'return=representation' }]) {
+    const variants: Record<string, string>[] = [{}, { prefer: 'return=representation' }];
+    for (const headers of variants) {
       const res = await transaction(bundleEntries(), headers);
       expect(res.status).toBe(200);
-      const [org, ep] = res.body.entry;
-      expect(org.resource).toMatchObject({ resourceType: 'Organization', name: 'Prefer Clinic', meta: { versionId: '1' } });
-      expect(ep.resource).toMatchObject({ resourceType: 'Endpoint', status: 'active', meta: { versionId: '1' } });
-      expect(org.fullUrl).toBe(dir.url(`/Organization/${org.resource.id}`));
-      expect(ep.fullUrl).toBe(dir.url(`/Endpoint/${ep.resource.id}`));
+      const [org, ep] = entriesOf(res, 2);
+      expect(org.resource).toMatchObject({
+        resourceType: 'Organization',
+        name: 'Prefer Clinic',
+        meta: { versionId: '1' },
+      });
+      expect(ep.resource).toMatchObject({
+        resourceType: 'Endpoint',
+        status: 'active',
+        meta: { versionId: '1' },
+      });
+      expect(org.fullUrl).toBe(dir.url(`/Organization/${org.resource?.id ?? 'missing'}`));
+      expect(ep.fullUrl).toBe(dir.url(`/Endpoint/${ep.resource?.id ?? 'missing'}`));
     }
   });
 });

@@ -64,7 +64,10 @@ async function batch(ctx: FhirContext, request: FhirRequest, rawEntries: unknown
         results.push(await runGet(ctx, request, entry));
         continue;
       }
-      if (entry.resource && entry.method !== 'PATCH') ctx.validator.assertValid(entry.resource);
+      if (entry.resource && entry.method !== 'PATCH') {
+        requireResource(entry.resource, entry.type);
+        ctx.validator.assertValid(entry.resource);
+      }
       results.push(await ctx.store.write((session) => runEntry(ctx, request, session, entry)));
     } catch (err) {
       if (!isFhirError(err)) throw err;
@@ -79,6 +82,7 @@ async function runEntry(ctx: FhirContext, request: FhirRequest, session: WriteSe
   const options = entry.ifMatch === undefined ? {} : { ifMatch: entry.ifMatch };
   switch (entry.method) {
     case 'POST':
+      requireResource(entry.resource, entry.type);
       return writeEntry(ctx, request, await createResource(session, entry.resource as Resource, entry.id));
     case 'PUT': {
       const resource = entry.resource as Resource & { id: string };
@@ -97,6 +101,9 @@ async function runEntry(ctx: FhirContext, request: FhirRequest, session: WriteSe
     case 'GET': {
       // Inside the transaction a read sees the transaction's own writes.
       if (entry.query || entry.id === undefined) throw invalid('A search inside a transaction is not supported; use a batch');
+      if (entry.versionId !== undefined && !/^[1-9]\d{0,8}$/.test(entry.versionId)) {
+        throw invalid(`'${entry.versionId}' is not a version id`, 'request.url');
+      }
       const record = entry.versionId ? await session.vread(entry.type, entry.id, Number(entry.versionId)) : await session.read(entry.type, entry.id);
       if (!record || record.deleted || record.content === undefined) {
         return { entry: { response: { status: record ? '410' : '404' } } };
@@ -180,7 +187,11 @@ function validateAll(ctx: FhirContext, entries: EntryRequest[]): void {
   const profile: OperationOutcomeIssue[] = [];
   for (const entry of entries) {
     if (!entry.resource || entry.method === 'PATCH') continue;
-    requireResource(entry.resource, entry.type);
+    try {
+      requireResource(entry.resource, entry.type);
+    } catch (err) {
+      throw isFhirError(err) ? atEntry(err, entry.index) : err;
+    }
     try {
       ctx.validator.assertValid(entry.resource, `Bundle.entry[${entry.index}].resource`);
     } catch (err) {
@@ -192,13 +203,20 @@ function validateAll(ctx: FhirContext, entries: EntryRequest[]): void {
   if (profile.length > 0) throw profileViolation(profile);
 }
 
-/** Names the entry in every issue of an error that came from it. */
+/** Names the entry in every issue of an error that came from it, with FHIRPath inside the Bundle. */
 function atEntry(err: FhirError, index: number): FhirError {
   const where = `Bundle.entry[${index}]`;
+  const rebase = (e: string): string => {
+    if (e.startsWith('Bundle.')) return e;
+    if (e.startsWith('request.')) return `${where}.${e}`;
+    // `Endpoint.status` → `Bundle.entry[1].resource.status`; `resourceType` → `Bundle.entry[1].resource.resourceType`.
+    const typed = /^[A-Z][A-Za-z]+(?=\.|$)/.exec(e);
+    return typed ? `${where}.resource${e.slice(typed[0].length)}` : `${where}.resource.${e}`;
+  };
   const issues = (err.outcome.issue ?? []).map((i) => ({
     ...i,
     diagnostics: i.diagnostics?.startsWith('Bundle.entry[') ? i.diagnostics : `${where}: ${i.diagnostics ?? ''}`,
-    expression: i.expression?.map((e) => (e.startsWith('Bundle.') ? e : `${where}.${e}`)) ?? [where],
+    expression: i.expression?.map(rebase) ?? [where],
   }));
   return new FhirError({ ...err.outcome, issue: issues }, err.status);
 }

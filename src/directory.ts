@@ -22,7 +22,10 @@ import type { ResourceStore } from './storage/resource-store';
 
 export const SEED_FILE = join(__dirname, '..', 'seed-data', 'directory.json');
 
-const SOFTWARE = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { name: string; version: string };
+const SOFTWARE = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as {
+  name: string;
+  version: string;
+};
 
 export interface StoreOptions {
   databaseUrl?: string;
@@ -50,11 +53,19 @@ export function createFhirContext(store: ResourceStore, baseUrl: string): FhirCo
 }
 
 /** Loads seed-data/ into an empty store; a store with anything in it is left alone. */
-export async function seedIfEmpty(ctx: FhirContext, logger: Logger, file = SEED_FILE): Promise<ImportReport | undefined> {
+export async function seedIfEmpty(
+  ctx: FhirContext,
+  logger: Logger,
+  file = SEED_FILE,
+): Promise<ImportReport | undefined> {
   if ((await ctx.store.count()) > 0) return undefined;
   const report = await importResources(ctx, await readImportFile(file));
-  logger.info({ created: report.created, rejected: report.rejected.length }, 'loaded seed data into the empty store');
-  for (const r of report.rejected) logger.warn({ resource: r.resource, reasons: r.reasons }, 'seed resource rejected');
+  logger.info(
+    { created: report.created, rejected: report.rejected.length },
+    'loaded seed data into the empty store',
+  );
+  for (const r of report.rejected)
+    logger.warn({ resource: r.resource, reasons: r.reasons }, 'seed resource rejected');
   return report;
 }
 
@@ -73,7 +84,11 @@ export type DirectoryConfig = Pick<Config, 'port' | 'host' | 'maxBodyBytes' | 's
   dataDir?: string;
 };
 
-export async function startDirectory(config: DirectoryConfig, logger: Logger, store?: ResourceStore): Promise<RunningDirectory> {
+export async function startDirectory(
+  config: DirectoryConfig,
+  logger: Logger,
+  store?: ResourceStore,
+): Promise<RunningDirectory> {
   const openedStore = store ?? (await openStore(config, logger));
   const server = createServer();
   server.keepAliveTimeout = 5000;
@@ -91,7 +106,12 @@ export async function startDirectory(config: DirectoryConfig, logger: Logger, st
   if (config.seed) await seedIfEmpty(ctx, logger);
   const capability = buildCapabilityStatement(ctx, SOFTWARE, new Date().toISOString());
   const capabilityJson = JSON.stringify(capability);
-  const app = createApp({ ctx, logger, maxBodyBytes: config.maxBodyBytes, capabilityStatement: () => ({ status: 200, body: capabilityJson }) });
+  const app = createApp({
+    ctx,
+    logger,
+    maxBodyBytes: config.maxBodyBytes,
+    capabilityStatement: () => ({ status: 200, body: capabilityJson }),
+  });
   server.on('request', app);
   logger.info({ baseUrl, port: address.port }, 'fhir-directory listening');
 

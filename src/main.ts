@@ -37,7 +37,9 @@ export async function main(): Promise<void> {
 
 if (require.main === module) {
   main().catch((err: unknown) => {
-    process.stderr.write(`fhir-directory failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(
+      `fhir-directory failed to start: ${err instanceof Error ? err.message : String(err)}\n`,
+    );
     process.exit(1);
   });
 }

@@ -21,11 +21,14 @@ export async function runImport(args: string[]): Promise<number> {
     const report = await importResources(ctx, items, {
       chunkSize,
       onProgress: (done, total, r) => {
-        process.stderr.write(`\rimported ${done}/${total} (created ${r.created}, updated ${r.updated}, unchanged ${r.unchanged}, rejected ${r.rejected.length})`);
+        process.stderr.write(
+          `\rimported ${done}/${total} (created ${r.created}, updated ${r.updated}, unchanged ${r.unchanged}, rejected ${r.rejected.length})`,
+        );
       },
     });
     process.stderr.write('\n');
-    for (const r of report.rejected) process.stdout.write(`rejected ${r.source} ${r.resource}: ${r.reasons.join('; ')}\n`);
+    for (const r of report.rejected)
+      process.stdout.write(`rejected ${r.source} ${r.resource}: ${r.reasons.join('; ')}\n`);
     const loaded = report.created + report.updated + report.unchanged;
     process.stdout.write(
       `${loaded} loaded (${report.created} created, ${report.updated} updated, ${report.unchanged} unchanged), ${report.rejected.length} rejected, of ${report.total}\n`,

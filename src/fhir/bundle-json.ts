@@ -17,7 +17,11 @@ export interface BundleFrame {
   link?: BundleLink[];
 }
 
-export function bundleJson(frame: BundleFrame, entries: RawEntry[], timestamp = new Date().toISOString()): string {
+export function bundleJson(
+  frame: BundleFrame,
+  entries: RawEntry[],
+  timestamp = new Date().toISOString(),
+): string {
   const head: Bundle = { resourceType: 'Bundle', type: frame.type, timestamp };
   if (frame.total !== undefined) head.total = frame.total;
   if (frame.link) head.link = frame.link;
@@ -41,7 +45,11 @@ export function outcomeEntry(outcome: OperationOutcome): RawEntry {
 }
 
 /** Builds a link URL on our base: the same parameters, with overrides. */
-export function pageLink(base: string, query: URLSearchParams, overrides: Record<string, string | undefined>): string {
+export function pageLink(
+  base: string,
+  query: URLSearchParams,
+  overrides: Record<string, string | undefined>,
+): string {
   const params = new URLSearchParams(query);
   for (const [name, value] of Object.entries(overrides)) {
     if (value === undefined) params.delete(name);

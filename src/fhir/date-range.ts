@@ -15,7 +15,8 @@ export function parseDateRange(value: string, parameter: string): InstantRange {
   const year = Number(y);
   const month = mo === undefined ? undefined : Number(mo);
   const day = d === undefined ? undefined : Number(d);
-  if (month !== undefined && (month < 1 || month > 12)) throw invalid(`${parameter}: month out of range`, parameter);
+  if (month !== undefined && (month < 1 || month > 12))
+    throw invalid(`${parameter}: month out of range`, parameter);
   if (day !== undefined && month !== undefined && (day < 1 || day > daysIn(year, month))) {
     throw invalid(`${parameter}: day out of range in '${value}'`, parameter);
   }
@@ -25,7 +26,8 @@ export function parseDateRange(value: string, parameter: string): InstantRange {
   const hours = Number(h);
   const minutes = Number(mi);
   const seconds = s === undefined ? undefined : Number(s);
-  if (hours > 23 || minutes > 59 || (seconds ?? 0) > 59) throw invalid(`${parameter}: time out of range`, parameter);
+  if (hours > 23 || minutes > 59 || (seconds ?? 0) > 59)
+    throw invalid(`${parameter}: time out of range`, parameter);
   const offsetMs = tz === undefined || tz === 'Z' ? 0 : offsetMinutes(tz) * 60_000;
   const base = Date.UTC(year, month - 1, day, hours, minutes, seconds ?? 0) - offsetMs;
   if (seconds === undefined) return utcRange(base, base + 60_000);

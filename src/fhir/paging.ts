@@ -23,7 +23,8 @@ export function decodeCursor(query: URLSearchParams): Record<string, unknown> | 
   if (raw === null) return undefined;
   try {
     const value: unknown = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+    if (typeof value === 'object' && value !== null && !Array.isArray(value))
+      return value as Record<string, unknown>;
   } catch {
     // fall through to the 400 below
   }

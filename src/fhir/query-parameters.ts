@@ -19,7 +19,9 @@ export function checkParameters(
   known: ReadonlySet<string>,
   context: string,
 ): OperationOutcome | undefined {
-  const unknown = [...new Set(request.query.keys())].filter((name) => !known.has(name) && !FORMAT_PARAMETERS.has(name));
+  const unknown = [...new Set(request.query.keys())].filter(
+    (name) => !known.has(name) && !FORMAT_PARAMETERS.has(name),
+  );
   if (unknown.length === 0) return undefined;
   if (!isLenient(request)) {
     throw invalid(`${context} does not support the parameter(s) ${unknown.join(', ')}`, unknown);

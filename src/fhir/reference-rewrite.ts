@@ -3,8 +3,13 @@
  * the id the server gave that entry, wherever they sit in a resource (partOf, managingOrganization,
  * endpoint[], inside extensions and contained resources).
  */
-export function rewriteReferences<T>(value: T, targets: ReadonlyMap<string, string>, unresolved: string[]): T {
-  if (Array.isArray(value)) return value.map((item: unknown) => rewriteReferences(item, targets, unresolved)) as T;
+export function rewriteReferences<T>(
+  value: T,
+  targets: ReadonlyMap<string, string>,
+  unresolved: string[],
+): T {
+  if (Array.isArray(value))
+    return value.map((item: unknown) => rewriteReferences(item, targets, unresolved)) as T;
   if (typeof value !== 'object' || value === null) return value;
   const copy: Record<string, unknown> = {};
   for (const [key, child] of Object.entries(value as Record<string, unknown>)) {

@@ -26,15 +26,22 @@ export function requireDirectoryResource(body: unknown, expectedType?: string): 
 
 export function requireValidId(id: string, expression = 'id'): string {
   if (!isValidId(id)) {
-    throw invalid(`'${id}' is not a valid FHIR id (1-64 characters of A-Z, a-z, 0-9, '-' and '.')`, expression);
+    throw invalid(
+      `'${id}' is not a valid FHIR id (1-64 characters of A-Z, a-z, 0-9, '-' and '.')`,
+      expression,
+    );
   }
   return id;
 }
 
 /** FHIR http.html#update: the body's id must be present and equal to the URL's. */
 export function requireMatchingId(resource: Resource, id: string): void {
-  if (resource.id === undefined) throw invalid(`The resource has no id; the URL names '${id}'`, `${resource.resourceType}.id`);
+  if (resource.id === undefined)
+    throw invalid(`The resource has no id; the URL names '${id}'`, `${resource.resourceType}.id`);
   if (resource.id !== id) {
-    throw invalid(`The resource id '${resource.id}' does not match the URL id '${id}'`, `${resource.resourceType}.id`);
+    throw invalid(
+      `The resource id '${resource.id}' does not match the URL id '${id}'`,
+      `${resource.resourceType}.id`,
+    );
   }
 }

@@ -5,6 +5,7 @@ import type { FhirResult } from '../fhir/request';
 import type { Logger } from '../logger';
 import { errorHandler, notFoundHandler } from './error-handler';
 import { createFhirRouter } from './fhir-routes';
+import { serveOpenApi } from './openapi-route';
 import { requestContext } from './request-context';
 
 export interface AppOptions {
@@ -23,6 +24,7 @@ export function createApp(options: AppOptions): Express {
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  app.get('/openapi.json', serveOpenApi);
   app.use('/fhir', createFhirRouter(options));
   app.use(notFoundHandler);
   app.use(errorHandler(options.logger));

@@ -11,7 +11,10 @@ const JSON_FORMATS: ReadonlySet<string> = new Set([
 ]);
 
 export function checkAcceptable(req: Request): void {
-  const format = typeof req.query._format === 'string' ? req.query._format.split(';', 1)[0]?.trim().toLowerCase() : undefined;
+  const format =
+    typeof req.query._format === 'string'
+      ? req.query._format.split(';', 1)[0]?.trim().toLowerCase()
+      : undefined;
   if (format !== undefined && format !== '' && !JSON_FORMATS.has(format)) {
     throw notAcceptable(`_format '${format}' is not supported; this server speaks FHIR JSON`);
   }

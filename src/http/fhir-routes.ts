@@ -43,16 +43,60 @@ const i = (p: RouteParams): string => p.id as string;
 /** Order matters where paths overlap: `/:type/_history` before `/:type/:id`. */
 export const FHIR_ROUTES: readonly FhirRoute[] = [
   { method: 'get', path: '/_history', interaction: 'history-system', handle: (c, r) => history(c, r, {}) },
-  { method: 'post', path: '/', interaction: 'transaction', bodyTypes: FHIR_JSON_TYPES, handle: (c, r) => transactionOrBatch(c, r) },
-  { method: 'get', path: '/:type/_history', interaction: 'history-type', handle: (c, r, p) => history(c, r, { type: t(p) }) },
+  {
+    method: 'post',
+    path: '/',
+    interaction: 'transaction',
+    bodyTypes: FHIR_JSON_TYPES,
+    handle: (c, r) => transactionOrBatch(c, r),
+  },
+  {
+    method: 'get',
+    path: '/:type/_history',
+    interaction: 'history-type',
+    handle: (c, r, p) => history(c, r, { type: t(p) }),
+  },
   { method: 'get', path: '/:type', interaction: 'search-type', handle: (c, r, p) => search(c, r, t(p)) },
-  { method: 'post', path: '/:type', interaction: 'create', bodyTypes: FHIR_JSON_TYPES, handle: (c, r, p) => create(c, r, t(p)) },
-  { method: 'get', path: '/:type/:id/_history', interaction: 'history-instance', handle: (c, r, p) => history(c, r, { type: t(p), id: i(p) }) },
-  { method: 'get', path: '/:type/:id/_history/:vid', interaction: 'vread', handle: (c, _r, p) => vread(c, t(p), i(p), p.vid as string) },
+  {
+    method: 'post',
+    path: '/:type',
+    interaction: 'create',
+    bodyTypes: FHIR_JSON_TYPES,
+    handle: (c, r, p) => create(c, r, t(p)),
+  },
+  {
+    method: 'get',
+    path: '/:type/:id/_history',
+    interaction: 'history-instance',
+    handle: (c, r, p) => history(c, r, { type: t(p), id: i(p) }),
+  },
+  {
+    method: 'get',
+    path: '/:type/:id/_history/:vid',
+    interaction: 'vread',
+    handle: (c, _r, p) => vread(c, t(p), i(p), p.vid as string),
+  },
   { method: 'get', path: '/:type/:id', interaction: 'read', handle: (c, r, p) => read(c, r, t(p), i(p)) },
-  { method: 'put', path: '/:type/:id', interaction: 'update', bodyTypes: FHIR_JSON_TYPES, handle: (c, r, p) => update(c, r, t(p), i(p)) },
-  { method: 'patch', path: '/:type/:id', interaction: 'patch', bodyTypes: PATCH_TYPES, handle: (c, r, p) => patch(c, r, t(p), i(p)) },
-  { method: 'delete', path: '/:type/:id', interaction: 'delete', handle: (c, r, p) => remove(c, r, t(p), i(p)) },
+  {
+    method: 'put',
+    path: '/:type/:id',
+    interaction: 'update',
+    bodyTypes: FHIR_JSON_TYPES,
+    handle: (c, r, p) => update(c, r, t(p), i(p)),
+  },
+  {
+    method: 'patch',
+    path: '/:type/:id',
+    interaction: 'patch',
+    bodyTypes: PATCH_TYPES,
+    handle: (c, r, p) => patch(c, r, t(p), i(p)),
+  },
+  {
+    method: 'delete',
+    path: '/:type/:id',
+    interaction: 'delete',
+    handle: (c, r, p) => remove(c, r, t(p), i(p)),
+  },
 ];
 
 export interface FhirRouterOptions {
@@ -65,7 +109,8 @@ export interface FhirRouterOptions {
 function toFhirRequest(req: Request, body: unknown): FhirRequest {
   const query = new URL(req.originalUrl, 'http://localhost').searchParams;
   const headers: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(req.headers)) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  for (const [name, value] of Object.entries(req.headers))
+    headers[name] = Array.isArray(value) ? value.join(', ') : value;
   return { method: req.method, query, headers, body };
 }
 
@@ -94,13 +139,16 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
 
   // A known path with a method it does not answer is 405 with Allow (RFC 9110 §15.5.6).
   const methodsByPath = new Map<string, string[]>();
-  for (const route of FHIR_ROUTES) methodsByPath.set(route.path, [...(methodsByPath.get(route.path) ?? []), route.method.toUpperCase()]);
+  for (const route of FHIR_ROUTES)
+    methodsByPath.set(route.path, [...(methodsByPath.get(route.path) ?? []), route.method.toUpperCase()]);
   for (const [path, methods] of methodsByPath) {
     router.all(path, (req: Request, res: Response) => {
       const params = req.params as RouteParams;
       if (params.type !== undefined && !isDirectoryType(params.type)) throw unknownType(params.type);
       res.setHeader('allow', methods.join(', '));
-      throw methodNotAllowed(`${req.method} is not allowed on ${req.baseUrl}${req.path}; use ${methods.join(', ')}`);
+      throw methodNotAllowed(
+        `${req.method} is not allowed on ${req.baseUrl}${req.path}; use ${methods.join(', ')}`,
+      );
     });
   }
   return router;

@@ -6,7 +6,11 @@
 import type { IncomingMessage } from 'node:http';
 import { invalid, tooLarge, unsupportedMediaType } from '../fhir/errors';
 
-export const FHIR_JSON_TYPES: ReadonlySet<string> = new Set(['application/fhir+json', 'application/json', 'application/json+fhir']);
+export const FHIR_JSON_TYPES: ReadonlySet<string> = new Set([
+  'application/fhir+json',
+  'application/json',
+  'application/json+fhir',
+]);
 export const JSON_PATCH_TYPE = 'application/json-patch+json';
 export const FORM_TYPE = 'application/x-www-form-urlencoded';
 
@@ -31,11 +35,17 @@ function hasBody(request: IncomingMessage): boolean {
   return request.headers['transfer-encoding'] !== undefined;
 }
 
-export async function readBody(request: IncomingMessage, maxBytes: number, accepted: ReadonlySet<string>): Promise<ParsedBody | undefined> {
+export async function readBody(
+  request: IncomingMessage,
+  maxBytes: number,
+  accepted: ReadonlySet<string>,
+): Promise<ParsedBody | undefined> {
   if (!hasBody(request)) return undefined;
   const mediaType = mediaTypeOf(request);
   if (mediaType === undefined || !accepted.has(mediaType)) {
-    throw unsupportedMediaType(`Content-Type '${mediaType ?? '(none)'}' is not accepted here; send ${[...accepted].join(' or ')}`);
+    throw unsupportedMediaType(
+      `Content-Type '${mediaType ?? '(none)'}' is not accepted here; send ${[...accepted].join(' or ')}`,
+    );
   }
   const declared = Number(request.headers['content-length'] ?? 0);
   if (declared > maxBytes) throw tooLarge(`The body is ${declared} bytes; the limit is ${maxBytes}`);

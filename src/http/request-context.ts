@@ -18,7 +18,13 @@ export function requestContext(logger: Logger) {
     const started = process.hrtime.bigint();
     res.once('finish', () => {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      const line = { reqId: id, method: req.method, path: req.originalUrl.split('?', 1)[0], status: res.statusCode, durationMs: Math.round(durationMs * 100) / 100 };
+      const line = {
+        reqId: id,
+        method: req.method,
+        path: req.originalUrl.split('?', 1)[0],
+        status: res.statusCode,
+        durationMs: Math.round(durationMs * 100) / 100,
+      };
       if (res.statusCode >= 500) logger.error(line, 'request failed');
       else logger.info(line, 'request');
     });

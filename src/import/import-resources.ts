@@ -38,7 +38,11 @@ interface Planned {
   assignedId: boolean;
 }
 
-export async function importResources(ctx: FhirContext, items: ImportItem[], options: ImportOptions = {}): Promise<ImportReport> {
+export async function importResources(
+  ctx: FhirContext,
+  items: ImportItem[],
+  options: ImportOptions = {},
+): Promise<ImportReport> {
   const chunkSize = options.chunkSize ?? 500;
   const report: ImportReport = { total: items.length, created: 0, updated: 0, unchanged: 0, rejected: [] };
   const planned = plan(items, report);
@@ -47,7 +51,9 @@ export async function importResources(ctx: FhirContext, items: ImportItem[], opt
     const chunk = planned.slice(start, start + chunkSize).filter((p) => validates(ctx, p, report));
     await ctx.store.write(async (session) => {
       for (const p of chunk) {
-        const result = p.assignedId ? await createResource(session, p.resource, p.resource.id) : await updateResource(session, p.resource);
+        const result = p.assignedId
+          ? await createResource(session, p.resource, p.resource.id)
+          : await updateResource(session, p.resource);
         if (result.status === 201) report.created += 1;
         else if (result.changed) report.updated += 1;
         else report.unchanged += 1;
@@ -56,6 +62,8 @@ export async function importResources(ctx: FhirContext, items: ImportItem[], opt
     done += Math.min(chunkSize, planned.length - start);
     options.onProgress?.(done, items.length, report);
   }
+  const order = new Map(items.map((item, index) => [item.source, index]));
+  report.rejected.sort((a, b) => (order.get(a.source) ?? 0) - (order.get(b.source) ?? 0));
   return report;
 }
 
@@ -70,11 +78,19 @@ function plan(items: ImportItem[], report: ImportReport): Planned[] {
       continue;
     }
     if (!isDirectoryType(resource.resourceType)) {
-      report.rejected.push({ source: item.source, resource: label, reasons: [`${resource.resourceType} is not stored by this directory`] });
+      report.rejected.push({
+        source: item.source,
+        resource: label,
+        reasons: [`${resource.resourceType} is not stored by this directory`],
+      });
       continue;
     }
     if (resource.id !== undefined && !isValidId(String(resource.id))) {
-      report.rejected.push({ source: item.source, resource: label, reasons: [`id '${String(resource.id)}' is not a valid FHIR id`] });
+      report.rejected.push({
+        source: item.source,
+        resource: label,
+        reasons: [`id '${String(resource.id)}' is not a valid FHIR id`],
+      });
       continue;
     }
     const assignedId = resource.id === undefined;
@@ -92,8 +108,14 @@ function validates(ctx: FhirContext, p: Planned, report: ImportReport): boolean 
     return true;
   } catch (err) {
     if (!isFhirError(err)) throw err;
-    const reasons = (err.outcome.issue ?? []).map((i) => `${i.expression?.join(', ') ?? p.resource.resourceType}: ${i.diagnostics ?? i.code}`);
-    report.rejected.push({ source: p.source, resource: `${p.resource.resourceType}/${p.resource.id}`, reasons });
+    const reasons = (err.outcome.issue ?? []).map(
+      (i) => `${i.expression?.join(', ') ?? p.resource.resourceType}: ${i.diagnostics ?? i.code}`,
+    );
+    report.rejected.push({
+      source: p.source,
+      resource: `${p.resource.resourceType}/${p.resource.id}`,
+      reasons,
+    });
     return false;
   }
 }

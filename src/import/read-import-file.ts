@@ -3,7 +3,7 @@
  * resource, or NDJSON (one resource per line). Each item keeps where it came from for the report.
  */
 import { readFile } from 'node:fs/promises';
-import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { Resource } from '@medplum/fhirtypes';
 
 export interface ImportItem {
   /** Where the item is in the file: `entry[3]` or `line 12`. */
@@ -39,10 +39,11 @@ export function parseImportText(text: string, ndjson = false): ImportItem[] {
 }
 
 function itemsOf(value: unknown): ImportItem[] {
-  if (typeof value !== 'object' || value === null) throw new Error('The file is neither a FHIR Bundle, a resource nor NDJSON');
+  if (typeof value !== 'object' || value === null)
+    throw new Error('The file is neither a FHIR Bundle, a resource nor NDJSON');
   const resource = value as Resource;
   if (resource.resourceType !== 'Bundle') return [{ source: 'resource', resource }];
-  return ((resource as Bundle).entry ?? []).map((entry, index) => {
+  return (resource.entry ?? []).map((entry, index) => {
     const item: ImportItem = { source: `entry[${index}]`, resource: entry.resource };
     if (entry.fullUrl) item.fullUrl = entry.fullUrl;
     return item;

@@ -99,7 +99,7 @@ async function writeVersion(
       ...version.resource,
       id: version.id,
       meta: { ...version.resource.meta, versionId: String(versionId), lastUpdated },
-    } as Resource;
+    };
     content = JSON.stringify(resource);
   }
   await tx.query(
@@ -220,9 +220,10 @@ export function createPostgresStore(db: SqlClient): ResourceStore {
 
     async count(type?: string): Promise<number> {
       const [row] = type
-        ? await db.query<{ n: string }>('SELECT count(*) AS n FROM resource WHERE resource_type = $1 AND NOT deleted', [
-            type,
-          ])
+        ? await db.query<{ n: string }>(
+            'SELECT count(*) AS n FROM resource WHERE resource_type = $1 AND NOT deleted',
+            [type],
+          )
         : await db.query<{ n: string }>('SELECT count(*) AS n FROM resource WHERE NOT deleted');
       return Number(row?.n ?? 0);
     },

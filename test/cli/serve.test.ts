@@ -30,10 +30,16 @@ describe('the server process', () => {
     expect(endpoints.body.total).toBe(646);
     const metadata = await call('GET', `${first.baseUrl}/metadata`);
     expect(metadata.body.fhirVersion).toBe('4.0.1');
-    await call('GET', `${first.baseUrl}/Organization/does-not-exist`, undefined, { 'x-request-id': 'trace-me-1' });
+    await call('GET', `${first.baseUrl}/Organization/does-not-exist`, undefined, {
+      'x-request-id': 'trace-me-1',
+    });
     expect(await first.stop('SIGTERM')).toBe(0);
     const requestLine = first.logLines().find((l) => l.reqId === 'trace-me-1');
-    expect(requestLine).toMatchObject({ method: 'GET', path: '/fhir/Organization/does-not-exist', status: 404 });
+    expect(requestLine).toMatchObject({
+      method: 'GET',
+      path: '/fhir/Organization/does-not-exist',
+      status: 404,
+    });
     expect(typeof requestLine?.durationMs).toBe('number');
 
     const second = await startBuiltServer(env);
@@ -45,7 +51,12 @@ describe('the server process', () => {
   });
 
   it('reports every configuration problem at once and exits 2', async () => {
-    const result = await runCli(['serve'], { ...env, PORT: 'eighty', LOG_LEVEL: 'loud', MAX_BODY_BYTES: '-5' });
+    const result = await runCli(['serve'], {
+      ...env,
+      PORT: 'eighty',
+      LOG_LEVEL: 'loud',
+      MAX_BODY_BYTES: '-5',
+    });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/PORT/);
     expect(result.stderr).toMatch(/LOG_LEVEL/);

@@ -16,9 +16,14 @@ export function endpoint(overrides: Partial<Endpoint> = {}): Endpoint {
   return {
     resourceType: 'Endpoint',
     status: 'active',
-    connectionType: { system: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type', code: 'hl7-fhir-rest' },
+    connectionType: {
+      system: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type',
+      code: 'hl7-fhir-rest',
+    },
     name: 'Valley Clinic FHIR',
-    payloadType: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/endpoint-payload-type', code: 'any' }] }],
+    payloadType: [
+      { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/endpoint-payload-type', code: 'any' }] },
+    ],
     payloadMimeType: ['application/fhir+json'],
     address: 'https://fhir.valley.example.org/r4',
     ...overrides,

@@ -14,7 +14,9 @@ export interface SpawnedServer {
 }
 
 /** Environment for a child: embedded store in `dataDir`, or a fresh PostgreSQL schema when DATABASE_URL is set. */
-export async function childDatabaseEnv(dataDir: string): Promise<{ env: NodeJS.ProcessEnv; cleanup: () => Promise<void> }> {
+export async function childDatabaseEnv(
+  dataDir: string,
+): Promise<{ env: NodeJS.ProcessEnv; cleanup: () => Promise<void> }> {
   const base: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir };
   delete base.DATABASE_URL;
   const databaseUrl = process.env.DATABASE_URL;
@@ -81,9 +83,16 @@ export function startBuiltServer(env: NodeJS.ProcessEnv): Promise<SpawnedServer>
   });
 }
 
-export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'index.js'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'index.js'), ...args], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -48,7 +48,12 @@ export async function openTestStore(): Promise<{ store: ResourceStore; cleanup: 
 export async function startTestDirectory(options: TestDirectoryOptions = {}): Promise<TestDirectory> {
   const { store, cleanup } = await openTestStore();
   const directory = await startDirectory(
-    { port: 0, host: '127.0.0.1', maxBodyBytes: options.maxBodyBytes ?? 16 * 1024 * 1024, seed: options.seed ?? false },
+    {
+      port: 0,
+      host: '127.0.0.1',
+      maxBodyBytes: options.maxBodyBytes ?? 16 * 1024 * 1024,
+      seed: options.seed ?? false,
+    },
     createLogger('silent'),
     store,
   );

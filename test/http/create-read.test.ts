@@ -40,7 +40,9 @@ describe('create (POST /fhir/{type})', () => {
   });
 
   it('accepts application/json as well as application/fhir+json', async () => {
-    const res = await call('POST', dir.url('/Organization'), organization(), { 'content-type': 'application/json' });
+    const res = await call('POST', dir.url('/Organization'), organization(), {
+      'content-type': 'application/json',
+    });
     expect(res.status).toBe(201);
   });
 
@@ -87,7 +89,9 @@ describe('read and vread', () => {
 
   it('answers 304 to If-None-Match with the current ETag', async () => {
     const created = await call('POST', dir.url('/Organization'), organization());
-    const res = await call('GET', dir.url(`/Organization/${created.body.id}`), undefined, { 'if-none-match': 'W/"1"' });
+    const res = await call('GET', dir.url(`/Organization/${created.body.id}`), undefined, {
+      'if-none-match': 'W/"1"',
+    });
     expect(res.status).toBe(304);
     expect(res.text).toBe('');
   });

@@ -108,14 +108,19 @@ describe('search (_id and _lastUpdated until the search engine lands)', () => {
   });
 
   it('filters by _lastUpdated with prefixes and rejects unknown parameters unless lenient', async () => {
-    const created = await call('POST', dir.url('/HealthcareService'), { resourceType: 'HealthcareService', name: 'Lab' });
+    const created = await call('POST', dir.url('/HealthcareService'), {
+      resourceType: 'HealthcareService',
+      name: 'Lab',
+    });
     const at = created.body.meta.lastUpdated as string;
     const ge = await call('GET', dir.url(`/HealthcareService?_lastUpdated=ge${encodeURIComponent(at)}`));
     expect(ge.body.entry.map((e: any) => e.resource.id)).toContain(created.body.id);
     const lt = await call('GET', dir.url(`/HealthcareService?_lastUpdated=lt${encodeURIComponent(at)}`));
     expect((lt.body.entry ?? []).map((e: any) => e.resource.id)).not.toContain(created.body.id);
     expectOutcome(await call('GET', dir.url('/HealthcareService?colour=blue')), 400);
-    const lenient = await call('GET', dir.url('/HealthcareService?colour=blue'), undefined, { prefer: 'handling=lenient' });
+    const lenient = await call('GET', dir.url('/HealthcareService?colour=blue'), undefined, {
+      prefer: 'handling=lenient',
+    });
     expect(lenient.status).toBe(200);
     expect(lenient.body.entry.some((e: any) => e.search.mode === 'outcome')).toBe(true);
     expectOutcome(await call('GET', dir.url('/HealthcareService?_lastUpdated=gt2024-13')), 400);

@@ -12,16 +12,25 @@ const OID = '2.16.840.1.113883.3.1234.1';
 
 describe('update (PUT /fhir/{type}/{id})', () => {
   it('creates with a client-chosen HCID OID id (201), then updates to the next version (200)', async () => {
-    const created = await call('PUT', dir.url(`/Organization/${OID}`), organization({ id: OID, name: 'HIE One' }));
+    const created = await call(
+      'PUT',
+      dir.url(`/Organization/${OID}`),
+      organization({ id: OID, name: 'HIE One' }),
+    );
     expect(created.status).toBe(201);
     expect(created.headers.get('location')).toBe(dir.url(`/Organization/${OID}/_history/1`));
     expect(created.body.meta.versionId).toBe('1');
-    const updated = await call('PUT', dir.url(`/Organization/${OID}`), { ...created.body, name: 'HIE One, Inc.' });
+    const updated = await call('PUT', dir.url(`/Organization/${OID}`), {
+      ...created.body,
+      name: 'HIE One, Inc.',
+    });
     expect(updated.status).toBe(200);
     expect(updated.headers.get('etag')).toBe('W/"2"');
     expect(updated.body.meta.versionId).toBe('2');
     expect(updated.body.name).toBe('HIE One, Inc.');
-    expect(Date.parse(updated.body.meta.lastUpdated)).toBeGreaterThanOrEqual(Date.parse(created.body.meta.lastUpdated));
+    expect(Date.parse(updated.body.meta.lastUpdated)).toBeGreaterThanOrEqual(
+      Date.parse(created.body.meta.lastUpdated),
+    );
   });
 
   it('keeps the version when the content does not change (no new history entry)', async () => {
@@ -47,20 +56,34 @@ describe('update (PUT /fhir/{type}/{id})', () => {
       expectOutcome(await call('PUT', dir.url(`/Organization/${id}`), organization({ id })), 400);
     }
     const longest = 'a'.repeat(64);
-    expect((await call('PUT', dir.url(`/Organization/${longest}`), organization({ id: longest }))).status).toBe(201);
+    expect(
+      (await call('PUT', dir.url(`/Organization/${longest}`), organization({ id: longest }))).status,
+    ).toBe(201);
   });
 
   it('treats If-Match as an optimistic lock: the current version wins, a stale one is 412 and changes nothing', async () => {
     const id = 'locked-org';
     await call('PUT', dir.url(`/Organization/${id}`), organization({ id, name: 'v1' }));
-    const ok = await call('PUT', dir.url(`/Organization/${id}`), organization({ id, name: 'v2' }), { 'if-match': 'W/"1"' });
+    const ok = await call('PUT', dir.url(`/Organization/${id}`), organization({ id, name: 'v2' }), {
+      'if-match': 'W/"1"',
+    });
     expect(ok.status).toBe(200);
-    const stale = await call('PUT', dir.url(`/Organization/${id}`), organization({ id, name: 'v3' }), { 'if-match': 'W/"1"' });
+    const stale = await call('PUT', dir.url(`/Organization/${id}`), organization({ id, name: 'v3' }), {
+      'if-match': 'W/"1"',
+    });
     expectOutcome(stale, 412);
     const current = await call('GET', dir.url(`/Organization/${id}`));
     expect([current.body.name, current.body.meta.versionId]).toEqual(['v2', '2']);
-    expectOutcome(await call('PUT', dir.url(`/Organization/${id}`), organization({ id }), { 'if-match': 'three' }), 400);
-    expectOutcome(await call('PUT', dir.url('/Organization/never-existed'), organization({ id: 'never-existed' }), { 'if-match': 'W/"1"' }), 412);
+    expectOutcome(
+      await call('PUT', dir.url(`/Organization/${id}`), organization({ id }), { 'if-match': 'three' }),
+      400,
+    );
+    expectOutcome(
+      await call('PUT', dir.url('/Organization/never-existed'), organization({ id: 'never-existed' }), {
+        'if-match': 'W/"1"',
+      }),
+      412,
+    );
   });
 
   it('gives exactly one winner among 20 racing updates of the same version', async () => {
@@ -68,7 +91,9 @@ describe('update (PUT /fhir/{type}/{id})', () => {
     await call('PUT', dir.url(`/Organization/${id}`), organization({ id, name: 'start' }));
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, n) =>
-        call('PUT', dir.url(`/Organization/${id}`), organization({ id, name: `racer ${n}` }), { 'if-match': 'W/"1"' }),
+        call('PUT', dir.url(`/Organization/${id}`), organization({ id, name: `racer ${n}` }), {
+          'if-match': 'W/"1"',
+        }),
       ),
     );
     const statuses = results.map((r) => r.status).sort();
@@ -86,7 +111,9 @@ describe('update (PUT /fhir/{type}/{id})', () => {
     const id = 'busy-org';
     await call('PUT', dir.url(`/Organization/${id}`), organization({ id, name: 'start' }));
     const results = await Promise.all(
-      Array.from({ length: 20 }, (_, n) => call('PUT', dir.url(`/Organization/${id}`), organization({ id, name: `writer ${n}` }))),
+      Array.from({ length: 20 }, (_, n) =>
+        call('PUT', dir.url(`/Organization/${id}`), organization({ id, name: `writer ${n}` })),
+      ),
     );
     expect(results.every((r) => r.status === 200)).toBe(true);
     const versions = results.map((r) => Number(r.body.meta.versionId)).sort((a, b) => a - b);
@@ -100,10 +127,15 @@ describe('patch (PATCH with application/json-patch+json)', () => {
   it('applies a JSON Patch, validates the result and stores the next version', async () => {
     const created = await call('POST', dir.url('/Endpoint'), endpoint());
     const id = created.body.id as string;
-    const res = await call('PATCH', dir.url(`/Endpoint/${id}`), [{ op: 'replace', path: '/status', value: 'off' }], {
-      ...patchHeaders,
-      'if-match': 'W/"1"',
-    });
+    const res = await call(
+      'PATCH',
+      dir.url(`/Endpoint/${id}`),
+      [{ op: 'replace', path: '/status', value: 'off' }],
+      {
+        ...patchHeaders,
+        'if-match': 'W/"1"',
+      },
+    );
     expect(res.status).toBe(200);
     expect([res.body.status, res.body.meta.versionId]).toEqual(['off', '2']);
     const history = await call('GET', dir.url(`/Endpoint/${id}/_history`));
@@ -113,7 +145,12 @@ describe('patch (PATCH with application/json-patch+json)', () => {
   it('rejects a patch whose result is invalid with 400 and stores nothing', async () => {
     const created = await call('POST', dir.url('/Endpoint'), endpoint());
     const id = created.body.id as string;
-    const res = await call('PATCH', dir.url(`/Endpoint/${id}`), [{ op: 'replace', path: '/status', value: 'bogus' }], patchHeaders);
+    const res = await call(
+      'PATCH',
+      dir.url(`/Endpoint/${id}`),
+      [{ op: 'replace', path: '/status', value: 'bogus' }],
+      patchHeaders,
+    );
     expectOutcome(res, 400);
     expect(res.body.issue[0].expression).toEqual(['Endpoint.status']);
     expect((await call('GET', dir.url(`/Endpoint/${id}`))).body.meta.versionId).toBe('1');
@@ -122,14 +159,55 @@ describe('patch (PATCH with application/json-patch+json)', () => {
   it('answers 412 for a stale If-Match, 422 for a failed test op, 400 for malformed patches, 404 for an unknown id', async () => {
     const created = await call('POST', dir.url('/Endpoint'), endpoint());
     const id = created.body.id as string;
-    await call('PATCH', dir.url(`/Endpoint/${id}`), [{ op: 'replace', path: '/name', value: 'renamed' }], patchHeaders);
-    expectOutcome(await call('PATCH', dir.url(`/Endpoint/${id}`), [{ op: 'remove', path: '/name' }], { ...patchHeaders, 'if-match': 'W/"1"' }), 412);
-    expectOutcome(await call('PATCH', dir.url(`/Endpoint/${id}`), [{ op: 'test', path: '/name', value: 'other' }], patchHeaders), 422);
+    await call(
+      'PATCH',
+      dir.url(`/Endpoint/${id}`),
+      [{ op: 'replace', path: '/name', value: 'renamed' }],
+      patchHeaders,
+    );
+    expectOutcome(
+      await call('PATCH', dir.url(`/Endpoint/${id}`), [{ op: 'remove', path: '/name' }], {
+        ...patchHeaders,
+        'if-match': 'W/"1"',
+      }),
+      412,
+    );
+    expectOutcome(
+      await call(
+        'PATCH',
+        dir.url(`/Endpoint/${id}`),
+        [{ op: 'test', path: '/name', value: 'other' }],
+        patchHeaders,
+      ),
+      422,
+    );
     expectOutcome(await call('PATCH', dir.url(`/Endpoint/${id}`), { op: 'replace' }, patchHeaders), 400);
-    expectOutcome(await call('PATCH', dir.url(`/Endpoint/${id}`), [{ op: 'jump', path: '/name' }], patchHeaders), 400);
-    expectOutcome(await call('PATCH', dir.url(`/Endpoint/${id}`), [{ op: 'replace', path: '/id', value: 'x' }], patchHeaders), 400);
-    expectOutcome(await call('PATCH', dir.url(`/Endpoint/${id}`), [{ op: 'remove', path: '/nonexistent' }], patchHeaders), 400);
-    expectOutcome(await call('PATCH', dir.url('/Endpoint/unknown-endpoint'), [{ op: 'remove', path: '/name' }], patchHeaders), 404);
+    expectOutcome(
+      await call('PATCH', dir.url(`/Endpoint/${id}`), [{ op: 'jump', path: '/name' }], patchHeaders),
+      400,
+    );
+    expectOutcome(
+      await call(
+        'PATCH',
+        dir.url(`/Endpoint/${id}`),
+        [{ op: 'replace', path: '/id', value: 'x' }],
+        patchHeaders,
+      ),
+      400,
+    );
+    expectOutcome(
+      await call('PATCH', dir.url(`/Endpoint/${id}`), [{ op: 'remove', path: '/nonexistent' }], patchHeaders),
+      400,
+    );
+    expectOutcome(
+      await call(
+        'PATCH',
+        dir.url('/Endpoint/unknown-endpoint'),
+        [{ op: 'remove', path: '/name' }],
+        patchHeaders,
+      ),
+      404,
+    );
     expect((await call('GET', dir.url(`/Endpoint/${id}`))).body.meta.versionId).toBe('2');
   });
 });
@@ -143,7 +221,9 @@ describe('delete', () => {
     expect(res.headers.get('etag')).toBe('W/"2"');
     expectOutcome(await call('GET', dir.url(`/Organization/${a.body.id}`)), 410);
     const b = await call('POST', dir.url('/Organization'), organization());
-    const minimal = await call('DELETE', dir.url(`/Organization/${b.body.id}`), undefined, { prefer: 'return=minimal' });
+    const minimal = await call('DELETE', dir.url(`/Organization/${b.body.id}`), undefined, {
+      prefer: 'return=minimal',
+    });
     expect([minimal.status, minimal.text]).toEqual([204, '']);
   });
 
@@ -176,7 +256,10 @@ describe('delete', () => {
     const id = 'delete-locked';
     await call('PUT', dir.url(`/Organization/${id}`), organization({ id }));
     await call('PUT', dir.url(`/Organization/${id}`), organization({ id, name: 'v2' }));
-    expectOutcome(await call('DELETE', dir.url(`/Organization/${id}`), undefined, { 'if-match': 'W/"1"' }), 412);
+    expectOutcome(
+      await call('DELETE', dir.url(`/Organization/${id}`), undefined, { 'if-match': 'W/"1"' }),
+      412,
+    );
     expect((await call('GET', dir.url(`/Organization/${id}`))).status).toBe(200);
   });
 });

@@ -20,23 +20,24 @@ describe('schema migrations', () => {
   });
 
   // Several processes need a server: this case exists only when DATABASE_URL is set (CI sets it).
-  if (databaseUrl) it('apply exactly once when four servers start against one PostgreSQL database at once', async () => {
-    const schema = `mig_${randomBytes(5).toString('hex')}`;
-    const admin = new Client({ connectionString: databaseUrl });
-    await admin.connect();
-    await admin.query(`CREATE SCHEMA ${schema}`);
-    const clients = await Promise.all(
-      Array.from({ length: 4 }, () => openSqlClient({ databaseUrl: databaseUrl as string, searchPath: schema })),
-    );
-    try {
-      const results = await Promise.all(clients.map((db) => migrate(db)));
-      expect(results.flat().sort()).toEqual(MIGRATIONS.map((m) => m.id).sort());
-      const rows = await admin.query(`SELECT count(*)::int AS n FROM ${schema}.schema_migration`);
-      expect(rows.rows[0].n).toBe(MIGRATIONS.length);
-    } finally {
-      await Promise.all(clients.map((db) => db.close()));
-      await admin.query(`DROP SCHEMA ${schema} CASCADE`);
-      await admin.end();
-    }
-  });
+  if (databaseUrl)
+    it('apply exactly once when four servers start against one PostgreSQL database at once', async () => {
+      const schema = `mig_${randomBytes(5).toString('hex')}`;
+      const admin = new Client({ connectionString: databaseUrl });
+      await admin.connect();
+      await admin.query(`CREATE SCHEMA ${schema}`);
+      const clients = await Promise.all(
+        Array.from({ length: 4 }, () => openSqlClient({ databaseUrl: databaseUrl, searchPath: schema })),
+      );
+      try {
+        const results = await Promise.all(clients.map((db) => migrate(db)));
+        expect(results.flat().sort()).toEqual(MIGRATIONS.map((m) => m.id).sort());
+        const rows = await admin.query(`SELECT count(*)::int AS n FROM ${schema}.schema_migration`);
+        expect(rows.rows[0].n).toBe(MIGRATIONS.length);
+      } finally {
+        await Promise.all(clients.map((db) => db.close()));
+        await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+        await admin.end();
+      }
+    });
 });

@@ -20,8 +20,12 @@ const org = (id: string, name: string): Resource => ({ resourceType: 'Organizati
 
 describe(`ResourceStore on ${onPostgres() ? 'PostgreSQL' : 'PGlite'}`, () => {
   it('numbers versions from 1 and stamps lastUpdated from the database clock', async () => {
-    const v1 = await store.write((s) => s.writeVersion({ resourceType: 'Organization', id: 'c1', method: 'PUT', resource: org('c1', 'one') }));
-    const v2 = await store.write((s) => s.writeVersion({ resourceType: 'Organization', id: 'c1', method: 'PUT', resource: org('c1', 'two') }));
+    const v1 = await store.write((s) =>
+      s.writeVersion({ resourceType: 'Organization', id: 'c1', method: 'PUT', resource: org('c1', 'one') }),
+    );
+    const v2 = await store.write((s) =>
+      s.writeVersion({ resourceType: 'Organization', id: 'c1', method: 'PUT', resource: org('c1', 'two') }),
+    );
     expect([v1.versionId, v2.versionId]).toEqual([1, 2]);
     expect(v2.seq).toBeGreaterThan(v1.seq);
     expect(Date.parse(v2.lastUpdated)).toBeGreaterThanOrEqual(Date.parse(v1.lastUpdated));
@@ -33,17 +37,35 @@ describe(`ResourceStore on ${onPostgres() ? 'PostgreSQL' : 'PGlite'}`, () => {
 
   it('keeps the stored JSON text exactly, key order included', async () => {
     const resource = { resourceType: 'Organization', id: 'order', name: 'Z', active: true } as Resource;
-    const written = await store.write((s) => s.writeVersion({ resourceType: 'Organization', id: 'order', method: 'PUT', resource }));
+    const written = await store.write((s) =>
+      s.writeVersion({ resourceType: 'Organization', id: 'order', method: 'PUT', resource }),
+    );
     const read = await store.read('Organization', 'order');
     expect(read?.content).toBe(written.content);
-    expect(Object.keys(JSON.parse(read?.content as string))).toEqual(['resourceType', 'id', 'name', 'active', 'meta']);
+    expect(Object.keys(JSON.parse(read?.content as string))).toEqual([
+      'resourceType',
+      'id',
+      'name',
+      'active',
+      'meta',
+    ]);
   });
 
   it('rolls back every write of a failed transaction', async () => {
     await expect(
       store.write(async (s) => {
-        await s.writeVersion({ resourceType: 'Organization', id: 'rb1', method: 'PUT', resource: org('rb1', 'a') });
-        await s.writeVersion({ resourceType: 'Organization', id: 'rb2', method: 'PUT', resource: org('rb2', 'b') });
+        await s.writeVersion({
+          resourceType: 'Organization',
+          id: 'rb1',
+          method: 'PUT',
+          resource: org('rb1', 'a'),
+        });
+        await s.writeVersion({
+          resourceType: 'Organization',
+          id: 'rb2',
+          method: 'PUT',
+          resource: org('rb2', 'b'),
+        });
         throw new Error('entry 3 failed');
       }),
     ).rejects.toThrow('entry 3 failed');
@@ -54,8 +76,17 @@ describe(`ResourceStore on ${onPostgres() ? 'PostgreSQL' : 'PGlite'}`, () => {
   });
 
   it('records a deletion as a version without content and keeps the row for 410', async () => {
-    await store.write((s) => s.writeVersion({ resourceType: 'Endpoint', id: 'd1', method: 'POST', resource: { resourceType: 'Endpoint', id: 'd1' } as Resource }));
-    const deleted = await store.write((s) => s.writeVersion({ resourceType: 'Endpoint', id: 'd1', method: 'DELETE', resource: null }));
+    await store.write((s) =>
+      s.writeVersion({
+        resourceType: 'Endpoint',
+        id: 'd1',
+        method: 'POST',
+        resource: { resourceType: 'Endpoint', id: 'd1' } as Resource,
+      }),
+    );
+    const deleted = await store.write((s) =>
+      s.writeVersion({ resourceType: 'Endpoint', id: 'd1', method: 'DELETE', resource: null }),
+    );
     expect([deleted.versionId, deleted.deleted, deleted.content]).toEqual([2, true, undefined]);
     const current = await store.read('Endpoint', 'd1');
     expect([current?.deleted, current?.versionId]).toEqual([true, 2]);
@@ -72,7 +103,12 @@ describe(`ResourceStore on ${onPostgres() ? 'PostgreSQL' : 'PGlite'}`, () => {
     await Promise.all(
       Array.from({ length: 25 }, (_, n) =>
         store.write(async (s) => {
-          await s.writeVersion({ resourceType: 'Organization', id: `race-${n % 5}`, method: 'PUT', resource: org(`race-${n % 5}`, `n${n}`) });
+          await s.writeVersion({
+            resourceType: 'Organization',
+            id: `race-${n % 5}`,
+            method: 'PUT',
+            resource: org(`race-${n % 5}`, `n${n}`),
+          });
         }),
       ),
     );
@@ -82,7 +118,10 @@ describe(`ResourceStore on ${onPostgres() ? 'PostgreSQL' : 'PGlite'}`, () => {
     // Strictly decreasing, newest first; and the versions of each id are consecutive.
     expect(seqs.every((s, i) => i === 0 || s < (seqs[i - 1] as number))).toBe(true);
     for (let k = 0; k < 5; k++) {
-      const versions = page.entries.filter((e) => e.id === `race-${k}` && e.seq > floor).map((e) => e.versionId).sort((a, b) => a - b);
+      const versions = page.entries
+        .filter((e) => e.id === `race-${k}` && e.seq > floor)
+        .map((e) => e.versionId)
+        .sort((a, b) => a - b);
       expect(versions).toEqual([1, 2, 3, 4, 5]);
     }
   });
@@ -102,18 +141,30 @@ describe(`ResourceStore on ${onPostgres() ? 'PostgreSQL' : 'PGlite'}`, () => {
 
   it('searches by id and lastUpdated ranges, excluding deleted resources, with keyset pages', async () => {
     const ids = ['s-a', 's-b', 's-c'];
-    for (const id of ids) await store.write((s) => s.writeVersion({ resourceType: 'Location', id, method: 'PUT', resource: { resourceType: 'Location', id } as Resource }));
-    await store.write((s) => s.writeVersion({ resourceType: 'Location', id: 's-b', method: 'DELETE', resource: null }));
+    for (const id of ids)
+      await store.write((s) =>
+        s.writeVersion({
+          resourceType: 'Location',
+          id,
+          method: 'PUT',
+          resource: { resourceType: 'Location', id },
+        }),
+      );
+    await store.write((s) =>
+      s.writeVersion({ resourceType: 'Location', id: 's-b', method: 'DELETE', resource: null }),
+    );
     const page1 = await store.search({ type: 'Location', ids, count: 1, withTotal: true });
     expect(page1.total).toBe(2);
     expect(page1.records.map((r) => r.id)).toEqual(['s-a']);
-    const page2 = await store.search({ type: 'Location', ids, count: 1, afterId: page1.nextAfterId as string });
+    const page2 = await store.search({ type: 'Location', ids, count: 1, afterId: page1.nextAfterId });
     expect(page2.records.map((r) => r.id)).toEqual(['s-c']);
     expect(page2.nextAfterId).toBeUndefined();
     const none = await store.search({
       type: 'Location',
       count: 10,
-      lastUpdated: [{ prefix: 'lt', range: { start: '2000-01-01T00:00:00.000Z', end: '2001-01-01T00:00:00.000Z' } }],
+      lastUpdated: [
+        { prefix: 'lt', range: { start: '2000-01-01T00:00:00.000Z', end: '2001-01-01T00:00:00.000Z' } },
+      ],
     });
     expect(none.records).toHaveLength(0);
     expect(await store.count('Location')).toBe(2);

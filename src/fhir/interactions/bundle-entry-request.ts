@@ -23,11 +23,14 @@ const METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DE
 
 export function readEntryRequest(entry: unknown, index: number, baseUrl: string): EntryRequest {
   const where = `Bundle.entry[${index}]`;
-  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw invalid(`${where} is not an object`, where);
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
+    throw invalid(`${where} is not an object`, where);
   const { request, resource, fullUrl } = entry as BundleEntry;
-  if (typeof request !== 'object' || request === null) throw invalid(`${where} has no request`, `${where}.request`);
+  if (typeof request !== 'object' || request === null)
+    throw invalid(`${where} has no request`, `${where}.request`);
   const method = String(request.method);
-  if (!METHODS.has(method)) throw invalid(`${where}.request.method '${method}' is not supported`, `${where}.request.method`);
+  if (!METHODS.has(method))
+    throw invalid(`${where}.request.method '${method}' is not supported`, `${where}.request.method`);
   if (typeof request.url !== 'string' || request.url === '') {
     throw invalid(`${where} has no request.url`, `${where}.request.url`);
   }
@@ -36,24 +39,30 @@ export function readEntryRequest(entry: unknown, index: number, baseUrl: string)
   const [path = '', search] = url.split('?', 2);
   const segments = path.split('/').filter((s) => s !== '');
   const type = segments[0] ?? '';
-  if (!isDirectoryType(type)) throw invalid(`${where}.request.url names an unsupported type '${type}'`, `${where}.request.url`);
+  if (!isDirectoryType(type))
+    throw invalid(`${where}.request.url names an unsupported type '${type}'`, `${where}.request.url`);
   const parsed: EntryRequest = { index, method: method as EntryMethod, type };
   if (search !== undefined) parsed.query = new URLSearchParams(search);
   if (typeof fullUrl === 'string') parsed.fullUrl = fullUrl;
   if (segments[1] !== undefined) parsed.id = requireValidId(segments[1], `${where}.request.url`);
   if (segments[2] === '_history' && segments[3] !== undefined) parsed.versionId = segments[3];
-  else if (segments.length > 2) throw invalid(`${where}.request.url '${request.url}' is not a resource URL`, `${where}.request.url`);
-  if (request.ifMatch !== undefined) parsed.ifMatch = parseEtagVersion(request.ifMatch, `${where}.request.ifMatch`);
+  else if (segments.length > 2)
+    throw invalid(`${where}.request.url '${request.url}' is not a resource URL`, `${where}.request.url`);
+  if (request.ifMatch !== undefined)
+    parsed.ifMatch = parseEtagVersion(request.ifMatch, `${where}.request.ifMatch`);
   if (request.ifNoneExist !== undefined || (search !== undefined && method !== 'GET')) {
     // Conditional operations need the search engine; they arrive with it.
     throw invalid(`${where}: conditional ${method} is not supported yet`, `${where}.request`);
   }
 
   const needsId = method === 'PUT' || method === 'PATCH' || method === 'DELETE';
-  if (needsId && parsed.id === undefined) throw invalid(`${where}: ${method} needs a resource id in request.url`, `${where}.request.url`);
-  if (method === 'POST' && parsed.id !== undefined) throw invalid(`${where}: POST goes to the type, not an id`, `${where}.request.url`);
+  if (needsId && parsed.id === undefined)
+    throw invalid(`${where}: ${method} needs a resource id in request.url`, `${where}.request.url`);
+  if (method === 'POST' && parsed.id !== undefined)
+    throw invalid(`${where}: POST goes to the type, not an id`, `${where}.request.url`);
   if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
-    if (typeof resource !== 'object' || resource === null) throw invalid(`${where} has no resource`, `${where}.resource`);
+    if (typeof resource !== 'object' || resource === null)
+      throw invalid(`${where} has no resource`, `${where}.resource`);
     parsed.resource = resource;
   }
   return parsed;

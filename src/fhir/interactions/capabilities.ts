@@ -15,10 +15,18 @@ export interface SoftwareInfo {
 /** The search parameters every type answers today; the search issue adds the R4 definitions. */
 const COMMON_SEARCH_PARAMETERS = [
   { name: '_id', definition: 'http://hl7.org/fhir/SearchParameter/Resource-id', type: 'token' },
-  { name: '_lastUpdated', definition: 'http://hl7.org/fhir/SearchParameter/Resource-lastUpdated', type: 'date' },
+  {
+    name: '_lastUpdated',
+    definition: 'http://hl7.org/fhir/SearchParameter/Resource-lastUpdated',
+    type: 'date',
+  },
 ] as const;
 
-export function buildCapabilityStatement(ctx: Pick<FhirContext, 'baseUrl'>, software: SoftwareInfo, date: string): CapabilityStatement {
+export function buildCapabilityStatement(
+  ctx: Pick<FhirContext, 'baseUrl'>,
+  software: SoftwareInfo,
+  date: string,
+): CapabilityStatement {
   const resource: CapabilityStatementRestResource[] = DIRECTORY_TYPES.map((type) => ({
     type,
     profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
@@ -40,14 +48,18 @@ export function buildCapabilityStatement(ctx: Pick<FhirContext, 'baseUrl'>, soft
     publisher: 'fhir-directory',
     kind: 'instance',
     software: { name: software.name, version: software.version },
-    implementation: { description: 'FHIR R4 directory of health-information-exchange endpoints', url: ctx.baseUrl },
+    implementation: {
+      description: 'FHIR R4 directory of health-information-exchange endpoints',
+      url: ctx.baseUrl,
+    },
     fhirVersion: '4.0.1',
     format: ['application/fhir+json', 'json'],
     patchFormat: ['application/json-patch+json'],
     rest: [
       {
         mode: 'server',
-        documentation: 'Organizations, their Endpoints (IHE/SOAP, FHIR REST, Direct) and where each can be reached.',
+        documentation:
+          'Organizations, their Endpoints (IHE/SOAP, FHIR REST, Direct) and where each can be reached.',
         resource,
         interaction: SYSTEM_INTERACTIONS.map((code) => ({ code })),
         searchParam: COMMON_SEARCH_PARAMETERS.map((p) => ({ ...p })),

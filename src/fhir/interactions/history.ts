@@ -22,7 +22,11 @@ export interface HistoryScope {
   id?: string;
 }
 
-export async function history(ctx: FhirContext, request: FhirRequest, scope: HistoryScope): Promise<FhirResult> {
+export async function history(
+  ctx: FhirContext,
+  request: FhirRequest,
+  scope: HistoryScope,
+): Promise<FhirResult> {
   const ignored = checkParameters(request, HISTORY_PARAMETERS, 'history');
   const query: HistoryQuery = { count: parseCount(request.query) };
   if (scope.type) query.type = scope.type;
@@ -34,7 +38,8 @@ export async function history(ctx: FhirContext, request: FhirRequest, scope: His
   if (at !== null) query.before = parseDateRange(at, '_at').end;
   const cursor = decodeCursor(request.query);
   if (cursor) {
-    if (typeof cursor.seq !== 'number' || !Number.isSafeInteger(cursor.seq)) throw invalid('_page is not a history cursor', '_page');
+    if (typeof cursor.seq !== 'number' || !Number.isSafeInteger(cursor.seq))
+      throw invalid('_page is not a history cursor', '_page');
     query.beforeSeq = cursor.seq;
   }
 
@@ -47,7 +52,10 @@ export async function history(ctx: FhirContext, request: FhirRequest, scope: His
   const base = [ctx.baseUrl, scope.type, scope.id, '_history'].filter(Boolean).join('/');
   const link: BundleLink[] = [{ relation: 'self', url: pageLink(base, request.query, {}) }];
   if (page.nextBeforeSeq !== undefined) {
-    link.push({ relation: 'next', url: pageLink(base, request.query, { _page: encodeCursor({ seq: page.nextBeforeSeq }) }) });
+    link.push({
+      relation: 'next',
+      url: pageLink(base, request.query, { _page: encodeCursor({ seq: page.nextBeforeSeq }) }),
+    });
   }
   const entries = page.entries.map((record) => historyEntry(ctx, record));
   if (ignored) entries.push(outcomeEntry(ignored));
@@ -68,4 +76,3 @@ function historyEntry(ctx: FhirContext, record: VersionRecord): RawEntry {
   if (record.deleted) return { entry };
   return record.content === undefined ? { entry } : { entry, resourceJson: record.content };
 }
-

@@ -13,18 +13,33 @@ function present(record: VersionRecord | undefined, type: string, id: string, wh
   return { status: 200, headers: versionHeaders(record), body: record.content };
 }
 
-export async function read(ctx: FhirContext, request: FhirRequest, type: string, id: string): Promise<FhirResult> {
+export async function read(
+  ctx: FhirContext,
+  request: FhirRequest,
+  type: string,
+  id: string,
+): Promise<FhirResult> {
   requireValidId(id);
   const record = await ctx.store.read(type, id);
   // FHIR http.html#cread: If-None-Match with the current ETag answers 304 Not Modified.
   const ifNoneMatch = header(request, 'if-none-match');
-  if (record && !record.deleted && ifNoneMatch !== undefined && ifNoneMatch.trim() === etagFor(record.versionId)) {
+  if (
+    record &&
+    !record.deleted &&
+    ifNoneMatch !== undefined &&
+    ifNoneMatch.trim() === etagFor(record.versionId)
+  ) {
     return { status: 304, headers: versionHeaders(record) };
   }
   return present(record, type, id, `${type}/${id}`);
 }
 
-export async function vread(ctx: FhirContext, type: string, id: string, versionId: string): Promise<FhirResult> {
+export async function vread(
+  ctx: FhirContext,
+  type: string,
+  id: string,
+  versionId: string,
+): Promise<FhirResult> {
   requireValidId(id);
   if (!/^[1-9]\d{0,8}$/.test(versionId)) throw invalid(`'${versionId}' is not a version id`, 'versionId');
   const record = await ctx.store.vread(type, id, Number(versionId));

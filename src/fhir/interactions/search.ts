@@ -12,7 +12,13 @@ import type { FhirRequest, FhirResult } from '../request';
 import type { FhirContext } from '../context';
 import type { BasicSearch, DatePrefix, LastUpdatedFilter } from '../../storage/resource-store';
 
-export const SEARCH_PARAMETERS: ReadonlySet<string> = new Set(['_id', '_lastUpdated', '_count', '_page', '_total']);
+export const SEARCH_PARAMETERS: ReadonlySet<string> = new Set([
+  '_id',
+  '_lastUpdated',
+  '_count',
+  '_page',
+  '_total',
+]);
 
 const DATE_PREFIXES: ReadonlySet<string> = new Set(['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap']);
 
@@ -22,7 +28,15 @@ export async function search(ctx: FhirContext, request: FhirRequest, type: strin
   const ids = request.query.getAll('_id');
   if (ids.length > 0) {
     // Repeated _id is AND: only ids named in every one match.
-    const sets = ids.map((value) => new Set(value.split(',').map((s) => s.trim()).filter(Boolean)));
+    const sets = ids.map(
+      (value) =>
+        new Set(
+          value
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+        ),
+    );
     query.ids = [...(sets[0] ?? [])].filter((id) => sets.every((set) => set.has(id)));
   }
   const lastUpdated = request.query.getAll('_lastUpdated').map(parseLastUpdated);
@@ -42,7 +56,10 @@ export async function search(ctx: FhirContext, request: FhirRequest, type: strin
   const base = `${ctx.baseUrl}/${type}`;
   const link: BundleLink[] = [{ relation: 'self', url: pageLink(base, request.query, {}) }];
   if (page.nextAfterId !== undefined) {
-    link.push({ relation: 'next', url: pageLink(base, request.query, { _page: encodeCursor({ after: page.nextAfterId }) }) });
+    link.push({
+      relation: 'next',
+      url: pageLink(base, request.query, { _page: encodeCursor({ after: page.nextAfterId }) }),
+    });
   }
   const entries: RawEntry[] = page.records.map((record) => ({
     entry: { fullUrl: `${ctx.baseUrl}/${record.resourceType}/${record.id}`, search: { mode: 'match' } },
@@ -51,7 +68,10 @@ export async function search(ctx: FhirContext, request: FhirRequest, type: strin
   if (ignored) entries.push(outcomeEntry(ignored));
   return {
     status: 200,
-    body: bundleJson({ type: 'searchset', link, ...(page.total === undefined ? {} : { total: page.total }) }, entries),
+    body: bundleJson(
+      { type: 'searchset', link, ...(page.total === undefined ? {} : { total: page.total }) },
+      entries,
+    ),
   };
 }
 

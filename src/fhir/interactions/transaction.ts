@@ -17,7 +17,13 @@ import type { WriteSession } from '../../storage/resource-store';
 import { patchDocument, readEntryRequest, type EntryRequest } from './bundle-entry-request';
 import { read, vread } from './read';
 import { search } from './search';
-import { createResource, deleteResource, patchResource, updateResource, type WriteResult } from './write-operations';
+import {
+  createResource,
+  deleteResource,
+  patchResource,
+  updateResource,
+  type WriteResult,
+} from './write-operations';
 import { versionLocation } from './write-response';
 
 const STATUS_TEXT: Record<number, string> = { 200: '200 OK', 201: '201 Created', 204: '204 No Content' };
@@ -28,14 +34,21 @@ const ORDER: Record<EntryRequest['method'], number> = { DELETE: 0, POST: 1, PUT:
 export async function transactionOrBatch(ctx: FhirContext, request: FhirRequest): Promise<FhirResult> {
   const bundle = requireResource(request.body, 'Bundle') as Bundle;
   if (bundle.type !== 'transaction' && bundle.type !== 'batch') {
-    throw invalid(`POST to the base needs a transaction or batch Bundle, not '${String(bundle.type)}'`, 'Bundle.type');
+    throw invalid(
+      `POST to the base needs a transaction or batch Bundle, not '${String(bundle.type)}'`,
+      'Bundle.type',
+    );
   }
   const entries: unknown = bundle.entry ?? [];
   if (!Array.isArray(entries)) throw invalid('Bundle.entry must be an array', 'Bundle.entry');
   return bundle.type === 'transaction' ? transaction(ctx, request, entries) : batch(ctx, request, entries);
 }
 
-async function transaction(ctx: FhirContext, request: FhirRequest, rawEntries: unknown[]): Promise<FhirResult> {
+async function transaction(
+  ctx: FhirContext,
+  request: FhirRequest,
+  rawEntries: unknown[],
+): Promise<FhirResult> {
   const entries = rawEntries.map((entry, index) => readEntryRequest(entry, index, ctx.baseUrl));
   rejectDuplicateTargets(entries);
   resolveFullUrls(entries);
@@ -78,7 +91,12 @@ async function batch(ctx: FhirContext, request: FhirRequest, rawEntries: unknown
   return { status: 200, body: bundleJson({ type: 'batch-response' }, results) };
 }
 
-async function runEntry(ctx: FhirContext, request: FhirRequest, session: WriteSession, entry: EntryRequest): Promise<RawEntry> {
+async function runEntry(
+  ctx: FhirContext,
+  request: FhirRequest,
+  session: WriteSession,
+  entry: EntryRequest,
+): Promise<RawEntry> {
   const options = entry.ifMatch === undefined ? {} : { ifMatch: entry.ifMatch };
   switch (entry.method) {
     case 'POST':
@@ -94,27 +112,46 @@ async function runEntry(ctx: FhirContext, request: FhirRequest, session: WriteSe
       return writeEntry(
         ctx,
         request,
-        await patchResource(session, ctx.validator, entry.type, entry.id as string, patchDocument(entry), options),
+        await patchResource(
+          session,
+          ctx.validator,
+          entry.type,
+          entry.id as string,
+          patchDocument(entry),
+          options,
+        ),
       );
     case 'DELETE':
       return writeEntry(ctx, request, await deleteResource(session, entry.type, entry.id as string, options));
     case 'GET': {
       // Inside the transaction a read sees the transaction's own writes.
-      if (entry.query || entry.id === undefined) throw invalid('A search inside a transaction is not supported; use a batch');
+      if (entry.query || entry.id === undefined)
+        throw invalid('A search inside a transaction is not supported; use a batch');
       if (entry.versionId !== undefined && !/^[1-9]\d{0,8}$/.test(entry.versionId)) {
         throw invalid(`'${entry.versionId}' is not a version id`, 'request.url');
       }
-      const record = entry.versionId ? await session.vread(entry.type, entry.id, Number(entry.versionId)) : await session.read(entry.type, entry.id);
+      const record = entry.versionId
+        ? await session.vread(entry.type, entry.id, Number(entry.versionId))
+        : await session.read(entry.type, entry.id);
       if (!record || record.deleted || record.content === undefined) {
         return { entry: { response: { status: record ? '410' : '404' } } };
       }
-      return { entry: { response: { status: '200 OK', etag: etagFor(record.versionId), lastModified: record.lastUpdated } }, resourceJson: record.content };
+      return {
+        entry: {
+          response: { status: '200 OK', etag: etagFor(record.versionId), lastModified: record.lastUpdated },
+        },
+        resourceJson: record.content,
+      };
     }
   }
 }
 
 async function runGet(ctx: FhirContext, request: FhirRequest, entry: EntryRequest): Promise<RawEntry> {
-  const inner: FhirRequest = { method: 'GET', query: entry.query ?? new URLSearchParams(), headers: request.headers };
+  const inner: FhirRequest = {
+    method: 'GET',
+    query: entry.query ?? new URLSearchParams(),
+    headers: request.headers,
+  };
   const result =
     entry.id === undefined
       ? await search(ctx, inner, entry.type)
@@ -151,7 +188,10 @@ function rejectDuplicateTargets(entries: EntryRequest[]): void {
     const key = `${entry.type}/${entry.id}`;
     const first = seen.get(key);
     if (first !== undefined) {
-      throw invalid(`Bundle.entry[${entry.index}] and Bundle.entry[${first}] both change ${key}`, `Bundle.entry[${entry.index}]`);
+      throw invalid(
+        `Bundle.entry[${entry.index}] and Bundle.entry[${first}] both change ${key}`,
+        `Bundle.entry[${entry.index}]`,
+      );
     }
     seen.set(key, entry.index);
   }
@@ -163,7 +203,11 @@ function resolveFullUrls(entries: EntryRequest[]): void {
   for (const entry of entries) {
     if (entry.method === 'POST') entry.id = randomUUID();
     if (entry.fullUrl && entry.id && (entry.method === 'POST' || entry.method === 'PUT')) {
-      if (targets.has(entry.fullUrl)) throw invalid(`Bundle.entry[${entry.index}] repeats fullUrl ${entry.fullUrl}`, `Bundle.entry[${entry.index}].fullUrl`);
+      if (targets.has(entry.fullUrl))
+        throw invalid(
+          `Bundle.entry[${entry.index}] repeats fullUrl ${entry.fullUrl}`,
+          `Bundle.entry[${entry.index}].fullUrl`,
+        );
       targets.set(entry.fullUrl, `${entry.type}/${entry.id}`);
     }
   }
@@ -177,7 +221,7 @@ function resolveFullUrls(entries: EntryRequest[]): void {
         `Bundle.entry[${entry.index}].resource`,
       );
     }
-    if (entry.method === 'POST') entry.resource = { ...entry.resource, id: entry.id } as Resource;
+    if (entry.method === 'POST') entry.resource = { ...entry.resource, id: entry.id };
   }
 }
 
@@ -215,7 +259,9 @@ function atEntry(err: FhirError, index: number): FhirError {
   };
   const issues = (err.outcome.issue ?? []).map((i) => ({
     ...i,
-    diagnostics: i.diagnostics?.startsWith('Bundle.entry[') ? i.diagnostics : `${where}: ${i.diagnostics ?? ''}`,
+    diagnostics: i.diagnostics?.startsWith('Bundle.entry[')
+      ? i.diagnostics
+      : `${where}: ${i.diagnostics ?? ''}`,
     expression: i.expression?.map(rebase) ?? [where],
   }));
   return new FhirError({ ...err.outcome, issue: issues }, err.status);

@@ -22,12 +22,17 @@ export async function create(ctx: FhirContext, request: FhirRequest, type: strin
   const resource = requireResource(request.body, type);
   // FHIR http.html#create: an id in the body is ignored; the server assigns one.
   const { id: _ignored, ...withoutId } = resource;
-  ctx.validator.assertValid(withoutId as Resource);
+  ctx.validator.assertValid(withoutId);
   const result = await ctx.store.write((session) => createResource(session, withoutId as Resource));
   return writeResponse(ctx, request, result);
 }
 
-export async function update(ctx: FhirContext, request: FhirRequest, type: string, id: string): Promise<FhirResult> {
+export async function update(
+  ctx: FhirContext,
+  request: FhirRequest,
+  type: string,
+  id: string,
+): Promise<FhirResult> {
   requireValidId(id);
   const resource = requireResource(request.body, type);
   requireMatchingId(resource, id);
@@ -39,7 +44,12 @@ export async function update(ctx: FhirContext, request: FhirRequest, type: strin
   return writeResponse(ctx, request, result);
 }
 
-export async function patch(ctx: FhirContext, request: FhirRequest, type: string, id: string): Promise<FhirResult> {
+export async function patch(
+  ctx: FhirContext,
+  request: FhirRequest,
+  type: string,
+  id: string,
+): Promise<FhirResult> {
   requireValidId(id);
   const options = updateOptions(request);
   const result = await ctx.store.write((session) =>
@@ -48,7 +58,12 @@ export async function patch(ctx: FhirContext, request: FhirRequest, type: string
   return writeResponse(ctx, request, result);
 }
 
-export async function remove(ctx: FhirContext, request: FhirRequest, type: string, id: string): Promise<FhirResult> {
+export async function remove(
+  ctx: FhirContext,
+  request: FhirRequest,
+  type: string,
+  id: string,
+): Promise<FhirResult> {
   requireValidId(id);
   const options = updateOptions(request);
   const result = await ctx.store.write((session) => deleteResource(session, type, id, options));

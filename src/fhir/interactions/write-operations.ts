@@ -32,12 +32,23 @@ function checkIfMatch(current: VersionRecord | undefined, ifMatch: number | unde
     throw versionMismatch(`If-Match names version ${ifMatch} of ${what}, which has no current version`);
   }
   if (current.versionId !== ifMatch) {
-    throw versionMismatch(`If-Match names version ${ifMatch} of ${what}, but the current version is ${current.versionId}`);
+    throw versionMismatch(
+      `If-Match names version ${ifMatch} of ${what}, but the current version is ${current.versionId}`,
+    );
   }
 }
 
-export async function createResource(session: WriteSession, resource: Resource, id: string = randomUUID()): Promise<WriteResult> {
-  const written = await session.writeVersion({ resourceType: resource.resourceType, id, method: 'POST', resource });
+export async function createResource(
+  session: WriteSession,
+  resource: Resource,
+  id: string = randomUUID(),
+): Promise<WriteResult> {
+  const written = await session.writeVersion({
+    resourceType: resource.resourceType,
+    id,
+    method: 'POST',
+    resource,
+  });
   return { status: 201, record: written, resource: written.resource, changed: true };
 }
 
@@ -52,7 +63,8 @@ export async function updateResource(
   if (current && !current.deleted && current.content !== undefined) {
     const stored = JSON.parse(current.content) as Resource;
     // A PUT of what is already stored is not a change: no new version, nothing for sync to copy again.
-    if (sameContent(stored, resource)) return { status: 200, record: current, resource: stored, changed: false };
+    if (sameContent(stored, resource))
+      return { status: 200, record: current, resource: stored, changed: false };
   }
   const written = await session.writeVersion({
     resourceType: resource.resourceType,

@@ -1,5 +1,4 @@
 /** Turns a stored write into the HTTP answer FHIR asks for (http.html#create, #update, #delete). */
-import type { Resource } from '@medplum/fhirtypes';
 import { etagFor, httpDate } from '../etag';
 import { informational } from '../errors';
 import { returnPreference } from '../prefer';
@@ -33,8 +32,10 @@ export function writeResponse(ctx: FhirContext, request: FhirRequest, result: Wr
     return {
       status: result.status,
       headers,
-      body: informational(`${verb} ${result.record.resourceType}/${result.record.id} version ${result.record.versionId}`),
+      body: informational(
+        `${verb} ${result.record.resourceType}/${result.record.id} version ${result.record.versionId}`,
+      ),
     };
   }
-  return { status: result.status, headers, body: result.record.content ?? (result.resource as Resource) };
+  return { status: result.status, headers, body: result.record.content ?? result.resource };
 }

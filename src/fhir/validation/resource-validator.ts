@@ -44,7 +44,9 @@ export function createResourceValidator(profileChecks: readonly ProfileCheck[] =
     assertValid(resource, expressionPrefix) {
       const { structural, profile } = report(resource);
       const rebase = (issues: OperationOutcomeIssue[]): OperationOutcomeIssue[] =>
-        expressionPrefix ? issues.map((i) => prefixExpression(i, expressionPrefix, resource.resourceType)) : issues;
+        expressionPrefix
+          ? issues.map((i) => prefixExpression(i, expressionPrefix, resource.resourceType))
+          : issues;
       if (structural.some(isError)) throw invalidResource(rebase(structural));
       if (profile.some(isError)) throw profileViolation(rebase(profile));
     },
@@ -57,7 +59,13 @@ function baseIssues(resource: Resource): OperationOutcomeIssue[] {
   } catch (err) {
     if (err instanceof OperationOutcomeError) return (err.outcome.issue ?? []).map(normalize);
     // The validator choked on input it did not expect; that input is malformed, not our failure.
-    return [issue('structure', `The resource could not be validated: ${(err as Error).message}`, resource.resourceType)];
+    return [
+      issue(
+        'structure',
+        `The resource could not be validated: ${(err as Error).message}`,
+        resource.resourceType,
+      ),
+    ];
   }
 }
 
@@ -66,7 +74,12 @@ function normalize(i: OperationOutcomeIssue): OperationOutcomeIssue {
   let diagnostics = i.details?.text ?? i.diagnostics ?? 'Invalid resource';
   const fhirpath = i.diagnostics && /^\{"fhirpath":(".*")\}$/.exec(i.diagnostics)?.[1];
   if (fhirpath) diagnostics += ` (FHIRPath: ${JSON.parse(fhirpath) as string})`;
-  return { severity: i.severity, code: i.code, diagnostics, ...(i.expression ? { expression: i.expression } : {}) };
+  return {
+    severity: i.severity,
+    code: i.code,
+    diagnostics,
+    ...(i.expression ? { expression: i.expression } : {}),
+  };
 }
 
 /** Inside a Bundle the path of `Organization.name` is `Bundle.entry[3].resource.name`. */
@@ -74,6 +87,8 @@ function prefixExpression(i: OperationOutcomeIssue, prefix: string, type: string
   if (!i.expression) return { ...i, expression: [prefix] };
   return {
     ...i,
-    expression: i.expression.map((e) => (e === type ? prefix : e.startsWith(`${type}.`) ? prefix + e.slice(type.length) : `${prefix}.${e}`)),
+    expression: i.expression.map((e) =>
+      e === type ? prefix : e.startsWith(`${type}.`) ? prefix + e.slice(type.length) : `${prefix}.${e}`,
+    ),
   };
 }

@@ -33,7 +33,10 @@ export async function migrate(db: SqlClient): Promise<number[]> {
     for (const migration of MIGRATIONS) {
       if (applied.has(migration.id)) continue;
       for (const statement of splitStatements(migration.sql)) await tx.query(statement);
-      await tx.query('INSERT INTO schema_migration (id, name) VALUES ($1, $2)', [migration.id, migration.name]);
+      await tx.query('INSERT INTO schema_migration (id, name) VALUES ($1, $2)', [
+        migration.id,
+        migration.name,
+      ]);
       ran.push(migration.id);
     }
     return ran;

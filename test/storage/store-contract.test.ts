@@ -153,18 +153,26 @@ describe(`ResourceStore on ${onPostgres() ? 'PostgreSQL' : 'PGlite'}`, () => {
     await store.write((s) =>
       s.writeVersion({ resourceType: 'Location', id: 's-b', method: 'DELETE', resource: null }),
     );
-    const page1 = await store.search({ type: 'Location', ids, count: 1, withTotal: true });
+    const byIds = { type: 'Location', conditions: [{ kind: 'id' as const, ids }], sort: [], withTotal: true };
+    const page1 = await store.search({ ...byIds, count: 1 });
     expect(page1.total).toBe(2);
     expect(page1.records.map((r) => r.id)).toEqual(['s-a']);
-    const page2 = await store.search({ type: 'Location', ids, count: 1, afterId: page1.nextAfterId });
+    const page2 = await store.search({ ...byIds, count: 1, ...(page1.next ? { after: page1.next } : {}) });
     expect(page2.records.map((r) => r.id)).toEqual(['s-c']);
-    expect(page2.nextAfterId).toBeUndefined();
+    expect(page2.next).toBeUndefined();
     const none = await store.search({
       type: 'Location',
-      count: 10,
-      lastUpdated: [
-        { prefix: 'lt', range: { start: '2000-01-01T00:00:00.000Z', end: '2001-01-01T00:00:00.000Z' } },
+      conditions: [
+        {
+          kind: 'lastUpdated',
+          filters: [
+            { prefix: 'lt', range: { start: '2000-01-01T00:00:00.000Z', end: '2001-01-01T00:00:00.000Z' } },
+          ],
+        },
       ],
+      sort: [],
+      count: 10,
+      withTotal: false,
     });
     expect(none.records).toHaveLength(0);
     expect(await store.count('Location')).toBe(2);

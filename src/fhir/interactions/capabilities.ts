@@ -2,7 +2,12 @@
  * FHIR http.html#capabilities: the CapabilityStatement is generated from what is registered here
  * (types, interactions, search parameters, operations, formats), never written by hand.
  */
-import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
+import type {
+  CapabilityStatement,
+  CapabilityStatementRestResource,
+  CapabilityStatementRestResourceSearchParam,
+} from '@medplum/fhirtypes';
+import { searchableParams } from '../search/parse-search';
 import { DIRECTORY_TYPES, SYSTEM_INTERACTIONS, TYPE_INTERACTIONS } from '../resource-types';
 import type { FhirContext } from '../context';
 
@@ -12,7 +17,6 @@ export interface SoftwareInfo {
   releaseDate?: string;
 }
 
-/** The search parameters every type answers today; the search issue adds the R4 definitions. */
 const COMMON_SEARCH_PARAMETERS = [
   { name: '_id', definition: 'http://hl7.org/fhir/SearchParameter/Resource-id', type: 'token' },
   {
@@ -21,6 +25,34 @@ const COMMON_SEARCH_PARAMETERS = [
     type: 'date',
   },
 ] as const;
+
+function searchParamsFor(type: string): CapabilityStatementRestResourceSearchParam[] {
+  return searchableParams(type)
+    .filter((p) => p.code !== '_id' && p.code !== '_lastUpdated')
+    .map((p) => ({ name: p.code, type: p.type, ...(p.url ? { definition: p.url } : {}) }))
+    .concat(COMMON_SEARCH_PARAMETERS.map((p) => ({ ...p })))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** `Type:param` for each reference parameter of `type`, and `*`. */
+function includesOf(type: string): string[] {
+  const refs = searchableParams(type).filter((p) => p.type === 'reference');
+  return refs.length === 0 ? [] : ['*', ...refs.map((p) => `${type}:${p.code}`)];
+}
+
+/** `Source:param` for every reference parameter of a directory type that may point at `type`. */
+function revIncludesOf(type: string): string[] {
+  return DIRECTORY_TYPES.flatMap((source) =>
+    searchableParams(source)
+      .filter((p) => p.type === 'reference' && (p.targets.length === 0 || p.targets.includes(type)))
+      .map((p) => `${source}:${p.code}`),
+  );
+}
+
+/** FHIR json.html: arrays are never empty, so an empty list is left out. */
+function nonEmpty<K extends string>(key: K, values: string[]): Partial<Record<K, string[]>> {
+  return values.length > 0 ? ({ [key]: values } as Record<K, string[]>) : {};
+}
 
 export function buildCapabilityStatement(
   ctx: Pick<FhirContext, 'baseUrl'>,
@@ -39,7 +71,9 @@ export function buildCapabilityStatement(
     conditionalUpdate: false,
     conditionalDelete: 'not-supported',
     referencePolicy: ['literal', 'local'],
-    searchParam: COMMON_SEARCH_PARAMETERS.map((p) => ({ ...p })),
+    ...nonEmpty('searchInclude', includesOf(type)),
+    ...nonEmpty('searchRevInclude', revIncludesOf(type)),
+    searchParam: searchParamsFor(type),
   }));
   return {
     resourceType: 'CapabilityStatement',

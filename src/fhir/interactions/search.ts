@@ -1,85 +1,114 @@
 /**
- * FHIR search.html, for now `_id` and `_lastUpdated` with keyset paging (the full search engine
- * with index tables arrives with the search issue and replaces `store.search`).
+ * FHIR search.html over the index tables: filters, chaining, _has, _sort, keyset paging (`next`
+ * carries the sort keys and id of the last entry), _include/_revinclude, _total, _summary, _elements.
  */
 import type { BundleLink } from '@medplum/fhirtypes';
 import { bundleJson, outcomeEntry, pageLink, type RawEntry } from '../bundle-json';
-import { parseDateRange } from '../date-range';
-import { invalid } from '../errors';
-import { decodeCursor, encodeCursor, parseCount } from '../paging';
-import { checkParameters } from '../query-parameters';
+import { informational, invalid, issue, outcomeOf } from '../errors';
+import { DIRECTORY_TYPES, isDirectoryType } from '../resource-types';
+import { encodeCursor } from '../paging';
+import { isLenient } from '../query-parameters';
 import type { FhirRequest, FhirResult } from '../request';
 import type { FhirContext } from '../context';
-import type { BasicSearch, DatePrefix, LastUpdatedFilter } from '../../storage/resource-store';
+import { parseSearch } from '../search/parse-search';
+import { needsShaping, shapeResource } from '../search/shape-result';
+import type { VersionRecord } from '../../storage/resource-store';
 
-export const SEARCH_PARAMETERS: ReadonlySet<string> = new Set([
-  '_id',
-  '_lastUpdated',
-  '_count',
-  '_page',
-  '_total',
-]);
+/** Included resources are capped; a warning outcome says when some were left out. */
+export const INCLUDE_CAP = 1000;
 
-const DATE_PREFIXES: ReadonlySet<string> = new Set(['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap']);
+/** FHIR http.html#search: `POST [type]/_search` with a form body means the same as GET. */
+export function searchPost(ctx: FhirContext, request: FhirRequest, type: string): Promise<FhirResult> {
+  const query = new URLSearchParams(request.query);
+  if (request.body instanceof URLSearchParams)
+    for (const [name, value] of request.body) query.append(name, value);
+  return search(ctx, { ...request, query }, type);
+}
 
-export async function search(ctx: FhirContext, request: FhirRequest, type: string): Promise<FhirResult> {
-  const ignored = checkParameters(request, SEARCH_PARAMETERS, `Search on ${type}`);
-  const query: BasicSearch = { type, count: parseCount(request.query) };
-  const ids = request.query.getAll('_id');
-  if (ids.length > 0) {
-    // Repeated _id is AND: only ids named in every one match.
-    const sets = ids.map(
-      (value) =>
-        new Set(
-          value
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean),
-        ),
-    );
-    query.ids = [...(sets[0] ?? [])].filter((id) => sets.every((set) => set.has(id)));
-  }
-  const lastUpdated = request.query.getAll('_lastUpdated').map(parseLastUpdated);
-  if (lastUpdated.length > 0) query.lastUpdated = lastUpdated;
-  const total = request.query.get('_total');
-  if (total !== null && !['none', 'estimate', 'accurate'].includes(total)) {
-    throw invalid(`_total must be none, estimate or accurate, not '${total}'`, '_total');
-  }
-  query.withTotal = total === 'accurate' || total === 'estimate';
-  const cursor = decodeCursor(request.query);
-  if (cursor) {
-    if (typeof cursor.after !== 'string') throw invalid('_page is not a search cursor', '_page');
-    query.afterId = cursor.after;
-  }
+/** System-level search `GET /fhir?_type=Organization,Endpoint&…`: parameters every named type has. */
+export function systemSearch(ctx: FhirContext, request: FhirRequest): Promise<FhirResult> {
+  const listed = (request.query.get('_type') ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+  const types = listed.length > 0 ? listed : [...DIRECTORY_TYPES];
+  const unknown = types.filter((t) => !isDirectoryType(t));
+  if (unknown.length > 0)
+    throw invalid(`_type names types this directory does not store: ${unknown.join(', ')}`, '_type');
+  return search(ctx, request, types[0] as string, types);
+}
 
+export async function search(
+  ctx: FhirContext,
+  request: FhirRequest,
+  type: string,
+  types?: string[],
+): Promise<FhirResult> {
+  const lenient = isLenient(request);
+  // Across types, a parameter must mean something for every one of them.
+  for (const other of types?.slice(1) ?? []) parseSearch(other, request.query, lenient);
+  const parsed = parseSearch(type, request.query, lenient);
+  const { query } = parsed;
+  if (types) query.types = types;
+  const countOnly = parsed.summary === 'count';
+  if (countOnly) query.count = 0;
   const page = await ctx.store.search(query);
-  const base = `${ctx.baseUrl}/${type}`;
+
+  const base = types ? ctx.baseUrl : `${ctx.baseUrl}/${type}`;
   const link: BundleLink[] = [{ relation: 'self', url: pageLink(base, request.query, {}) }];
-  if (page.nextAfterId !== undefined) {
+  if (page.next && !countOnly) {
     link.push({
       relation: 'next',
-      url: pageLink(base, request.query, { _page: encodeCursor({ after: page.nextAfterId }) }),
+      url: pageLink(base, request.query, {
+        _page: encodeCursor({ k: page.next.keys, i: page.next.id, ...(types ? { t: page.next.type } : {}) }),
+        _start: undefined,
+      }),
     });
   }
-  const entries: RawEntry[] = page.records.map((record) => ({
-    entry: { fullUrl: `${ctx.baseUrl}/${record.resourceType}/${record.id}`, search: { mode: 'match' } },
-    ...(record.content === undefined ? {} : { resourceJson: record.content }),
-  }));
-  if (ignored) entries.push(outcomeEntry(ignored));
+
+  const shape = needsShaping(parsed.summary, parsed.elements);
+  const entryOf = (record: VersionRecord, mode: 'match' | 'include'): RawEntry => {
+    const entry: RawEntry = {
+      entry: { fullUrl: `${ctx.baseUrl}/${record.resourceType}/${record.id}`, search: { mode } },
+    };
+    if (record.content !== undefined) {
+      entry.resourceJson = shape
+        ? shapeResource(record.content, parsed.summary, parsed.elements)
+        : record.content;
+    }
+    return entry;
+  };
+  const entries: RawEntry[] = countOnly ? [] : page.records.map((r) => entryOf(r, 'match'));
+  if (!countOnly && parsed.includes.length > 0 && page.records.length > 0) {
+    const included = await ctx.store.include(parsed.includes, page.records, INCLUDE_CAP);
+    entries.push(...included.records.map((r) => entryOf(r, 'include')));
+    if (included.truncated) {
+      entries.push(
+        outcomeEntry(
+          outcomeOf([
+            issue(
+              'too-costly',
+              `Only the first ${INCLUDE_CAP} included resources are returned`,
+              undefined,
+              'warning',
+            ),
+          ]),
+        ),
+      );
+    }
+  }
+  if (parsed.ignored.length > 0) {
+    entries.push(
+      outcomeEntry(
+        informational(`Ignored unknown parameter(s) ${parsed.ignored.join(', ')} (Prefer: handling=lenient)`),
+      ),
+    );
+  }
   return {
     status: 200,
     body: bundleJson(
       { type: 'searchset', link, ...(page.total === undefined ? {} : { total: page.total }) },
       entries,
     ),
-  };
-}
-
-function parseLastUpdated(value: string): LastUpdatedFilter {
-  const prefix = value.slice(0, 2);
-  const hasPrefix = DATE_PREFIXES.has(prefix);
-  return {
-    prefix: (hasPrefix ? prefix : 'eq') as DatePrefix,
-    range: parseDateRange(hasPrefix ? value.slice(2) : value, '_lastUpdated'),
   };
 }

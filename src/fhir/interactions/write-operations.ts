@@ -10,6 +10,7 @@ import { businessRule, gone, informational, invalid, notFound, versionMismatch }
 import type { ResourceValidator } from '../validation/resource-validator';
 import type { VersionRecord, WriteSession } from '../../storage/resource-store';
 import { sameContent } from './same-content';
+import { extractIndexRows } from '../search/extract-index';
 
 export interface WriteResult {
   /** 200, 201 or, for a delete of something already deleted, 200 with no new version. */
@@ -48,6 +49,7 @@ export async function createResource(
     id,
     method: 'POST',
     resource,
+    index: extractIndexRows(resource),
   });
   return { status: 201, record: written, resource: written.resource, changed: true };
 }
@@ -71,6 +73,7 @@ export async function updateResource(
     id: resource.id,
     method: 'PUT',
     resource,
+    index: extractIndexRows(resource),
   });
   const created = !current || current.deleted;
   return { status: created ? 201 : 200, record: written, resource: written.resource, changed: true };
@@ -105,7 +108,13 @@ export async function patchResource(
   }
   validator.assertValid(patched);
   if (sameContent(stored, patched)) return { status: 200, record: current, resource: stored, changed: false };
-  const written = await session.writeVersion({ resourceType: type, id, method: 'PATCH', resource: patched });
+  const written = await session.writeVersion({
+    resourceType: type,
+    id,
+    method: 'PATCH',
+    resource: patched,
+    index: extractIndexRows(patched),
+  });
   return { status: 200, record: written, resource: written.resource, changed: true };
 }
 

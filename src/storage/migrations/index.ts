@@ -5,6 +5,7 @@
  */
 import type { SqlClient } from '../sql-client';
 import { M001_RESOURCES } from './001-resources';
+import { M002_SEARCH_INDEX } from './002-search-index';
 
 export interface Migration {
   readonly id: number;
@@ -12,7 +13,7 @@ export interface Migration {
   readonly sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [M001_RESOURCES];
+export const MIGRATIONS: readonly Migration[] = [M001_RESOURCES, M002_SEARCH_INDEX];
 
 /** Any constant works; this one spells "fhir" so it is recognisable in pg_locks. */
 const MIGRATION_LOCK_KEY = 0x66686972;

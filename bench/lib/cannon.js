@@ -1,0 +1,62 @@
+'use strict';
+/*
+ * The load generator, run as a child process of bench/run.js so that autocannon does not share an
+ * event loop with the server it measures. Receives one job over IPC, answers with a summary, exits.
+ *
+ * Job: { origin, paths: [string], connections, seconds, warmupSeconds }
+ * Each request takes the next path in turn (a shared round robin), so a query with several values
+ * (NPIs, ids) spreads over them instead of hitting one row.
+ */
+const autocannon = require('autocannon');
+
+function run(job, seconds) {
+  let next = 0;
+  return autocannon({
+    url: job.origin,
+    connections: job.connections,
+    duration: seconds,
+    timeout: 30,
+    headers: { accept: 'application/fhir+json' },
+    requests: [
+      {
+        method: 'GET',
+        setupRequest(req) {
+          req.path = job.paths[next++ % job.paths.length];
+          return req;
+        },
+      },
+    ],
+  });
+}
+
+process.once('message', async (job) => {
+  try {
+    if (job.warmupSeconds > 0) await run(job, job.warmupSeconds);
+    const r = await run(job, job.seconds);
+    const statusCodes = {};
+    for (const [code, v] of Object.entries(r.statusCodeStats || {})) statusCodes[code] = Number(v.count);
+    process.send({
+      ok: true,
+      summary: {
+        reqPerSec: r.requests.average,
+        latencyMs: {
+          p50: r.latency.p50,
+          p90: r.latency.p90,
+          p99: r.latency.p99,
+          max: r.latency.max,
+          mean: r.latency.average,
+        },
+        bytesPerSec: r.throughput.average,
+        completed: r['2xx'] + r.non2xx,
+        non2xx: r.non2xx,
+        errors: r.errors,
+        timeouts: r.timeouts,
+        statusCodes,
+        durationSeconds: r.duration,
+      },
+    });
+  } catch (err) {
+    process.send({ ok: false, error: String((err && err.stack) || err) });
+  }
+  process.disconnect();
+});

@@ -1,0 +1,667 @@
+#!/usr/bin/env node
+/*
+ * Search benchmark. Starts the built directory in-process on 127.0.0.1 against the loaded store,
+ * plus a bare node:http server that answers every request with one fixed, pre-serialised Bundle of
+ * the size of the first query's real response: the ceiling this machine, Node's HTTP stack and
+ * the load generator allow. Each workload query is driven by autocannon (in a child process) for
+ * BENCH_SECONDS with BENCH_CONNECTIONS connections, and compared with the bare server's req/s.
+ * Then every Endpoint is paged through with `_count=1000`, following `next` links.
+ *
+ *   npm run build && node bench/generate.js && node bench/load.js && node bench/run.js [dataDir]
+ *
+ * Environment: DATABASE_URL or DATA_DIR (as bench/load.js), BENCH_SECONDS (5), BENCH_CONNECTIONS
+ * (16), BENCH_WARMUP_SECONDS (1), BENCH_ONLY (comma-separated query names), BENCH_PAGING_SECONDS
+ * (300, the bound of the full-paging test), BENCH_RUN_UNSUPPORTED=1 (drive queries that answer
+ * 4xx anyway).
+ *
+ * A query the server does not support yet (4xx on the probe) is reported "unsupported (400)" and not
+ * driven. Results: a table on stdout and bench/results/<timestamp>.json.
+ */
+'use strict';
+
+const fs = require('fs');
+const http = require('http');
+const os = require('os');
+const path = require('path');
+const { fork, execFileSync } = require('child_process');
+const { BENCH_DIR, dataDirFrom, storeOptions, requireDist } = require('./lib/common');
+
+const SECONDS = numberEnv('BENCH_SECONDS', 5, 1, 600);
+const CONNECTIONS = numberEnv('BENCH_CONNECTIONS', 16, 1, 1024);
+const WARMUP = numberEnv('BENCH_WARMUP_SECONDS', 1, 0, 60);
+const PAGING_SECONDS = numberEnv('BENCH_PAGING_SECONDS', 300, 1, 3600);
+const RUN_UNSUPPORTED = process.env.BENCH_RUN_UNSUPPORTED === '1';
+const ONLY = (process.env.BENCH_ONLY || '')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+const PAGE_SIZE = 20; // the server's default _count
+const PROBE_TIMEOUT_MS = 60000;
+
+function numberEnv(name, fallback, min, max) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || n > max) {
+    console.error(`${name} must be a number from ${min} to ${max}, not '${raw}'`);
+    process.exit(2);
+  }
+  return n;
+}
+
+// Query values: percent-encode, but keep ':' and '/' readable (both are legal in a query string).
+const enc = (v) => encodeURIComponent(v).replace(/%3A/g, ':').replace(/%2F/g, '/');
+
+/** The workload: each query has one or more concrete paths (used in turn) and what it should find. */
+function workload(q) {
+  const page = (n) => Math.min(n, PAGE_SIZE);
+  return [
+    {
+      name: 'name-prefix',
+      description: 'Organization name starts with a common word (string search, case-insensitive)',
+      paths: [
+        {
+          path: `/Organization?name=${enc(q.namePrefix.value)}`,
+          expect: { match: page(q.namePrefix.matches), total: q.namePrefix.matches },
+        },
+      ],
+    },
+    {
+      name: 'npi',
+      description: 'Organization by NPI identifier (token system|code), 100 different NPIs',
+      paths: q.npi.values.map((v) => ({
+        path: `/Organization?identifier=${enc(`${q.npi.system}|${v.npi}`)}`,
+        expect: { match: 1, total: 1, ids: [v.id] },
+      })),
+    },
+    {
+      name: 'state-type',
+      description: `Organizations in a state with a type (address-state=${q.stateType.state}&type=${q.stateType.type})`,
+      paths: [
+        {
+          path: `/Organization?address-state=${enc(q.stateType.state)}&type=${enc(q.stateType.type)}`,
+          expect: { match: page(q.stateType.matches), total: q.stateType.matches },
+        },
+      ],
+    },
+    {
+      name: 'partof',
+      description: 'Direct members of an implementer (reference search), 10 implementers',
+      paths: q.partof.map((p) => ({
+        path: `/Organization?partof=${enc(`Organization/${p.id}`)}`,
+        expect: { match: page(p.matches), total: p.matches },
+      })),
+    },
+    {
+      name: 'include',
+      description: 'Organizations by full name with their Endpoints (_include=Organization:endpoint)',
+      paths: q.include.map((c) => ({
+        path: `/Organization?name=${enc(c.name)}&_include=${enc('Organization:endpoint')}`,
+        expect: {
+          match: page(c.matches),
+          total: c.matches,
+          include: c.matches <= PAGE_SIZE ? c.included : undefined,
+        },
+      })),
+    },
+    {
+      name: 'revinclude',
+      description:
+        'One Organization by _id with the Endpoints that point at it (_revinclude=Endpoint:organization)',
+      paths: q.revinclude.map((r) => ({
+        path: `/Organization?_id=${enc(r.id)}&_revinclude=${enc('Endpoint:organization')}`,
+        expect: { match: 1, total: 1, include: r.included, ids: [r.id] },
+      })),
+    },
+    {
+      name: 'connection-type',
+      description: `Endpoints by connection type and status (connection-type=${q.connectionType.code}&status=${q.connectionType.status}), either code system`,
+      paths: [
+        {
+          path: `/Endpoint?connection-type=${enc(q.connectionType.code)}&status=${enc(q.connectionType.status)}`,
+          expect: { match: page(q.connectionType.matches), total: q.connectionType.matches },
+        },
+      ],
+    },
+    {
+      name: 'chained',
+      description: `Endpoints whose managing Organization is in a state (organization.address-state=${q.chained.state})`,
+      paths: [
+        {
+          path: `/Endpoint?organization.address-state=${enc(q.chained.state)}`,
+          expect: { match: page(q.chained.matches), total: q.chained.matches },
+        },
+      ],
+    },
+    {
+      name: 'read',
+      description:
+        'Read Organization/<id>, 200 different ids (not a search: the floor a search is compared with)',
+      paths: q.read.ids.map((id) => ({ path: `/Organization/${id}`, expect: { read: id } })),
+    },
+    {
+      name: 'history-since',
+      description: 'System history since a recent instant, first page of 100 (_history?_since=…&_count=100)',
+      paths: [], // filled in once the newest changes are known
+    },
+    {
+      name: 'name-accent',
+      description: 'Accent-insensitive name prefix: name=clinica finds "Clínica São José" and the like',
+      paths: [
+        {
+          path: `/Organization?name=${enc(q.nameAccent.value)}`,
+          expect: { match: page(q.nameAccent.matches), total: q.nameAccent.matches },
+        },
+      ],
+    },
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+
+let directory;
+let bare;
+let child;
+let interrupted = false;
+
+async function main() {
+  const dataDir = dataDirFrom(process.argv.slice(2));
+  const queriesFile = path.join(dataDir, 'queries.json');
+  if (!fs.existsSync(queriesFile)) {
+    console.error(
+      `${queriesFile} not found: run \`node bench/generate.js\` and \`node bench/load.js\` first`,
+    );
+    process.exit(2);
+  }
+  const q = JSON.parse(fs.readFileSync(queriesFile, 'utf8'));
+  const { startDirectory } = requireDist('directory');
+  const { createLogger } = requireDist('logger');
+  const store = storeOptions();
+  if (store.dataDir && !fs.existsSync(store.dataDir)) {
+    console.error(
+      `${store.dataDir} does not exist: run \`node bench/load.js\` first (or set DATA_DIR/DATABASE_URL)`,
+    );
+    process.exit(2);
+  }
+
+  console.log(`store: ${store.label}`);
+  directory = await startDirectory(
+    {
+      port: 0,
+      host: '127.0.0.1',
+      maxBodyBytes: 16e6,
+      seed: false,
+      databaseUrl: store.databaseUrl,
+      dataDir: store.dataDir,
+    },
+    createLogger('silent'),
+  );
+  const base = directory.baseUrl; // http://127.0.0.1:<port>/fhir
+  const origin = new URL(base).origin;
+  const basePath = new URL(base).pathname;
+  const counts = {
+    Organization: await directory.store.count('Organization'),
+    Endpoint: await directory.store.count('Endpoint'),
+  };
+  console.log(
+    `directory at ${base}: ${counts.Organization} Organizations, ${counts.Endpoint} Endpoints (generated: ${q.counts.Organization} and ${q.counts.Endpoint})`,
+  );
+  if (counts.Organization === 0) throw new Error('the store is empty: run `node bench/load.js` first');
+  if (counts.Organization !== q.counts.Organization || counts.Endpoint !== q.counts.Endpoint)
+    console.log(
+      'warning: the store does not hold exactly the generated data; expected match counts may not hold',
+    );
+
+  const queries = workload(q).filter((w) => ONLY.length === 0 || ONLY.includes(w.name));
+  const history = queries.find((w) => w.name === 'history-since');
+  if (history) {
+    const since = await recentInstant(base);
+    history.since = since;
+    history.paths = [{ path: `/_history?_since=${enc(since)}&_count=100`, expect: { history: 100 } }];
+  }
+
+  // Probe: one request per path (up to 5 per query) for status, size and the expected matches.
+  console.log('\nprobing…');
+  for (const w of queries) {
+    w.probes = [];
+    for (const p of w.paths.slice(0, 5)) w.probes.push(await probe(base + p.path, p.expect));
+    const first = w.probes[0];
+    w.status = first.status;
+    w.supported = first.status >= 200 && first.status < 300;
+    w.state = w.supported
+      ? 'ok'
+      : first.status >= 400 && first.status < 500
+        ? `unsupported (${first.status})`
+        : `failed (${first.status})`;
+    const problems = w.probes.filter((p) => p.check !== 'ok').map((p) => p.check);
+    w.check = w.supported ? (problems.length === 0 ? 'ok' : problems[0]) : first.diagnostics || '';
+    console.log(
+      `  ${w.name.padEnd(16)} ${String(first.status).padEnd(4)} ${String(first.bytes).padStart(8)} B  ${w.check}`,
+    );
+  }
+
+  // The bare server: a real Bundle as large as the first query's response (or, when that query is
+  // not supported yet, a page of as many Organizations as it should match).
+  const sizing = await bareBody(base, queries[0], q);
+  bare = await startBare(sizing.body);
+  console.log(
+    `\nbare server at http://127.0.0.1:${bare.address().port}: ${sizing.body.length} B Bundle (${sizing.from})`,
+  );
+
+  const results = [];
+  const bareStart = await drive(`http://127.0.0.1:${bare.address().port}`, ['/fhir/bare']);
+  console.log(`  bare (start)     ${fmtRate(bareStart.reqPerSec)} req/s`);
+  for (const w of queries) {
+    if (interrupted) break;
+    const r = {
+      name: w.name,
+      description: w.description,
+      query: w.paths[0] && w.paths[0].path,
+      values: w.paths.length,
+      status: w.status,
+      state: w.state,
+      check: w.check,
+      probes: w.probes,
+    };
+    if (w.since) r.since = w.since;
+    if (w.supported || RUN_UNSUPPORTED) {
+      r.load = await drive(
+        origin,
+        w.paths.map((p) => basePath + p.path),
+      );
+      console.log(
+        `  ${w.name.padEnd(16)} ${fmtRate(r.load.reqPerSec)} req/s  p50 ${r.load.latencyMs.p50} ms  p99 ${r.load.latencyMs.p99} ms  non-2xx ${r.load.non2xx}`,
+      );
+    } else {
+      console.log(`  ${w.name.padEnd(16)} ${w.state}`);
+    }
+    results.push(r);
+  }
+  const bareEnd = await drive(`http://127.0.0.1:${bare.address().port}`, ['/fhir/bare']);
+  console.log(`  bare (end)       ${fmtRate(bareEnd.reqPerSec)} req/s`);
+  const bareRate = (bareStart.reqPerSec + bareEnd.reqPerSec) / 2;
+  for (const r of results) if (r.load) r.ratioToBare = r.load.reqPerSec / bareRate;
+
+  const paging = interrupted ? undefined : await pageAll(base, counts.Endpoint);
+
+  printTable(results, { bareStart, bareEnd, bareRate, bytes: sizing.body.length }, paging);
+
+  const report = {
+    startedAt: new Date(startedAt).toISOString(),
+    finishedAt: new Date().toISOString(),
+    environment: {
+      node: process.version,
+      platform: `${os.platform()} ${os.release()}`,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0] && os.cpus()[0].model,
+      memoryGb: Math.round(os.totalmem() / 2 ** 30),
+      commit: gitCommit(),
+      distBuiltAt: distBuiltAt(),
+    },
+    store: { driver: store.driver, where: store.label, counts },
+    generated: q.generator,
+    settings: { seconds: SECONDS, connections: CONNECTIONS, warmupSeconds: WARMUP, pageSize: PAGE_SIZE },
+    bare: {
+      bytes: sizing.body.length,
+      sizedFrom: sizing.from,
+      start: bareStart,
+      end: bareEnd,
+      reqPerSec: bareRate,
+    },
+    queries: results,
+    paging,
+  };
+  const dir = path.join(BENCH_DIR, 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${report.startedAt.replace(/[:.]/g, '-')}.json`);
+  fs.writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
+  console.log(`\nresults written to ${path.relative(process.cwd(), file)}`);
+}
+const startedAt = Date.now();
+
+/** The lastModified of the 500th newest change: `_since` it gives several pages of 100. */
+async function recentInstant(base) {
+  try {
+    const res = await fetch(`${base}/_history?_count=500`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+    if (res.ok) {
+      const bundle = await res.json();
+      const entries = bundle.entry || [];
+      const last = entries[entries.length - 1];
+      const instant = last && last.response && last.response.lastModified;
+      if (instant) return instant;
+    }
+  } catch {
+    // fall through
+  }
+  return new Date(Date.now() - 3600 * 1000).toISOString();
+}
+
+async function probe(url, expect) {
+  const started = performance.now();
+  let res;
+  let text;
+  try {
+    res = await fetch(url, {
+      headers: { accept: 'application/fhir+json' },
+      signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+    });
+    text = await res.text();
+  } catch (err) {
+    return {
+      url,
+      status: 0,
+      bytes: 0,
+      ms: performance.now() - started,
+      check: `request failed: ${err.message}`,
+    };
+  }
+  const out = {
+    url,
+    status: res.status,
+    bytes: Buffer.byteLength(text),
+    ms: Math.round(performance.now() - started),
+  };
+  let body;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    out.check = 'response is not JSON';
+    return out;
+  }
+  if (!res.ok) {
+    const issue = body.issue && body.issue[0];
+    out.diagnostics = issue ? issue.diagnostics || issue.code : undefined;
+    out.check = `HTTP ${res.status}`;
+    return out;
+  }
+  out.check = checkBody(body, expect);
+  if (body.resourceType === 'Bundle') {
+    const entries = body.entry || [];
+    out.entries = {
+      match: entries.filter((e) => e.search && e.search.mode === 'match').length,
+      include: entries.filter((e) => e.search && e.search.mode === 'include').length,
+      other: entries.filter((e) => !e.search || !['match', 'include'].includes(e.search.mode)).length,
+    };
+    if (body.total !== undefined) out.total = body.total;
+  }
+  return out;
+}
+
+function checkBody(body, expect) {
+  if (expect.read !== undefined)
+    return body.id === expect.read ? 'ok' : `read returned ${body.resourceType}/${body.id}`;
+  if (body.resourceType !== 'Bundle') return `expected a Bundle, got ${body.resourceType}`;
+  const entries = body.entry || [];
+  if (expect.history !== undefined)
+    return entries.length === expect.history
+      ? 'ok'
+      : `${entries.length} history entries, expected ${expect.history}`;
+  const match = entries.filter((e) => e.search && e.search.mode === 'match');
+  const include = entries.filter((e) => e.search && e.search.mode === 'include');
+  const problems = [];
+  if (match.length !== expect.match)
+    problems.push(`${match.length} matches on page 1, expected ${expect.match}`);
+  if (expect.include !== undefined && include.length !== expect.include)
+    problems.push(`${include.length} included, expected ${expect.include}`);
+  if (body.total !== undefined && expect.total !== undefined && body.total !== expect.total)
+    problems.push(`total ${body.total}, expected ${expect.total}`);
+  if (expect.ids) {
+    const ids = match.map((e) => e.resource && e.resource.id);
+    if (!expect.ids.every((id) => ids.includes(id)))
+      problems.push(`expected ${expect.ids.join(', ')} among the matches`);
+  }
+  return problems.length === 0 ? 'ok' : problems.join('; ');
+}
+
+async function bareBody(base, first, q) {
+  if (first && first.supported) {
+    const res = await fetch(base + first.paths[0].path, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+    if (res.ok)
+      return { body: Buffer.from(await res.arrayBuffer()), from: `the real response to ${first.name}` };
+  }
+  const n = Math.max(1, Math.min(q.namePrefix.matches, PAGE_SIZE));
+  const res = await fetch(`${base}/Organization?_count=${n}`, {
+    signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+  });
+  if (!res.ok)
+    throw new Error(`GET Organization?_count=${n} answered ${res.status}; cannot size the bare server`);
+  return {
+    body: Buffer.from(await res.arrayBuffer()),
+    from: `${first ? first.name : 'the first query'} is not supported; a real page of ${n} Organizations (Organization?_count=${n}), as many as it should match`,
+  };
+}
+
+function startBare(body) {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    res.writeHead(200, {
+      'content-type': 'application/fhir+json; charset=utf-8',
+      'content-length': body.length,
+    });
+    res.end(body);
+  });
+  server.keepAliveTimeout = 5000;
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(server));
+  });
+}
+
+/** Runs autocannon in a child process; bounded by a watchdog. */
+function drive(origin, paths) {
+  return new Promise((resolve, reject) => {
+    const proc = fork(path.join(__dirname, 'lib', 'cannon.js'), [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    child = proc;
+    let settled = false;
+    const finish = (fn, value) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(watchdog);
+      child = undefined;
+      fn(value);
+    };
+    const watchdog = setTimeout(
+      () => {
+        proc.kill('SIGKILL');
+        finish(reject, new Error(`load generator did not finish within ${SECONDS + WARMUP + 60} s`));
+      },
+      (SECONDS + WARMUP + 60) * 1000,
+    );
+    proc.once('message', (msg) =>
+      msg.ok ? finish(resolve, msg.summary) : finish(reject, new Error(msg.error)),
+    );
+    proc.once('exit', (code, signal) =>
+      finish(reject, new Error(`load generator exited (${code ?? signal}) without a result`)),
+    );
+    proc.once('error', (err) => finish(reject, err));
+    proc.send({ origin, paths, connections: CONNECTIONS, seconds: SECONDS, warmupSeconds: WARMUP });
+  });
+}
+
+/** Pages through every Endpoint with _count=1000 following next links; bounded in pages and time. */
+async function pageAll(base, expected) {
+  const maxPages = Math.ceil(expected / 1000) + 10;
+  const deadline = performance.now() + PAGING_SECONDS * 1000;
+  const ids = new Set();
+  const pageMs = [];
+  let url = `${base}/Endpoint?_count=1000`;
+  let entries = 0;
+  let status = 200;
+  let stopped = 'no next link';
+  const started = performance.now();
+  console.log('\npaging through all Endpoints (_count=1000)…');
+  while (url) {
+    if (pageMs.length >= maxPages) {
+      stopped = `page limit ${maxPages}`;
+      break;
+    }
+    if (performance.now() > deadline) {
+      stopped = `time limit ${PAGING_SECONDS} s`;
+      break;
+    }
+    if (interrupted) {
+      stopped = 'interrupted';
+      break;
+    }
+    const t = performance.now();
+    const res = await fetch(url, {
+      headers: { accept: 'application/fhir+json' },
+      signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+    });
+    const text = await res.text();
+    pageMs.push(performance.now() - t);
+    status = res.status;
+    if (!res.ok) {
+      stopped = `HTTP ${res.status} on page ${pageMs.length}`;
+      break;
+    }
+    const body = JSON.parse(text);
+    for (const e of body.entry || []) {
+      if (e.search && e.search.mode !== 'match') continue;
+      entries++;
+      if (e.resource) ids.add(e.resource.id);
+    }
+    const next = (body.link || []).find((l) => l.relation === 'next');
+    url = next ? next.url : undefined;
+  }
+  const totalMs = performance.now() - started;
+  const result = {
+    state:
+      status >= 200 && status < 300
+        ? 'ok'
+        : status >= 400 && status < 500
+          ? `unsupported (${status})`
+          : `failed (${status})`,
+    pages: pageMs.length,
+    entries,
+    distinctIds: ids.size,
+    expected,
+    complete: entries === expected && ids.size === expected,
+    stopped,
+    totalMs: Math.round(totalMs),
+    resourcesPerSec: Math.round(entries / (totalMs / 1000)),
+    pageMs: pageMs.length
+      ? {
+          min: Math.round(Math.min(...pageMs)),
+          mean: Math.round(pageMs.reduce((a, b) => a + b, 0) / pageMs.length),
+          max: Math.round(Math.max(...pageMs)),
+        }
+      : undefined,
+  };
+  console.log(
+    `  ${result.entries} Endpoints (${result.distinctIds} distinct) in ${result.pages} pages, ${(totalMs / 1000).toFixed(1)} s; stopped: ${stopped}`,
+  );
+  return result;
+}
+
+function printTable(results, bareInfo, paging) {
+  const rows = [['query', 'status', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'vs bare', 'check']];
+  rows.push([
+    '(bare server)',
+    '200',
+    fmtRate(bareInfo.bareRate),
+    '',
+    '',
+    '',
+    '1.000',
+    `${bareInfo.bytes} B fixed Bundle; start ${fmtRate(bareInfo.bareStart.reqPerSec)}, end ${fmtRate(bareInfo.bareEnd.reqPerSec)}`,
+  ]);
+  for (const r of results) {
+    if (!r.load) {
+      rows.push([r.name, r.state, '-', '-', '-', '-', '-', r.check]);
+      continue;
+    }
+    rows.push([
+      r.name,
+      r.state === 'ok' ? String(r.status) : r.state,
+      fmtRate(r.load.reqPerSec),
+      String(r.load.latencyMs.p50),
+      String(r.load.latencyMs.p99),
+      String(r.load.non2xx + r.load.errors),
+      r.ratioToBare.toFixed(3),
+      r.check,
+    ]);
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  const numeric = new Set([2, 3, 4, 5, 6]);
+  const line = (row) =>
+    row
+      .map((c, i) =>
+        i === row.length - 1 ? c : numeric.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]),
+      )
+      .join('  ');
+  console.log(`\n${CONNECTIONS} connections, ${SECONDS} s per query (after ${WARMUP} s warm-up)\n`);
+  console.log(line(rows[0]));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of rows.slice(1)) console.log(line(row));
+  if (paging) {
+    console.log(
+      `\nfull paging: ${paging.state}, ${paging.entries}/${paging.expected} Endpoints (${paging.distinctIds} distinct) in ${paging.pages} pages, ` +
+        `${(paging.totalMs / 1000).toFixed(1)} s (${paging.resourcesPerSec} resources/s)` +
+        (paging.pageMs
+          ? `, page ${paging.pageMs.min}/${paging.pageMs.mean}/${paging.pageMs.max} ms min/mean/max`
+          : '') +
+        (paging.complete ? '' : `; incomplete (${paging.stopped})`),
+    );
+  }
+}
+
+function fmtRate(n) {
+  return n >= 100 ? n.toFixed(0) : n.toFixed(1);
+}
+
+/** dist/ may be built from a working tree ahead of the commit: its age tells which build ran. */
+function distBuiltAt() {
+  try {
+    return fs.statSync(path.join(BENCH_DIR, '..', 'dist', 'directory.js')).mtime.toISOString();
+  } catch {
+    return undefined;
+  }
+}
+
+function gitCommit() {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: BENCH_DIR,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .toString()
+      .trim();
+  } catch {
+    return undefined;
+  }
+}
+
+async function shutdown() {
+  if (child) child.kill('SIGKILL');
+  const closing = [];
+  if (bare)
+    closing.push(
+      new Promise((resolve) => {
+        bare.close(() => resolve());
+        bare.closeAllConnections();
+      }),
+    );
+  if (directory) closing.push(directory.close());
+  await Promise.allSettled(closing);
+}
+
+process.once('SIGINT', () => {
+  interrupted = true;
+  console.error('\ninterrupted: stopping after the current step');
+  if (child) child.kill('SIGKILL');
+});
+
+main()
+  .catch((err) => {
+    if (interrupted) console.error('interrupted; no results written');
+    else console.error(err && err.stack ? err.stack : err);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    await shutdown();
+    // Both servers are closed; if a stray handle still holds the process, do not hang on it.
+    setTimeout(() => process.exit(), 5000).unref();
+  });

@@ -1,0 +1,176 @@
+/**
+ * Turns a resource into its search index rows: every search parameter of its type is evaluated with
+ * FHIRPath (@medplum/core) and each value converted the way search.html says that parameter type
+ * compares (string, token, reference, date, number, quantity, uri).
+ */
+import { evalFhirPathTyped, toTypedValue, type TypedValue } from '@medplum/core';
+import type { Resource } from '@medplum/fhirtypes';
+import { emptyIndexRows, type IndexRows } from '../../storage/search-index';
+import { parseDateRange } from '../date-range';
+import { MAX_INDEXED_TEXT, normalizeText } from './normalize';
+import { searchParamsOf, type SearchParam } from './registry';
+
+type Obj = Record<string, unknown>;
+
+const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
+
+export function extractIndexRows(resource: Resource): IndexRows {
+  const rows = emptyIndexRows();
+  const root = [toTypedValue(resource)];
+  for (const param of searchParamsOf(resource.resourceType).values()) {
+    if (!param.expression) continue;
+    let values: TypedValue[];
+    try {
+      values = evalFhirPathTyped(param.expression, root);
+    } catch {
+      continue; // an expression this resource's shape cannot answer indexes nothing
+    }
+    for (const value of values) addValue(rows, param, value);
+  }
+  return rows;
+}
+
+function addValue(rows: IndexRows, param: SearchParam, { type, value }: TypedValue): void {
+  if (value === undefined || value === null) return;
+  switch (param.type) {
+    case 'string':
+      for (const text of stringsOf(type, value)) {
+        rows.string.push({
+          param: param.code,
+          norm: normalizeText(text).slice(0, MAX_INDEXED_TEXT),
+          exact: text,
+        });
+      }
+      return;
+    case 'token':
+      addTokens(rows, param.code, type, value);
+      return;
+    case 'reference':
+      addReference(rows, param.code, type, value);
+      return;
+    case 'date':
+      addDate(rows, param.code, type, value);
+      return;
+    case 'number':
+      if (typeof value === 'number') rows.number.push({ param: param.code, value });
+      return;
+    case 'quantity': {
+      const q = value as Obj;
+      if (typeof q.value === 'number')
+        rows.quantity.push({
+          param: param.code,
+          value: q.value,
+          system: str(q.system),
+          code: str(q.code) ?? str(q.unit),
+        });
+      return;
+    }
+    case 'uri':
+      if (typeof value === 'string') rows.uri.push({ param: param.code, value });
+  }
+}
+
+/** search.html#string: a HumanName or Address matches on any of its parts. */
+function stringsOf(type: string, value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (typeof value !== 'object') return [];
+  const v = value as Obj;
+  const parts: unknown[] =
+    type === 'HumanName'
+      ? [v.text, v.family, ...asArray(v.given), ...asArray(v.prefix), ...asArray(v.suffix)]
+      : type === 'Address'
+        ? [v.text, ...asArray(v.line), v.city, v.district, v.state, v.postalCode, v.country]
+        : [];
+  return parts.filter((p): p is string => typeof p === 'string' && p !== '');
+}
+
+function asArray(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : value === undefined ? [] : [value];
+}
+
+/** search.html#token: Coding/CodeableConcept by system|code, Identifier by system|value, primitives by value. */
+function addTokens(rows: IndexRows, param: string, type: string, value: unknown): void {
+  const push = (system: string | null, code: string | null, text: string | null): void => {
+    rows.token.push({
+      param,
+      system,
+      code,
+      text: text === null ? null : normalizeText(text).slice(0, MAX_INDEXED_TEXT),
+    });
+  };
+  if (typeof value === 'boolean' || typeof value === 'number') return push(null, String(value), null);
+  if (typeof value === 'string') return push(null, value, null);
+  if (typeof value !== 'object') return;
+  const v = value as Obj;
+  switch (type) {
+    case 'Coding':
+      return push(str(v.system), str(v.code), str(v.display));
+    case 'CodeableConcept': {
+      const codings = Array.isArray(v.coding) ? (v.coding as Obj[]) : [];
+      for (const c of codings) push(str(c.system), str(c.code), str(c.display) ?? str(v.text));
+      if (codings.length === 0 && str(v.text)) push(null, null, str(v.text));
+      return;
+    }
+    case 'Identifier': {
+      push(str(v.system), str(v.value), str((v.type as Obj | undefined)?.text));
+      // identifier:of-type=system|code|value is indexed as its own parameter.
+      const typeCodings = Array.isArray((v.type as Obj | undefined)?.coding)
+        ? ((v.type as Obj).coding as Obj[])
+        : [];
+      for (const c of typeCodings) {
+        rows.token.push({
+          param: `${param}:of-type`,
+          system: `${str(c.system) ?? ''}|${str(c.code) ?? ''}`,
+          code: str(v.value),
+          text: null,
+        });
+      }
+      return;
+    }
+    case 'ContactPoint':
+      return push(str(v.system), str(v.value), null);
+    default:
+      if (typeof v.code === 'string') push(str(v.system), v.code, str(v.display));
+  }
+}
+
+function addReference(rows: IndexRows, param: string, type: string, value: unknown): void {
+  const raw = typeof value === 'string' ? value : type === 'Reference' ? str((value as Obj).reference) : null;
+  if (!raw || raw.startsWith('#')) return; // contained references are not searchable targets
+  const path = raw.split('?', 1)[0] ?? raw;
+  const segments = path.split('/');
+  const history = segments.lastIndexOf('_history');
+  const tail = history > 1 ? segments.slice(0, history) : segments;
+  const id = tail[tail.length - 1];
+  const targetType = tail[tail.length - 2];
+  const local =
+    targetType !== undefined && /^[A-Z][A-Za-z]+$/.test(targetType) && id !== undefined && id !== '';
+  rows.reference.push({
+    param,
+    targetType: local ? targetType : null,
+    targetId: local ? (id ?? null) : null,
+    raw,
+  });
+}
+
+function addDate(rows: IndexRows, param: string, type: string, value: unknown): void {
+  const range = (text: unknown, edge: 'lo' | 'hi'): string | undefined => {
+    if (typeof text !== 'string') return undefined;
+    try {
+      const r = parseDateRange(text, param);
+      return edge === 'lo' ? r.start : r.end;
+    } catch {
+      return undefined;
+    }
+  };
+  if (typeof value === 'string') {
+    const lo = range(value, 'lo');
+    const hi = range(value, 'hi');
+    if (lo && hi) rows.date.push({ param, lo, hi });
+    return;
+  }
+  if (type === 'Period' && typeof value === 'object') {
+    const p = value as Obj;
+    rows.date.push({ param, lo: range(p.start, 'lo') ?? '-infinity', hi: range(p.end, 'hi') ?? 'infinity' });
+  }
+}

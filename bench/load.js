@@ -6,7 +6,11 @@
  *   npm run build && node bench/load.js [dataDir]             PGlite in bench/.data/pglite (DATA_DIR)
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/db node bench/load.js
  *
- * Options: --chunk-size N (default 500), --fresh (PGlite only: delete the data directory first; only
+ * Then it runs ANALYZE, so the query planner has statistics for the new rows: PGlite has no
+ * autovacuum at all, and a PostgreSQL server may run it late or not at all (`--no-analyze` skips it,
+ * to measure the server as a fresh bulk import leaves it).
+ *
+ * Options: --chunk-size N (default 500), --no-analyze, --fresh (PGlite only: delete the data directory first; only
  * allowed for directories under bench/.data). Re-running on a loaded store changes nothing
  * (imports are updates by id) and reports every resource as unchanged.
  */
@@ -102,6 +106,17 @@ async function main() {
     );
   } finally {
     await resourceStore.close();
+  }
+  if (!args.includes('--no-analyze')) {
+    const { openSqlClient } = requireDist('storage/open-sql-client');
+    const db = await openSqlClient({ databaseUrl: store.databaseUrl, dataDir: store.dataDir });
+    try {
+      const t = performance.now();
+      await db.query('ANALYZE');
+      console.log(`ANALYZE in ${seconds(performance.now() - t)}`);
+    } finally {
+      await db.close();
+    }
   }
   if (totals.rejected > 0) process.exitCode = 1;
 }

@@ -11,8 +11,9 @@
  *
  * Environment: DATABASE_URL or DATA_DIR (as bench/load.js), BENCH_SECONDS (5), BENCH_CONNECTIONS
  * (16), BENCH_WARMUP_SECONDS (1), BENCH_ONLY (comma-separated query names), BENCH_PAGING_SECONDS
- * (300, the bound of the full-paging test), BENCH_RUN_UNSUPPORTED=1 (drive queries that answer
- * 4xx anyway).
+ * (300, the bound of the full-paging test), BENCH_SLOW_MS (2000: a query whose probe is slower
+ * is reported "too slow", not driven), BENCH_RUN_UNSUPPORTED=1 (drive unsupported and too slow
+ * queries anyway).
  *
  * A query the server does not support yet (4xx on the probe) is reported "unsupported (400)" and not
  * driven. Results: a table on stdout and bench/results/<timestamp>.json.
@@ -31,12 +32,16 @@ const CONNECTIONS = numberEnv('BENCH_CONNECTIONS', 16, 1, 1024);
 const WARMUP = numberEnv('BENCH_WARMUP_SECONDS', 1, 0, 60);
 const PAGING_SECONDS = numberEnv('BENCH_PAGING_SECONDS', 300, 1, 3600);
 const RUN_UNSUPPORTED = process.env.BENCH_RUN_UNSUPPORTED === '1';
+// A query whose slowest probe took longer is not driven: 16 connections of it would only pile up a
+// backlog in the server (and in the database) that outlives the measurement.
+const SLOW_MS = numberEnv('BENCH_SLOW_MS', 2000, 1, 3600000);
 const ONLY = (process.env.BENCH_ONLY || '')
   .split(',')
   .map((s) => s.trim())
   .filter(Boolean);
 const PAGE_SIZE = 20; // the server's default _count
 const PROBE_TIMEOUT_MS = 60000;
+const SETTLE_SECONDS = 300; // the longest wait for the server to drain after a query's load
 
 function numberEnv(name, fallback, min, max) {
   const raw = process.env[name];
@@ -233,10 +238,12 @@ async function main() {
       : first.status >= 400 && first.status < 500
         ? `unsupported (${first.status})`
         : `failed (${first.status})`;
+    w.probeMs = Math.max(...w.probes.map((p) => p.ms));
+    if (w.supported && w.probeMs > SLOW_MS) w.state = `too slow (${w.probeMs} ms)`;
     const problems = w.probes.filter((p) => p.check !== 'ok').map((p) => p.check);
     w.check = w.supported ? (problems.length === 0 ? 'ok' : problems[0]) : first.diagnostics || '';
     console.log(
-      `  ${w.name.padEnd(16)} ${String(first.status).padEnd(4)} ${String(first.bytes).padStart(8)} B  ${w.check}`,
+      `  ${w.name.padEnd(16)} ${String(first.status).padEnd(4)} ${String(first.bytes).padStart(8)} B ${String(first.ms).padStart(6)} ms  ${w.check}`,
     );
   }
 
@@ -264,14 +271,24 @@ async function main() {
       probes: w.probes,
     };
     if (w.since) r.since = w.since;
-    if (w.supported || RUN_UNSUPPORTED) {
-      r.load = await drive(
-        origin,
-        w.paths.map((p) => basePath + p.path),
-      );
-      console.log(
-        `  ${w.name.padEnd(16)} ${fmtRate(r.load.reqPerSec)} req/s  p50 ${r.load.latencyMs.p50} ms  p99 ${r.load.latencyMs.p99} ms  non-2xx ${r.load.non2xx}`,
-      );
+    if ((w.supported && w.state === 'ok') || RUN_UNSUPPORTED) {
+      try {
+        r.load = await drive(
+          origin,
+          w.paths.map((p) => basePath + p.path),
+        );
+        console.log(
+          `  ${w.name.padEnd(16)} ${fmtRate(r.load.reqPerSec)} req/s  p50 ${r.load.latencyMs.p50} ms  p99 ${r.load.latencyMs.p99} ms  non-2xx ${r.load.non2xx}  errors ${r.load.errors} (timeouts ${r.load.timeouts})`,
+        );
+      } catch (err) {
+        if (interrupted) break;
+        r.error = err.message;
+        console.log(`  ${w.name.padEnd(16)} load failed: ${err.message}`);
+      }
+      // Requests the load generator gave up on still run in the server; let them drain so the
+      // next query is not measured behind this one's backlog.
+      r.drainMs = await settle(base + (q.read.ids.length ? `/Organization/${q.read.ids[0]}` : '/metadata'));
+      if (r.drainMs > 1000) console.log(`  ${''.padEnd(16)} the server needed ${(r.drainMs / 1000).toFixed(1)} s to drain`);
     } else {
       console.log(`  ${w.name.padEnd(16)} ${w.state}`);
     }
@@ -480,6 +497,24 @@ function drive(origin, paths) {
   });
 }
 
+/** Waits (at most SETTLE_SECONDS) until a cheap database-backed request answers within a second. */
+async function settle(url) {
+  const started = performance.now();
+  const deadline = started + SETTLE_SECONDS * 1000;
+  while (performance.now() < deadline && !interrupted) {
+    const t = performance.now();
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(10000) });
+      await res.arrayBuffer();
+      if (performance.now() - t < 1000) break;
+    } catch {
+      // still busy
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return Math.round(performance.now() - started);
+}
+
 /** Pages through every Endpoint with _count=1000 following next links; bounded in pages and time. */
 async function pageAll(base, expected) {
   const maxPages = Math.ceil(expected / 1000) + 10;
@@ -506,11 +541,19 @@ async function pageAll(base, expected) {
       break;
     }
     const t = performance.now();
-    const res = await fetch(url, {
-      headers: { accept: 'application/fhir+json' },
-      signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
-    });
-    const text = await res.text();
+    let res;
+    let text;
+    try {
+      res = await fetch(url, {
+        headers: { accept: 'application/fhir+json' },
+        signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+      });
+      text = await res.text();
+    } catch (err) {
+      status = 0;
+      stopped = `request for page ${pageMs.length + 1} failed: ${err.message}`;
+      break;
+    }
     pageMs.push(performance.now() - t);
     status = res.status;
     if (!res.ok) {
@@ -557,11 +600,15 @@ async function pageAll(base, expected) {
 }
 
 function printTable(results, bareInfo, paging) {
-  const rows = [['query', 'status', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'vs bare', 'check']];
+  const rows = [
+    ['query', 'status', 'probe ms', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'vs bare', 'check'],
+  ];
   rows.push([
     '(bare server)',
     '200',
+    '',
     fmtRate(bareInfo.bareRate),
+    '',
     '',
     '',
     '',
@@ -569,23 +616,27 @@ function printTable(results, bareInfo, paging) {
     `${bareInfo.bytes} B fixed Bundle; start ${fmtRate(bareInfo.bareStart.reqPerSec)}, end ${fmtRate(bareInfo.bareEnd.reqPerSec)}`,
   ]);
   for (const r of results) {
+    const probeMs = r.probes && r.probes.length ? String(Math.max(...r.probes.map((p) => p.ms))) : '-';
     if (!r.load) {
-      rows.push([r.name, r.state, '-', '-', '-', '-', '-', r.check]);
+      const state = r.error ? 'load failed' : r.state;
+      rows.push([r.name, state, probeMs, '-', '-', '-', '-', '-', '-', r.error || r.check]);
       continue;
     }
     rows.push([
       r.name,
       r.state === 'ok' ? String(r.status) : r.state,
+      probeMs,
       fmtRate(r.load.reqPerSec),
-      String(r.load.latencyMs.p50),
-      String(r.load.latencyMs.p99),
-      String(r.load.non2xx + r.load.errors),
+      r.load.completed === 0 ? `>${SECONDS * 1000}` : String(r.load.latencyMs.p50),
+      r.load.completed === 0 ? `>${SECONDS * 1000}` : String(r.load.latencyMs.p99),
+      String(r.load.non2xx),
+      String(r.load.errors),
       r.ratioToBare.toFixed(3),
-      r.check,
+      r.drainMs > 1000 ? `${r.check}; drained ${(r.drainMs / 1000).toFixed(1)} s after` : r.check,
     ]);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
-  const numeric = new Set([2, 3, 4, 5, 6]);
+  const numeric = new Set([2, 3, 4, 5, 6, 7, 8]);
   const line = (row) =>
     row
       .map((c, i) =>
@@ -645,7 +696,17 @@ async function shutdown() {
       }),
     );
   if (directory) closing.push(directory.close());
-  await Promise.allSettled(closing);
+  // close() lets requests in flight finish; after an interrupted run those may be very slow ones.
+  let timer;
+  const bounded = await Promise.race([
+    Promise.allSettled(closing).then(() => true),
+    new Promise((resolve) => (timer = setTimeout(() => resolve(false), 30000))),
+  ]);
+  clearTimeout(timer);
+  if (!bounded) {
+    console.error('servers did not close within 30 s (slow requests still in flight); exiting anyway');
+    process.exit(process.exitCode || 1);
+  }
 }
 
 process.once('SIGINT', () => {

@@ -2,6 +2,7 @@
 /** `fhir-directory <command>`: serve, import, migrate. Built from the same factories as main.ts. */
 import { runImport } from './import-command';
 import { runMigrate } from './migrate-command';
+import { runReindex } from './reindex-command';
 import { main as serve } from '../main';
 
 const USAGE = `Usage: fhir-directory <command> [options]
@@ -11,6 +12,7 @@ Commands:
   import <file> [--chunk-size N]
                               Load a FHIR Bundle (.json) or NDJSON (.ndjson) file in transactional chunks
   migrate                     Apply pending schema migrations and exit
+  reindex [--type T]          Rebuild the search indexes (all types, or one)
   help                        Show this help
 
 Configuration comes from environment variables (DATABASE_URL, DATA_DIR, ...): see README.md.
@@ -26,6 +28,8 @@ export async function run(argv: string[]): Promise<number> {
       return runImport(rest);
     case 'migrate':
       return runMigrate();
+    case 'reindex':
+      return runReindex(rest);
     case undefined:
     case 'help':
     case '--help':

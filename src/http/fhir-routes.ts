@@ -11,7 +11,14 @@ import { history } from '../fhir/interactions/history';
 import { read, vread } from '../fhir/interactions/read';
 import { search, searchPost, systemSearch } from '../fhir/interactions/search';
 import { transactionOrBatch } from '../fhir/interactions/transaction';
-import { create, patch, remove, update } from '../fhir/interactions/write-interactions';
+import {
+  conditionalDelete,
+  conditionalUpdate,
+  create,
+  patch,
+  remove,
+  update,
+} from '../fhir/interactions/write-interactions';
 import { checkAcceptable, wantsPretty } from './content-negotiation';
 import { FHIR_JSON_TYPES, FORM_TYPE, JSON_PATCH_TYPE, readBody } from './read-body';
 import { sendResult } from './send-result';
@@ -59,6 +66,19 @@ export const FHIR_ROUTES: readonly FhirRoute[] = [
     handle: (c, r, p) => history(c, r, { type: t(p) }),
   },
   { method: 'get', path: '/:type', interaction: 'search-type', handle: (c, r, p) => search(c, r, t(p)) },
+  {
+    method: 'put',
+    path: '/:type',
+    interaction: 'conditional-update',
+    bodyTypes: FHIR_JSON_TYPES,
+    handle: (c, r, p) => conditionalUpdate(c, r, t(p)),
+  },
+  {
+    method: 'delete',
+    path: '/:type',
+    interaction: 'conditional-delete',
+    handle: (c, r, p) => conditionalDelete(c, r, t(p)),
+  },
   {
     method: 'post',
     path: '/:type/_search',

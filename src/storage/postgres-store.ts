@@ -175,6 +175,46 @@ export function createPostgresStore(db: SqlClient): ResourceStore {
       return Number(row?.n ?? 0);
     },
 
+    async reindex(indexer, options = {}) {
+      const batchSize = options.batchSize ?? 500;
+      const typeFilter = options.type ? 'AND resource_type = $1' : '';
+      const typeParams: SqlValue[] = options.type ? [options.type] : [];
+      const [counted] = await db.query<{ n: string | number }>(
+        `SELECT count(*) AS n FROM resource WHERE NOT deleted ${typeFilter}`,
+        typeParams,
+      );
+      const total = Number(counted?.n ?? 0);
+      let done = 0;
+      let after: [string, string] = ['', ''];
+      for (;;) {
+        const params: SqlValue[] = [...typeParams, after[0], after[1], batchSize];
+        const n = typeParams.length;
+        const rows = await db.query<{ resource_type: string; id: string; content: string }>(
+          `SELECT resource_type, id, content FROM resource
+           WHERE NOT deleted ${typeFilter} AND (resource_type, id) > ($${n + 1}, $${n + 2}::text COLLATE "C")
+           ORDER BY resource_type, id LIMIT $${n + 3}`,
+          params,
+        );
+        if (rows.length === 0) break;
+        // Under the write lock, like every write: a concurrent update cannot interleave with its reindex.
+        await db.transaction(async (tx) => {
+          await tx.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK_KEY]);
+          for (const row of rows)
+            await replaceIndexRows(
+              tx,
+              row.resource_type,
+              row.id,
+              indexer(JSON.parse(row.content) as Resource),
+            );
+        });
+        done += rows.length;
+        const last = rows[rows.length - 1] as { resource_type: string; id: string };
+        after = [last.resource_type, last.id];
+        options.onProgress?.(done, total);
+      }
+      return done;
+    },
+
     write<T>(work: (session: WriteSession) => Promise<T>): Promise<T> {
       return db.transaction(async (tx) => {
         await tx.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK_KEY]);

@@ -80,10 +80,18 @@ export interface WriteSession extends ResourceReader {
   writeVersion(version: NewVersion): Promise<VersionRecord & { resource: Resource | null }>;
 }
 
+export interface ReindexOptions {
+  type?: string;
+  batchSize?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
 export interface ResourceStore extends ResourceReader {
   history(query: HistoryQuery): Promise<HistoryPage>;
   /** Counts current, not deleted resources (all types when none is given). */
   count(type?: string): Promise<number>;
+  /** Rebuilds the search index rows of every current resource (of one type), in batches; returns how many. */
+  reindex(indexer: (resource: Resource) => IndexRows, options?: ReindexOptions): Promise<number>;
   /** Runs `work` as one database transaction under the write lock: all of it is stored, or none. */
   write<T>(work: (session: WriteSession) => Promise<T>): Promise<T>;
   close(): Promise<void>;

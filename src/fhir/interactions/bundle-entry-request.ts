@@ -17,6 +17,10 @@ export interface EntryRequest {
   fullUrl?: string;
   resource?: Resource;
   ifMatch?: number;
+  /** Conditional create (`ifNoneExist`) or conditional update/delete (`Type?criteria`). */
+  criteria?: URLSearchParams;
+  /** Set when a conditional entry turned out to need no write (a create that matched, a delete that did not). */
+  settled?: 'existing' | 'nothing';
 }
 
 const METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -50,12 +54,23 @@ export function readEntryRequest(entry: unknown, index: number, baseUrl: string)
     throw invalid(`${where}.request.url '${request.url}' is not a resource URL`, `${where}.request.url`);
   if (request.ifMatch !== undefined)
     parsed.ifMatch = parseEtagVersion(request.ifMatch, `${where}.request.ifMatch`);
-  if (request.ifNoneExist !== undefined || (search !== undefined && method !== 'GET')) {
-    // Conditional operations need the search engine; they arrive with it.
-    throw invalid(`${where}: conditional ${method} is not supported yet`, `${where}.request`);
+  if (request.ifNoneExist !== undefined) {
+    if (method !== 'POST')
+      throw invalid(`${where}: ifNoneExist goes with POST`, `${where}.request.ifNoneExist`);
+    parsed.criteria = new URLSearchParams(request.ifNoneExist.replace(/^[^?]*\?/, ''));
+  }
+  if (search !== undefined && method !== 'GET') {
+    if ((method !== 'PUT' && method !== 'DELETE') || parsed.id !== undefined) {
+      throw invalid(
+        `${where}: only PUT and DELETE take conditional URLs (Type?criteria)`,
+        `${where}.request.url`,
+      );
+    }
+    parsed.criteria = new URLSearchParams(search);
   }
 
-  const needsId = method === 'PUT' || method === 'PATCH' || method === 'DELETE';
+  const needsId =
+    method === 'PATCH' || ((method === 'PUT' || method === 'DELETE') && parsed.criteria === undefined);
   if (needsId && parsed.id === undefined)
     throw invalid(`${where}: ${method} needs a resource id in request.url`, `${where}.request.url`);
   if (method === 'POST' && parsed.id !== undefined)

@@ -25,6 +25,7 @@ import {
   type WriteResult,
 } from './write-operations';
 import { versionLocation } from './write-response';
+import { findSingleMatch, storedResource } from './conditional';
 
 const STATUS_TEXT: Record<number, string> = { 200: '200 OK', 201: '201 Created', 204: '204 No Content' };
 
@@ -50,11 +51,19 @@ async function transaction(
   rawEntries: unknown[],
 ): Promise<FhirResult> {
   const entries = rawEntries.map((entry, index) => readEntryRequest(entry, index, ctx.baseUrl));
-  rejectDuplicateTargets(entries);
-  resolveFullUrls(entries);
-  validateAll(ctx, entries);
-
   const results = await ctx.store.write(async (session) => {
+    // Conditional entries are resolved first, inside the transaction, so the ids they settle on
+    // are the ones every reference to their fullUrl is rewritten to.
+    for (const entry of entries) {
+      try {
+        await resolveConditional(session, entry);
+      } catch (err) {
+        throw isFhirError(err) ? atEntry(err, entry.index) : err;
+      }
+    }
+    rejectDuplicateTargets(entries);
+    resolveFullUrls(entries);
+    validateAll(ctx, entries);
     const byIndex = new Map<number, RawEntry>();
     for (const entry of [...entries].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index)) {
       try {
@@ -66,6 +75,33 @@ async function transaction(
     return entries.map((entry) => byIndex.get(entry.index) as RawEntry);
   });
   return { status: 200, body: bundleJson({ type: 'transaction-response' }, results) };
+}
+
+/** FHIR http.html#trules: ifNoneExist and conditional PUT/DELETE URLs, decided by a search in the transaction. */
+async function resolveConditional(session: WriteSession, entry: EntryRequest): Promise<void> {
+  if (!entry.criteria) return;
+  const match = await findSingleMatch(session, entry.type, entry.criteria, `Conditional ${entry.method}`);
+  if (entry.method === 'POST') {
+    if (match) {
+      entry.id = match.id;
+      entry.settled = 'existing';
+    }
+    return;
+  }
+  if (entry.method === 'DELETE') {
+    if (match) entry.id = match.id;
+    else entry.settled = 'nothing';
+    return;
+  }
+  const bodyId = entry.resource?.id;
+  if (match && bodyId !== undefined && bodyId !== match.id) {
+    throw invalid(
+      `The resource id '${bodyId}' is not the id of the matching ${entry.type} '${match.id}'`,
+      'resource.id',
+    );
+  }
+  entry.id = match?.id ?? bodyId ?? randomUUID();
+  entry.resource = { ...(entry.resource as Resource), id: entry.id };
 }
 
 async function batch(ctx: FhirContext, request: FhirRequest, rawEntries: unknown[]): Promise<FhirResult> {
@@ -99,9 +135,20 @@ async function runEntry(
 ): Promise<RawEntry> {
   const options = entry.ifMatch === undefined ? {} : { ifMatch: entry.ifMatch };
   switch (entry.method) {
-    case 'POST':
+    case 'POST': {
       requireResource(entry.resource, entry.type);
+      if (entry.settled === 'existing') {
+        const existing = await session.read(entry.type, entry.id as string);
+        if (existing)
+          return writeEntry(ctx, request, {
+            status: 200,
+            record: existing,
+            resource: storedResource(existing),
+            changed: false,
+          });
+      }
       return writeEntry(ctx, request, await createResource(session, entry.resource as Resource, entry.id));
+    }
     case 'PUT': {
       const resource = entry.resource as Resource & { id: string };
       requireResource(resource, entry.type);
@@ -122,6 +169,7 @@ async function runEntry(
         ),
       );
     case 'DELETE':
+      if (entry.settled === 'nothing') return { entry: { response: { status: '204 No Content' } } };
       return writeEntry(ctx, request, await deleteResource(session, entry.type, entry.id as string, options));
     case 'GET': {
       // Inside the transaction a read sees the transaction's own writes.
@@ -201,7 +249,7 @@ function rejectDuplicateTargets(entries: EntryRequest[]): void {
 function resolveFullUrls(entries: EntryRequest[]): void {
   const targets = new Map<string, string>();
   for (const entry of entries) {
-    if (entry.method === 'POST') entry.id = randomUUID();
+    if (entry.method === 'POST' && entry.id === undefined) entry.id = randomUUID();
     if (entry.fullUrl && entry.id && (entry.method === 'POST' || entry.method === 'PUT')) {
       if (targets.has(entry.fullUrl))
         throw invalid(
@@ -230,7 +278,7 @@ function validateAll(ctx: FhirContext, entries: EntryRequest[]): void {
   const structural: OperationOutcomeIssue[] = [];
   const profile: OperationOutcomeIssue[] = [];
   for (const entry of entries) {
-    if (!entry.resource || entry.method === 'PATCH') continue;
+    if (!entry.resource || entry.method === 'PATCH' || entry.settled) continue;
     try {
       requireResource(entry.resource, entry.type);
     } catch (err) {

@@ -12,6 +12,9 @@ import {
   type UpdateOptions,
 } from './write-operations';
 import { writeResponse } from './write-response';
+import { findSingleMatch, storedResource } from './conditional';
+import { invalid, informational } from '../errors';
+import { randomUUID } from 'node:crypto';
 
 function updateOptions(request: FhirRequest): UpdateOptions {
   const ifMatch = header(request, 'if-match');
@@ -23,7 +26,54 @@ export async function create(ctx: FhirContext, request: FhirRequest, type: strin
   // FHIR http.html#create: an id in the body is ignored; the server assigns one.
   const { id: _ignored, ...withoutId } = resource;
   ctx.validator.assertValid(withoutId);
-  const result = await ctx.store.write((session) => createResource(session, withoutId as Resource));
+  const ifNoneExist = header(request, 'if-none-exist');
+  const result = await ctx.store.write(async (session) => {
+    if (ifNoneExist !== undefined) {
+      const criteria = new URLSearchParams(ifNoneExist.replace(/^[^?]*\?/, ''));
+      const match = await findSingleMatch(session, type, criteria, 'If-None-Exist');
+      // FHIR http.html#ccreate: one match means nothing is created; the existing resource is the answer.
+      if (match) return { status: 200, record: match, resource: storedResource(match), changed: false };
+    }
+    return createResource(session, withoutId as Resource);
+  });
+  return writeResponse(ctx, request, result);
+}
+
+/** `PUT /fhir/{type}?criteria`: no match creates, one match updates it, more is 412. */
+export async function conditionalUpdate(
+  ctx: FhirContext,
+  request: FhirRequest,
+  type: string,
+): Promise<FhirResult> {
+  const resource = requireResource(request.body, type);
+  if (resource.id !== undefined) requireValidId(resource.id, `${type}.id`);
+  const options = updateOptions(request);
+  ctx.validator.assertValid(resource);
+  const result = await ctx.store.write(async (session) => {
+    const match = await findSingleMatch(session, type, request.query, 'Conditional update');
+    if (match && resource.id !== undefined && resource.id !== match.id) {
+      throw invalid(
+        `The resource id '${resource.id}' is not the id of the matching ${type} '${match.id}'`,
+        `${type}.id`,
+      );
+    }
+    const id = match?.id ?? resource.id ?? randomUUID();
+    return updateResource(session, { ...resource, id }, options);
+  });
+  return writeResponse(ctx, request, result);
+}
+
+/** `DELETE /fhir/{type}?criteria` (single): one match is deleted, none is a no-op, more is 412. */
+export async function conditionalDelete(
+  ctx: FhirContext,
+  request: FhirRequest,
+  type: string,
+): Promise<FhirResult> {
+  const result = await ctx.store.write(async (session) => {
+    const match = await findSingleMatch(session, type, request.query, 'Conditional delete');
+    return match ? deleteResource(session, type, match.id) : undefined;
+  });
+  if (!result) return { status: 200, body: informational(`No ${type} matched; nothing was deleted`) };
   return writeResponse(ctx, request, result);
 }
 

@@ -1,0 +1,34 @@
+import { loadConfig } from '../config';
+import { openStore } from '../directory';
+import { loadR4Definitions } from '../fhir/definitions';
+import { isDirectoryType } from '../fhir/resource-types';
+import { extractIndexRows } from '../fhir/search/extract-index';
+import { createLogger } from '../logger';
+
+/** `fhir-directory reindex [--type T]`: rebuilds search index rows, e.g. after adding a SearchParameter. */
+export async function runReindex(args: string[]): Promise<number> {
+  const typeIndex = args.indexOf('--type');
+  const type = typeIndex >= 0 ? args[typeIndex + 1] : undefined;
+  if (typeIndex >= 0 && (!type || !isDirectoryType(type))) {
+    process.stderr.write(
+      `Usage: fhir-directory reindex [--type T] (T one of the directory's resource types)\n`,
+    );
+    return 2;
+  }
+  loadR4Definitions();
+  const store = await openStore(loadConfig(), createLogger('warn'));
+  try {
+    const started = Date.now();
+    const count = await store.reindex(extractIndexRows, {
+      ...(type ? { type } : {}),
+      onProgress: (done, total) => process.stderr.write(`\rreindexed ${done}/${total}`),
+    });
+    process.stderr.write('\n');
+    process.stdout.write(
+      `Reindexed ${count} resources${type ? ` of type ${type}` : ''} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+    );
+    return 0;
+  } finally {
+    await store.close();
+  }
+}

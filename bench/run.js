@@ -170,6 +170,7 @@ let child;
 let interrupted = false;
 
 async function main() {
+  const builtAt = distBuiltAt(); // now, before loading it: others may rebuild dist/ while this runs
   const dataDir = dataDirFrom(process.argv.slice(2));
   const queriesFile = path.join(dataDir, 'queries.json');
   if (!fs.existsSync(queriesFile)) {
@@ -288,7 +289,8 @@ async function main() {
       // Requests the load generator gave up on still run in the server; let them drain so the
       // next query is not measured behind this one's backlog.
       r.drainMs = await settle(base + (q.read.ids.length ? `/Organization/${q.read.ids[0]}` : '/metadata'));
-      if (r.drainMs > 1000) console.log(`  ${''.padEnd(16)} the server needed ${(r.drainMs / 1000).toFixed(1)} s to drain`);
+      if (r.drainMs > 1000)
+        console.log(`  ${''.padEnd(16)} the server needed ${(r.drainMs / 1000).toFixed(1)} s to drain`);
     } else {
       console.log(`  ${w.name.padEnd(16)} ${w.state}`);
     }
@@ -313,7 +315,7 @@ async function main() {
       cpuModel: os.cpus()[0] && os.cpus()[0].model,
       memoryGb: Math.round(os.totalmem() / 2 ** 30),
       commit: gitCommit(),
-      distBuiltAt: distBuiltAt(),
+      distBuiltAt: builtAt,
     },
     store: { driver: store.driver, where: store.label, counts },
     generated: q.generator,

@@ -2,7 +2,7 @@
  * The FHIR REST routes under /fhir, as data: the router, the 405 answers and the OpenAPI test all
  * read this one table.
  */
-import { Router, type Request, type Response } from 'express';
+import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { FhirContext } from '../fhir/context';
 import { methodNotAllowed, unknownType } from '../fhir/errors';
 import type { FhirRequest, FhirResult } from '../fhir/request';
@@ -156,9 +156,10 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
   });
 
   for (const route of FHIR_ROUTES) {
-    router[route.method](route.path, async (req: Request, res: Response) => {
+    router[route.method](route.path, async (req: Request, res: Response, next: NextFunction) => {
       const params = req.params as RouteParams;
-      if (params.type !== undefined && !isDirectoryType(params.type)) throw unknownType(params.type);
+      // Not a type (`/_history`, `/Patient`): let the later handlers answer 405 or 404.
+      if (params.type !== undefined && !isDirectoryType(params.type)) return next();
       checkAcceptable(req);
       const body = route.bodyTypes ? await readBody(req, options.maxBodyBytes, route.bodyTypes) : undefined;
       const result = await route.handle(options.ctx, toFhirRequest(req, body?.value), params);

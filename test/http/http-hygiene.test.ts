@@ -405,15 +405,17 @@ describe('routing', () => {
     },
   );
 
-  it('answers 405 with Allow: GET, POST to DELETE /fhir/Organization', async () => {
-    const res = await call('DELETE', dir.url('/Organization'));
+  it('answers 405 with Allow: GET, POST, PUT, DELETE to PATCH /fhir/Organization', async () => {
+    const res = await call('PATCH', dir.url('/Organization'), [], {
+      'content-type': 'application/json-patch+json',
+    });
     expectOutcome(res, 405);
     expect(res.body.issue[0].code).toBe('not-supported');
     const allow = (res.headers.get('allow') ?? '')
       .split(',')
       .map((m) => m.trim())
       .sort();
-    expect(allow).toEqual(['GET', 'POST']);
+    expect(allow).toEqual(['DELETE', 'GET', 'POST', 'PUT']);
   });
 
   it('answers 405 to POST /fhir/metadata', async () => {

@@ -34,7 +34,7 @@ export async function create(ctx: FhirContext, request: FhirRequest, type: strin
       // FHIR http.html#ccreate: one match means nothing is created; the existing resource is the answer.
       if (match) return { status: 200, record: match, resource: storedResource(match), changed: false };
     }
-    return createResource(session, withoutId as Resource);
+    return createResource(session, withoutId);
   });
   return writeResponse(ctx, request, result);
 }

@@ -24,6 +24,7 @@ export async function runReindex(args: string[]): Promise<number> {
       onProgress: (done, total) => process.stderr.write(`\rreindexed ${done}/${total}`),
     });
     process.stderr.write('\n');
+    await store.analyze();
     process.stdout.write(
       `Reindexed ${count} resources${type ? ` of type ${type}` : ''} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
     );

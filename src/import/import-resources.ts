@@ -62,6 +62,7 @@ export async function importResources(
     done += Math.min(chunkSize, planned.length - start);
     options.onProgress?.(done, items.length, report);
   }
+  if (report.created + report.updated > 0) await ctx.store.analyze();
   const order = new Map(items.map((item, index) => [item.source, index]));
   report.rejected.sort((a, b) => (order.get(a.source) ?? 0) - (order.get(b.source) ?? 0));
   return report;

@@ -8,6 +8,7 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { replaceIndexRows } from './index-writer';
+import { INDEX_TABLES } from './search-index';
 import { runIncludes, runSearch } from './search-runner';
 import type { SqlClient, SqlExecutor, SqlValue } from './sql-client';
 import type {
@@ -213,6 +214,10 @@ export function createPostgresStore(db: SqlClient): ResourceStore {
         options.onProgress?.(done, total);
       }
       return done;
+    },
+
+    async analyze() {
+      await db.query(`ANALYZE resource, resource_history, ${Object.values(INDEX_TABLES).join(', ')}`);
     },
 
     write<T>(work: (session: WriteSession) => Promise<T>): Promise<T> {

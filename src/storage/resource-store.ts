@@ -92,6 +92,11 @@ export interface ResourceStore extends ResourceReader {
   count(type?: string): Promise<number>;
   /** Rebuilds the search index rows of every current resource (of one type), in batches; returns how many. */
   reindex(indexer: (resource: Resource) => IndexRows, options?: ReindexOptions): Promise<number>;
+  /**
+   * Refreshes the planner's statistics (ANALYZE). After a bulk load the planner otherwise guesses
+   * one row per condition and picks nested loops that take seconds; PGlite has no autovacuum to do it.
+   */
+  analyze(): Promise<void>;
   /** Runs `work` as one database transaction under the write lock: all of it is stored, or none. */
   write<T>(work: (session: WriteSession) => Promise<T>): Promise<T>;
   close(): Promise<void>;

@@ -312,7 +312,9 @@ export function compileSearch(query: SearchQuery): CompiledSearch {
   if (query.withTotal) countSql = `SELECT count(*) AS n FROM resource r WHERE ${where.join(' AND ')}`;
   const countParams = b.params.length;
   const keyColumns = keys.map((k, i) => `${k.sql} AS k${i}`);
-  const inner = `SELECT r.resource_type, r.id, r.version_id, r.last_updated, r.deleted, r.seq, r.content${keyColumns.map((c) => `, ${c}`).join('')}
+  // Ids and sort keys first, content only for the rows of the page: matching thousands of rows must
+  // not mean carrying (and sorting) thousands of resource bodies.
+  const inner = `SELECT r.resource_type, r.id${keyColumns.map((c) => `, ${c}`).join('')}
     FROM resource r WHERE ${where.join(' AND ')}`;
   const outerWhere: string[] = [];
   if (query.after) {
@@ -347,8 +349,11 @@ export function compileSearch(query: SearchQuery): CompiledSearch {
   ];
   const limit = b.bind(query.count + 1);
   const offset = query.offset ? ` OFFSET ${b.bind(query.offset)}` : '';
-  const sql = `SELECT p.* FROM (${inner}) p ${outerWhere.length ? `WHERE ${outerWhere.join(' AND ')}` : ''}
+  const pageSql = `SELECT p.* FROM (${inner}) p ${outerWhere.length ? `WHERE ${outerWhere.join(' AND ')}` : ''}
     ORDER BY ${order.join(', ')} LIMIT ${limit}${offset}`;
+  const sql = `SELECT c.version_id, c.last_updated, c.deleted, c.seq, c.content, p.*
+    FROM (${pageSql}) p JOIN resource c ON c.resource_type = p.resource_type AND c.id = p.id
+    ORDER BY ${order.join(', ')}`;
   return {
     sql,
     params: b.params,

@@ -16,10 +16,12 @@ export async function runReindex(args: string[]): Promise<number> {
     return 2;
   }
   loadR4Definitions();
-  const store = await openStore(loadConfig(), createLogger('warn'));
+  const config = loadConfig();
+  const baseUrl = config.baseUrl ?? `http://localhost:${config.port}/fhir`;
+  const store = await openStore(config, createLogger('warn'));
   try {
     const started = Date.now();
-    const count = await store.reindex(extractIndexRows, {
+    const count = await store.reindex((resource) => extractIndexRows(resource, baseUrl), {
       ...(type ? { type } : {}),
       onProgress: (done, total) => process.stderr.write(`\rreindexed ${done}/${total}`),
     });

@@ -52,8 +52,8 @@ export async function importResources(
     await ctx.store.write(async (session) => {
       for (const p of chunk) {
         const result = p.assignedId
-          ? await createResource(session, p.resource, p.resource.id)
-          : await updateResource(session, p.resource);
+          ? await createResource(session, p.resource, p.resource.id, { baseUrl: ctx.baseUrl })
+          : await updateResource(session, p.resource, { baseUrl: ctx.baseUrl });
         if (result.status === 201) report.created += 1;
         else if (result.changed) report.updated += 1;
         else report.unchanged += 1;

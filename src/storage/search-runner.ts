@@ -45,7 +45,10 @@ function toRecord(row: Row): VersionRecord {
 }
 
 function keyValue(value: unknown): string | number {
-  if (value instanceof Date) return value.toISOString();
+  if (value instanceof Date) return Number.isFinite(value.getTime()) ? value.toISOString() : 'infinity';
+  // The drivers return timestamptz/numeric infinity as a JavaScript number, which JSON cannot carry.
+  if (value === Infinity) return 'infinity';
+  if (value === -Infinity) return '-infinity';
   if (typeof value === 'number' || typeof value === 'string') return value;
   return String(value);
 }

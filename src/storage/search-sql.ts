@@ -102,8 +102,9 @@ function conditionSql(b: SqlBuilder, r: string, c: Condition): string {
               `${t}.lo`,
               `${t}.hi`,
               v.prefix,
-              b.bind(v.range.start) + '::timestamptz',
-              b.bind(v.range.end) + '::timestamptz',
+              // Bound on first use only: PostgreSQL cannot type a parameter no expression mentions.
+              () => `${b.bind(v.range.start)}::timestamptz`,
+              () => `${b.bind(v.range.end)}::timestamptz`,
             ),
           ),
         ),
@@ -169,27 +170,31 @@ function conditionSql(b: SqlBuilder, r: string, c: Condition): string {
  * search.html#prefix over ranges: the stored value is [lo, hi), the parameter [s, e).
  * eq: contained; gt/lt: extends beyond; ge/le: beyond or contained; sa/eb: wholly after/before; ap: overlaps.
  */
-function rangeSql(lo: string, hi: string, prefix: string, s: string, e: string): string {
-  const contained = `(${lo} >= ${s} AND ${hi} <= ${e})`;
+function rangeSql(lo: string, hi: string, prefix: string, start: () => string, end: () => string): string {
+  const contained = (): string => `(${lo} >= ${start()} AND ${hi} <= ${end()})`;
   switch (prefix) {
     case 'ne':
-      return `NOT ${contained}`;
+      return `NOT ${contained()}`;
     case 'gt':
-      return `${hi} > ${e}`;
+      return `${hi} > ${end()}`;
     case 'lt':
-      return `${lo} < ${s}`;
-    case 'ge':
-      return `(${hi} > ${e} OR ${contained})`;
-    case 'le':
-      return `(${lo} < ${s} OR ${contained})`;
+      return `${lo} < ${start()}`;
+    case 'ge': {
+      const e = end();
+      return `(${hi} > ${e} OR (${lo} >= ${start()} AND ${hi} <= ${e}))`;
+    }
+    case 'le': {
+      const s = start();
+      return `(${lo} < ${s} OR (${lo} >= ${s} AND ${hi} <= ${end()}))`;
+    }
     case 'sa':
-      return `${lo} >= ${e}`;
+      return `${lo} >= ${end()}`;
     case 'eb':
-      return `${hi} <= ${s}`;
+      return `${hi} <= ${start()}`;
     case 'ap':
-      return `(${lo} < ${e} AND ${hi} > ${s})`;
+      return `(${lo} < ${end()} AND ${hi} > ${start()})`;
     default:
-      return contained;
+      return contained();
   }
 }
 

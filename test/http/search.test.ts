@@ -541,7 +541,7 @@ describe('date parameters', () => {
 
   it('ORs comma values and ANDs repeated parameters', async () => {
     await expectIds('/PractitionerRole?date=2023,2024-05', ['pr-2023', 'pr-may']);
-    await expectIds('/PractitionerRole?date=ge2024-01-01&date=lt2024-04', ['pr-h1']);
+    await expectIds('/PractitionerRole?date=ge2024-01-01&date=lt2024-04', ['pr-h1', 'pr-open']);
   });
 
   it('filters _lastUpdated with ge and lt', async () => {
@@ -691,6 +691,9 @@ describe('_include and _revinclude', () => {
     expect(included(res)).toEqual(['ep-sjc-xca', 'ep-sjc-xcpd']);
     const entry = entriesOf(res).find((e) => e.resource.id === 'ep-sjc-xca');
     expect(entry?.fullUrl).toBe(dir.url('/Endpoint/ep-sjc-xca'));
+    // search.html#total: the total counts matches only, never included resources.
+    const counted = await get('/Organization?_id=org-sjc&_include=Organization:endpoint&_total=accurate');
+    expect(counted.body.total).toBe(1);
   });
 
   it('_include=Organization:partof, and :iterate up the hierarchy', async () => {
@@ -865,6 +868,36 @@ describe('_sort and paging', () => {
     expect(newest.slice(-names.length)).toEqual([...names].reverse().map((n) => created[n]));
   });
 
+  it('pages through a date sort including open-ended and missing periods', async () => {
+    // A second role without a period, so two resources share the "no value" sort key.
+    await call(
+      'PUT',
+      dir.url('/PractitionerRole/pr-none-2'),
+      practitionerRole('pr-none-2', undefined, 'org-hub'),
+    );
+    try {
+      // Ascending by the start of the period, descending by its end; no period sorts last either way.
+      expect(await followPages('/PractitionerRole?_sort=date&_count=1')).toEqual([
+        'pr-2023',
+        'pr-h1',
+        'pr-open',
+        'pr-may',
+        'pr-none',
+        'pr-none-2',
+      ]);
+      expect(await followPages('/PractitionerRole?_sort=-date&_count=1')).toEqual([
+        'pr-open',
+        'pr-h1',
+        'pr-may',
+        'pr-2023',
+        'pr-none',
+        'pr-none-2',
+      ]);
+    } finally {
+      await call('DELETE', dir.url('/PractitionerRole/pr-none-2'));
+    }
+  });
+
   it('_start skips that many matches', async () => {
     expect(await searchIds(`/Organization?_id=${BASE_ORGS.join(',')}&_sort=name&_start=2&_count=2`)).toEqual([
       'org-hub',
@@ -936,6 +969,43 @@ describe('page size, totals and shaping', () => {
   });
 });
 
+describe('index maintenance', () => {
+  it('follows updates and deletes: old values stop matching, removed elements become :missing', async () => {
+    const created = await call('POST', dir.url('/Organization'), {
+      resourceType: 'Organization',
+      name: 'Before Rename Clinic',
+      type: [{ coding: [{ system: ORG_TYPE, code: 'govt' }] }],
+      meta: { tag: [{ system: TAGS, code: 'maintenance' }] },
+    });
+    const id = created.body.id as string;
+    const ep = await call('POST', dir.url('/Endpoint'), {
+      ...endpointResource('unused', 'ihe-xdr', 'active', `Organization/${id}`),
+      id: undefined,
+    });
+    const tagged = `_tag=${enc(`${TAGS}|maintenance`)}`;
+    await expectIds(`/Organization?${tagged}&name=before`, [id]);
+    await expectIds(`/Endpoint?organization.name=before%20rename`, [ep.body.id]);
+    await call('PUT', dir.url(`/Organization/${id}`), {
+      resourceType: 'Organization',
+      id,
+      name: 'After Rename Clinic',
+      meta: { tag: [{ system: TAGS, code: 'maintenance' }] },
+    });
+    await expectIds(`/Organization?${tagged}&name=before`, []);
+    await expectIds(`/Organization?${tagged}&name=after`, [id]);
+    await expectIds(`/Organization?${tagged}&type:missing=true`, [id]);
+    await expectIds(`/Organization?${tagged}&type=govt`, []);
+    await expectIds(`/Endpoint?organization.name=before%20rename`, []);
+    await expectIds(`/Endpoint?organization.name=after%20rename`, [ep.body.id]);
+    await call('DELETE', dir.url(`/Organization/${id}`));
+    await expectIds(`/Organization?${tagged}`, []);
+    // A deleted target is not chained through, and a deleted source does not make _has true.
+    await expectIds(`/Endpoint?organization.name=after%20rename`, []);
+    await call('DELETE', dir.url(`/Endpoint/${String(ep.body.id)}`));
+    await expectIds('/Organization?_has:Endpoint:organization:connection-type=ihe-xdr', []);
+  });
+});
+
 describe('search interactions', () => {
   it('POST [type]/_search with a form body finds what GET finds', async () => {
     const query = 'name=north&address-state=CA&_sort=name';
@@ -964,6 +1034,21 @@ describe('search interactions', () => {
     const all = await get('/?_id=org-sjc,ep-sjc-xca,loc-main');
     expect(idsOf(all).sort()).toEqual(['ep-sjc-xca', 'loc-main', 'org-sjc']);
     expectOutcome(await get('/?_type=Patient'), 400);
+    // Paging across types: every match once.
+    const wanted = [
+      ...BASE_ORGS,
+      'ep-sjc-xca',
+      'ep-sjc-xcpd',
+      'ep-valley-fhir',
+      'ep-nvh-direct',
+      'ep-orphan',
+    ];
+    for (const sort of ['', '&_sort=-_lastUpdated', '&_sort=_id']) {
+      const paged = await followPages(
+        `/?_type=Organization,Endpoint&_id=${wanted.join(',')}&_count=3${sort}`,
+      );
+      expect({ sort, ids: [...paged].sort() }).toEqual({ sort, ids: [...wanted].sort() });
+    }
     // A parameter must mean something for every type searched.
     expectOutcome(await get('/?_type=Organization,Endpoint&partof=org-valley'), 400);
   });
@@ -1012,6 +1097,20 @@ describe('conditional operations', () => {
     const history = await get(`/Organization/${String(first.body.id)}/_history`);
     expect(history.body.entry).toHaveLength(1);
     await expectIds(`/Organization?${byIdentifier('c1')}`, [first.body.id]);
+  });
+
+  it('If-None-Exist with two matches is 412, with an unknown parameter 400', async () => {
+    const a = await call('POST', dir.url('/Organization'), condOrg('c2'));
+    const b = await call('POST', dir.url('/Organization'), condOrg('c2'));
+    const header = { 'if-none-exist': byIdentifier('c2') };
+    expectOutcome(await call('POST', dir.url('/Organization'), condOrg('c2'), header), 412);
+    const unknown = { 'if-none-exist': 'colour=blue' };
+    expectOutcome(await call('POST', dir.url('/Organization'), condOrg('c3'), unknown), 400);
+    // Neither created anything.
+    await expectIds(`/Organization?${byIdentifier('c2')},${enc('urn:example:cond|c3')}`, [
+      a.body.id,
+      b.body.id,
+    ]);
   });
 
   it('twenty simultaneous conditional creates make exactly one resource', async () => {

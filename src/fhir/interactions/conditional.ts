@@ -14,8 +14,9 @@ export async function findMatches(
   type: string,
   criteria: URLSearchParams,
   what: string,
+  baseUrl?: string,
 ): Promise<VersionRecord[]> {
-  const { query } = parseSearch(type, criteria, false);
+  const { query } = parseSearch(type, criteria, false, baseUrl);
   if (query.conditions.length === 0) throw invalid(`${what} needs search criteria`);
   const page = await session.search({ ...query, count: 2, sort: [], withTotal: false });
   return page.records;
@@ -27,8 +28,9 @@ export async function findSingleMatch(
   type: string,
   criteria: URLSearchParams,
   what: string,
+  baseUrl?: string,
 ): Promise<VersionRecord | undefined> {
-  const matches = await findMatches(session, type, criteria, what);
+  const matches = await findMatches(session, type, criteria, what, baseUrl);
   if (matches.length > 1) throw preconditionFailed(`${what}: the criteria match more than one ${type}`);
   return matches[0];
 }

@@ -46,8 +46,8 @@ export async function search(
 ): Promise<FhirResult> {
   const lenient = isLenient(request);
   // Across types, a parameter must mean something for every one of them.
-  for (const other of types?.slice(1) ?? []) parseSearch(other, request.query, lenient);
-  const parsed = parseSearch(type, request.query, lenient);
+  for (const other of types?.slice(1) ?? []) parseSearch(other, request.query, lenient, ctx.baseUrl);
+  const parsed = parseSearch(type, request.query, lenient, ctx.baseUrl);
   const { query } = parsed;
   if (types) query.types = types;
   const countOnly = parsed.summary === 'count';

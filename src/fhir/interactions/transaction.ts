@@ -56,7 +56,7 @@ async function transaction(
     // are the ones every reference to their fullUrl is rewritten to.
     for (const entry of entries) {
       try {
-        await resolveConditional(session, entry);
+        await resolveConditional(session, entry, ctx.baseUrl);
       } catch (err) {
         throw isFhirError(err) ? atEntry(err, entry.index) : err;
       }
@@ -78,9 +78,19 @@ async function transaction(
 }
 
 /** FHIR http.html#trules: ifNoneExist and conditional PUT/DELETE URLs, decided by a search in the transaction. */
-async function resolveConditional(session: WriteSession, entry: EntryRequest): Promise<void> {
+async function resolveConditional(
+  session: WriteSession,
+  entry: EntryRequest,
+  baseUrl: string,
+): Promise<void> {
   if (!entry.criteria) return;
-  const match = await findSingleMatch(session, entry.type, entry.criteria, `Conditional ${entry.method}`);
+  const match = await findSingleMatch(
+    session,
+    entry.type,
+    entry.criteria,
+    `Conditional ${entry.method}`,
+    baseUrl,
+  );
   if (entry.method === 'POST') {
     if (match) {
       entry.id = match.id;
@@ -133,7 +143,10 @@ async function runEntry(
   session: WriteSession,
   entry: EntryRequest,
 ): Promise<RawEntry> {
-  const options = entry.ifMatch === undefined ? {} : { ifMatch: entry.ifMatch };
+  const options = {
+    ...(entry.ifMatch === undefined ? {} : { ifMatch: entry.ifMatch }),
+    baseUrl: ctx.baseUrl,
+  };
   switch (entry.method) {
     case 'POST': {
       requireResource(entry.resource, entry.type);
@@ -147,7 +160,11 @@ async function runEntry(
             changed: false,
           });
       }
-      return writeEntry(ctx, request, await createResource(session, entry.resource as Resource, entry.id));
+      return writeEntry(
+        ctx,
+        request,
+        await createResource(session, entry.resource as Resource, entry.id, { baseUrl: ctx.baseUrl }),
+      );
     }
     case 'PUT': {
       const resource = entry.resource as Resource & { id: string };

@@ -30,11 +30,11 @@ export async function create(ctx: FhirContext, request: FhirRequest, type: strin
   const result = await ctx.store.write(async (session) => {
     if (ifNoneExist !== undefined) {
       const criteria = new URLSearchParams(ifNoneExist.replace(/^[^?]*\?/, ''));
-      const match = await findSingleMatch(session, type, criteria, 'If-None-Exist');
+      const match = await findSingleMatch(session, type, criteria, 'If-None-Exist', ctx.baseUrl);
       // FHIR http.html#ccreate: one match means nothing is created; the existing resource is the answer.
       if (match) return { status: 200, record: match, resource: storedResource(match), changed: false };
     }
-    return createResource(session, withoutId);
+    return createResource(session, withoutId, undefined, { baseUrl: ctx.baseUrl });
   });
   return writeResponse(ctx, request, result);
 }
@@ -50,7 +50,7 @@ export async function conditionalUpdate(
   const options = updateOptions(request);
   ctx.validator.assertValid(resource);
   const result = await ctx.store.write(async (session) => {
-    const match = await findSingleMatch(session, type, request.query, 'Conditional update');
+    const match = await findSingleMatch(session, type, request.query, 'Conditional update', ctx.baseUrl);
     if (match && resource.id !== undefined && resource.id !== match.id) {
       throw invalid(
         `The resource id '${resource.id}' is not the id of the matching ${type} '${match.id}'`,
@@ -58,7 +58,7 @@ export async function conditionalUpdate(
       );
     }
     const id = match?.id ?? resource.id ?? randomUUID();
-    return updateResource(session, { ...resource, id }, options);
+    return updateResource(session, { ...resource, id }, { ...options, baseUrl: ctx.baseUrl });
   });
   return writeResponse(ctx, request, result);
 }
@@ -70,7 +70,7 @@ export async function conditionalDelete(
   type: string,
 ): Promise<FhirResult> {
   const result = await ctx.store.write(async (session) => {
-    const match = await findSingleMatch(session, type, request.query, 'Conditional delete');
+    const match = await findSingleMatch(session, type, request.query, 'Conditional delete', ctx.baseUrl);
     return match ? deleteResource(session, type, match.id) : undefined;
   });
   if (!result) return { status: 200, body: informational(`No ${type} matched; nothing was deleted`) };
@@ -89,7 +89,7 @@ export async function update(
   const options = updateOptions(request);
   ctx.validator.assertValid(resource);
   const result = await ctx.store.write((session) =>
-    updateResource(session, resource as Resource & { id: string }, options),
+    updateResource(session, resource as Resource & { id: string }, { ...options, baseUrl: ctx.baseUrl }),
   );
   return writeResponse(ctx, request, result);
 }
@@ -103,7 +103,7 @@ export async function patch(
   requireValidId(id);
   const options = updateOptions(request);
   const result = await ctx.store.write((session) =>
-    patchResource(session, ctx.validator, type, id, request.body, options),
+    patchResource(session, ctx.validator, type, id, request.body, { ...options, baseUrl: ctx.baseUrl }),
   );
   return writeResponse(ctx, request, result);
 }

@@ -25,6 +25,8 @@ export interface WriteResult {
 export interface UpdateOptions {
   /** If-Match: the version the client last saw. */
   ifMatch?: number;
+  /** Our public base: absolute references on it are indexed as references to our own resources. */
+  baseUrl?: string;
 }
 
 function checkIfMatch(current: VersionRecord | undefined, ifMatch: number | undefined, what: string): void {
@@ -43,13 +45,14 @@ export async function createResource(
   session: WriteSession,
   resource: Resource,
   id: string = randomUUID(),
+  options: UpdateOptions = {},
 ): Promise<WriteResult> {
   const written = await session.writeVersion({
     resourceType: resource.resourceType,
     id,
     method: 'POST',
     resource,
-    index: extractIndexRows(resource),
+    index: extractIndexRows(resource, options.baseUrl),
   });
   return { status: 201, record: written, resource: written.resource, changed: true };
 }
@@ -73,7 +76,7 @@ export async function updateResource(
     id: resource.id,
     method: 'PUT',
     resource,
-    index: extractIndexRows(resource),
+    index: extractIndexRows(resource, options.baseUrl),
   });
   const created = !current || current.deleted;
   return { status: created ? 201 : 200, record: written, resource: written.resource, changed: true };
@@ -113,7 +116,7 @@ export async function patchResource(
     id,
     method: 'PATCH',
     resource: patched,
-    index: extractIndexRows(patched),
+    index: extractIndexRows(patched, options.baseUrl),
   });
   return { status: 200, record: written, resource: written.resource, changed: true };
 }

@@ -14,7 +14,7 @@ type Obj = Record<string, unknown>;
 
 const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
 
-export function extractIndexRows(resource: Resource): IndexRows {
+export function extractIndexRows(resource: Resource, baseUrl?: string): IndexRows {
   const rows = emptyIndexRows();
   const root = [toTypedValue(resource)];
   for (const param of searchParamsOf(resource.resourceType).values()) {
@@ -25,12 +25,12 @@ export function extractIndexRows(resource: Resource): IndexRows {
     } catch {
       continue; // an expression this resource's shape cannot answer indexes nothing
     }
-    for (const value of values) addValue(rows, param, value);
+    for (const value of values) addValue(rows, param, value, baseUrl);
   }
   return rows;
 }
 
-function addValue(rows: IndexRows, param: SearchParam, { type, value }: TypedValue): void {
+function addValue(rows: IndexRows, param: SearchParam, { type, value }: TypedValue, baseUrl?: string): void {
   if (value === undefined || value === null) return;
   switch (param.type) {
     case 'string':
@@ -46,7 +46,7 @@ function addValue(rows: IndexRows, param: SearchParam, { type, value }: TypedVal
       addTokens(rows, param.code, type, value);
       return;
     case 'reference':
-      addReference(rows, param.code, type, value);
+      addReference(rows, param.code, type, value, baseUrl);
       return;
     case 'date':
       addDate(rows, param.code, type, value);
@@ -107,8 +107,9 @@ function addTokens(rows: IndexRows, param: string, type: string, value: unknown)
       return push(str(v.system), str(v.code), str(v.display));
     case 'CodeableConcept': {
       const codings = Array.isArray(v.coding) ? (v.coding as Obj[]) : [];
-      for (const c of codings) push(str(c.system), str(c.code), str(c.display) ?? str(v.text));
-      if (codings.length === 0 && str(v.text)) push(null, null, str(v.text));
+      for (const c of codings) push(str(c.system), str(c.code), str(c.display));
+      // search.html#modifiers: :text looks at CodeableConcept.text as well as each Coding.display.
+      if (str(v.text)) push(null, null, str(v.text));
       return;
     }
     case 'Identifier': {
@@ -134,17 +135,25 @@ function addTokens(rows: IndexRows, param: string, type: string, value: unknown)
   }
 }
 
-function addReference(rows: IndexRows, param: string, type: string, value: unknown): void {
+function addReference(rows: IndexRows, param: string, type: string, value: unknown, baseUrl?: string): void {
   const raw = typeof value === 'string' ? value : type === 'Reference' ? str((value as Obj).reference) : null;
   if (!raw || raw.startsWith('#')) return; // contained references are not searchable targets
-  const path = raw.split('?', 1)[0] ?? raw;
+  // A reference on our own base is one of our resources, written absolutely.
+  const relative = baseUrl && raw.startsWith(`${baseUrl}/`) ? raw.slice(baseUrl.length + 1) : raw;
+  const path = relative.split('?', 1)[0] ?? relative;
   const segments = path.split('/');
   const history = segments.lastIndexOf('_history');
   const tail = history > 1 ? segments.slice(0, history) : segments;
   const id = tail[tail.length - 1];
   const targetType = tail[tail.length - 2];
+  // An absolute URL may name another server: it is matched on its text only, never as one of ours.
+  const absolute = /^[a-z][a-z0-9+.-]*:/i.test(relative);
   const local =
-    targetType !== undefined && /^[A-Z][A-Za-z]+$/.test(targetType) && id !== undefined && id !== '';
+    !absolute &&
+    targetType !== undefined &&
+    /^[A-Z][A-Za-z]+$/.test(targetType) &&
+    id !== undefined &&
+    id !== '';
   rows.reference.push({
     param,
     targetType: local ? targetType : null,

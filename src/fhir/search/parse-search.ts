@@ -4,7 +4,14 @@
  * chaining (`_has:Endpoint:organization:connection-type=ihe-xca`), `_sort`, `_include`/`_revinclude`,
  * paging and result shaping. Unknown parameters and unsupported modifiers are 400s unless lenient.
  */
-import type { Condition, IncludeSpec, SearchQuery, SortKey, SortKind } from '../../storage/search-query';
+import type {
+  Condition,
+  IncludeSpec,
+  ReferenceMatch,
+  SearchQuery,
+  SortKey,
+  SortKind,
+} from '../../storage/search-query';
 import type { DatePrefix } from '../../storage/resource-store';
 import { parseDateRange } from '../date-range';
 import { invalid } from '../errors';
@@ -95,10 +102,10 @@ function numberRange(text: string, name: string): { low: number; high: number } 
   return { low: value - half, high: value + half };
 }
 
-export function parseCondition(type: string, name: string, rawValue: string): Condition {
-  if (name.startsWith('_has:')) return parseHas(type, name, rawValue);
+export function parseCondition(type: string, name: string, rawValue: string, baseUrl?: string): Condition {
+  if (name.startsWith('_has:')) return parseHas(type, name, rawValue, baseUrl);
   const dot = name.indexOf('.');
-  if (dot > 0) return parseChain(type, name.slice(0, dot), name.slice(dot + 1), rawValue);
+  if (dot > 0) return parseChain(type, name.slice(0, dot), name.slice(dot + 1), rawValue, baseUrl);
   const [code = '', modifier] = name.split(':', 2) as [string, string | undefined];
   if (code === '_id') {
     if (modifier !== undefined && modifier !== 'not')
@@ -167,7 +174,11 @@ export function parseCondition(type: string, name: string, rawValue: string): Co
         ...(modifier === 'not' ? { negate: true } : {}),
       };
     case 'reference':
-      return { kind: 'reference', param: code, values: values.map((v) => referenceValue(v, modifier)) };
+      return {
+        kind: 'reference',
+        param: code,
+        values: values.flatMap((v) => referenceValues(v, modifier, baseUrl)),
+      };
     case 'date':
       return {
         kind: 'date',
@@ -211,24 +222,28 @@ export function parseCondition(type: string, name: string, rawValue: string): Co
   }
 }
 
-/** `Type/id`, a bare id, or an absolute URL (our own base is resolved by the caller's stripping). */
-function referenceValue(
+/**
+ * `Type/id`, a bare id, or an absolute URL. An absolute URL on our own base is also our resource
+ * `Type/id`; any other absolute URL matches only references written with exactly that URL.
+ */
+function referenceValues(
   value: string,
   typeModifier: string | undefined,
-): { type?: string; id: string } | { raw: string } {
+  baseUrl: string | undefined,
+): ReferenceMatch[] {
   if (/^[a-z][a-z0-9+.-]*:/i.test(value)) {
-    const segments = value.split('/');
-    const id = segments[segments.length - 1];
-    const type = segments[segments.length - 2];
-    if (type && id && isDirectoryType(type)) return { type, id };
-    return { raw: value };
+    if (baseUrl && value.startsWith(`${baseUrl}/`)) {
+      const [type, id] = value.slice(baseUrl.length + 1).split('/');
+      if (type && id && isDirectoryType(type)) return [{ raw: value }, { type, id }];
+    }
+    return [{ raw: value }];
   }
   const parts = value.split('/');
-  if (parts.length === 2) return { type: parts[0] as string, id: parts[1] as string };
-  return typeModifier ? { type: typeModifier, id: value } : { id: value };
+  if (parts.length === 2) return [{ type: parts[0] as string, id: parts[1] as string }];
+  return [typeModifier ? { type: typeModifier, id: value } : { id: value }];
 }
 
-function parseChain(type: string, head: string, rest: string, rawValue: string): Condition {
+function parseChain(type: string, head: string, rest: string, rawValue: string, baseUrl?: string): Condition {
   const [code = '', targetModifier] = head.split(':', 2) as [string, string | undefined];
   const param = searchParam(type, code);
   if (!param) throw new Unknown(`${head}.${rest}`);
@@ -242,11 +257,16 @@ function parseChain(type: string, head: string, rest: string, rawValue: string):
     );
   }
   const targetType = candidates[0] as string;
-  return { kind: 'chain', param: code, targetType, conditions: [parseCondition(targetType, rest, rawValue)] };
+  return {
+    kind: 'chain',
+    param: code,
+    targetType,
+    conditions: [parseCondition(targetType, rest, rawValue, baseUrl)],
+  };
 }
 
 /** search.html#has: `_has:Endpoint:organization:connection-type=ihe-xca`, nestable. */
-function parseHas(type: string, name: string, rawValue: string): Condition {
+function parseHas(type: string, name: string, rawValue: string, baseUrl?: string): Condition {
   const [, sourceType = '', code = '', ...restParts] = name.split(':');
   const rest = restParts.join(':');
   if (!isDirectoryType(sourceType) || !code || !rest)
@@ -256,7 +276,12 @@ function parseHas(type: string, name: string, rawValue: string): Condition {
     throw invalid(`${sourceType} has no reference parameter '${code}'`, name);
   if (param.targets.length > 0 && !param.targets.includes(type))
     throw invalid(`${sourceType}.${code} does not refer to ${type}`, name);
-  return { kind: 'has', sourceType, param: code, conditions: [parseCondition(sourceType, rest, rawValue)] };
+  return {
+    kind: 'has',
+    sourceType,
+    param: code,
+    conditions: [parseCondition(sourceType, rest, rawValue, baseUrl)],
+  };
 }
 
 const SORT_KIND: Record<SearchParam['type'], SortKind> = {
@@ -301,13 +326,18 @@ function parseInclude(type: string, value: string, reverse: boolean, iterate: bo
   return spec;
 }
 
-export function parseSearch(type: string, params: URLSearchParams, lenient: boolean): ParsedSearch {
+export function parseSearch(
+  type: string,
+  params: URLSearchParams,
+  lenient: boolean,
+  baseUrl?: string,
+): ParsedSearch {
   const conditions: Condition[] = [];
   const ignored: string[] = [];
   for (const [name, value] of params) {
     if (RESULT_PARAMETERS.has(name)) continue;
     try {
-      conditions.push(parseCondition(type, name, value));
+      conditions.push(parseCondition(type, name, value, baseUrl));
     } catch (err) {
       if (!(err instanceof Unknown)) throw err;
       if (!lenient) throw invalid(`Unknown search parameter '${name}' for ${type}`, name);

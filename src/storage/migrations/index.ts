@@ -6,6 +6,7 @@
 import type { SqlClient } from '../sql-client';
 import { M001_RESOURCES } from './001-resources';
 import { M002_SEARCH_INDEX } from './002-search-index';
+import { M003_INDEX_STATISTICS } from './003-index-statistics';
 
 export interface Migration {
   readonly id: number;
@@ -13,7 +14,7 @@ export interface Migration {
   readonly sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [M001_RESOURCES, M002_SEARCH_INDEX];
+export const MIGRATIONS: readonly Migration[] = [M001_RESOURCES, M002_SEARCH_INDEX, M003_INDEX_STATISTICS];
 
 /** Any constant works; this one spells "fhir" so it is recognisable in pg_locks. */
 const MIGRATION_LOCK_KEY = 0x66686972;

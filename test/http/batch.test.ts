@@ -4,52 +4,17 @@
  * order, each carrying its own status, and a failing entry (with its OperationOutcome in
  * `response.outcome`) never undoes the others.
  */
-import type { OperationOutcome, Organization } from '@medplum/fhirtypes';
+import type { OperationOutcome } from '@medplum/fhirtypes';
 import { call, expectOutcome, type FhirResponse } from '../helpers/fhir-client';
 import { endpoint, organization } from '../helpers/resources';
 import { startTestDirectory, type TestDirectory } from '../helpers/test-directory';
+import type { BundleJson, Entry, EntryJson, StoredOrganization, Tuple } from '../helpers/bundle-json';
 
 let dir: TestDirectory;
 beforeAll(async () => {
   dir = await startTestDirectory();
 });
 afterAll(() => dir.close());
-
-type Entry = Record<string, unknown>;
-
-/** The parts of a response Bundle these tests read. */
-interface ResourceJson {
-  resourceType: string;
-  id?: string;
-  name?: string;
-  type?: string;
-  meta?: { versionId?: string };
-  entry?: EntryJson[];
-  [element: string]: unknown;
-}
-
-interface EntryJson {
-  fullUrl?: string;
-  resource?: ResourceJson;
-  search?: { mode?: string };
-  response: {
-    status: string;
-    location?: string;
-    etag?: string;
-    lastModified?: string;
-    outcome?: OperationOutcome;
-  };
-}
-
-interface BundleJson {
-  resourceType: string;
-  type: string;
-  entry?: EntryJson[];
-}
-
-type StoredOrganization = Organization & { id: string };
-
-type Tuple<T, N extends number, R extends T[] = []> = R['length'] extends N ? R : Tuple<T, N, [...R, T]>;
 
 function batch(
   entries: Entry[] | undefined,

@@ -5,47 +5,17 @@
  * entries follow the request's order.
  */
 import { randomUUID } from 'node:crypto';
-import type { OperationOutcome, Organization } from '@medplum/fhirtypes';
+import type { OperationOutcome } from '@medplum/fhirtypes';
 import { call, expectOutcome, type FhirResponse } from '../helpers/fhir-client';
 import { endpoint, organization } from '../helpers/resources';
 import { startTestDirectory, type TestDirectory } from '../helpers/test-directory';
+import type { BundleJson, Entry, EntryJson, StoredOrganization, Tuple } from '../helpers/bundle-json';
 
 let dir: TestDirectory;
 beforeAll(async () => {
   dir = await startTestDirectory();
 });
 afterAll(() => dir.close());
-
-type Entry = Record<string, unknown>;
-
-/** The parts of a response Bundle these tests read. */
-interface ResourceJson {
-  resourceType: string;
-  id?: string;
-  name?: string;
-  meta?: { versionId?: string; lastUpdated?: string };
-  [element: string]: unknown;
-}
-
-interface EntryJson {
-  fullUrl?: string;
-  resource?: ResourceJson;
-  response: {
-    status: string;
-    location?: string;
-    etag?: string;
-    lastModified?: string;
-    outcome?: OperationOutcome;
-  };
-}
-
-interface BundleJson {
-  resourceType: string;
-  type: string;
-  entry?: EntryJson[];
-}
-
-type StoredOrganization = Organization & { id: string };
 
 function transaction(
   entries: Entry[] | undefined,
@@ -55,8 +25,6 @@ function transaction(
   if (entries !== undefined) bundle.entry = entries;
   return call<BundleJson>('POST', dir.url(''), bundle, headers);
 }
-
-type Tuple<T, N extends number, R extends T[] = []> = R['length'] extends N ? R : Tuple<T, N, [...R, T]>;
 
 /** The response's entries, after checking that it is a Bundle with exactly `count` of them. */
 function entriesOf<N extends number>(res: FhirResponse<BundleJson>, count: N): Tuple<EntryJson, N> {

@@ -8,6 +8,7 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { replaceIndexRows } from './index-writer';
+import { lastUpdatedText, toVersionRecord, type VersionRow } from './version-row';
 import { INDEX_TABLES } from './search-index';
 import { runIncludes, runSearch } from './search-runner';
 import type { SqlClient, SqlExecutor, SqlValue } from './sql-client';
@@ -17,52 +18,22 @@ import type {
   NewVersion,
   ResourceStore,
   VersionRecord,
-  WriteMethod,
   WriteSession,
 } from './resource-store';
 
 const WRITE_LOCK_KEY = 0x64697277; // "dirw"
 
-/** Instants with millisecond precision, formatted by the database as FHIR instants. */
-const ISO = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
-const lastUpdatedText = (column: string): string => `to_char(${column} AT TIME ZONE 'UTC', ${ISO})`;
-
-interface VersionRow {
-  resource_type: string;
-  id: string;
-  version_id: number;
-  last_updated: string;
-  deleted: boolean;
-  seq: string | number;
-  method: string;
-  content: string | null;
-}
-
 const CURRENT_COLUMNS = `resource_type, id, version_id, ${lastUpdatedText('last_updated')} AS last_updated,
-  deleted, seq, CASE WHEN version_id = 1 THEN 'POST' ELSE 'PUT' END AS method, content`;
+  deleted, seq, content`;
 const HISTORY_COLUMNS = `resource_type, id, version_id, ${lastUpdatedText('last_updated')} AS last_updated,
   content IS NULL AS deleted, seq, method, content`;
-
-function toRecord(row: VersionRow): VersionRecord {
-  const record: VersionRecord = {
-    resourceType: row.resource_type,
-    id: row.id,
-    versionId: Number(row.version_id),
-    lastUpdated: row.last_updated,
-    deleted: row.deleted,
-    seq: Number(row.seq),
-    method: row.method as WriteMethod,
-  };
-  if (row.content !== null) record.content = row.content;
-  return record;
-}
 
 async function readCurrent(db: SqlExecutor, type: string, id: string): Promise<VersionRecord | undefined> {
   const rows = await db.query<VersionRow>(
     `SELECT ${CURRENT_COLUMNS} FROM resource WHERE resource_type = $1 AND id = $2`,
     [type, id],
   );
-  return rows[0] && toRecord(rows[0]);
+  return rows[0] && toVersionRecord(rows[0]);
 }
 
 async function readVersion(
@@ -75,7 +46,7 @@ async function readVersion(
     `SELECT ${HISTORY_COLUMNS} FROM resource_history WHERE resource_type = $1 AND id = $2 AND version_id = $3`,
     [type, id, versionId],
   );
-  return rows[0] && toRecord(rows[0]);
+  return rows[0] && toVersionRecord(rows[0]);
 }
 
 async function writeVersion(
@@ -158,7 +129,7 @@ export function createPostgresStore(db: SqlClient): ResourceStore {
          ORDER BY seq DESC LIMIT ${bind(query.count + 1)}`,
         params,
       );
-      const entries = rows.slice(0, query.count).map(toRecord);
+      const entries = rows.slice(0, query.count).map(toVersionRecord);
       const last = entries[entries.length - 1];
       return rows.length > query.count && last ? { entries, nextBeforeSeq: last.seq } : { entries };
     },

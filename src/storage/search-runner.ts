@@ -3,6 +3,7 @@ import type { SqlExecutor, SqlValue } from './sql-client';
 import { compileSearch } from './search-sql';
 import type { IncludeSpec, SearchQuery } from './search-query';
 import type { VersionRecord } from './resource-store';
+import { toVersionRecord, type VersionRow } from './version-row';
 
 export interface SearchResult {
   records: VersionRecord[];
@@ -17,32 +18,7 @@ export interface IncludeResult {
   truncated: boolean;
 }
 
-interface Row {
-  resource_type: string;
-  id: string;
-  version_id: number;
-  last_updated: Date | string;
-  deleted: boolean;
-  seq: string | number;
-  content: string | null;
-  [key: string]: unknown;
-}
-
-function toRecord(row: Row): VersionRecord {
-  const lastUpdated =
-    row.last_updated instanceof Date ? row.last_updated.toISOString() : String(row.last_updated);
-  const record: VersionRecord = {
-    resourceType: row.resource_type,
-    id: row.id,
-    versionId: Number(row.version_id),
-    lastUpdated: new Date(lastUpdated).toISOString(),
-    deleted: row.deleted,
-    seq: Number(row.seq),
-    method: Number(row.version_id) === 1 ? 'POST' : 'PUT',
-  };
-  if (row.content !== null) record.content = row.content;
-  return record;
-}
+type Row = VersionRow & Record<string, unknown>;
 
 function keyValue(value: unknown): string | number {
   if (value instanceof Date) return Number.isFinite(value.getTime()) ? value.toISOString() : 'infinity';
@@ -57,7 +33,7 @@ export async function runSearch(db: SqlExecutor, query: SearchQuery): Promise<Se
   const compiled = compileSearch(query);
   const rows = await db.query<Row>(compiled.sql, compiled.params);
   const page = rows.slice(0, query.count);
-  const result: SearchResult = { records: page.map(toRecord) };
+  const result: SearchResult = { records: page.map(toVersionRecord) };
   const last = page[page.length - 1];
   if (rows.length > query.count && last) {
     result.next = {
@@ -124,7 +100,7 @@ export async function runIncludes(
         const key = `${row.resource_type}/${row.id}`;
         if (seen.has(key)) continue;
         seen.add(key);
-        const record = toRecord(row);
+        const record = toVersionRecord(row);
         found.push(record);
         included.push(record);
       }

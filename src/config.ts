@@ -14,6 +14,8 @@ export interface Config {
   seed: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   maxBodyBytes: number;
+  /** Memory for the search response cache, in MiB; 0 turns it off. */
+  searchCacheMb: number;
 }
 
 /** Each variable: its name, what it means and its default, as README.md's table shows them. */
@@ -26,6 +28,7 @@ export const CONFIG_VARIABLES = {
   SEED: { type: 'boolean', default: true },
   LOG_LEVEL: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
   MAX_BODY_BYTES: { type: 'integer', minimum: 1024, maximum: 1073741824, default: 16777216 },
+  SEARCH_CACHE_MB: { type: 'integer', minimum: 0, maximum: 65536, default: 64 },
 } as const;
 
 const schema = { type: 'object', properties: CONFIG_VARIABLES, additionalProperties: true };
@@ -61,6 +64,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     seed: values.SEED as boolean,
     logLevel: values.LOG_LEVEL as Config['logLevel'],
     maxBodyBytes: values.MAX_BODY_BYTES as number,
+    searchCacheMb: values.SEARCH_CACHE_MB as number,
   };
   if (typeof values.BASE_URL === 'string') config.baseUrl = values.BASE_URL.replace(/\/+$/, '');
   if (typeof values.DATABASE_URL === 'string') {

@@ -6,8 +6,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Config } from './config';
+import { CONFIG_VARIABLES, type Config } from './config';
 import type { FhirContext } from './fhir/context';
+import { ResponseCache } from './fhir/search/response-cache';
 import { loadR4Definitions } from './fhir/definitions';
 import { buildCapabilityStatement } from './fhir/interactions/capabilities';
 import { createResourceValidator } from './fhir/validation/resource-validator';
@@ -47,9 +48,21 @@ export async function openStore(options: StoreOptions, logger?: Logger): Promise
   return createPostgresStore(db);
 }
 
-export function createFhirContext(store: ResourceStore, baseUrl: string): FhirContext {
+export interface ContextOptions {
+  /** Memory for the search response cache; 0 or absent: no cache. */
+  searchCacheBytes?: number;
+}
+
+export function createFhirContext(
+  store: ResourceStore,
+  baseUrl: string,
+  options: ContextOptions = {},
+): FhirContext {
   loadR4Definitions();
-  return { store, validator: createResourceValidator(), baseUrl };
+  const ctx: FhirContext = { store, validator: createResourceValidator(), baseUrl };
+  const cacheBytes = options.searchCacheBytes ?? 0;
+  if (cacheBytes > 0) ctx.responseCache = new ResponseCache(() => store.head(), cacheBytes);
+  return ctx;
 }
 
 /** Loads seed-data/ into an empty store; a store with anything in it is left alone. */
@@ -82,6 +95,8 @@ export type DirectoryConfig = Pick<Config, 'port' | 'host' | 'maxBodyBytes' | 's
   baseUrl?: string;
   databaseUrl?: string;
   dataDir?: string;
+  /** SEARCH_CACHE_MB; its default when absent. */
+  searchCacheMb?: number;
 };
 
 export async function startDirectory(
@@ -102,7 +117,10 @@ export async function startDirectory(
   const address = server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const baseUrl = config.baseUrl ?? `http://${host}:${address.port}/fhir`;
-  const ctx = createFhirContext(openedStore, baseUrl);
+  const searchCacheMb = config.searchCacheMb ?? CONFIG_VARIABLES.SEARCH_CACHE_MB.default;
+  const ctx = createFhirContext(openedStore, baseUrl, {
+    searchCacheBytes: searchCacheMb * 1024 * 1024,
+  });
   if (config.seed) await seedIfEmpty(ctx, logger);
   const capability = buildCapabilityStatement(ctx, SOFTWARE, new Date().toISOString());
   const capabilityJson = JSON.stringify(capability);

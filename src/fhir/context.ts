@@ -1,5 +1,6 @@
 /** What every FHIR interaction receives: its dependencies, passed in, never module singletons. */
 import type { ResourceStore } from '../storage/resource-store';
+import type { ResponseCache } from './search/response-cache';
 import type { ResourceValidator } from './validation/resource-validator';
 
 export interface FhirContext {
@@ -7,4 +8,6 @@ export interface FhirContext {
   validator: ResourceValidator;
   /** The public FHIR base used in links, without a trailing slash, e.g. https://dir.example.org/fhir. */
   baseUrl: string;
+  /** Search and history responses keyed by query and store head; absent when disabled. */
+  responseCache?: ResponseCache;
 }

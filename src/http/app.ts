@@ -7,6 +7,7 @@ import { errorHandler, notFoundHandler } from './error-handler';
 import { createFhirRouter } from './fhir-routes';
 import { serveOpenApi } from './openapi-route';
 import { requestContext } from './request-context';
+import { searchHitLane } from './search-hit-lane';
 
 export interface AppOptions {
   ctx: FhirContext;
@@ -20,6 +21,8 @@ export function createApp(options: AppOptions): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  const lane = searchHitLane(options.ctx, options.logger);
+  if (lane) app.use(lane);
   app.use(requestContext(options.logger));
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });

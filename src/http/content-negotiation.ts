@@ -2,7 +2,7 @@
 import type { Request } from 'express';
 import { notAcceptable } from '../fhir/errors';
 
-const JSON_FORMATS: ReadonlySet<string> = new Set([
+export const JSON_FORMATS: ReadonlySet<string> = new Set([
   'json',
   'application/json',
   'application/fhir+json',

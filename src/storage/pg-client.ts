@@ -1,5 +1,5 @@
 import { Pool, type PoolConfig } from 'pg';
-import type { SqlClient, SqlExecutor, SqlValue } from './sql-client';
+import type { QueryOptions, SqlClient, SqlExecutor, SqlValue } from './sql-client';
 
 /** A `pg` pool. Each transaction holds one pooled connection from BEGIN to COMMIT/ROLLBACK. */
 export function createPgClient(connectionString: string, extra: PoolConfig = {}): SqlClient {
@@ -9,8 +9,14 @@ export function createPgClient(connectionString: string, extra: PoolConfig = {})
 
   return {
     driver: 'pg',
-    async query<Row extends object>(text: string, params?: SqlValue[]): Promise<Row[]> {
-      const result = await pool.query<Row>(text, params);
+    async query<Row extends object>(
+      text: string,
+      params?: SqlValue[],
+      options?: QueryOptions,
+    ): Promise<Row[]> {
+      const result = options?.prepareAs
+        ? await pool.query<Row>({ name: options.prepareAs, text, values: params ?? [] })
+        : await pool.query<Row>(text, params);
       return result.rows;
     },
     async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {

@@ -86,15 +86,32 @@ export interface ReindexOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/**
+ * What the store holds, as one comparable value: the newest committed change sequence and the epoch
+ * that `reindex` bumps. Writes take the change sequence under the write lock and commit in its order,
+ * so a snapshot that sees change N sees every change before it: two equal heads read at two moments
+ * mean nothing was committed in between, and every search would answer the same.
+ */
+export interface StoreHead {
+  seq: number;
+  epoch: number;
+}
+
 export interface ResourceStore extends ResourceReader {
+  /** The committed head, read in a snapshot taken after the call (one cheap query). */
+  head(): Promise<StoreHead>;
   history(query: HistoryQuery): Promise<HistoryPage>;
   /** Counts current, not deleted resources (all types when none is given). */
   count(type?: string): Promise<number>;
-  /** Rebuilds the search index rows of every current resource (of one type), in batches; returns how many. */
+  /**
+   * Rebuilds the search index rows of every current resource (of one type), in batches; returns how
+   * many. Each batch bumps the head's epoch in its own transaction, since it writes no history.
+   */
   reindex(indexer: (resource: Resource) => IndexRows, options?: ReindexOptions): Promise<number>;
   /**
-   * Refreshes the planner's statistics (ANALYZE). After a bulk load the planner otherwise guesses
-   * one row per condition and picks nested loops that take seconds; PGlite has no autovacuum to do it.
+   * Refreshes the planner's statistics and the visibility map (VACUUM ANALYZE). After a bulk load
+   * the planner otherwise guesses one row per condition and picks nested loops that take seconds,
+   * and index-only scans visit the heap for every row; PGlite has no autovacuum to do it.
    */
   analyze(): Promise<void>;
   /** Runs `work` as one database transaction under the write lock: all of it is stored, or none. */

@@ -4,8 +4,20 @@
  */
 export type SqlValue = string | number | boolean | null | Date | string[] | number[];
 
+export interface QueryOptions {
+  /**
+   * Prepare the statement under this name, once per connection, and reuse its plan: for small,
+   * fixed queries run very often (the store head), where planning costs more than running.
+   */
+  prepareAs?: string;
+}
+
 export interface SqlExecutor {
-  query<Row extends object = Record<string, unknown>>(text: string, params?: SqlValue[]): Promise<Row[]>;
+  query<Row extends object = Record<string, unknown>>(
+    text: string,
+    params?: SqlValue[],
+    options?: QueryOptions,
+  ): Promise<Row[]>;
 }
 
 export interface SqlClient extends SqlExecutor {

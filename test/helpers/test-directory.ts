@@ -10,11 +10,21 @@ import type { ResourceStore } from '../../src/storage/resource-store';
 
 export interface TestDirectory extends RunningDirectory {
   url(path: string): string;
+  /**
+   * Another store on this directory's database, as a second server process would open it: on
+   * PostgreSQL a pool of its own on the same schema; on PGlite (one process, one connection) this
+   * same store, whose close() then does nothing.
+   */
+  openSecondStore(): Promise<ResourceStore>;
 }
 
 export interface TestDirectoryOptions {
   seed?: boolean;
   maxBodyBytes?: number;
+  /** SEARCH_CACHE_MB (the default when absent; 0 turns the response cache off). */
+  searchCacheMb?: number;
+  /** Serve this store instead of opening one (closed with the directory). */
+  store?: ResourceStore;
 }
 
 export const onPostgres = (): boolean => Boolean(process.env.DATABASE_URL);
@@ -30,11 +40,22 @@ async function withAdmin<T>(work: (client: Client) => Promise<T>): Promise<T> {
 }
 
 /** A store of its own: PGlite in memory, or a fresh schema on PostgreSQL (dropped by the returned cleanup). */
-export async function openTestStore(): Promise<{ store: ResourceStore; cleanup: () => Promise<void> }> {
+export interface TestStore {
+  store: ResourceStore;
+  cleanup: () => Promise<void>;
+  /** See TestDirectory.openSecondStore. */
+  openSecondStore: () => Promise<ResourceStore>;
+}
+
+export async function openTestStore(): Promise<TestStore> {
   const databaseUrl = process.env.DATABASE_URL;
   if (!databaseUrl) {
     const store = await openStore({});
-    return { store, cleanup: () => Promise.resolve() };
+    return {
+      store,
+      cleanup: () => Promise.resolve(),
+      openSecondStore: () => Promise.resolve({ ...store, close: () => Promise.resolve() }),
+    };
   }
   const schema = `test_${randomBytes(6).toString('hex')}`;
   await withAdmin((c) => c.query(`CREATE SCHEMA ${schema}`));
@@ -42,17 +63,26 @@ export async function openTestStore(): Promise<{ store: ResourceStore; cleanup: 
   return {
     store,
     cleanup: () => withAdmin((c) => c.query(`DROP SCHEMA ${schema} CASCADE`)).then(() => undefined),
+    openSecondStore: () => openStore({ databaseUrl, searchPath: schema }),
   };
 }
 
 export async function startTestDirectory(options: TestDirectoryOptions = {}): Promise<TestDirectory> {
-  const { store, cleanup } = await openTestStore();
+  const opened: TestStore = options.store
+    ? {
+        store: options.store,
+        cleanup: () => Promise.resolve(),
+        openSecondStore: () => Promise.reject(new Error('not for a directory over a given store')),
+      }
+    : await openTestStore();
+  const { store, cleanup } = opened;
   const directory = await startDirectory(
     {
       port: 0,
       host: '127.0.0.1',
       maxBodyBytes: options.maxBodyBytes ?? 16 * 1024 * 1024,
       seed: options.seed ?? false,
+      ...(options.searchCacheMb === undefined ? {} : { searchCacheMb: options.searchCacheMb }),
     },
     createLogger('silent'),
     store,
@@ -60,6 +90,7 @@ export async function startTestDirectory(options: TestDirectoryOptions = {}): Pr
   return {
     ...directory,
     url: (path: string) => `${directory.baseUrl}${path}`,
+    openSecondStore: opened.openSecondStore,
     async close() {
       await directory.close();
       await cleanup();

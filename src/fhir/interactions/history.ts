@@ -9,10 +9,11 @@ import { parseDateRange } from '../date-range';
 import { invalid, notFound } from '../errors';
 import { etagFor } from '../etag';
 import { decodeCursor, encodeCursor, parseCount } from '../paging';
-import { checkParameters } from '../query-parameters';
+import { checkParameters, isLenient } from '../query-parameters';
 import type { FhirRequest, FhirResult } from '../request';
 import { requireValidId } from '../resource-body';
 import type { FhirContext } from '../context';
+import { cachedAnswer } from '../search/cached-answer';
 import type { HistoryQuery, VersionRecord } from '../../storage/resource-store';
 
 const HISTORY_PARAMETERS: ReadonlySet<string> = new Set(['_since', '_count', '_page', '_at']);
@@ -22,11 +23,17 @@ export interface HistoryScope {
   id?: string;
 }
 
-export async function history(
-  ctx: FhirContext,
-  request: FhirRequest,
-  scope: HistoryScope,
-): Promise<FhirResult> {
+/** History, answered from the response cache while the store's head has not moved (see search). */
+export function history(ctx: FhirContext, request: FhirRequest, scope: HistoryScope): Promise<FhirResult> {
+  return cachedAnswer(
+    ctx,
+    request,
+    ['history', scope.type ?? '', scope.id ?? '', isLenient(request)],
+    (query) => historyBundle(ctx, { ...request, query }, scope),
+  );
+}
+
+async function historyBundle(ctx: FhirContext, request: FhirRequest, scope: HistoryScope): Promise<string> {
   const ignored = checkParameters(request, HISTORY_PARAMETERS, 'history');
   const query: HistoryQuery = { count: parseCount(request.query) };
   if (scope.type) query.type = scope.type;
@@ -59,7 +66,7 @@ export async function history(
   }
   const entries = page.entries.map((record) => historyEntry(ctx, record));
   if (ignored) entries.push(outcomeEntry(ignored));
-  return { status: 200, body: bundleJson({ type: 'history', link }, entries) };
+  return bundleJson({ type: 'history', link }, entries);
 }
 
 function historyEntry(ctx: FhirContext, record: VersionRecord): RawEntry {

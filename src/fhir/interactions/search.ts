@@ -11,6 +11,7 @@ import { isLenient } from '../query-parameters';
 import type { FhirRequest, FhirResult } from '../request';
 import type { FhirContext } from '../context';
 import { parseSearch } from '../search/parse-search';
+import { cachedAnswer, type CacheScope } from '../search/cached-answer';
 import { needsShaping, shapeResource } from '../search/shape-result';
 import type { VersionRecord } from '../../storage/resource-store';
 
@@ -38,28 +39,50 @@ export function systemSearch(ctx: FhirContext, request: FhirRequest): Promise<Fh
   return search(ctx, request, types[0] as string, types);
 }
 
-export async function search(
+/**
+ * FHIR search, answered from the response cache when the store has not changed since the same search
+ * was last answered (see search/response-cache.ts). The query is put in canonical order first, so the
+ * response, links included, is the same for every order of the same parameters.
+ */
+export function search(
   ctx: FhirContext,
   request: FhirRequest,
   type: string,
   types?: string[],
 ): Promise<FhirResult> {
   const lenient = isLenient(request);
+  return cachedAnswer(ctx, request, searchScope(type, lenient, types), (query) =>
+    runSearch(ctx, query, lenient, type, types),
+  );
+}
+
+/** What, besides the query, a search's cache key names. */
+export function searchScope(type: string, lenient: boolean, types?: string[]): CacheScope {
+  return ['search', types ? types.join(',') : type, lenient];
+}
+
+async function runSearch(
+  ctx: FhirContext,
+  query: URLSearchParams,
+  lenient: boolean,
+  type: string,
+  types?: string[],
+): Promise<string> {
   // Across types, a parameter must mean something for every one of them.
-  for (const other of types?.slice(1) ?? []) parseSearch(other, request.query, lenient, ctx.baseUrl);
-  const parsed = parseSearch(type, request.query, lenient, ctx.baseUrl);
-  const { query } = parsed;
-  if (types) query.types = types;
+  for (const other of types?.slice(1) ?? []) parseSearch(other, query, lenient, ctx.baseUrl);
+  const parsed = parseSearch(type, query, lenient, ctx.baseUrl);
+  const searchQuery = parsed.query;
+  if (types) searchQuery.types = types;
   const countOnly = parsed.summary === 'count';
-  if (countOnly) query.count = 0;
-  const page = await ctx.store.search(query);
+  if (countOnly) searchQuery.count = 0;
+  const page = await ctx.store.search(searchQuery);
 
   const base = types ? ctx.baseUrl : `${ctx.baseUrl}/${type}`;
-  const link: BundleLink[] = [{ relation: 'self', url: pageLink(base, request.query, {}) }];
+  const link: BundleLink[] = [{ relation: 'self', url: pageLink(base, query, {}) }];
   if (page.next && !countOnly) {
     link.push({
       relation: 'next',
-      url: pageLink(base, request.query, {
+      url: pageLink(base, query, {
         _page: encodeCursor({ k: page.next.keys, i: page.next.id, ...(types ? { t: page.next.type } : {}) }),
         _start: undefined,
       }),
@@ -104,11 +127,8 @@ export async function search(
       ),
     );
   }
-  return {
-    status: 200,
-    body: bundleJson(
-      { type: 'searchset', link, ...(page.total === undefined ? {} : { total: page.total }) },
-      entries,
-    ),
-  };
+  return bundleJson(
+    { type: 'searchset', link, ...(page.total === undefined ? {} : { total: page.total }) },
+    entries,
+  );
 }

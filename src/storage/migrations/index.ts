@@ -7,6 +7,8 @@ import type { SqlClient } from '../sql-client';
 import { M001_RESOURCES } from './001-resources';
 import { M002_SEARCH_INDEX } from './002-search-index';
 import { M003_INDEX_STATISTICS } from './003-index-statistics';
+import { M004_STORE_EPOCH } from './004-store-epoch';
+import { M005_LIVE_RESOURCE_INDEX } from './005-live-resource-index';
 
 export interface Migration {
   readonly id: number;
@@ -14,7 +16,13 @@ export interface Migration {
   readonly sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [M001_RESOURCES, M002_SEARCH_INDEX, M003_INDEX_STATISTICS];
+export const MIGRATIONS: readonly Migration[] = [
+  M001_RESOURCES,
+  M002_SEARCH_INDEX,
+  M003_INDEX_STATISTICS,
+  M004_STORE_EPOCH,
+  M005_LIVE_RESOURCE_INDEX,
+];
 
 /** Any constant works; this one spells "fhir" so it is recognisable in pg_locks. */
 const MIGRATION_LOCK_KEY = 0x66686972;

@@ -1,0 +1,236 @@
+/**
+ * A cache of search (and history) responses that never answers with anything a fresh search would
+ * not answer.
+ *
+ * Every entry remembers the store's head (ResourceStore.head: newest committed change sequence and
+ * reindex epoch) read BEFORE its search ran. Writes commit in change-sequence order under one lock,
+ * so two equal heads mean no write committed between the two reads. A request reads the head in a
+ * query that starts after the request arrived, and is answered from an entry only when that head
+ * equals the entry's: no write committed between the entry's head read and this request's, and the
+ * entry's search ran after its head read, so it saw exactly the state this request would see. A
+ * write committed after the entry's head read, even one the entry's search already saw, moves the
+ * head, and the entry is never served again. No invalidation message is needed: a second process
+ * writing to the same database moves the same head.
+ *
+ * Head reads are shared, but never one that may have started before the request arrived: a request
+ * that finds a head read in flight waits for the next one, which every request arriving meanwhile
+ * shares. So at most one head query is in flight and one queued, however many requests arrive.
+ *
+ * Memory is bounded: entries are evicted least recently used first once their (estimated) size
+ * passes `maxBytes`.
+ */
+import type { StoreHead } from '../../storage/resource-store';
+
+export type CacheStatus = 'hit' | 'miss';
+
+export interface CachedAnswer {
+  /** The Bundle JSON text, its `timestamp` set to now. */
+  body: string;
+  /** hit: served from an entry; miss: computed for this request (or one arriving at the same head). */
+  status: CacheStatus;
+}
+
+export interface ResponseCacheStats {
+  entries: number;
+  bytes: number;
+  maxBytes: number;
+  hits: number;
+  misses: number;
+  evictions: number;
+  headReads: number;
+}
+
+interface Entry {
+  head: StoreHead;
+  text: string;
+  /** Offset of the Bundle's timestamp value in `text`, or -1. */
+  stampAt: number;
+  bytes: number;
+}
+
+interface Pending {
+  head: StoreHead;
+  promise: Promise<Entry>;
+}
+
+const sameHead = (a: StoreHead, b: StoreHead): boolean => a.seq === b.seq && a.epoch === b.epoch;
+const newerHead = (a: StoreHead, b: StoreHead): boolean => a.seq > b.seq || a.epoch > b.epoch;
+
+/** UTF-16 strings: two bytes a character at most, plus the map's own bookkeeping. */
+const ENTRY_OVERHEAD = 200;
+const sizeOf = (key: string, text: string): number => 2 * (key.length + text.length) + ENTRY_OVERHEAD;
+
+const STAMP = '"timestamp":"';
+const INSTANT_LENGTH = '2000-01-01T00:00:00.000Z'.length;
+
+/** Where a Bundle's `timestamp` value starts (bundleJson writes it in the first few fields). */
+function stampOffset(text: string): number {
+  const at = text.indexOf(STAMP);
+  if (at < 0 || at > 200) return -1;
+  const start = at + STAMP.length;
+  return text.charAt(start + INSTANT_LENGTH) === '"' ? start : -1;
+}
+
+/**
+ * Coalesces head reads while keeping them linearizable: a caller gets the result of a read that
+ * started after it called. One read in flight, and at most one queued behind it for everyone who
+ * arrived while it was in flight.
+ */
+export class OrderedHeadReader {
+  private inFlight: Promise<StoreHead> | undefined;
+  private queued: { promise: Promise<StoreHead>; start: () => void } | undefined;
+  reads = 0;
+
+  constructor(private readonly readHead: () => Promise<StoreHead>) {}
+
+  read(): Promise<StoreHead> {
+    if (this.inFlight === undefined) return this.launch();
+    if (this.queued === undefined) {
+      let start!: () => void;
+      const promise = new Promise<StoreHead>((resolve, reject) => {
+        start = () => {
+          this.launch().then(resolve, reject);
+        };
+      });
+      this.queued = { promise, start };
+    }
+    return this.queued.promise;
+  }
+
+  private launch(): Promise<StoreHead> {
+    this.reads += 1;
+    let read: Promise<StoreHead>;
+    try {
+      read = this.readHead();
+    } catch (err) {
+      read = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    this.inFlight = read;
+    const settled = (): void => {
+      this.inFlight = undefined;
+      const next = this.queued;
+      this.queued = undefined;
+      next?.start();
+    };
+    read.then(settled, settled);
+    return read;
+  }
+}
+
+export class ResponseCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly pending = new Map<string, Pending>();
+  private readonly heads: OrderedHeadReader;
+  private bytes = 0;
+  private hits = 0;
+  private misses = 0;
+  private evictions = 0;
+
+  constructor(
+    readHead: () => Promise<StoreHead>,
+    readonly maxBytes: number,
+    private readonly now: () => string = () => new Date().toISOString(),
+  ) {
+    this.heads = new OrderedHeadReader(readHead);
+  }
+
+  /**
+   * The answer for `key`: from an entry made at the current head, else from `compute` (which must
+   * start its reads after it is called; its result is stored under the head read before it ran).
+   */
+  async answer(key: string, compute: () => Promise<string>): Promise<CachedAnswer> {
+    const head = await this.heads.read();
+    const entry = this.entries.get(key);
+    if (entry && sameHead(entry.head, head)) {
+      // Most recently used last: Map keeps insertion order.
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+      this.hits += 1;
+      return { body: this.stamped(entry), status: 'hit' };
+    }
+    this.misses += 1;
+    const shared = this.pending.get(key);
+    if (shared && sameHead(shared.head, head))
+      return { body: this.stamped(await shared.promise), status: 'miss' };
+
+    const promise = compute().then((text): Entry => {
+      const stampAt = stampOffset(text);
+      return { head, text, stampAt, bytes: sizeOf(key, text) };
+    });
+    const mine: Pending = { head, promise };
+    this.pending.set(key, mine);
+    try {
+      const made = await promise;
+      this.store(key, made);
+      return { body: made.text, status: 'miss' };
+    } finally {
+      if (this.pending.get(key) === mine) this.pending.delete(key);
+    }
+  }
+
+  /** Whether an entry exists for `key`, at whatever head: a cheap test before reading the head. */
+  has(key: string): boolean {
+    return this.entries.has(key);
+  }
+
+  /**
+   * The entry for `key` if it is current (read at a head taken after the call), else undefined and
+   * nothing is computed: for a caller that answers hits itself and hands everything else on.
+   */
+  async hit(key: string): Promise<string | undefined> {
+    const head = await this.heads.read();
+    const entry = this.entries.get(key);
+    if (!entry || !sameHead(entry.head, head)) return undefined;
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    this.hits += 1;
+    return this.stamped(entry);
+  }
+
+  stats(): ResponseCacheStats {
+    return {
+      entries: this.entries.size,
+      bytes: this.bytes,
+      maxBytes: this.maxBytes,
+      hits: this.hits,
+      misses: this.misses,
+      evictions: this.evictions,
+      headReads: this.heads.reads,
+    };
+  }
+
+  private stamped(entry: Entry): string {
+    if (entry.stampAt < 0) return entry.text;
+    return entry.text.slice(0, entry.stampAt) + this.now() + entry.text.slice(entry.stampAt + INSTANT_LENGTH);
+  }
+
+  private store(key: string, entry: Entry): void {
+    if (entry.bytes > this.maxBytes) return;
+    const old = this.entries.get(key);
+    if (old) {
+      // Requests at different heads may finish out of order; keep the newer answer.
+      if (newerHead(old.head, entry.head)) return;
+      this.entries.delete(key);
+      this.bytes -= old.bytes;
+    }
+    this.entries.set(key, entry);
+    this.bytes += entry.bytes;
+    for (const [oldest, victim] of this.entries) {
+      if (this.bytes <= this.maxBytes) break;
+      this.entries.delete(oldest);
+      this.bytes -= victim.bytes;
+      this.evictions += 1;
+    }
+  }
+}
+
+/**
+ * The cache key's query part: parameters in name order, the values of one name kept in their order
+ * (it matters for `_sort` and the order of `_include`s). The search runs on this canonical query, so
+ * its response (self and next links included) is the same for every spelling that shares the key.
+ */
+export function canonicalQuery(query: URLSearchParams): URLSearchParams {
+  const entries = [...query];
+  entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return new URLSearchParams(entries);
+}

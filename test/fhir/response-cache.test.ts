@@ -1,0 +1,186 @@
+/**
+ * The response cache's own rules, with a hand-driven head instead of a database: when an entry is
+ * served, how head reads are shared without ever using one that started before the caller asked,
+ * and how memory is bounded. The HTTP journeys (test/http/search-cache.test.ts) show the same on a
+ * real server and database.
+ */
+import { OrderedHeadReader, ResponseCache, canonicalQuery } from '../../src/fhir/search/response-cache';
+import type { StoreHead } from '../../src/storage/resource-store';
+
+/** A head the test moves by hand, and a record of every read of it. */
+function fakeHead(): { read: () => Promise<StoreHead>; head: StoreHead; reads: number } {
+  const state = {
+    head: { seq: 1, epoch: 0 },
+    reads: 0,
+    read(): Promise<StoreHead> {
+      state.reads += 1;
+      return Promise.resolve({ ...state.head });
+    },
+  };
+  return state;
+}
+
+/** A head read the test answers by hand, to hold reads in flight. */
+function manualHead(): {
+  read: () => Promise<StoreHead>;
+  started: { resolve: (head: StoreHead) => void }[];
+} {
+  const started: { resolve: (head: StoreHead) => void }[] = [];
+  return {
+    started,
+    read: () => new Promise<StoreHead>((resolve) => started.push({ resolve })),
+  };
+}
+
+const bundle = (n: number): string =>
+  `{"resourceType":"Bundle","type":"searchset","timestamp":"2020-01-01T00:00:00.000Z","total":${n}}`;
+
+describe('ResponseCache', () => {
+  it('serves an entry only while the head is the one read before it was computed', async () => {
+    const head = fakeHead();
+    const cache = new ResponseCache(head.read, 1 << 20);
+    let computed = 0;
+    const compute = (): Promise<string> => Promise.resolve(bundle(++computed));
+
+    expect(await cache.answer('k', compute)).toMatchObject({ status: 'miss' });
+    expect(await cache.answer('k', compute)).toMatchObject({ status: 'hit' });
+    head.head = { seq: 2, epoch: 0 }; // a write committed
+    const afterWrite = await cache.answer('k', compute);
+    expect(afterWrite.status).toBe('miss');
+    expect(JSON.parse(afterWrite.body).total).toBe(2);
+    head.head = { seq: 2, epoch: 1 }; // a reindex batch committed
+    expect(await cache.answer('k', compute)).toMatchObject({ status: 'miss' });
+    expect(await cache.answer('k', compute)).toMatchObject({ status: 'hit' });
+    expect(computed).toBe(3);
+  });
+
+  it('stores an answer under the head read before computing it, so a write during the search is never hidden', async () => {
+    const head = fakeHead();
+    const cache = new ResponseCache(head.read, 1 << 20);
+    // The write commits while the search runs: the search may or may not have seen it.
+    await cache.answer('k', () => {
+      head.head = { seq: 2, epoch: 0 };
+      return Promise.resolve(bundle(1));
+    });
+    // The entry is filed under seq 1, the head now is 2: never served.
+    expect(await cache.answer('k', () => Promise.resolve(bundle(2)))).toMatchObject({ status: 'miss' });
+  });
+
+  it('puts the current time in the Bundle timestamp of a hit', async () => {
+    const head = fakeHead();
+    let now = '2030-05-06T07:08:09.010Z';
+    const cache = new ResponseCache(head.read, 1 << 20, () => now);
+    await cache.answer('k', () => Promise.resolve(bundle(7)));
+    now = '2031-01-02T03:04:05.006Z';
+    const hit = await cache.answer('k', () => Promise.resolve(bundle(8)));
+    expect(hit.status).toBe('hit');
+    expect(JSON.parse(hit.body)).toEqual({
+      resourceType: 'Bundle',
+      type: 'searchset',
+      timestamp: '2031-01-02T03:04:05.006Z',
+      total: 7,
+    });
+  });
+
+  it('does not cache failures', async () => {
+    const cache = new ResponseCache(fakeHead().read, 1 << 20);
+    await expect(cache.answer('k', () => Promise.reject(new Error('bad search')))).rejects.toThrow(
+      'bad search',
+    );
+    expect(await cache.answer('k', () => Promise.resolve(bundle(1)))).toMatchObject({ status: 'miss' });
+    expect(cache.stats().entries).toBe(1);
+  });
+
+  it('evicts the least recently used entries to stay within its byte budget', async () => {
+    const head = fakeHead();
+    const text = bundle(1);
+    const entryBytes = 2 * ('a'.length + text.length) + 200;
+    const cache = new ResponseCache(head.read, entryBytes * 2);
+    const compute = (): Promise<string> => Promise.resolve(text);
+    await cache.answer('a', compute);
+    await cache.answer('b', compute);
+    await cache.answer('a', compute); // a is now the most recently used
+    await cache.answer('c', compute); // over budget: b goes
+    expect(cache.stats()).toMatchObject({ entries: 2, bytes: entryBytes * 2, evictions: 1 });
+    expect(await cache.answer('a', compute)).toMatchObject({ status: 'hit' });
+    expect(await cache.answer('c', compute)).toMatchObject({ status: 'hit' });
+    expect(await cache.answer('b', compute)).toMatchObject({ status: 'miss' });
+  });
+
+  it('never stores an answer larger than the whole budget', async () => {
+    const cache = new ResponseCache(fakeHead().read, 100);
+    await cache.answer('k', () => Promise.resolve(bundle(1)));
+    expect(cache.stats()).toMatchObject({ entries: 0, bytes: 0 });
+    expect(await cache.answer('k', () => Promise.resolve(bundle(1)))).toMatchObject({ status: 'miss' });
+  });
+
+  it('lets identical requests at the same head share one computation', async () => {
+    const cache = new ResponseCache(fakeHead().read, 1 << 20);
+    let computed = 0;
+    let finish: (text: string) => void = () => undefined;
+    const slow = (): Promise<string> => {
+      computed += 1;
+      return new Promise<string>((resolve) => (finish = resolve));
+    };
+    const first = cache.answer('k', slow);
+    const second = cache.answer('k', slow);
+    await new Promise((resolve) => setImmediate(resolve));
+    finish(bundle(1));
+    expect((await first).body).toBe(bundle(1));
+    expect(JSON.parse((await second).body).total).toBe(1);
+    expect(computed).toBe(1);
+  });
+});
+
+describe('OrderedHeadReader', () => {
+  it('never answers a caller with a read that started before it called', async () => {
+    const db = manualHead();
+    const reader = new OrderedHeadReader(db.read);
+    const a = reader.read(); // starts read 1
+    const b = reader.read(); // read 1 is in flight: b waits for read 2
+    const c = reader.read(); // shares read 2 with b
+    expect(db.started).toHaveLength(1);
+    db.started[0]?.resolve({ seq: 1, epoch: 0 });
+    expect(await a).toEqual({ seq: 1, epoch: 0 });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(db.started).toHaveLength(2); // read 2 started once read 1 finished
+    const d = reader.read(); // read 2 is in flight: d waits for read 3
+    db.started[1]?.resolve({ seq: 2, epoch: 0 });
+    expect(await b).toEqual({ seq: 2, epoch: 0 });
+    expect(await c).toEqual({ seq: 2, epoch: 0 });
+    await new Promise((resolve) => setImmediate(resolve));
+    db.started[2]?.resolve({ seq: 3, epoch: 0 });
+    expect(await d).toEqual({ seq: 3, epoch: 0 });
+    expect(db.started).toHaveLength(3);
+  });
+
+  it('keeps at most one read in flight and one queued, however many callers', async () => {
+    const db = manualHead();
+    const reader = new OrderedHeadReader(db.read);
+    const callers = Array.from({ length: 50 }, () => reader.read());
+    expect(db.started).toHaveLength(1);
+    db.started[0]?.resolve({ seq: 1, epoch: 0 });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(db.started).toHaveLength(2);
+    db.started[1]?.resolve({ seq: 1, epoch: 0 });
+    await Promise.all(callers);
+    expect(db.started).toHaveLength(2);
+  });
+
+  it('passes a failed read to its callers, and the next caller reads again', async () => {
+    let fail = true;
+    const reader = new OrderedHeadReader(() =>
+      fail ? Promise.reject(new Error('database down')) : Promise.resolve({ seq: 5, epoch: 0 }),
+    );
+    await expect(reader.read()).rejects.toThrow('database down');
+    fail = false;
+    expect(await reader.read()).toEqual({ seq: 5, epoch: 0 });
+  });
+});
+
+describe('canonicalQuery', () => {
+  it('orders parameters by name and keeps the order of values of one name', () => {
+    const q = new URLSearchParams('name=b&_include=X:y&address-state=CA&name=a&_include=X:z');
+    expect(canonicalQuery(q).toString()).toBe('_include=X%3Ay&_include=X%3Az&address-state=CA&name=b&name=a');
+  });
+});

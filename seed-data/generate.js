@@ -56,6 +56,8 @@ const SYS = {
   practRole: 'http://terminology.hl7.org/CodeSystem/practitioner-role',
   nucc: 'http://nucc.org/provider-taxonomy',
   seedSource: 'https://fhir-directory.example.org/CodeSystem/seed-source',
+  ndhEnvironment: 'http://hl7.org/fhir/us/ndh/CodeSystem/NdhEndpointEnvironmentCS',
+  ndhTrustFramework: 'http://hl7.org/fhir/us/ndh/CodeSystem/NdhTrustFrameworkTypeCS',
 };
 const EXT = {
   transaction: 'https://sequoiaproject.org/fhir/sphd/StructureDefinition/Transaction',
@@ -63,6 +65,8 @@ const EXT = {
   purposesOfUse: 'https://sequoiaproject.org/fhir/sphd/StructureDefinition/PurposesOfUse',
   managingOrg: 'https://sequoiaproject.org/fhir/sphd/StructureDefinition/org-managing-org',
   specificType: 'https://profiles.ihe.net/ITI/mCSD/StructureDefinition/ihe-endpointspecifictype',
+  ndhEnvironment: 'http://hl7.org/fhir/us/ndh/StructureDefinition/base-ext-endpoint-environment-type',
+  ndhTrustFramework: 'http://hl7.org/fhir/us/ndh/StructureDefinition/base-ext-trustFramework',
 };
 
 const ORG_TYPE_DISPLAY = {
@@ -889,6 +893,28 @@ function buildEndpoint(txKey, org, site, opts = {}) {
   if (ext.length) ep.extension = ext;
   if (ihe && site.oid) ep.identifier = [hcidIdentifier(site.oid)];
   ep.status = endpointStatus(org);
+  // NDH trust metadata (deterministic, so the random sequence and everything else stay as they were).
+  if (ihe || txKey === 'fhir') {
+    const ndh = [
+      {
+        url: EXT.ndhEnvironment,
+        valueCodeableConcept: {
+          coding: [{ system: SYS.ndhEnvironment, code: ep.status === 'test' ? 'test' : 'prod' }],
+        },
+      },
+    ];
+    if (cq)
+      ndh.unshift({
+        url: EXT.ndhTrustFramework,
+        extension: [
+          {
+            url: 'trustFrameworkType',
+            valueCodeableConcept: { coding: [{ system: SYS.ndhTrustFramework, code: 'CareQuality' }] },
+          },
+        ],
+      });
+    ep.extension = [...(ep.extension || []), ...ndh];
+  }
   ep.connectionType = connectionCoding(txKey, site.impl.ctStyle);
   ep.name = `${org.name} - ${opts.label || t.label}`;
   ep.managingOrganization = ref(org);
@@ -1373,7 +1399,9 @@ function addEpic() {
     };
     if (ep.period) out.period = ep.period;
     out.payloadType = ep.payloadType;
-    out.payloadMimeType = ep.payloadMimeType;
+    // Epic still lists the DSTU2-era MIME types; the FHIR R4 names are what DirectoryEndpoint allows.
+    const legacy = { 'application/json+fhir': 'application/fhir+json', 'application/xml+fhir': 'application/fhir+xml' };
+    out.payloadMimeType = [...new Set(ep.payloadMimeType.map((m) => legacy[m] || m))];
     out.address = ep.address;
     add(out);
   }

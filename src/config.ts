@@ -16,6 +16,8 @@ export interface Config {
   maxBodyBytes: number;
   /** Memory for the search response cache, in MiB; 0 turns it off. */
   searchCacheMb: number;
+  /** Validate Organization and Endpoint writes against the profiles in profiles/ (422 when they fail). */
+  enforceProfiles: boolean;
 }
 
 /** Each variable: its name, what it means and its default, as README.md's table shows them. */
@@ -29,6 +31,7 @@ export const CONFIG_VARIABLES = {
   LOG_LEVEL: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
   MAX_BODY_BYTES: { type: 'integer', minimum: 1024, maximum: 1073741824, default: 16777216 },
   SEARCH_CACHE_MB: { type: 'integer', minimum: 0, maximum: 65536, default: 64 },
+  ENFORCE_PROFILES: { type: 'boolean', default: true },
 } as const;
 
 const schema = { type: 'object', properties: CONFIG_VARIABLES, additionalProperties: true };
@@ -65,6 +68,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     logLevel: values.LOG_LEVEL as Config['logLevel'],
     maxBodyBytes: values.MAX_BODY_BYTES as number,
     searchCacheMb: values.SEARCH_CACHE_MB as number,
+    enforceProfiles: values.ENFORCE_PROFILES as boolean,
   };
   if (typeof values.BASE_URL === 'string') config.baseUrl = values.BASE_URL.replace(/\/+$/, '');
   if (typeof values.DATABASE_URL === 'string') {

@@ -2,16 +2,18 @@
  * Builds a running directory from its configuration: database, migrations, store, validator, seed
  * and HTTP server. main.ts, the CLI and the tests all start the directory through here.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONFIG_VARIABLES, type Config } from './config';
 import type { FhirContext } from './fhir/context';
+import { issue, outcomeOf } from './fhir/errors';
 import { ResponseCache } from './fhir/search/response-cache';
 import { loadR4Definitions } from './fhir/definitions';
 import { buildCapabilityStatement } from './fhir/interactions/capabilities';
 import { createResourceValidator } from './fhir/validation/resource-validator';
+import { directoryProfiles, profileCheck } from './fhir/profiles/register-profiles';
 import { createApp } from './http/app';
 import { importResources, type ImportReport } from './import/import-resources';
 import { readImportFile } from './import/read-import-file';
@@ -51,6 +53,8 @@ export async function openStore(options: StoreOptions, logger?: Logger): Promise
 export interface ContextOptions {
   /** Memory for the search response cache; 0 or absent: no cache. */
   searchCacheBytes?: number;
+  /** false: writes are checked against base R4 only (ENFORCE_PROFILES=false); $validate still uses the profiles. */
+  enforceProfiles?: boolean;
 }
 
 export function createFhirContext(
@@ -59,7 +63,10 @@ export function createFhirContext(
   options: ContextOptions = {},
 ): FhirContext {
   loadR4Definitions();
-  const ctx: FhirContext = { store, validator: createResourceValidator(), baseUrl };
+  const profiles = directoryProfiles();
+  const enforce = options.enforceProfiles ?? true;
+  const validator = createResourceValidator(enforce ? [profileCheck(profiles)] : []);
+  const ctx: FhirContext = { store, validator, baseUrl, profiles, enforceProfiles: enforce };
   const cacheBytes = options.searchCacheBytes ?? 0;
   if (cacheBytes > 0) ctx.responseCache = new ResponseCache(() => store.head(), cacheBytes);
   return ctx;
@@ -97,7 +104,20 @@ export type DirectoryConfig = Pick<Config, 'port' | 'host' | 'maxBodyBytes' | 's
   dataDir?: string;
   /** SEARCH_CACHE_MB; its default when absent. */
   searchCacheMb?: number;
+  /** ENFORCE_PROFILES; true when absent. */
+  enforceProfiles?: boolean;
 };
+
+const STARTING_OUTCOME = JSON.stringify(
+  outcomeOf([
+    issue('transient', 'The directory is starting (loading definitions and seed data); retry shortly'),
+  ]),
+);
+
+function answerStarting(_req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(503, { 'content-type': 'application/fhir+json; charset=utf-8', 'retry-after': '5' });
+  res.end(STARTING_OUTCOME);
+}
 
 export async function startDirectory(
   config: DirectoryConfig,
@@ -107,6 +127,8 @@ export async function startDirectory(
   const openedStore = store ?? (await openStore(config, logger));
   const server = createServer();
   server.keepAliveTimeout = 5000;
+  // Until the app is ready (definitions loaded, seed written) every request gets a 503, not silence.
+  server.on('request', answerStarting);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => {
@@ -120,6 +142,7 @@ export async function startDirectory(
   const searchCacheMb = config.searchCacheMb ?? CONFIG_VARIABLES.SEARCH_CACHE_MB.default;
   const ctx = createFhirContext(openedStore, baseUrl, {
     searchCacheBytes: searchCacheMb * 1024 * 1024,
+    enforceProfiles: config.enforceProfiles ?? true,
   });
   if (config.seed) await seedIfEmpty(ctx, logger);
   const capability = buildCapabilityStatement(ctx, SOFTWARE, new Date().toISOString());
@@ -130,6 +153,7 @@ export async function startDirectory(
     maxBodyBytes: config.maxBodyBytes,
     capabilityStatement: () => ({ status: 200, body: capabilityJson }),
   });
+  server.off('request', answerStarting);
   server.on('request', app);
   logger.info({ baseUrl, port: address.port }, 'fhir-directory listening');
 

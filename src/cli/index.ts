@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** `fhir-directory <command>`: serve, import, migrate. Built from the same factories as main.ts. */
 import { runImport } from './import-command';
+import { runBuildProfiles } from './build-profiles-command';
 import { runMigrate } from './migrate-command';
 import { runReindex } from './reindex-command';
 import { main as serve } from '../main';
@@ -9,10 +10,14 @@ const USAGE = `Usage: fhir-directory <command> [options]
 
 Commands:
   serve                       Start the FHIR server (the same as npm start)
-  import <file> [--chunk-size N]
-                              Load a FHIR Bundle (.json) or NDJSON (.ndjson) file in transactional chunks
+  import <file> [--dry-run] [--chunk-size N] [--source epic|cerner|fhir] [--verbose]
+                              Load a FHIR Bundle (.json) or NDJSON (.ndjson) file in transactional chunks;
+                              vendor endpoint lists (Epic, Cerner) are recognised by shape and normalized.
+                              Prints each rejected resource (element and reason), what was normalized
+                              and the counts; exits 1 if anything was rejected. --dry-run writes nothing
   migrate                     Apply pending schema migrations and exit
   reindex [--type T]          Rebuild the search indexes (all types, or one)
+  build-profiles              Regenerate the profile snapshots in profiles/ from profiles/source/
   help                        Show this help
 
 Configuration comes from environment variables (DATABASE_URL, DATA_DIR, ...): see README.md.
@@ -30,6 +35,8 @@ export async function run(argv: string[]): Promise<number> {
       return runMigrate();
     case 'reindex':
       return runReindex(rest);
+    case 'build-profiles':
+      return runBuildProfiles();
     case undefined:
     case 'help':
     case '--help':

@@ -1,5 +1,6 @@
 /** What every FHIR interaction receives: its dependencies, passed in, never module singletons. */
 import type { ResourceStore } from '../storage/resource-store';
+import type { DirectoryProfiles } from './profiles/directory-profiles';
 import type { ResponseCache } from './search/response-cache';
 import type { ResourceValidator } from './validation/resource-validator';
 
@@ -8,6 +9,10 @@ export interface FhirContext {
   validator: ResourceValidator;
   /** The public FHIR base used in links, without a trailing slash, e.g. https://dir.example.org/fhir. */
   baseUrl: string;
+  /** The directory's profiles (profiles/): validation, meta.profile, $validate, the CapabilityStatement. */
+  profiles: DirectoryProfiles;
+  /** Whether writes are validated against `profiles` (and then declare them in meta.profile). */
+  enforceProfiles: boolean;
   /** Search and history responses keyed by query and store head; absent when disabled. */
   responseCache?: ResponseCache;
 }

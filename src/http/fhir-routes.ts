@@ -11,6 +11,7 @@ import { history } from '../fhir/interactions/history';
 import { read, vread } from '../fhir/interactions/read';
 import { search, searchPost, systemSearch } from '../fhir/interactions/search';
 import { transactionOrBatch } from '../fhir/interactions/transaction';
+import { validateOperation } from '../fhir/interactions/validate';
 import {
   conditionalDelete,
   conditionalUpdate,
@@ -85,6 +86,26 @@ export const FHIR_ROUTES: readonly FhirRoute[] = [
     interaction: 'search-type',
     bodyTypes: FORM_TYPES,
     handle: (c, r, p) => searchPost(c, r, t(p)),
+  },
+  {
+    method: 'post',
+    path: '/:type/$validate',
+    interaction: 'operation-validate',
+    bodyTypes: FHIR_JSON_TYPES,
+    handle: (c, r, p) => validateOperation(c, r, t(p)),
+  },
+  {
+    method: 'post',
+    path: '/:type/:id/$validate',
+    interaction: 'operation-validate',
+    bodyTypes: FHIR_JSON_TYPES,
+    handle: (c, r, p) => validateOperation(c, r, t(p), i(p)),
+  },
+  {
+    method: 'get',
+    path: '/:type/:id/$validate',
+    interaction: 'operation-validate',
+    handle: (c, r, p) => validateOperation(c, r, t(p), i(p)),
   },
   {
     method: 'post',

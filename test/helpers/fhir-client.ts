@@ -36,3 +36,13 @@ export function expectOutcome(response: FhirResponse, status: number): void {
   expect(response.body?.resourceType).toBe('OperationOutcome');
   expect(response.body.issue.length).toBeGreaterThan(0);
 }
+
+/** An OperationOutcome issue as the tests read it. */
+export interface OutcomeIssue {
+  severity: string;
+  code: string;
+  diagnostics?: string;
+  expression?: string[];
+}
+
+export const issuesOf = (response: FhirResponse): OutcomeIssue[] => response.body.issue as OutcomeIssue[];

@@ -1,10 +1,14 @@
-/** Valid resource builders for tests. NPIs pass the US Core Luhn rule. */
+/**
+ * Valid resource builders for tests: they conform to DirectoryOrganization and DirectoryEndpoint
+ * (profiles/). NPIs pass the US Core Luhn rule.
+ */
 import type { Endpoint, Organization } from '@medplum/fhirtypes';
 
 export function organization(overrides: Partial<Organization> = {}): Organization {
   return {
     resourceType: 'Organization',
     active: true,
+    type: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/organization-type', code: 'prov' }] }],
     name: 'Valley Clinic',
     identifier: [{ system: 'http://hl7.org/fhir/sid/us-npi', value: '1234567893' }],
     address: [{ line: ['1 Main St'], city: 'Springfield', state: 'IL', postalCode: '62701', country: 'US' }],
@@ -26,6 +30,7 @@ export function endpoint(overrides: Partial<Endpoint> = {}): Endpoint {
     ],
     payloadMimeType: ['application/fhir+json'],
     address: 'https://fhir.valley.example.org/r4',
+    managingOrganization: { reference: 'Organization/valley-clinic' },
     ...overrides,
   };
 }

@@ -23,6 +23,8 @@ export interface TestDirectoryOptions {
   maxBodyBytes?: number;
   /** SEARCH_CACHE_MB (the default when absent; 0 turns the response cache off). */
   searchCacheMb?: number;
+  /** ENFORCE_PROFILES (true when absent): search-semantics tests store data the profiles refuse. */
+  enforceProfiles?: boolean;
   /** Serve this store instead of opening one (closed with the directory). */
   store?: ResourceStore;
 }
@@ -83,6 +85,7 @@ export async function startTestDirectory(options: TestDirectoryOptions = {}): Pr
       maxBodyBytes: options.maxBodyBytes ?? 16 * 1024 * 1024,
       seed: options.seed ?? false,
       ...(options.searchCacheMb === undefined ? {} : { searchCacheMb: options.searchCacheMb }),
+      ...(options.enforceProfiles === undefined ? {} : { enforceProfiles: options.enforceProfiles }),
     },
     createLogger('silent'),
     store,

@@ -4,7 +4,7 @@
  * FHIRPath expression of the offending element.
  */
 import type { Endpoint, Organization } from '@medplum/fhirtypes';
-import { call, expectOutcome, type FhirResponse } from '../helpers/fhir-client';
+import { call, expectOutcome, issuesOf, type FhirResponse } from '../helpers/fhir-client';
 import { endpoint, organization } from '../helpers/resources';
 import { startTestDirectory, type TestDirectory } from '../helpers/test-directory';
 
@@ -14,14 +14,6 @@ beforeAll(async () => {
 });
 afterAll(() => dir.close());
 
-interface Issue {
-  severity: string;
-  code: string;
-  diagnostics?: string;
-  expression?: string[];
-}
-
-const issuesOf = (res: FhirResponse): Issue[] => res.body.issue as Issue[];
 const expressionsOf = (res: FhirResponse): string[] => issuesOf(res).flatMap((i) => i.expression ?? []);
 
 /** Every issue of a validation outcome is an error that names where it is. */

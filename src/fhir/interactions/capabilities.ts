@@ -49,19 +49,34 @@ function revIncludesOf(type: string): string[] {
   );
 }
 
+/** The directory profile every stored resource of the type conforms to, then others $validate knows. */
+function supportedProfiles(ctx: Pick<FhirContext, 'profiles'>, type: string): string[] {
+  const ours = ctx.profiles.byType.get(type);
+  const others = [...ctx.profiles.byUrl.values()].filter((sd) => sd.type === type && sd !== ours);
+  return [...(ours ? [ours] : []), ...others].map((sd) => sd.url);
+}
+
 /** FHIR json.html: arrays are never empty, so an empty list is left out. */
 function nonEmpty<K extends string>(key: K, values: string[]): Partial<Record<K, string[]>> {
   return values.length > 0 ? ({ [key]: values } as Record<K, string[]>) : {};
 }
 
+const VALIDATE_OPERATION = {
+  name: 'validate',
+  definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate',
+  documentation:
+    'POST [type]/$validate and POST|GET [type]/[id]/$validate: every issue against base R4 and the directory profile (or the `profile` asked for), as an OperationOutcome; nothing is stored.',
+};
+
 export function buildCapabilityStatement(
-  ctx: Pick<FhirContext, 'baseUrl'>,
+  ctx: Pick<FhirContext, 'baseUrl' | 'profiles'>,
   software: SoftwareInfo,
   date: string,
 ): CapabilityStatement {
   const resource: CapabilityStatementRestResource[] = DIRECTORY_TYPES.map((type) => ({
     type,
     profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
+    ...nonEmpty('supportedProfile', supportedProfiles(ctx, type)),
     interaction: TYPE_INTERACTIONS.map((code) => ({ code })),
     versioning: 'versioned-update',
     readHistory: true,
@@ -74,6 +89,7 @@ export function buildCapabilityStatement(
     ...nonEmpty('searchInclude', includesOf(type)),
     ...nonEmpty('searchRevInclude', revIncludesOf(type)),
     searchParam: searchParamsFor(type),
+    operation: [{ ...VALIDATE_OPERATION }],
   }));
   return {
     resourceType: 'CapabilityStatement',

@@ -23,6 +23,7 @@ import {
   patchResource,
   updateResource,
   type WriteResult,
+  writeOptions,
 } from './write-operations';
 import { versionLocation } from './write-response';
 import { findSingleMatch, storedResource } from './conditional';
@@ -143,10 +144,7 @@ async function runEntry(
   session: WriteSession,
   entry: EntryRequest,
 ): Promise<RawEntry> {
-  const options = {
-    ...(entry.ifMatch === undefined ? {} : { ifMatch: entry.ifMatch }),
-    baseUrl: ctx.baseUrl,
-  };
+  const options = writeOptions(ctx, entry.ifMatch === undefined ? {} : { ifMatch: entry.ifMatch });
   switch (entry.method) {
     case 'POST': {
       requireResource(entry.resource, entry.type);
@@ -163,7 +161,7 @@ async function runEntry(
       return writeEntry(
         ctx,
         request,
-        await createResource(session, entry.resource as Resource, entry.id, { baseUrl: ctx.baseUrl }),
+        await createResource(session, entry.resource as Resource, entry.id, writeOptions(ctx)),
       );
     }
     case 'PUT': {

@@ -10,6 +10,7 @@ import {
   patchResource,
   updateResource,
   type UpdateOptions,
+  writeOptions,
 } from './write-operations';
 import { writeResponse } from './write-response';
 import { findSingleMatch, storedResource } from './conditional';
@@ -34,7 +35,7 @@ export async function create(ctx: FhirContext, request: FhirRequest, type: strin
       // FHIR http.html#ccreate: one match means nothing is created; the existing resource is the answer.
       if (match) return { status: 200, record: match, resource: storedResource(match), changed: false };
     }
-    return createResource(session, withoutId, undefined, { baseUrl: ctx.baseUrl });
+    return createResource(session, withoutId, undefined, writeOptions(ctx));
   });
   return writeResponse(ctx, request, result);
 }
@@ -58,7 +59,7 @@ export async function conditionalUpdate(
       );
     }
     const id = match?.id ?? resource.id ?? randomUUID();
-    return updateResource(session, { ...resource, id }, { ...options, baseUrl: ctx.baseUrl });
+    return updateResource(session, { ...resource, id }, writeOptions(ctx, options));
   });
   return writeResponse(ctx, request, result);
 }
@@ -89,7 +90,7 @@ export async function update(
   const options = updateOptions(request);
   ctx.validator.assertValid(resource);
   const result = await ctx.store.write((session) =>
-    updateResource(session, resource as Resource & { id: string }, { ...options, baseUrl: ctx.baseUrl }),
+    updateResource(session, resource as Resource & { id: string }, writeOptions(ctx, options)),
   );
   return writeResponse(ctx, request, result);
 }
@@ -103,7 +104,7 @@ export async function patch(
   requireValidId(id);
   const options = updateOptions(request);
   const result = await ctx.store.write((session) =>
-    patchResource(session, ctx.validator, type, id, request.body, { ...options, baseUrl: ctx.baseUrl }),
+    patchResource(session, ctx.validator, type, id, request.body, writeOptions(ctx, options)),
   );
   return writeResponse(ctx, request, result);
 }

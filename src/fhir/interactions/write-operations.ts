@@ -4,12 +4,14 @@
  * same thing wherever it comes from.
  */
 import { randomUUID } from 'node:crypto';
-import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
+import type { OperationOutcome, Organization, Resource } from '@medplum/fhirtypes';
 import { applyPatch, JsonPatchError, type Operation } from 'fast-json-patch';
 import { businessRule, gone, informational, invalid, notFound, versionMismatch } from '../errors';
 import type { ResourceValidator } from '../validation/resource-validator';
 import type { VersionRecord, WriteSession } from '../../storage/resource-store';
+import type { FhirContext } from '../context';
 import { sameContent } from './same-content';
+import { hasContainedEndpoints, splitContainedEndpoints, staleDerivedEndpoints } from './contained-endpoints';
 import { extractIndexRows } from '../search/extract-index';
 
 export interface WriteResult {
@@ -27,6 +29,27 @@ export interface UpdateOptions {
   ifMatch?: number;
   /** Our public base: absolute references on it are indexed as references to our own resources. */
   baseUrl?: string;
+  /** The profile a stored resource of a type conforms to, declared in its meta.profile. */
+  profileOf?: (resourceType: string) => string | undefined;
+  /** Validates what a write makes besides the resource itself (Endpoints split out of an Organization). */
+  validator?: ResourceValidator;
+}
+
+/** The options every write from a FHIR interaction uses. */
+export function writeOptions(ctx: FhirContext, extra: UpdateOptions = {}): UpdateOptions {
+  return {
+    ...extra,
+    baseUrl: ctx.baseUrl,
+    validator: ctx.validator,
+    profileOf: (type) => (ctx.enforceProfiles ? ctx.profiles.byType.get(type)?.url : undefined),
+  };
+}
+
+/** Adds the directory profile to meta.profile (validation has just proved the resource conforms). */
+function declareProfile<T extends Resource>(resource: T, options: UpdateOptions): T {
+  const url = options.profileOf?.(resource.resourceType);
+  if (!url || resource.meta?.profile?.includes(url)) return resource;
+  return { ...resource, meta: { ...resource.meta, profile: [...(resource.meta?.profile ?? []), url] } };
 }
 
 function checkIfMatch(current: VersionRecord | undefined, ifMatch: number | undefined, what: string): void {
@@ -47,6 +70,7 @@ export async function createResource(
   id: string = randomUUID(),
   options: UpdateOptions = {},
 ): Promise<WriteResult> {
+  resource = declareProfile(await normalizeOrganization(session, resource, id, undefined, options), options);
   const written = await session.writeVersion({
     resourceType: resource.resourceType,
     id,
@@ -65,8 +89,11 @@ export async function updateResource(
 ): Promise<WriteResult> {
   const current = await session.read(resource.resourceType, resource.id);
   checkIfMatch(current, options.ifMatch, `${resource.resourceType}/${resource.id}`);
+  const previous = current?.content === undefined ? undefined : (JSON.parse(current.content) as Resource);
+  const normalized = await normalizeOrganization(session, resource, resource.id, previous, options);
+  resource = declareProfile({ ...normalized, id: resource.id }, options);
   if (current && !current.deleted && current.content !== undefined) {
-    const stored = JSON.parse(current.content) as Resource;
+    const stored = previous as Resource;
     // A PUT of what is already stored is not a change: no new version, nothing for sync to copy again.
     if (sameContent(stored, resource))
       return { status: 200, record: current, resource: stored, changed: false };
@@ -110,6 +137,7 @@ export async function patchResource(
     throw invalid('A patch must not change the resource type or id');
   }
   validator.assertValid(patched);
+  patched = declareProfile(await normalizeOrganization(session, patched, id, stored, options), options);
   if (sameContent(stored, patched)) return { status: 200, record: current, resource: stored, changed: false };
   const written = await session.writeVersion({
     resourceType: type,
@@ -140,6 +168,8 @@ export async function deleteResource(
       outcome: informational(`${type}/${id} was already deleted`),
     };
   }
+  if (type === 'Organization' && current.content !== undefined)
+    await deleteDroppedEndpoints(session, id, JSON.parse(current.content) as Organization, null);
   const written = await session.writeVersion({ resourceType: type, id, method: 'DELETE', resource: null });
   return {
     status: 200,
@@ -148,6 +178,43 @@ export async function deleteResource(
     changed: true,
     outcome: informational(`Deleted ${type}/${id}; version ${written.versionId} records the deletion`),
   };
+}
+
+/**
+ * An Organization's contained Endpoints become standalone Endpoints (contained-endpoints.ts), written
+ * in the same transaction; derived Endpoints it no longer references are deleted.
+ */
+async function normalizeOrganization(
+  session: WriteSession,
+  resource: Resource,
+  id: string,
+  previous: Resource | undefined,
+  options: UpdateOptions,
+): Promise<Resource> {
+  if (resource.resourceType !== 'Organization') return resource;
+  let organization: Organization = resource;
+  if (hasContainedEndpoints(organization)) {
+    const split = splitContainedEndpoints(organization, id);
+    for (const e of split.endpoints) options.validator?.assertValid(e.resource, e.expression);
+    for (const e of split.endpoints) await updateResource(session, e.resource, options);
+    organization = split.organization;
+  }
+  if (previous?.resourceType === 'Organization')
+    await deleteDroppedEndpoints(session, id, previous, organization);
+  return organization;
+}
+
+async function deleteDroppedEndpoints(
+  session: WriteSession,
+  orgId: string,
+  previous: Organization,
+  next: Organization | null,
+): Promise<void> {
+  const kept = new Set((next?.endpoint ?? []).map((r) => r.reference));
+  // Derived Endpoints are always referenced by their Organization: nothing dropped, nothing to look up.
+  if (!(previous.endpoint ?? []).some((r) => !kept.has(r.reference))) return;
+  for (const stale of await staleDerivedEndpoints(session, orgId, next))
+    await deleteResource(session, 'Endpoint', stale.id);
 }
 
 function requirePatchDocument(patch: unknown): Operation[] {

@@ -1,0 +1,12 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildProfiles, PROFILES_DIR } from '../fhir/profiles/build-profiles';
+
+/** `fhir-directory build-profiles`: regenerates the profile snapshots in profiles/ from profiles/source/. */
+export function runBuildProfiles(): number {
+  for (const profile of buildProfiles()) {
+    writeFileSync(join(PROFILES_DIR, profile.file), profile.text);
+    process.stdout.write(`wrote profiles/${profile.file}\n`);
+  }
+  return 0;
+}

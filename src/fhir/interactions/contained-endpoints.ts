@@ -1,0 +1,116 @@
+/**
+ * Carequality and TEFCA RCE directories carry an Organization's Endpoints *contained* in it
+ * (`endpoint: [{reference: "#endpoint-1"}]`), keyed by its Home Community ID (`PUT Organization/<oid>`).
+ * Contained resources cannot be searched, read or referenced on their own, so the directory stores
+ * them the way NDH does: each contained Endpoint becomes a standalone Endpoint with the deterministic
+ * id `<organization id>-<contained id>`, managed by that Organization, tagged `from-contained`, and
+ * the Organization's references to `#<contained id>` become `Endpoint/<that id>`. Other contained
+ * resources (the geocoded Location) stay contained.
+ *
+ * The round trip: a client PUTs the contained shape and reads back the normalized one (the same
+ * data, the Endpoints referenced instead of inlined); `GET Organization?_id=<oid>&_include=Organization:endpoint`
+ * returns the Organization with all its Endpoints in one Bundle. PUTting the same contained shape
+ * again changes nothing (same ids, same content: no new versions). An Endpoint dropped from a later
+ * version of the Organization, and every derived Endpoint of a deleted Organization, is deleted.
+ */
+import { createHash } from 'node:crypto';
+import type { Endpoint, Organization, Resource } from '@medplum/fhirtypes';
+import { DIRECTORY_CANONICAL } from '../profiles/build-profiles';
+import { rewriteReferences } from '../reference-rewrite';
+import { isValidId } from '../resource-types';
+import { parseSearch } from '../search/parse-search';
+import type { VersionRecord, WriteSession } from '../../storage/resource-store';
+
+/** The tag on every Endpoint the directory made from a contained one. */
+export const FROM_CONTAINED_TAG = {
+  system: `${DIRECTORY_CANONICAL}/CodeSystem/directory-tags`,
+  code: 'from-contained',
+  display: 'Stored from an Endpoint contained in its managing Organization',
+} as const;
+
+export interface DerivedEndpoint {
+  /** Where it was in the Organization as sent: `Organization.contained[2]`. */
+  expression: string;
+  resource: Endpoint & { id: string };
+}
+
+export interface SplitOrganization {
+  organization: Organization;
+  endpoints: DerivedEndpoint[];
+}
+
+export function hasContainedEndpoints(resource: Resource): resource is Organization {
+  return (
+    resource.resourceType === 'Organization' &&
+    (resource.contained ?? []).some((r) => r.resourceType === 'Endpoint')
+  );
+}
+
+/** The Organization without its contained Endpoints, and those Endpoints as standalone resources. */
+export function splitContainedEndpoints(organization: Organization, orgId: string): SplitOrganization {
+  const targets = new Map<string, string>();
+  const endpoints: DerivedEndpoint[] = [];
+  const kept: Resource[] = [];
+  for (const [index, contained] of (organization.contained ?? []).entries()) {
+    if (contained.resourceType !== 'Endpoint' || contained.id === undefined) {
+      kept.push(contained);
+      continue;
+    }
+    const id = derivedId(orgId, contained.id);
+    targets.set(`#${contained.id}`, `Endpoint/${id}`);
+    endpoints.push({
+      expression: `Organization.contained[${index}]`,
+      resource: standalone(contained, id, orgId),
+    });
+  }
+  const rest: Organization = { ...organization };
+  if (kept.length > 0) rest.contained = kept;
+  else delete rest.contained;
+  const organizationOut = rewriteReferences(rest, targets, []);
+  // References between contained resources (a contained Location naming #endpoint-1) follow too.
+  return {
+    organization: organizationOut,
+    endpoints: endpoints.map((e) => ({ ...e, resource: rewriteReferences(e.resource, targets, []) })),
+  };
+}
+
+/** `<organization id>-<contained id>`, or a stable digest of both when that is not a valid id. */
+export function derivedId(orgId: string, containedId: string): string {
+  const plain = `${orgId}-${containedId}`;
+  if (isValidId(plain)) return plain;
+  return `ep-${createHash('sha256').update(`${orgId}#${containedId}`).digest('hex').slice(0, 40)}`;
+}
+
+function standalone(contained: Endpoint, id: string, orgId: string): Endpoint & { id: string } {
+  const managing = contained.managingOrganization?.reference;
+  // `#` alone is the container itself (FHIR references.html#contained); none means the container too.
+  const managedByContainer = managing === undefined || managing === '#';
+  const tags = (contained.meta?.tag ?? []).filter((t) => t.system !== FROM_CONTAINED_TAG.system);
+  return {
+    ...contained,
+    id,
+    meta: { ...contained.meta, tag: [...tags, { ...FROM_CONTAINED_TAG }] },
+    ...(managedByContainer
+      ? { managingOrganization: { ...contained.managingOrganization, reference: `Organization/${orgId}` } }
+      : {}),
+  };
+}
+
+/**
+ * The Endpoints derived from this Organization's contained ones that its new version (null: it was
+ * deleted) no longer references: they go when it goes.
+ */
+export async function staleDerivedEndpoints(
+  session: WriteSession,
+  orgId: string,
+  organization: Organization | null,
+): Promise<VersionRecord[]> {
+  const criteria = new URLSearchParams({
+    _tag: `${FROM_CONTAINED_TAG.system}|${FROM_CONTAINED_TAG.code}`,
+    organization: `Organization/${orgId}`,
+  });
+  const { query } = parseSearch('Endpoint', criteria, false);
+  const page = await session.search({ ...query, count: 1000, sort: [], withTotal: false });
+  const referenced = new Set((organization?.endpoint ?? []).map((r) => r.reference));
+  return page.records.filter((r) => !referenced.has(`Endpoint/${r.id}`));
+}

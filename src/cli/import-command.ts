@@ -1,38 +1,72 @@
 import { loadConfig } from '../config';
 import { createFhirContext, openStore } from '../directory';
+import { IMPORT_SOURCES, reportLines, type ImportSource } from '../import/import-report';
 import { importResources } from '../import/import-resources';
 import { readImportFile } from '../import/read-import-file';
 import { createLogger } from '../logger';
 
+const USAGE =
+  'Usage: fhir-directory import <file.json|file.ndjson> [--dry-run] [--chunk-size N] [--source epic|cerner|fhir] [--verbose]\n';
+
+interface ImportArgs {
+  file: string;
+  chunkSize: number;
+  dryRun: boolean;
+  verbose: boolean;
+  source?: ImportSource;
+}
+
+function parseArgs(args: string[]): ImportArgs | undefined {
+  let file: string | undefined;
+  const parsed: Omit<ImportArgs, 'file'> = { chunkSize: 500, dryRun: false, verbose: false };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg === '--dry-run') parsed.dryRun = true;
+    else if (arg === '--verbose') parsed.verbose = true;
+    else if (arg === '--chunk-size') {
+      parsed.chunkSize = Number(args[++i]);
+      if (!Number.isInteger(parsed.chunkSize) || parsed.chunkSize < 1) return undefined;
+    } else if (arg === '--source') {
+      const source = args[++i];
+      if (!IMPORT_SOURCES.includes(source as ImportSource)) return undefined;
+      parsed.source = source as ImportSource;
+    } else if (arg.startsWith('--') || file !== undefined) return undefined;
+    else file = arg;
+  }
+  return file === undefined ? undefined : { ...parsed, file };
+}
+
+/**
+ * `fhir-directory import <file>`: prints each rejected resource with its reasons, what was normalized
+ * (per kind), and the counts; exits 1 when anything was rejected. `--dry-run` reports the same and
+ * writes nothing.
+ */
 export async function runImport(args: string[]): Promise<number> {
-  const file = args.find((a) => !a.startsWith('--'));
-  const chunkIndex = args.indexOf('--chunk-size');
-  const chunkSize = chunkIndex >= 0 ? Number(args[chunkIndex + 1]) : 500;
-  if (!file || !Number.isInteger(chunkSize) || chunkSize < 1) {
-    process.stderr.write('Usage: fhir-directory import <file.json|file.ndjson> [--chunk-size N]\n');
+  const parsed = parseArgs(args);
+  if (!parsed) {
+    process.stderr.write(USAGE);
     return 2;
   }
   const config = loadConfig();
   const logger = createLogger('warn');
   const store = await openStore(config, logger);
   try {
-    const ctx = createFhirContext(store, config.baseUrl ?? `http://localhost:${config.port}/fhir`);
-    const items = await readImportFile(file);
+    const ctx = createFhirContext(store, config.baseUrl ?? `http://localhost:${config.port}/fhir`, {
+      enforceProfiles: config.enforceProfiles,
+    });
+    const items = await readImportFile(parsed.file);
     const report = await importResources(ctx, items, {
-      chunkSize,
+      chunkSize: parsed.chunkSize,
+      dryRun: parsed.dryRun,
+      ...(parsed.source ? { source: parsed.source } : {}),
       onProgress: (done, total, r) => {
         process.stderr.write(
-          `\rimported ${done}/${total} (created ${r.created}, updated ${r.updated}, unchanged ${r.unchanged}, rejected ${r.rejected.length})`,
+          `\r${parsed.dryRun ? 'checked' : 'imported'} ${done}/${total} (created ${r.created}, updated ${r.updated}, unchanged ${r.unchanged}, rejected ${r.rejected.length})`,
         );
       },
     });
     process.stderr.write('\n');
-    for (const r of report.rejected)
-      process.stdout.write(`rejected ${r.source} ${r.resource}: ${r.reasons.join('; ')}\n`);
-    const loaded = report.created + report.updated + report.unchanged;
-    process.stdout.write(
-      `${loaded} loaded (${report.created} created, ${report.updated} updated, ${report.unchanged} unchanged), ${report.rejected.length} rejected, of ${report.total}\n`,
-    );
+    process.stdout.write(`${reportLines(report, parsed.verbose).join('\n')}\n`);
     return report.rejected.length > 0 ? 1 : 0;
   } finally {
     await store.close();

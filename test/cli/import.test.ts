@@ -63,17 +63,24 @@ describe('fhir-directory CLI', () => {
     const first = await runCli(['import', file, '--chunk-size', '2'], env);
     expect(first.code).toBe(1); // some resources were rejected
     expect(first.stderr).toMatch(/imported \d+\/6/);
-    expect(first.stdout).toMatch(/3 loaded \(3 created, 0 updated, 0 unchanged\), 3 rejected, of 6/);
-    expect(first.stdout).toMatch(/rejected entry\[3\] Endpoint\/bad-status: Endpoint.status: Value 'bogus'/);
-    expect(first.stdout).toMatch(/rejected entry\[4\] Patient\/p1: Patient is not stored by this directory/);
+    expect(first.stdout).toMatch(/read as FHIR resources\n/);
     expect(first.stdout).toMatch(
-      /rejected entry\[5\] Organization\/bad_id: id 'bad_id' is not a valid FHIR id/,
+      /3 loaded \(3 created, 0 updated, 0 unchanged\), 0 normalized, 3 rejected, of 6\n/,
+    );
+    expect(first.stdout).toMatch(/rejected entry\[3\] Endpoint\/bad-status: Endpoint.status: Value 'bogus'/);
+    expect(first.stdout).toMatch(
+      /rejected entry\[4\] Patient\/p1: Patient: this directory does not store Patient resources/,
+    );
+    expect(first.stdout).toMatch(
+      /rejected entry\[5\] Organization\/bad_id: Organization.id: 'bad_id' is not a valid FHIR id/,
     );
 
     const second = await runCli(['import', file], env);
     // The entry without an id gets a new server id each time (matching by identifier comes with the
     // profiles issue), so the member whose partOf points at it changes; the Endpoint is unchanged.
-    expect(second.stdout).toMatch(/3 loaded \(1 created, 1 updated, 1 unchanged\), 3 rejected, of 6/);
+    expect(second.stdout).toMatch(
+      /3 loaded \(1 created, 1 updated, 1 unchanged\), 0 normalized, 3 rejected, of 6/,
+    );
     expect(second.stdout.indexOf('entry[3]')).toBeLessThan(second.stdout.indexOf('entry[4]'));
   });
 
@@ -86,17 +93,91 @@ describe('fhir-directory CLI', () => {
     ];
     await writeFile(file, `${lines.join('\n')}\n`);
     const result = await runCli(['import', file], env);
-    expect(result.stdout).toMatch(/2 loaded \(2 created, 0 updated, 0 unchanged\), 1 rejected, of 3/);
-    expect(result.stdout).toMatch(/rejected line 2/);
+    expect(result.stdout).toMatch(
+      /2 loaded \(2 created, 0 updated, 0 unchanged\), 0 normalized, 1 rejected, of 3/,
+    );
+    expect(result.stdout).toMatch(/rejected line 2 \?\/\(no id\): not JSON: /);
   });
 
   it('loads the seed data without a single rejection', async () => {
     const result = await runCli(['import', join(ROOT, 'seed-data', 'directory.json')], env);
     expect(result.code).toBe(0);
+    // One seed Endpoint has Epic's upper-case host, lower-cased on the way in.
     expect(result.stdout).toMatch(
-      /1076 loaded \(1076 created, 0 updated, 0 unchanged\), 0 rejected, of 1076/,
+      /1076 loaded \(1076 created, 0 updated, 0 unchanged\), 1 normalized, 0 rejected, of 1076/,
     );
+    expect(result.stdout).toMatch(/normalized: Endpoint.address ×1: /);
   });
+
+  it('imports a vendor list: --dry-run prints the report and writes nothing, a bad entry fails the run, a re-import changes nothing', async () => {
+    const entry = (id: string, name: string, address: string): Record<string, unknown> => ({
+      resource: {
+        resourceType: 'Endpoint',
+        id,
+        contained: [{ resourceType: 'Organization', id: `${id}/org=`, name }],
+        status: 'active',
+        connectionType: {
+          system: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type',
+          code: 'hl7-fhir-rest',
+        },
+        name,
+        managingOrganization: { reference: `${id}/org=` },
+        payloadType: [
+          {
+            coding: [
+              {
+                system: 'http://hl7.org/fhir/us/davinci-pdex-plan-net/CodeSystem/EndpointPayloadTypeCS',
+                code: 'NA',
+              },
+            ],
+          },
+        ],
+        payloadMimeType: ['application/fhir+json', 'application/json+fhir'],
+        address,
+      },
+    });
+    const file = join(work, 'epic-like.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        resourceType: 'Bundle',
+        type: 'collection',
+        entry: [
+          entry('ep-a', 'CLI Clinic A', 'https://fhir.cli-a.example.org/api/FHIR/R4/'),
+          entry('ep-bad', 'CLI Clinic B', 'fhir.cli-b.example.org/api/FHIR/R4/'),
+          entry('ep-c', 'CLI Clinic C', 'https://fhir.cli-c.example.org/api/FHIR/R4/'),
+        ],
+      }),
+    );
+    const summary = (created: number, unchanged: number): string =>
+      `5 loaded (${created} created, 0 updated, ${unchanged} unchanged), 5 normalized, 1 rejected, of 6 resources from 3 entries\n`;
+    const rejected =
+      'rejected entry[1] Endpoint/ep-bad: Endpoint.address: "fhir.cli-b.example.org/api/FHIR/R4/" is not an absolute URL';
+
+    const dry = await runCli(['import', file, '--dry-run'], env);
+    expect(dry.code).toBe(1);
+    expect(dry.stdout).toMatch(
+      /^read as an Epic endpoint list \(Endpoints with a contained Organization\) \(dry run\)\n/,
+    );
+    expect(dry.stdout).toContain(rejected);
+    expect(dry.stdout).toContain('normalized: Endpoint.payloadMimeType ×2: legacy DSTU2 MIME type');
+    expect(dry.stdout).toContain(summary(5, 0));
+    expect(dry.stdout).toMatch(/dry run: nothing was written\n$/);
+
+    const real = await runCli(['import', file], env);
+    expect(real.code).toBe(1);
+    expect(real.stdout).toContain(summary(5, 0)); // still 5 created: the dry run stored nothing
+    expect(real.stdout).not.toContain('dry run');
+
+    const again = await runCli(['import', file, '--verbose'], env);
+    expect(again.stdout).toContain(summary(0, 5));
+    expect(again.stdout).toContain(
+      "normalized entry[0] Endpoint/ep-a: Endpoint.payloadMimeType[1]: 'application/json+fhir' dropped: its R4 name 'application/fhir+json' is listed too\n",
+    );
+    expect(again.stdout).toContain(
+      "normalized entry[0] Organization 'CLI Clinic A': Organization.type: absent: set to organization-type#prov",
+    );
+  }, 180_000); // three runs of the CLI, each opening the database
 
   it('prints usage for no command and fails for an unknown one', async () => {
     expect((await runCli([], env)).stdout).toMatch(/Usage: fhir-directory/);
@@ -104,5 +185,8 @@ describe('fhir-directory CLI', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/Unknown command 'frobnicate'/);
     expect((await runCli(['import'], env)).code).toBe(2);
+    const badSource = await runCli(['import', 'x.json', '--source', 'allscripts'], env);
+    expect(badSource.code).toBe(2);
+    expect(badSource.stderr).toMatch(/--source epic\|cerner\|fhir/);
   });
 });

@@ -107,19 +107,54 @@ async function writeVersion(
   return record;
 }
 
+/**
+ * What the store knows of its head without asking the database. On PGlite the database lives in this
+ * process and nothing else can write to it, so every change passes through this store: the head read
+ * after the last write stays exact until the next one, and a cached search answer costs no query. On
+ * PostgreSQL another process may commit at any moment, so the head is always read.
+ */
+class HeadMemo {
+  private known: StoreHead | undefined;
+  /** Bumped when a write or reindex transaction ends: a head read that started before is not kept. */
+  private generation = 0;
+
+  constructor(private readonly exclusive: boolean) {}
+
+  async read(query: () => Promise<StoreHead>): Promise<StoreHead> {
+    if (this.known) return this.known;
+    const started = this.generation;
+    const head = await query();
+    if (this.exclusive && started === this.generation) this.known = head;
+    return head;
+  }
+
+  /** Runs a transaction that may move the head; forgets the head when it ends, committed or not. */
+  async moving<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } finally {
+      this.generation += 1;
+      this.known = undefined;
+    }
+  }
+}
+
 export function createPostgresStore(db: SqlClient): ResourceStore {
+  const headMemo = new HeadMemo(db.driver === 'pglite');
   return {
     read: (type, id) => readCurrent(db, type, id),
     vread: (type, id, versionId) => readVersion(db, type, id, versionId),
 
-    async head(): Promise<StoreHead> {
-      // max(seq) is one step down resource_history's primary key; both in one statement, one snapshot.
-      const [row] = await db.query<{ seq: string | number | null; epoch: string | number | null }>(
-        `SELECT (SELECT max(seq) FROM resource_history) AS seq, (SELECT epoch FROM store_epoch WHERE id = 1) AS epoch`,
-        [],
-        { prepareAs: 'store_head' },
-      );
-      return { seq: Number(row?.seq ?? 0), epoch: Number(row?.epoch ?? 0) };
+    head(): Promise<StoreHead> {
+      return headMemo.read(async () => {
+        // max(seq) is one step down resource_history's primary key; both in one statement, one snapshot.
+        const [row] = await db.query<{ seq: string | number | null; epoch: string | number | null }>(
+          `SELECT (SELECT max(seq) FROM resource_history) AS seq, (SELECT epoch FROM store_epoch WHERE id = 1) AS epoch`,
+          [],
+          { prepareAs: 'store_head' },
+        );
+        return { seq: Number(row?.seq ?? 0), epoch: Number(row?.epoch ?? 0) };
+      });
     },
 
     async history(query: HistoryQuery): Promise<HistoryPage> {
@@ -180,18 +215,20 @@ export function createPostgresStore(db: SqlClient): ResourceStore {
         );
         if (rows.length === 0) break;
         // Under the write lock, like every write: a concurrent update cannot interleave with its reindex.
-        await db.transaction(async (tx) => {
-          await tx.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK_KEY]);
-          // No history row records this change: the epoch tells response caches (in any process).
-          await tx.query('UPDATE store_epoch SET epoch = epoch + 1 WHERE id = 1');
-          for (const row of rows)
-            await replaceIndexRows(
-              tx,
-              row.resource_type,
-              row.id,
-              indexer(JSON.parse(row.content) as Resource),
-            );
-        });
+        await headMemo.moving(() =>
+          db.transaction(async (tx) => {
+            await tx.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK_KEY]);
+            // No history row records this change: the epoch tells response caches (in any process).
+            await tx.query('UPDATE store_epoch SET epoch = epoch + 1 WHERE id = 1');
+            for (const row of rows)
+              await replaceIndexRows(
+                tx,
+                row.resource_type,
+                row.id,
+                indexer(JSON.parse(row.content) as Resource),
+              );
+          }),
+        );
         done += rows.length;
         const last = rows[rows.length - 1] as { resource_type: string; id: string };
         after = [last.resource_type, last.id];
@@ -211,16 +248,18 @@ export function createPostgresStore(db: SqlClient): ResourceStore {
     },
 
     write<T>(work: (session: WriteSession) => Promise<T>): Promise<T> {
-      return db.transaction(async (tx) => {
-        await tx.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK_KEY]);
-        return work({
-          read: (type, id) => readCurrent(tx, type, id),
-          vread: (type, id, versionId) => readVersion(tx, type, id, versionId),
-          search: (query) => runSearch(tx, query),
-          include: (specs, matches, cap) => runIncludes(tx, specs, matches, cap),
-          writeVersion: (version) => writeVersion(tx, version),
-        });
-      });
+      return headMemo.moving(() =>
+        db.transaction(async (tx) => {
+          await tx.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK_KEY]);
+          return work({
+            read: (type, id) => readCurrent(tx, type, id),
+            vread: (type, id, versionId) => readVersion(tx, type, id, versionId),
+            search: (query) => runSearch(tx, query),
+            include: (specs, matches, cap) => runIncludes(tx, specs, matches, cap),
+            writeVersion: (version) => writeVersion(tx, version),
+          });
+        }),
+      );
     },
 
     close: () => db.close(),

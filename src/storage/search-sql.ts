@@ -143,12 +143,19 @@ function conditionSql(b: SqlBuilder, r: string, c: Condition): string {
     case 'chain': {
       const t = b.alias('x');
       const r2 = b.alias('r');
+      // Index rows exist only for current resources (a deletion removes them), so when every inner
+      // condition asks for an index row the target needs no lookup in `resource`: the planner then
+      // starts from the few targets that match instead of every live resource of the target type.
+      const indexOnly = c.conditions.every(needsIndexRow);
       const inner = [
         `${r2}.resource_type = ${b.bind(c.targetType)}`,
-        `NOT ${r2}.deleted`,
+        ...(indexOnly ? [] : [`NOT ${r2}.deleted`]),
         ...conditionsSql(b, r2, c.conditions),
       ];
-      return `EXISTS (SELECT 1 FROM search_reference ${t} JOIN resource ${r2} ON ${r2}.resource_type = ${t}.target_type AND ${r2}.id = ${t}.target_id
+      const target = indexOnly
+        ? `CROSS JOIN LATERAL (SELECT ${t}.target_type AS resource_type, ${t}.target_id AS id) ${r2}`
+        : `JOIN resource ${r2} ON ${r2}.resource_type = ${t}.target_type AND ${r2}.id = ${t}.target_id`;
+      return `EXISTS (SELECT 1 FROM search_reference ${t} ${target}
         WHERE ${t}.resource_type = ${r}.resource_type AND ${t}.id = ${r}.id AND ${t}.param = ${b.bind(c.param)} AND ${inner.join(' AND ')})`;
     }
     case 'has': {
@@ -163,6 +170,28 @@ function conditionSql(b: SqlBuilder, r: string, c: Condition): string {
         WHERE ${t}.target_type = ${r}.resource_type AND ${t}.target_id = ${r}.id AND ${t}.resource_type = ${b.bind(c.sourceType)}
           AND ${t}.param = ${b.bind(c.param)} AND ${inner.join(' AND ')})`;
     }
+  }
+}
+
+/** A condition that only a resource with a matching index row meets (so only a current resource). */
+function needsIndexRow(c: Condition): boolean {
+  switch (c.kind) {
+    case 'token':
+      return !c.negate;
+    case 'missing':
+      return !c.missing;
+    case 'string':
+    case 'tokenText':
+    case 'reference':
+    case 'date':
+    case 'number':
+    case 'quantity':
+    case 'uri':
+    case 'chain':
+      return true;
+    default:
+      // _id and _lastUpdated read the resource row; _has looks at what refers to the target.
+      return false;
   }
 }
 

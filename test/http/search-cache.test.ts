@@ -258,6 +258,27 @@ describe('search response cache', () => {
     expect(res.body.entry[0].resource.id).toBe('history-new');
   });
 
+  it('history at every level is cached separately, and a hit is the same Bundle the miss was', async () => {
+    await put(dir, org('history-levels', 'History Levels'));
+    for (const path of [
+      '/_history?_count=2',
+      '/Organization/_history?_count=2',
+      '/Organization/history-levels/_history',
+    ]) {
+      const miss = await call('GET', dir.url(path));
+      const hit = await call('GET', dir.url(path));
+      expect([miss.status, cacheOf(miss), hit.status, cacheOf(hit)]).toEqual([200, 'miss', 200, 'hit']);
+      expect({ ...hit.body, timestamp: undefined }).toEqual({ ...miss.body, timestamp: undefined });
+    }
+    const instance = await call('GET', dir.url('/Organization/history-levels/_history'));
+    expect(instance.body.entry.map((e: { resource: { id: string } }) => e.resource.id)).toEqual([
+      'history-levels',
+    ]);
+    // An unknown id is 404 each time, never a cached answer.
+    expect((await call('GET', dir.url('/Organization/no-such-org/_history'))).status).toBe(404);
+    expect((await call('GET', dir.url('/Organization/no-such-org/_history'))).status).toBe(404);
+  });
+
   it('Prefer: handling=lenient is part of the key: a strict request is still refused', async () => {
     const url = dir.url('/Organization?name=cachet&unknown-parameter=1');
     const lenient = { prefer: 'handling=lenient' };

@@ -13,7 +13,7 @@ import { checkParameters, isLenient } from '../query-parameters';
 import type { FhirRequest, FhirResult } from '../request';
 import { requireValidId } from '../resource-body';
 import type { FhirContext } from '../context';
-import { cachedAnswer } from '../search/cached-answer';
+import { cachedAnswer, type CacheScope } from '../search/cached-answer';
 import type { HistoryQuery, VersionRecord } from '../../storage/resource-store';
 
 const HISTORY_PARAMETERS: ReadonlySet<string> = new Set(['_since', '_count', '_page', '_at']);
@@ -23,13 +23,15 @@ export interface HistoryScope {
   id?: string;
 }
 
+/** The cache scope of a history request (shared with src/http's hit lane). */
+export function historyScope(scope: HistoryScope, lenient: boolean): CacheScope {
+  return ['history', scope.type ?? '', scope.id ?? '', lenient];
+}
+
 /** History, answered from the response cache while the store's head has not moved (see search). */
 export function history(ctx: FhirContext, request: FhirRequest, scope: HistoryScope): Promise<FhirResult> {
-  return cachedAnswer(
-    ctx,
-    request,
-    ['history', scope.type ?? '', scope.id ?? '', isLenient(request)],
-    (query) => historyBundle(ctx, { ...request, query }, scope),
+  return cachedAnswer(ctx, request, historyScope(scope, isLenient(request)), (query) =>
+    historyBundle(ctx, { ...request, query }, scope),
   );
 }
 

@@ -1400,7 +1400,10 @@ function addEpic() {
     if (ep.period) out.period = ep.period;
     out.payloadType = ep.payloadType;
     // Epic still lists the DSTU2-era MIME types; the FHIR R4 names are what DirectoryEndpoint allows.
-    const legacy = { 'application/json+fhir': 'application/fhir+json', 'application/xml+fhir': 'application/fhir+xml' };
+    const legacy = {
+      'application/json+fhir': 'application/fhir+json',
+      'application/xml+fhir': 'application/fhir+xml',
+    };
     out.payloadMimeType = [...new Set(ep.payloadMimeType.map((m) => legacy[m] || m))];
     out.address = ep.address;
     add(out);

@@ -589,6 +589,25 @@ describe('Carequality shape: Endpoints contained in their Organization', () => {
     expect((await call('GET', dir.url(`/Endpoint/${oid}-endpoint-2`))).status).toBe(410);
   });
 
+  it('a derived id that names an Endpoint of another Organization is 409, and nothing is stored', async () => {
+    // Organization `<oid>` with contained `x-y` and Organization `<oid>-x` with contained `y` both give `<oid>-x-y`.
+    const first = await call('PUT', dir.url(`/Organization/${oid}`), carequality([{ ...xcpd, id: 'x-y' }]));
+    expect(first.status).toBe(201);
+    const other = `${oid}-x`;
+    const before = await historyMarker();
+    const { identifier: _hcid, ...second } = carequality([{ ...xca, id: 'y' }]);
+    const res = await call('PUT', dir.url(`/Organization/${other}`), { ...second, id: other });
+    expectOutcome(res, 409);
+    expect(issuesOf(res).map((i) => i.expression?.[0])).toEqual(['Organization.contained[1].id']);
+    expect(await historyMarker()).toEqual(before);
+    const kept = await call('GET', dir.url(`/Endpoint/${oid}-x-y`));
+    expect([kept.body.address, kept.body.managingOrganization.reference]).toEqual([
+      xcpd.address,
+      `Organization/${oid}`,
+    ]);
+    expect((await call('DELETE', dir.url(`/Organization/${oid}`))).status).toBe(200);
+  });
+
   it('a contained Endpoint that breaks DirectoryEndpoint is 422 at its place in the Organization, and nothing is stored', async () => {
     const other = '2.16.840.1.113883.3.778';
     const before = await historyMarker();

@@ -4,9 +4,19 @@
  * same thing wherever it comes from.
  */
 import { randomUUID } from 'node:crypto';
-import type { OperationOutcome, Organization, Resource } from '@medplum/fhirtypes';
+import type { Endpoint, OperationOutcome, Organization, Resource } from '@medplum/fhirtypes';
 import { applyPatch, JsonPatchError, type Operation } from 'fast-json-patch';
-import { businessRule, gone, informational, invalid, notFound, versionMismatch } from '../errors';
+import {
+  businessRule,
+  FhirError,
+  gone,
+  informational,
+  invalid,
+  issue,
+  notFound,
+  outcomeOf,
+  versionMismatch,
+} from '../errors';
 import type { ResourceValidator } from '../validation/resource-validator';
 import type { VersionRecord, WriteSession } from '../../storage/resource-store';
 import type { FhirContext } from '../context';
@@ -196,12 +206,43 @@ async function normalizeOrganization(
   if (hasContainedEndpoints(organization)) {
     const split = splitContainedEndpoints(organization, id);
     for (const e of split.endpoints) options.validator?.assertValid(e.resource, e.expression);
-    for (const e of split.endpoints) await updateResource(session, e.resource, options);
+    for (const e of split.endpoints) {
+      await refuseForeignEndpoint(session, id, e.resource.id, e.expression);
+      await updateResource(session, e.resource, options);
+    }
     organization = split.organization;
   }
   if (previous?.resourceType === 'Organization')
     await deleteDroppedEndpoints(session, id, previous, organization);
   return organization;
+}
+
+/**
+ * A derived id may already name an Endpoint of another Organization (`A` + `x-y` and `A-x` + `y`
+ * both give `A-x-y`, or a client chose that id for a standalone Endpoint): writing over it would let
+ * one Organization's PUT replace another's Endpoint, so it is a conflict.
+ */
+async function refuseForeignEndpoint(
+  session: WriteSession,
+  orgId: string,
+  endpointId: string,
+  expression: string,
+): Promise<void> {
+  const current = await session.read('Endpoint', endpointId);
+  if (!current || current.deleted || current.content === undefined) return;
+  const managing = (JSON.parse(current.content) as Endpoint).managingOrganization?.reference ?? '';
+  const own = `Organization/${orgId}`;
+  if (managing === own || managing.endsWith(`/${own}`)) return;
+  throw new FhirError(
+    outcomeOf([
+      issue(
+        'conflict',
+        `The contained Endpoint would be stored as Endpoint/${endpointId}, which is an Endpoint of ${managing || 'no Organization'}, not of ${own}: give it another id`,
+        `${expression}.id`,
+      ),
+    ]),
+    409,
+  );
 }
 
 async function deleteDroppedEndpoints(

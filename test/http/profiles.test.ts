@@ -253,6 +253,21 @@ describe('DirectoryEndpoint', () => {
     expectIssue(xca, 'Endpoint', /dir-ep-1/);
   });
 
+  it('dir-ep-1 and dir-ep-3 read URLs and MIME types as their standards do: HTTPS:// and ;fhirVersion= pass', async () => {
+    await accepted(
+      'Endpoint',
+      endpoint({
+        address: 'HTTPS://FHIR.VALLEY.EXAMPLE.ORG/r4',
+        payloadMimeType: ['application/fhir+json; fhirVersion=4.0', 'application/fhir+xml'],
+      }),
+    );
+    const badRef = await refused(
+      'Endpoint',
+      endpoint({ managingOrganization: { reference: 'Organization/' } }),
+    );
+    expectIssue(badRef, 'Endpoint.managingOrganization', /dir-ep-4/);
+  });
+
   it('dir-ep-2: a Direct endpoint is a mailto: address', async () => {
     const direct = endpoint({
       connectionType: { system: THO_CONNECTION, code: 'direct-project' },
@@ -341,6 +356,12 @@ describe('DirectoryEndpoint', () => {
       endpoint({ extension: [transaction, ext(`${SPHD}Version`, { valueString: 'R4' })] }),
     );
     expectIssue(issues, 'Endpoint', /se-1/);
+    const noVersion = await refused('Endpoint', endpoint({ extension: [transaction] }));
+    expectIssue(noVersion, 'Endpoint', /se-1/);
+    await accepted(
+      'Endpoint',
+      endpoint({ extension: [transaction, ext(`${SPHD}Version`, { valueString: '4.0.1' })] }),
+    );
   });
 
   it('keeps the Sequoia/Carequality and NDH extensions round-trip, exactly as sent', async () => {
@@ -606,6 +627,64 @@ describe('Carequality shape: Endpoints contained in their Organization', () => {
       `Organization/${oid}`,
     ]);
     expect((await call('DELETE', dir.url(`/Organization/${oid}`))).status).toBe(200);
+  });
+
+  it('If-Match on the Organization is about the Organization: its Endpoints keep their own versions', async () => {
+    const id = '2.16.840.1.113883.3.779';
+    const shape = (address: string): unknown => ({
+      ...carequality([{ ...xcpd, address }]),
+      id,
+      identifier: [{ type: HCID_TYPE, system: 'urn:ietf:rfc:3986', value: `urn:oid:${id}` }],
+    });
+    expect(
+      (await call('PUT', dir.url(`/Organization/${id}`), shape('https://a.example.org/xcpd'))).status,
+    ).toBe(201);
+    // The Endpoint changes (v2, v3), the Organization does not (still v1).
+    const second = await call('PUT', dir.url(`/Organization/${id}`), shape('https://b.example.org/xcpd'), {
+      'if-match': 'W/"1"',
+    });
+    expect(second.status).toBe(200);
+    const third = await call('PUT', dir.url(`/Organization/${id}`), shape('https://c.example.org/xcpd'), {
+      'if-match': 'W/"1"',
+    });
+    expect(third.status).toBe(200);
+    expect((await call('GET', dir.url(`/Endpoint/${id}-endpoint-1`))).body.meta.versionId).toBe('3');
+    expect(
+      (
+        await call('PUT', dir.url(`/Organization/${id}`), shape('https://d.example.org/xcpd'), {
+          'if-match': 'W/"7"',
+        })
+      ).status,
+    ).toBe(412);
+  });
+
+  it('refuses with 400, storing nothing: a contained Endpoint without an id, two contained resources with one id, a contained Endpoint managed by another Organization', async () => {
+    const id = '2.16.840.1.113883.3.780';
+    const base = {
+      ...carequality([xcpd]),
+      id,
+      identifier: [{ type: HCID_TYPE, system: 'urn:ietf:rfc:3986', value: `urn:oid:${id}` }],
+    };
+    const located = base.contained ?? [];
+    const before = await historyMarker();
+    const { id: _noId, ...anonymous } = xca;
+    const cases: Array<[unknown, string]> = [
+      [{ ...base, contained: [...located, anonymous] }, 'Organization.contained[2]'],
+      [{ ...base, contained: [...located, { ...xca, id: 'OrgLoc' }] }, 'Organization.contained[2].id'],
+      [
+        {
+          ...base,
+          contained: [located[0], { ...xcpd, managingOrganization: { reference: 'Organization/victim' } }],
+        },
+        'Organization.contained[1].managingOrganization',
+      ],
+    ];
+    for (const [body, expression] of cases) {
+      const res = await call('PUT', dir.url(`/Organization/${id}`), body);
+      expectOutcome(res, 400);
+      expect(issuesOf(res).map((i) => i.expression?.[0])).toEqual([expression]);
+    }
+    expect(await historyMarker()).toEqual(before);
   });
 
   it('a contained Endpoint that breaks DirectoryEndpoint is 422 at its place in the Organization, and nothing is stored', async () => {

@@ -137,6 +137,40 @@ describe('POST [type]/$validate', () => {
   });
 });
 
+describe('$validate: odd requests and contained Endpoints', () => {
+  it('answers 400, not 500, for a Parameters whose parameter is not a list of named objects', async () => {
+    for (const parameter of ['x', [null], [{ valueCode: 'create' }]]) {
+      expectOutcome(
+        await validate('/Organization/$validate', { resourceType: 'Parameters', parameter }),
+        400,
+      );
+    }
+  });
+
+  it('checks contained Endpoints as the Endpoints a write would store, at their place in the Organization', async () => {
+    const contained = {
+      resourceType: 'Endpoint',
+      id: 'e1',
+      status: 'active',
+      connectionType: {
+        system: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type',
+        code: 'ihe-xcpd',
+      },
+      payloadType: [{ text: 'xcpd' }],
+      payloadMimeType: ['application/soap+xml'],
+      address: 'http://gw.example.org/xcpd',
+    };
+    const res = await validate('/Organization/$validate', {
+      ...organization(),
+      contained: [contained],
+      endpoint: [{ reference: '#e1' }],
+    });
+    expectOutcome(res, 200);
+    expect(summary(res)).toEqual([['error', 'Organization.contained[0]']]);
+    expect(res.body.issue[0].diagnostics).toMatch(/dir-ep-1/);
+  });
+});
+
 describe('[type]/[id]/$validate', () => {
   it('GET validates the stored resource; POST validates a proposed update of it', async () => {
     const created = await call('POST', dir.url('/Organization'), organization());

@@ -16,6 +16,7 @@
 import { createHash } from 'node:crypto';
 import type { Endpoint, Organization, Resource } from '@medplum/fhirtypes';
 import { DIRECTORY_CANONICAL } from '../profiles/build-profiles';
+import { invalid } from '../errors';
 import { rewriteReferences } from '../reference-rewrite';
 import { isValidId } from '../resource-types';
 import { parseSearch } from '../search/parse-search';
@@ -46,22 +47,40 @@ export function hasContainedEndpoints(resource: Resource): resource is Organizat
   );
 }
 
-/** The Organization without its contained Endpoints, and those Endpoints as standalone resources. */
+/**
+ * The Organization without its contained Endpoints, and those Endpoints as standalone resources.
+ * 400 when the contained resources cannot be told apart (an Endpoint without an id, two with one id)
+ * or a contained Endpoint names another Organization as its manager.
+ */
 export function splitContainedEndpoints(organization: Organization, orgId: string): SplitOrganization {
   const targets = new Map<string, string>();
   const endpoints: DerivedEndpoint[] = [];
   const kept: Resource[] = [];
+  const seen = new Set<string>();
   for (const [index, contained] of (organization.contained ?? []).entries()) {
-    if (contained.resourceType !== 'Endpoint' || contained.id === undefined) {
+    const at = `Organization.contained[${index}]`;
+    if (typeof contained.id === 'string') {
+      if (seen.has(contained.id))
+        throw invalid(`Two contained resources have the id '${contained.id}'`, `${at}.id`);
+      seen.add(contained.id);
+    }
+    if (contained.resourceType !== 'Endpoint') {
       kept.push(contained);
       continue;
     }
+    if (typeof contained.id !== 'string')
+      throw invalid('A contained Endpoint needs an id: the Organization refers to it as #<id>', at);
+    const managing = contained.managingOrganization?.reference;
+    const own = `Organization/${orgId}`;
+    if (managing !== undefined && managing !== '#' && managing !== own && !managing.endsWith(`/${own}`)) {
+      throw invalid(
+        `A contained Endpoint is managed by the Organization that contains it, not by ${managing}`,
+        `${at}.managingOrganization`,
+      );
+    }
     const id = derivedId(orgId, contained.id);
     targets.set(`#${contained.id}`, `Endpoint/${id}`);
-    endpoints.push({
-      expression: `Organization.contained[${index}]`,
-      resource: standalone(contained, id, orgId),
-    });
+    endpoints.push({ expression: at, resource: standalone(contained, id, orgId) });
   }
   const rest: Organization = { ...organization };
   if (kept.length > 0) rest.contained = kept;
@@ -82,17 +101,13 @@ export function derivedId(orgId: string, containedId: string): string {
 }
 
 function standalone(contained: Endpoint, id: string, orgId: string): Endpoint & { id: string } {
-  const managing = contained.managingOrganization?.reference;
-  // `#` alone is the container itself (FHIR references.html#contained); none means the container too.
-  const managedByContainer = managing === undefined || managing === '#';
   const tags = (contained.meta?.tag ?? []).filter((t) => t.system !== FROM_CONTAINED_TAG.system);
   return {
     ...contained,
     id,
     meta: { ...contained.meta, tag: [...tags, { ...FROM_CONTAINED_TAG }] },
-    ...(managedByContainer
-      ? { managingOrganization: { ...contained.managingOrganization, reference: `Organization/${orgId}` } }
-      : {}),
+    // `#` is the container itself (FHIR references.html#contained); none means the container too.
+    managingOrganization: { ...contained.managingOrganization, reference: `Organization/${orgId}` },
   };
 }
 

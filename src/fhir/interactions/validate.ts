@@ -6,8 +6,16 @@
  * warnings) or saying all is well; nothing is ever stored. A request the operation cannot carry out
  * (an unknown profile, a bad mode, no resource) is a 4xx.
  */
-import type { OperationOutcomeIssue, Parameters, Resource, StructureDefinition } from '@medplum/fhirtypes';
-import { FhirError, gone, invalid, issue, notFound, outcomeOf } from '../errors';
+import type {
+  OperationOutcomeIssue,
+  Organization,
+  Parameters,
+  ParametersParameter,
+  Resource,
+  StructureDefinition,
+} from '@medplum/fhirtypes';
+import { FhirError, gone, invalid, isFhirError, issue, notFound, outcomeOf } from '../errors';
+import { hasContainedEndpoints, splitContainedEndpoints } from './contained-endpoints';
 import type { FhirContext } from '../context';
 import { profileValidator } from '../profiles/register-profiles';
 import type { FhirRequest, FhirResult } from '../request';
@@ -52,6 +60,7 @@ export async function validateOperation(
   }
   issues.push(...ctx.validator.report(resource).structural);
   if (profile) issues.push(...profileIssues(ctx, resource, profile));
+  if (hasContainedEndpoints(resource)) issues.push(...containedEndpointIssues(ctx, resource, id));
   if (issues.length === 0) {
     const against = profile ? `the profile ${profile.url}` : `base FHIR R4 ${type}`;
     return answer([
@@ -104,6 +113,32 @@ function profileIssues(
   }
 }
 
+/** A write stores contained Endpoints as Endpoints (contained-endpoints.ts): they are checked as such. */
+function containedEndpointIssues(
+  ctx: FhirContext,
+  organization: Organization,
+  id?: string,
+): OperationOutcomeIssue[] {
+  let split;
+  try {
+    split = splitContainedEndpoints(organization, organization.id ?? id ?? 'new');
+  } catch (err) {
+    if (isFhirError(err)) return err.outcome.issue ?? [];
+    throw err;
+  }
+  const endpointProfile = ctx.profiles.byType.get('Endpoint');
+  return split.endpoints.flatMap(({ expression, resource }) => {
+    const found = [
+      ...ctx.validator.report(resource).structural,
+      ...(endpointProfile ? profileIssues(ctx, resource, endpointProfile) : []),
+    ];
+    return found.map((i) => ({
+      ...i,
+      expression: (i.expression ?? ['Endpoint']).map((e) => expression + e.slice('Endpoint'.length)),
+    }));
+  });
+}
+
 /** Our profile of the type by default; another one only when we know it; base R4 on request. */
 function chooseProfile(ctx: FhirContext, type: string, requested?: string): StructureDefinition | undefined {
   if (requested === undefined) return ctx.profiles.byType.get(type);
@@ -134,8 +169,12 @@ function readInput(request: FhirRequest): ValidateInput {
   const input: ValidateInput = {};
   const body = request.body;
   if (isParameters(body)) {
-    for (const [index, p] of (body.parameter ?? []).entries()) {
+    const parameters: unknown = body.parameter ?? [];
+    if (!Array.isArray(parameters))
+      throw invalid('Parameters.parameter must be an array', 'Parameters.parameter');
+    for (const [index, p] of (parameters as unknown[]).entries()) {
       const at = `Parameters.parameter[${index}]`;
+      if (!isParameter(p)) throw invalid('A parameter must be an object with a name', at);
       if (p.name === 'resource') {
         if (p.resource === undefined) throw invalid('The resource parameter carries no resource', at);
         input.resource = p.resource;
@@ -166,6 +205,12 @@ function parseMode(value: string | undefined, expression: string): Mode {
   const mode = MODES.find((m) => m === value);
   if (!mode) throw invalid(`mode must be one of ${MODES.join(', ')}, not '${String(value)}'`, expression);
   return mode;
+}
+
+function isParameter(value: unknown): value is ParametersParameter {
+  return (
+    typeof value === 'object' && value !== null && typeof (value as { name?: unknown }).name === 'string'
+  );
 }
 
 function isParameters(body: unknown): body is Parameters {

@@ -208,7 +208,9 @@ async function normalizeOrganization(
     for (const e of split.endpoints) options.validator?.assertValid(e.resource, e.expression);
     for (const e of split.endpoints) {
       await refuseForeignEndpoint(session, id, e.resource.id, e.expression);
-      await updateResource(session, e.resource, options);
+      // If-Match names a version of the Organization, not of its Endpoints.
+      const { ifMatch: _organizationVersion, ...endpointOptions } = options;
+      await updateResource(session, e.resource, endpointOptions);
     }
     organization = split.organization;
   }

@@ -430,16 +430,21 @@ async function recentInstant(base) {
   return new Date(Date.now() - 3600 * 1000).toISOString();
 }
 
+/** One GET as a FHIR client sends it, with the probe timeout: the response and its text. */
+async function fetchFhir(url) {
+  const res = await fetch(url, {
+    headers: { accept: 'application/fhir+json' },
+    signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+  });
+  return { res, text: await res.text() };
+}
+
 async function probe(url, expect) {
   const started = performance.now();
   let res;
   let text;
   try {
-    res = await fetch(url, {
-      headers: { accept: 'application/fhir+json' },
-      signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
-    });
-    text = await res.text();
+    ({ res, text } = await fetchFhir(url));
   } catch (err) {
     return {
       url,
@@ -621,11 +626,7 @@ async function pageAll(base, expected) {
     let res;
     let text;
     try {
-      res = await fetch(url, {
-        headers: { accept: 'application/fhir+json' },
-        signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
-      });
-      text = await res.text();
+      ({ res, text } = await fetchFhir(url));
     } catch (err) {
       status = 0;
       stopped = `request for page ${pageMs.length + 1} failed: ${err.message}`;

@@ -71,8 +71,7 @@ export function splitContainedEndpoints(organization: Organization, orgId: strin
     if (typeof contained.id !== 'string')
       throw invalid('A contained Endpoint needs an id: the Organization refers to it as #<id>', at);
     const managing = contained.managingOrganization?.reference;
-    const own = `Organization/${orgId}`;
-    if (managing !== undefined && managing !== '#' && managing !== own && !managing.endsWith(`/${own}`)) {
+    if (managing !== undefined && managing !== '#' && !isReferenceTo(managing, orgId)) {
       throw invalid(
         `A contained Endpoint is managed by the Organization that contains it, not by ${managing}`,
         `${at}.managingOrganization`,
@@ -91,6 +90,12 @@ export function splitContainedEndpoints(organization: Organization, orgId: strin
     organization: organizationOut,
     endpoints: endpoints.map((e) => ({ ...e, resource: rewriteReferences(e.resource, targets, []) })),
   };
+}
+
+/** Whether a reference names Organization/<orgId>, relative or absolute. */
+export function isReferenceTo(reference: string, orgId: string): boolean {
+  const own = `Organization/${orgId}`;
+  return reference === own || reference.endsWith(`/${own}`);
 }
 
 /** `<organization id>-<contained id>`, or a stable digest of both when that is not a valid id. */

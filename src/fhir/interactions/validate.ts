@@ -18,6 +18,7 @@ import { FhirError, gone, invalid, isFhirError, issue, notFound, outcomeOf } fro
 import { hasContainedEndpoints, splitContainedEndpoints } from './contained-endpoints';
 import type { FhirContext } from '../context';
 import { profileValidator } from '../profiles/register-profiles';
+import { prefixExpression } from '../validation/resource-validator';
 import type { FhirRequest, FhirResult } from '../request';
 import { requireResource, requireValidId } from '../resource-body';
 
@@ -132,10 +133,7 @@ function containedEndpointIssues(
       ...ctx.validator.report(resource).structural,
       ...(endpointProfile ? profileIssues(ctx, resource, endpointProfile) : []),
     ];
-    return found.map((i) => ({
-      ...i,
-      expression: (i.expression ?? ['Endpoint']).map((e) => expression + e.slice('Endpoint'.length)),
-    }));
+    return found.map((i) => prefixExpression(i, expression, 'Endpoint'));
   });
 }
 

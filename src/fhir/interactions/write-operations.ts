@@ -21,7 +21,12 @@ import type { ResourceValidator } from '../validation/resource-validator';
 import type { VersionRecord, WriteSession } from '../../storage/resource-store';
 import type { FhirContext } from '../context';
 import { sameContent } from './same-content';
-import { hasContainedEndpoints, splitContainedEndpoints, staleDerivedEndpoints } from './contained-endpoints';
+import {
+  hasContainedEndpoints,
+  isReferenceTo,
+  splitContainedEndpoints,
+  staleDerivedEndpoints,
+} from './contained-endpoints';
 import { extractIndexRows } from '../search/extract-index';
 
 export interface WriteResult {
@@ -233,8 +238,8 @@ async function refuseForeignEndpoint(
   const current = await session.read('Endpoint', endpointId);
   if (!current || current.deleted || current.content === undefined) return;
   const managing = (JSON.parse(current.content) as Endpoint).managingOrganization?.reference ?? '';
+  if (isReferenceTo(managing, orgId)) return;
   const own = `Organization/${orgId}`;
-  if (managing === own || managing.endsWith(`/${own}`)) return;
   throw new FhirError(
     outcomeOf([
       issue(

@@ -83,7 +83,11 @@ function normalize(i: OperationOutcomeIssue): OperationOutcomeIssue {
 }
 
 /** Inside a Bundle the path of `Organization.name` is `Bundle.entry[3].resource.name`. */
-function prefixExpression(i: OperationOutcomeIssue, prefix: string, type: string): OperationOutcomeIssue {
+export function prefixExpression(
+  i: OperationOutcomeIssue,
+  prefix: string,
+  type: string,
+): OperationOutcomeIssue {
   if (!i.expression) return { ...i, expression: [prefix] };
   return {
     ...i,

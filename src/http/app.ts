@@ -1,5 +1,6 @@
 /** The express application: the only place that wires HTTP to the FHIR core. */
-import express, { type Express } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express from 'express';
 import type { FhirContext } from '../fhir/context';
 import type { FhirResult } from '../fhir/request';
 import type { Logger } from '../logger';
@@ -7,7 +8,7 @@ import { errorHandler, notFoundHandler } from './error-handler';
 import { createFhirRouter } from './fhir-routes';
 import { serveOpenApi } from './openapi-route';
 import { requestContext } from './request-context';
-import { searchHitLane } from './search-hit-lane';
+import { withSearchHitLane } from './search-hit-lane';
 
 export interface AppOptions {
   ctx: FhirContext;
@@ -16,13 +17,12 @@ export interface AppOptions {
   capabilityStatement: () => FhirResult;
 }
 
-export function createApp(options: AppOptions): Express {
+/** The HTTP server's request listener: the search hit lane, then the express application. */
+export function createApp(options: AppOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
-  const lane = searchHitLane(options.ctx, options.logger);
-  if (lane) app.use(lane);
   app.use(requestContext(options.logger));
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
@@ -31,5 +31,5 @@ export function createApp(options: AppOptions): Express {
   app.use('/fhir', createFhirRouter(options));
   app.use(notFoundHandler);
   app.use(errorHandler(options.logger));
-  return app;
+  return withSearchHitLane(options.ctx, options.logger, app);
 }

@@ -1,7 +1,7 @@
 /**
  * A short way through for the commonest requests of all: a type search (or a history page, which
- * sync jobs poll) repeated while nothing was written, answered from the response cache by the first middleware, before request ids, routing,
- * parameter parsing and content negotiation. It answers only what it can answer exactly as the full
+ * sync jobs poll) repeated while nothing was written, answered from the response cache before the
+ * request reaches express: before request ids, routing, parameter parsing and content negotiation. It answers only what it can answer exactly as the full
  * path would (same key, same body, same headers: X-Request-Id, Content-Type, X-Cache: hit, the same
  * log line); anything else, and any entry that is no longer current, goes on down the application
  * unchanged.
@@ -36,24 +36,44 @@ const PLAIN_ACCEPT: ReadonlySet<string> = new Set([
 ]);
 
 /** The cache key of a request the lane may answer, or undefined. */
-function laneKey(ctx: FhirContext, req: IncomingMessage): string | undefined {
+function laneKey(ctx: FhirContext, keyMemo: KeyMemo, req: IncomingMessage): string | undefined {
   if (req.method !== 'GET') return undefined;
   const url = req.url ?? '';
-  const mark = url.indexOf('?');
-  const path = mark < 0 ? url : url.slice(0, mark);
-  if (!path.startsWith(PREFIX)) return undefined;
-  const scope = laneScope(path.slice(PREFIX.length).split('/'));
-  if (!scope) return undefined;
+  if (!url.startsWith(PREFIX)) return undefined;
   const accept = req.headers.accept;
   if (accept !== undefined && !PLAIN_ACCEPT.has(accept)) return undefined;
+  const preferHeader = req.headers.prefer;
+  const prefer = Array.isArray(preferHeader) ? preferHeader.join(', ') : preferHeader;
+  // A client repeats the same URL: the key is worked out once per URL and Prefer (Accept is plain).
+  const memoKey = prefer === undefined ? url : `${url}\n${prefer}`;
+  const known = keyMemo.get(memoKey);
+  if (known !== undefined) return known ?? undefined;
+  let key: string | undefined;
+  try {
+    key = computeKey(ctx, url, prefer);
+  } catch {
+    key = undefined; // a malformed URL: the full path says what is wrong with it
+  }
+  if (keyMemo.size >= KEY_MEMO_SIZE) keyMemo.clear();
+  keyMemo.set(memoKey, key ?? null);
+  return key;
+}
+
+/** Keys by URL and Prefer (null: not the lane's), for one context; cleared when full. */
+type KeyMemo = Map<string, string | null>;
+const KEY_MEMO_SIZE = 10_000;
+
+function computeKey(ctx: FhirContext, url: string, prefer: string | undefined): string | undefined {
+  const mark = url.indexOf('?');
+  const path = mark < 0 ? url : url.slice(0, mark);
+  const scope = laneScope(path.slice(PREFIX.length).split('/'));
+  if (!scope) return undefined;
   const query = new URL(url, 'http://localhost').searchParams;
   if (query.has('_pretty')) return undefined;
   const format = query.get('_format');
   if (format !== null && !JSON_FORMATS.has(format.split(';', 1)[0]?.trim().toLowerCase() ?? ''))
     return undefined;
-  const prefer = req.headers.prefer;
-  const headers = { prefer: Array.isArray(prefer) ? prefer.join(', ') : prefer };
-  const lenient = isLenient({ method: 'GET', query, headers });
+  const lenient = isLenient({ method: 'GET', query, headers: { prefer } });
   return cacheKey(ctx, scope(lenient), canonicalQuery(query));
 }
 
@@ -69,39 +89,38 @@ function laneScope(segments: string[]): ((lenient: boolean) => CacheScope) | und
   return undefined;
 }
 
-/** The lane as a middleware (the application's first); undefined without a response cache. */
-export function searchHitLane(
+/**
+ * The lane in front of `app`: a request listener for the HTTP server that answers current cache
+ * hits itself and hands every other request to `app` untouched.
+ */
+export function withSearchHitLane(
   ctx: FhirContext,
   logger: Logger,
-): ((req: IncomingMessage, res: ServerResponse, next: () => void) => void) | undefined {
-  const cache = ctx.responseCache;
-  if (!cache) return undefined;
-  return (req, res, next): void => {
-    let key: string | undefined;
-    try {
-      key = laneKey(ctx, req);
-    } catch {
-      key = undefined; // a malformed URL: the full path says what is wrong with it
-    }
-    if (key === undefined || !cache.has(key)) {
-      next();
+  app: (req: IncomingMessage, res: ServerResponse) => void,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const keyMemo: KeyMemo = new Map();
+  return (req, res): void => {
+    const cache = ctx.responseCache;
+    const key = cache ? laneKey(ctx, keyMemo, req) : undefined;
+    if (!cache || key === undefined || !cache.has(key)) {
+      app(req, res);
       return;
     }
     const started = process.hrtime.bigint();
     cache.hit(key).then(
-      (body) => {
-        if (body === undefined) {
-          next();
+      (chunks) => {
+        if (chunks === undefined) {
+          app(req, res);
           return;
         }
         trackRequest(logger, req, res, started);
         res.statusCode = 200;
         res.setHeader('content-type', FHIR_JSON);
         res.setHeader(CACHE_HEADER, 'hit');
-        res.end(body);
+        res.end(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
       },
       // The head could not be read: the full path reports the error as usual.
-      () => next(),
+      () => app(req, res),
     );
   };
 }

@@ -94,7 +94,8 @@ describe('ResponseCache', () => {
   it('evicts the least recently used entries to stay within its byte budget', async () => {
     const head = fakeHead();
     const text = bundle(1);
-    const entryBytes = 2 * ('a'.length + text.length) + 200;
+    // UTF-8 bytes of the Bundle, the UTF-16 key, and 200 for the map's bookkeeping.
+    const entryBytes = Buffer.byteLength(text) + 2 * 'a'.length + 200;
     const cache = new ResponseCache(head.read, entryBytes * 2);
     const compute = (): Promise<string> => Promise.resolve(text);
     await cache.answer('a', compute);

@@ -78,6 +78,20 @@ describe('search response cache', () => {
     expect(Date.parse(second.body.timestamp)).toBeGreaterThanOrEqual(Date.parse(first.body.timestamp));
   });
 
+  it('a hit is the stored bytes: non-ASCII names intact, Content-Length exact, only the timestamp new', async () => {
+    await put(dir, org('cache-u', 'Zoë Clínica São José 北京'));
+    const path = dir.url('/Organization?name=zoe');
+    const miss = await fetch(path);
+    const hit = await fetch(path);
+    expect(miss.headers.get('x-cache')).toBe('miss');
+    expect(hit.headers.get('x-cache')).toBe('hit');
+    const [missText, hitText] = [await miss.text(), await hit.text()];
+    expect(Number(hit.headers.get('content-length'))).toBe(Buffer.byteLength(hitText));
+    const stamp = /"timestamp":"[^"]*"/;
+    expect(hitText.replace(stamp, '')).toBe(missText.replace(stamp, ''));
+    expect(JSON.parse(hitText).entry[0].resource.name).toBe('Zoë Clínica São José 北京');
+  });
+
   it('shares one answer between parameter orders and GET and POST _search; links name the parameters in order', async () => {
     const get = await call('GET', dir.url('/Organization?name=cachet&address-state=TX&_count=2'));
     const reordered = await call('GET', dir.url('/Organization?_count=2&address-state=TX&name=cachet'));

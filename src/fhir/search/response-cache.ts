@@ -42,23 +42,26 @@ export interface ResponseCacheStats {
 
 interface Entry {
   head: StoreHead;
-  text: string;
-  /** Offset of the Bundle's timestamp value in `text`, or -1. */
-  stampAt: number;
+  /** The Bundle's UTF-8 bytes before its timestamp value (all of them when it has none). */
+  before: Buffer;
+  /** The bytes after the timestamp value; undefined when the Bundle has no timestamp. */
+  after: Buffer | undefined;
   bytes: number;
 }
 
+/** A cached Bundle as bytes to write in order: before the timestamp, the timestamp, after it. */
+export type BundleChunks = Buffer[];
+
 interface Pending {
   head: StoreHead;
-  promise: Promise<Entry>;
+  promise: Promise<{ text: string; entry: Entry }>;
 }
 
 const sameHead = (a: StoreHead, b: StoreHead): boolean => a.seq === b.seq && a.epoch === b.epoch;
 const newerHead = (a: StoreHead, b: StoreHead): boolean => a.seq > b.seq || a.epoch > b.epoch;
 
-/** UTF-16 strings: two bytes a character at most, plus the map's own bookkeeping. */
+/** The key is a UTF-16 string (two bytes a character at most), plus the map's own bookkeeping. */
 const ENTRY_OVERHEAD = 200;
-const sizeOf = (key: string, text: string): number => 2 * (key.length + text.length) + ENTRY_OVERHEAD;
 
 const STAMP = '"timestamp":"';
 const INSTANT_LENGTH = '2000-01-01T00:00:00.000Z'.length;
@@ -69,6 +72,19 @@ function stampOffset(text: string): number {
   if (at < 0 || at > 200) return -1;
   const start = at + STAMP.length;
   return text.charAt(start + INSTANT_LENGTH) === '"' ? start : -1;
+}
+
+/**
+ * Kept as bytes, split around the (ASCII) timestamp: a hit writes the stored bytes as they are,
+ * with no string to build, encode and collect per request.
+ */
+function makeEntry(key: string, head: StoreHead, text: string): Entry {
+  const bytes = Buffer.from(text, 'utf8');
+  const size = bytes.length + 2 * key.length + ENTRY_OVERHEAD;
+  const stampAt = stampOffset(text);
+  if (stampAt < 0) return { head, before: bytes, after: undefined, bytes: size };
+  const at = Buffer.byteLength(text.slice(0, stampAt)); // stampAt itself while all before it is ASCII
+  return { head, before: bytes.subarray(0, at), after: bytes.subarray(at + INSTANT_LENGTH), bytes: size };
 }
 
 /**
@@ -151,17 +167,14 @@ export class ResponseCache {
     this.misses += 1;
     const shared = this.pending.get(key);
     if (shared && sameHead(shared.head, head))
-      return { body: this.stamped(await shared.promise), status: 'miss' };
+      return { body: this.stamped((await shared.promise).entry), status: 'miss' };
 
-    const promise = compute().then((text): Entry => {
-      const stampAt = stampOffset(text);
-      return { head, text, stampAt, bytes: sizeOf(key, text) };
-    });
+    const promise = compute().then((text) => ({ text, entry: makeEntry(key, head, text) }));
     const mine: Pending = { head, promise };
     this.pending.set(key, mine);
     try {
       const made = await promise;
-      this.store(key, made);
+      this.store(key, made.entry);
       return { body: made.text, status: 'miss' };
     } finally {
       if (this.pending.get(key) === mine) this.pending.delete(key);
@@ -177,14 +190,14 @@ export class ResponseCache {
    * The entry for `key` if it is current (read at a head taken after the call), else undefined and
    * nothing is computed: for a caller that answers hits itself and hands everything else on.
    */
-  async hit(key: string): Promise<string | undefined> {
+  async hit(key: string): Promise<BundleChunks | undefined> {
     const head = await this.heads.read();
     const entry = this.entries.get(key);
     if (!entry || !sameHead(entry.head, head)) return undefined;
     this.entries.delete(key);
     this.entries.set(key, entry);
     this.hits += 1;
-    return this.stamped(entry);
+    return entry.after ? [entry.before, Buffer.from(this.now(), 'latin1'), entry.after] : [entry.before];
   }
 
   stats(): ResponseCacheStats {
@@ -200,8 +213,8 @@ export class ResponseCache {
   }
 
   private stamped(entry: Entry): string {
-    if (entry.stampAt < 0) return entry.text;
-    return entry.text.slice(0, entry.stampAt) + this.now() + entry.text.slice(entry.stampAt + INSTANT_LENGTH);
+    const text = entry.before.toString('utf8');
+    return entry.after ? text + this.now() + entry.after.toString('utf8') : text;
   }
 
   private store(key: string, entry: Entry): void {

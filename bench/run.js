@@ -283,15 +283,21 @@ async function main() {
   const bareOrigin = `http://127.0.0.1:${bare.address().port}`;
   const bareStart = await drive(bareOrigin, ['/fhir/bare']);
   console.log(`  bare (start)     ${fmtRate(bareStart.reqPerSec)} req/s`);
-  // On a shared machine the ceiling moves during a run: each query is compared with the bare runs
-  // just before and just after it (the next query's "before"), not only with the first and last.
+  // Each query is compared with the bare server answering that query's own paths with the bytes
+  // the directory answered them with (fetched just before), driven just before and just after the
+  // query: the same sizes, the same moment of a shared machine whose ceiling moves during a run.
   const bareRuns = [bareStart];
   for (const w of queries) {
     if (interrupted) break;
-    if (w !== queries[0] && w.supported && w.state === 'ok') {
-      const again = await drive(bareOrigin, ['/fhir/bare']);
-      bareRuns.push(again);
-      console.log(`  bare (again)     ${fmtRate(again.reqPerSec)} req/s`);
+    let bareBefore;
+    let barePaths;
+    if (w.supported && w.state === 'ok') {
+      barePaths = w.paths.map((p) => basePath + p.path);
+      const sizes = await loadBareBodies(bare, new URL(base).origin, barePaths);
+      bareBefore = await drive(bareOrigin, barePaths);
+      bareBefore.bytes = sizes;
+      bareRuns.push(bareBefore);
+      console.log(`  bare, same bytes (${fmtBytes(sizes)})  ${fmtRate(bareBefore.reqPerSec)} req/s`);
     }
     const r = {
       name: w.name,
@@ -302,7 +308,6 @@ async function main() {
       state: w.state,
       check: w.check,
       probes: w.probes,
-      bareBefore: bareRuns.length - 1,
     };
     if (w.since) r.since = w.since;
     if ((w.supported && w.state === 'ok') || RUN_UNSUPPORTED) {
@@ -351,16 +356,21 @@ async function main() {
     } else {
       console.log(`  ${w.name.padEnd(16)} ${w.state}`);
     }
+    if (bareBefore && !interrupted) {
+      const bareAfter = await drive(bareOrigin, barePaths);
+      bareRuns.push(bareAfter);
+      console.log(`  bare, same bytes (again)  ${fmtRate(bareAfter.reqPerSec)} req/s`);
+      r.bare = { bytes: bareBefore.bytes, before: bareBefore.reqPerSec, after: bareAfter.reqPerSec };
+    }
     results.push(r);
   }
   const bareEnd = await drive(bareOrigin, ['/fhir/bare']);
   console.log(`  bare (end)       ${fmtRate(bareEnd.reqPerSec)} req/s`);
   bareRuns.push(bareEnd);
-  const bareRate = bareRuns.reduce((sum, b) => sum + b.reqPerSec, 0) / bareRuns.length;
+  const bareRate = (bareStart.reqPerSec + bareEnd.reqPerSec) / 2;
   for (const r of results) {
-    const before = bareRuns[r.bareBefore];
-    const after = bareRuns[r.bareBefore + 1] || before;
-    r.bareReqPerSec = (before.reqPerSec + after.reqPerSec) / 2;
+    if (!r.bare) continue;
+    r.bareReqPerSec = (r.bare.before + r.bare.after) / 2;
     for (const run of r.runs || []) if (run.load) run.ratioToBare = run.load.reqPerSec / r.bareReqPerSec;
   }
 
@@ -530,20 +540,44 @@ async function bareBody(base, first, q) {
   };
 }
 
+/**
+ * The bare server: every request is answered with pre-serialised bytes, those registered for its
+ * URL (loadBareBodies) or else `body`. Nothing else: the machine's HTTP ceiling for those bytes.
+ */
 function startBare(body) {
+  const bodies = new Map();
   const server = http.createServer((req, res) => {
     req.resume();
+    const bytes = bodies.get(req.url) || body;
     res.writeHead(200, {
       'content-type': 'application/fhir+json; charset=utf-8',
-      'content-length': body.length,
+      'content-length': bytes.length,
     });
-    res.end(body);
+    res.end(bytes);
   });
   server.keepAliveTimeout = 5000;
+  server.bodies = bodies;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve(server));
   });
+}
+
+/** Gives the bare server the directory's answer to each path (fetched once); the mean size. */
+async function loadBareBodies(server, origin, paths) {
+  server.bodies.clear();
+  let total = 0;
+  for (const p of paths) {
+    const res = await fetch(origin + p, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+    const bytes = Buffer.from(await res.arrayBuffer());
+    server.bodies.set(p, bytes);
+    total += bytes.length;
+  }
+  return Math.round(total / paths.length);
+}
+
+function fmtBytes(n) {
+  return n >= 10240 ? `${Math.round(n / 1024)} KB` : `${n} B`;
 }
 
 /** Runs autocannon in a child process; bounded by a watchdog. */
@@ -689,6 +723,8 @@ function printTable(results, bareInfo, paging) {
       'p99 ms',
       'non-2xx',
       'errors',
+      'bytes',
+      'bare req/s',
       'vs bare',
       'check',
     ],
@@ -703,13 +739,15 @@ function printTable(results, bareInfo, paging) {
     '',
     '',
     '',
-    '1.000',
-    `${bareInfo.bytes} B fixed Bundle; mean of ${bareInfo.runs.length} runs from ${fmtRate(Math.min(...bareInfo.runs))} to ${fmtRate(Math.max(...bareInfo.runs))}; each query is compared with the runs before and after it`,
+    String(bareInfo.bytes),
+    '',
+    '',
+    `${bareInfo.bytes} B fixed Bundle, at the start and the end; each query is compared with the bare server answering its own paths with the same bytes, just before and just after it`,
   ]);
   for (const r of results) {
     const probeMs = r.probes && r.probes.length ? String(Math.max(...r.probes.map((p) => p.ms))) : '-';
     if (!r.runs) {
-      rows.push([r.name, '', r.state, probeMs, '-', '-', '-', '-', '-', '-', r.check]);
+      rows.push([r.name, '', r.state, probeMs, '-', '-', '-', '-', '-', '-', '-', '-', r.check]);
       continue;
     }
     for (const run of r.runs) {
@@ -720,6 +758,8 @@ function printTable(results, bareInfo, paging) {
           cache,
           'load failed',
           probeMs,
+          '-',
+          '-',
           '-',
           '-',
           '-',
@@ -743,14 +783,16 @@ function printTable(results, bareInfo, paging) {
         run.load.completed === 0 ? `>${SECONDS * 1000}` : String(run.load.latencyMs.p99),
         String(run.load.non2xx),
         String(run.load.errors),
-        run.ratioToBare.toFixed(3),
+        r.bare ? String(r.bare.bytes) : '-',
+        r.bare ? fmtRate(r.bareReqPerSec) : '-',
+        run.ratioToBare === undefined ? '-' : run.ratioToBare.toFixed(3),
         (run.drainMs > 1000 ? `${r.check}; drained ${(run.drainMs / 1000).toFixed(1)} s after` : r.check) +
           hitRate,
       ]);
     }
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
-  const numeric = new Set([3, 4, 5, 6, 7, 8, 9]);
+  const numeric = new Set([3, 4, 5, 6, 7, 8, 9, 10, 11]);
   const line = (row) =>
     row
       .map((c, i) =>

@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONFIG_VARIABLES, type Config } from './config';
@@ -15,6 +16,7 @@ import { buildCapabilityStatement } from './fhir/interactions/capabilities';
 import { createResourceValidator } from './fhir/validation/resource-validator';
 import { directoryProfiles, profileCheck } from './fhir/profiles/register-profiles';
 import { createApp } from './http/app';
+import { withSearchHitLane } from './http/search-hit-lane';
 import { importResources, type ImportReport } from './import/import-resources';
 import { readImportFile } from './import/read-import-file';
 import type { Logger } from './logger';
@@ -94,6 +96,8 @@ export interface RunningDirectory {
   baseUrl: string;
   store: ResourceStore;
   ctx: FhirContext;
+  /** The express application; the server's request listener puts the search hit lane before it. */
+  app: Express;
   /** Stops taking requests, lets the ones in flight finish, then closes the database. */
   close(): Promise<void>;
 }
@@ -154,7 +158,7 @@ export async function startDirectory(
     capabilityStatement: () => ({ status: 200, body: capabilityJson }),
   });
   server.off('request', answerStarting);
-  server.on('request', app);
+  server.on('request', withSearchHitLane(ctx, logger, app));
   logger.info({ baseUrl, port: address.port }, 'fhir-directory listening');
 
   let closing: Promise<void> | undefined;
@@ -163,6 +167,7 @@ export async function startDirectory(
     baseUrl,
     store: openedStore,
     ctx,
+    app,
     close() {
       closing ??= (async () => {
         await new Promise<void>((resolve) => {

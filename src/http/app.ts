@@ -1,6 +1,5 @@
 /** The express application: the only place that wires HTTP to the FHIR core. */
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import express from 'express';
+import express, { type Express } from 'express';
 import type { FhirContext } from '../fhir/context';
 import type { FhirResult } from '../fhir/request';
 import type { Logger } from '../logger';
@@ -8,7 +7,6 @@ import { errorHandler, notFoundHandler } from './error-handler';
 import { createFhirRouter } from './fhir-routes';
 import { serveOpenApi } from './openapi-route';
 import { requestContext } from './request-context';
-import { withSearchHitLane } from './search-hit-lane';
 
 export interface AppOptions {
   ctx: FhirContext;
@@ -17,8 +15,7 @@ export interface AppOptions {
   capabilityStatement: () => FhirResult;
 }
 
-/** The HTTP server's request listener: the search hit lane, then the express application. */
-export function createApp(options: AppOptions): (req: IncomingMessage, res: ServerResponse) => void {
+export function createApp(options: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -31,5 +28,5 @@ export function createApp(options: AppOptions): (req: IncomingMessage, res: Serv
   app.use('/fhir', createFhirRouter(options));
   app.use(notFoundHandler);
   app.use(errorHandler(options.logger));
-  return withSearchHitLane(options.ctx, options.logger, app);
+  return app;
 }

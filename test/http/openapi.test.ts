@@ -218,7 +218,7 @@ describe('the document and the routes agree', () => {
   });
 
   it('documents exactly the operations express has registered (router stack, both ways)', () => {
-    const app = dir.server.listeners('request')[0] as Express;
+    const app = dir.app;
     const registered = registeredOperations(app);
     const documented = new Set(operations().map((op) => op.key));
     expect([...registered].sort()).toEqual([...documented].sort());

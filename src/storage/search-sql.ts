@@ -24,6 +24,32 @@ export class SqlBuilder {
 }
 
 const escapeLike = (value: string): string => value.replace(/[\\%_]/g, (c) => `\\${c}`);
+/**
+ * The least string above every string that starts with `prefix`, in code point order (which is
+ * the byte order of UTF-8, and so of the C collation): the prefix with its last code point
+ * incremented. Undefined when no such string exists (a prefix of only U+10FFFF).
+ */
+export function prefixUpperBound(prefix: string): string | undefined {
+  const points = [...prefix].map((c) => c.codePointAt(0) as number);
+  while (points.length > 0 && points[points.length - 1] === 0x10ffff) points.pop();
+  const last = points.pop();
+  if (last === undefined) return undefined;
+  points.push(last === 0xd7ff ? 0xe000 : last + 1); // no surrogates in UTF-8
+  return String.fromCodePoint(...points);
+}
+
+/**
+ * `column` starts with `prefix`, for a column in the C collation, as the range [prefix, upper):
+ * the planner estimates a range from the column statistics (and the extended statistics' most
+ * common values) where a LIKE pattern gets a guess, four times too low for `address-state=tx`, which
+ * sent chained searches down a plan eight times slower than the right one.
+ */
+function startsWithSql(b: SqlBuilder, column: string, prefix: string): string {
+  const upper = prefixUpperBound(prefix);
+  const lower = `${column} >= ${b.bind(prefix)}`;
+  return upper === undefined ? lower : `(${lower} AND ${column} < ${b.bind(upper)})`;
+}
+
 const or = (parts: string[]): string =>
   parts.length === 1 ? (parts[0] as string) : `(${parts.join(' OR ')})`;
 
@@ -59,7 +85,7 @@ function conditionSql(b: SqlBuilder, r: string, c: Condition): string {
               ? `${t}.exact = ${b.bind(v)}`
               : c.mode === 'contains'
                 ? `${t}.norm LIKE ${b.bind(`%${escapeLike(v)}%`)}`
-                : `${t}.norm LIKE ${b.bind(`${escapeLike(v)}%`)}`,
+                : startsWithSql(b, `${t}.norm`, v),
           ),
         ),
       );

@@ -321,6 +321,22 @@ describe('string parameters', () => {
     await expectIds('/Organization?name:contains=zzz', []);
   });
 
+  it('a prefix is a range of whole code points: its neighbours just above are not matched', async () => {
+    const made: Record<string, string> = {};
+    // U+5317 北 and U+5318 匘 are neighbours; so are 'z' and '{', and U+D7FF and U+E000 in UTF-8.
+    for (const name of ['北京 Clinic', '匘 Clinic', 'Prefixz Lab', 'Prefix{ Lab', 'Edge\uD7FF', 'Edge\uE000'])
+      made[name] = (await call('POST', dir.url('/Organization'), { resourceType: 'Organization', name })).body
+        .id as string;
+    await expectIds(`/Organization?name=${enc('北')}`, [made['北京 Clinic'] as string]);
+    await expectIds(`/Organization?name=${enc('匘')}`, [made['匘 Clinic'] as string]);
+    await expectIds('/Organization?name=prefixz', [made['Prefixz Lab'] as string]);
+    await expectIds(`/Organization?name=${enc('prefix{')}`, [made['Prefix{ Lab'] as string]);
+    await expectIds(`/Organization?name=${enc('edge\uD7FF')}`, [made['Edge\uD7FF'] as string]);
+    // LIKE's wildcards are plain characters in a prefix.
+    await expectIds(`/Organization?name=${enc('prefix%')}`, []);
+    await expectIds(`/Organization?name=${enc('prefix_')}`, []);
+  });
+
   it('searches address parts: address-state, address-city and address (any part)', async () => {
     await expectIds('/Organization?address-state=TX', ['org-sjc', 'org-hub']);
     await expectIds('/Organization?address-state=ca', ['org-valley', 'org-nvh', 'org-nvh-lab']);

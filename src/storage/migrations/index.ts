@@ -9,6 +9,7 @@ import { M002_SEARCH_INDEX } from './002-search-index';
 import { M003_INDEX_STATISTICS } from './003-index-statistics';
 import { M004_STORE_EPOCH } from './004-store-epoch';
 import { M005_LIVE_RESOURCE_INDEX } from './005-live-resource-index';
+import { M006_STRING_STATISTICS } from './006-string-statistics';
 
 export interface Migration {
   readonly id: number;
@@ -22,6 +23,7 @@ export const MIGRATIONS: readonly Migration[] = [
   M003_INDEX_STATISTICS,
   M004_STORE_EPOCH,
   M005_LIVE_RESOURCE_INDEX,
+  M006_STRING_STATISTICS,
 ];
 
 /** Any constant works; this one spells "fhir" so it is recognisable in pg_locks. */

@@ -17,7 +17,7 @@
  * (16), BENCH_WARMUP_SECONDS (1), BENCH_ONLY (comma-separated query names), BENCH_PAGING_SECONDS
  * (300, the bound of the full-paging test), BENCH_SLOW_MS (2000: a query whose probe is slower
  * is reported "too slow", not driven), BENCH_RUN_UNSUPPORTED=1 (drive unsupported and too slow
- * queries anyway), BENCH_CACHE (both: cached and uncached, the default; on; off).
+ * queries anyway), BENCH_CACHE (both: cached and uncached, the default; on; off), BENCH_WRITES_PER_SEC (0: during each cached run, PUT one Organization that many times a second).
  *
  * A query the server does not support yet (4xx on the probe) is reported "unsupported (400)" and not
  * driven. Results: a table on stdout and bench/results/<timestamp>.json.
@@ -49,6 +49,9 @@ if (!CACHE_MODES) {
   process.exit(2);
 }
 const SEARCH_CACHE_MB = numberEnv('SEARCH_CACHE_MB', 64, 1, 65536);
+// Writes per second made during each cached run (an Organization PUT with a new alias): every write
+// moves the store head, so the cache's answers are recomputed; 0 (the default) makes none.
+const WRITES_PER_SEC = numberEnv('BENCH_WRITES_PER_SEC', 0, 0, 1000);
 const PAGE_SIZE = 20; // the server's default _count
 const PROBE_TIMEOUT_MS = 60000;
 const SETTLE_SECONDS = 300; // the longest wait for the server to drain after a query's load
@@ -212,6 +215,7 @@ async function main() {
       databaseUrl: store.databaseUrl,
       dataDir: store.dataDir,
       searchCacheMb: SEARCH_CACHE_MB,
+      writesPerSecond: WRITES_PER_SEC,
     },
     createLogger('silent'),
   );
@@ -317,11 +321,16 @@ async function main() {
         const server = servers[mode === '-' ? 'off' : mode];
         const run = { cache: mode };
         const before = mode === 'on' ? directory.ctx.responseCache.stats() : undefined;
+        const writer = mode === 'on' && WRITES_PER_SEC > 0 ? await startWriter(base, q) : undefined;
         try {
-          run.load = await drive(
-            server.origin,
-            w.paths.map((p) => basePath + p.path),
-          );
+          try {
+            run.load = await drive(
+              server.origin,
+              w.paths.map((p) => basePath + p.path),
+            );
+          } finally {
+            if (writer) run.writes = await writer.stop();
+          }
           if (before) {
             const after = directory.ctx.responseCache.stats();
             run.cacheStats = {
@@ -337,7 +346,8 @@ async function main() {
             `  ${tag.padEnd(28)} ${fmtRate(run.load.reqPerSec)} req/s  p50 ${run.load.latencyMs.p50} ms  p99 ${run.load.latencyMs.p99} ms  non-2xx ${run.load.non2xx}  errors ${run.load.errors} (timeouts ${run.load.timeouts})` +
               (run.cacheStats
                 ? `  hits ${run.cacheStats.hits} misses ${run.cacheStats.misses} head reads ${run.cacheStats.headReads}`
-                : ''),
+                : '') +
+              (run.writes ? `  writes ${run.writes.done} (failed ${run.writes.failed})` : ''),
           );
         } catch (err) {
           if (interrupted) break;
@@ -403,6 +413,7 @@ async function main() {
       pageSize: PAGE_SIZE,
       cacheModes: CACHE_MODES,
       searchCacheMb: SEARCH_CACHE_MB,
+      writesPerSecond: WRITES_PER_SEC,
     },
     bare: {
       bytes: sizing.body.length,
@@ -613,6 +624,47 @@ function drive(origin, paths) {
   });
 }
 
+/**
+ * Writes WRITES_PER_SEC times a second until stopped: PUTs one Organization (the first read id)
+ * with a new alias each time, one write at a time. stop() waits for the write in flight.
+ */
+async function startWriter(base, q) {
+  const url = `${base}/Organization/${encodeURIComponent(q.read.ids[0])}`;
+  const original = await (await fetch(url)).json();
+  const counts = { done: 0, failed: 0, perSecond: WRITES_PER_SEC };
+  let stopped = false;
+  let n = 0;
+  const loop = (async () => {
+    const started = performance.now();
+    while (!stopped) {
+      const body = { ...original, alias: [`bench write ${n++}`] };
+      delete body.meta;
+      try {
+        const res = await fetch(url, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/fhir+json' },
+          body: JSON.stringify(body),
+        });
+        await res.arrayBuffer();
+        if (res.ok) counts.done += 1;
+        else counts.failed += 1;
+      } catch {
+        counts.failed += 1;
+      }
+      const due = started + (n * 1000) / WRITES_PER_SEC;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      return counts;
+    },
+  };
+}
+
 /** Waits (at most SETTLE_SECONDS) until a cheap database-backed request answers within a second. */
 async function settle(url) {
   const started = performance.now();
@@ -770,9 +822,10 @@ function printTable(results, bareInfo, paging) {
         ]);
         continue;
       }
-      const hitRate = run.cacheStats
-        ? `; ${Math.round((100 * run.cacheStats.hits) / Math.max(1, run.cacheStats.hits + run.cacheStats.misses))} % hits, ${run.cacheStats.headReads} head reads`
-        : '';
+      const hitRate =
+        (run.cacheStats
+          ? `; ${Math.round((100 * run.cacheStats.hits) / Math.max(1, run.cacheStats.hits + run.cacheStats.misses))} % hits, ${run.cacheStats.headReads} head reads`
+          : '') + (run.writes ? `; ${run.writes.done} writes during it (${run.writes.failed} failed)` : '');
       rows.push([
         r.name,
         cache,

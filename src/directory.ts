@@ -70,7 +70,13 @@ export function createFhirContext(
   const validator = createResourceValidator(enforce ? [profileCheck(profiles)] : []);
   const ctx: FhirContext = { store, validator, baseUrl, profiles, enforceProfiles: enforce };
   const cacheBytes = options.searchCacheBytes ?? 0;
-  if (cacheBytes > 0) ctx.responseCache = new ResponseCache(() => store.head(), cacheBytes);
+  if (cacheBytes > 0)
+    ctx.responseCache = new ResponseCache(
+      () => store.head(),
+      cacheBytes,
+      undefined,
+      (after, upto) => store.typesChanged(after, upto),
+    );
   return ctx;
 }
 

@@ -157,6 +157,14 @@ export function createPostgresStore(db: SqlClient): ResourceStore {
       });
     },
 
+    async typesChanged(after: number, upto: number): Promise<Set<string>> {
+      const rows = await db.query<{ resource_type: string }>(
+        'SELECT DISTINCT resource_type FROM resource_history WHERE seq > $1 AND seq <= $2',
+        [after, upto],
+      );
+      return new Set(rows.map((row) => row.resource_type));
+    },
+
     async history(query: HistoryQuery): Promise<HistoryPage> {
       const params: SqlValue[] = [];
       const where: string[] = [];

@@ -100,6 +100,11 @@ export interface StoreHead {
 export interface ResourceStore extends ResourceReader {
   /** The committed head, read in a snapshot taken after the call (one cheap query). */
   head(): Promise<StoreHead>;
+  /**
+   * The types of the changes with a sequence in (after, upto]. Once a head at `upto` has been read
+   * every such change is committed (they commit in sequence order), so the answer never changes.
+   */
+  typesChanged(after: number, upto: number): Promise<Set<string>>;
   history(query: HistoryQuery): Promise<HistoryPage>;
   /** Counts current, not deleted resources (all types when none is given). */
   count(type?: string): Promise<number>;

@@ -54,6 +54,55 @@ describe('ResponseCache', () => {
     expect(computed).toBe(3);
   });
 
+  it('keeps an answer that names the types it read while only other types are written', async () => {
+    const head = fakeHead();
+    // The changes the test says were made, by sequence: 2 and 3 Endpoint, 4 Organization.
+    const changes = new Map([
+      [2, 'Endpoint'],
+      [3, 'Endpoint'],
+      [4, 'Organization'],
+    ]);
+    const asked: string[] = [];
+    const typesChanged = (after: number, upto: number): Promise<Set<string>> => {
+      asked.push(`${after}:${upto}`);
+      return Promise.resolve(
+        new Set([...changes].filter(([seq]) => seq > after && seq <= upto).map(([, type]) => type)),
+      );
+    };
+    const cache = new ResponseCache(head.read, 1 << 20, undefined, typesChanged);
+    let computed = 0;
+    const orgs = (): Promise<{ text: string; types: string[] }> =>
+      Promise.resolve({ text: bundle(++computed), types: ['Organization'] });
+    const untyped = (): Promise<string> => Promise.resolve(bundle(++computed));
+    await cache.answer('orgs', orgs);
+    await cache.answer('any', untyped);
+    head.head = { seq: 2, epoch: 0 }; // an Endpoint write
+    expect(await cache.answer('orgs', orgs)).toMatchObject({ status: 'hit' });
+    expect(await cache.answer('any', untyped)).toMatchObject({ status: 'miss' });
+    head.head = { seq: 3, epoch: 0 }; // another: asked from the head the entry was last found at
+    expect(await cache.answer('orgs', orgs)).toMatchObject({ status: 'hit' });
+    expect(await cache.answer('orgs', orgs)).toMatchObject({ status: 'hit' }); // same heads: not asked again
+    expect(asked).toEqual(['1:2', '2:3']);
+    head.head = { seq: 4, epoch: 0 }; // an Organization write
+    expect(await cache.answer('orgs', orgs)).toMatchObject({ status: 'miss' });
+    expect(await cache.answer('orgs', orgs)).toMatchObject({ status: 'hit' });
+    head.head = { seq: 4, epoch: 1 }; // a reindex batch
+    expect(await cache.answer('orgs', orgs)).toMatchObject({ status: 'miss' });
+    expect(computed).toBe(5);
+  });
+
+  it('computes again when the store cannot say which types changed', async () => {
+    const head = fakeHead();
+    const cache = new ResponseCache(head.read, 1 << 20, undefined, () =>
+      Promise.reject(new Error('database gone')),
+    );
+    const orgs = (): Promise<{ text: string; types: string[] }> =>
+      Promise.resolve({ text: bundle(1), types: ['Organization'] });
+    await cache.answer('orgs', orgs);
+    head.head = { seq: 2, epoch: 0 };
+    expect(await cache.answer('orgs', orgs)).toMatchObject({ status: 'miss' });
+  });
+
   it('stores an answer under the head read before computing it, so a write during the search is never hidden', async () => {
     const head = fakeHead();
     const cache = new ResponseCache(head.read, 1 << 20);

@@ -209,9 +209,37 @@ describe('search response cache', () => {
       expect(idsOf(res)).toEqual(expect.arrayContaining(['writes-t1', 'writes-t2']));
     });
 
-    it('a write to another type moves the head too: Endpoint writes make Organization searches miss', async () => {
-      const res = await afterWrite(() => put(dir, endpoint('writes-ep', 'cache-b')));
-      expect(res.status).toBe(200);
+    it('a write to another type does not end a plain search of this one, but ends every search that reads that type', async () => {
+      const plain = dir.url('/Organization?name=cachet&_sort=_id');
+      const reading = [
+        '/Organization?_id=cache-b&_revinclude=Endpoint:organization',
+        '/Organization?_has:Endpoint:organization:status=active',
+        '/Endpoint?organization.name=cachet',
+        '/Endpoint?_include=Endpoint:organization:Organization',
+        '/Organization?_id=cache-b&_include=Organization:endpoint',
+        '/Organization?_id=cache-b&_revinclude:iterate=Endpoint:organization',
+        '/_history',
+        '/Endpoint/_history',
+      ].map((path) => dir.url(path));
+      for (const url of [plain, ...reading]) {
+        await call('GET', url);
+        expect(cacheOf(await call('GET', url))).toBe('hit');
+      }
+      const before = await call('GET', plain);
+      await put(dir, endpoint('writes-ep', 'cache-b'));
+      const after = await call('GET', plain);
+      expect(cacheOf(after)).toBe('hit');
+      expect(withoutTimestamp(after)).toEqual(withoutTimestamp(before));
+      expect(idsOf(after)).toEqual(expect.arrayContaining(['cache-a', 'cache-b', 'cache-c']));
+      for (const url of reading)
+        expect(`${url}: ${String(cacheOf(await call('GET', url)))}`).toBe(`${url}: miss`);
+      const revincluded = await call('GET', reading[0] as string);
+      expect(revincluded.body.entry.map((e: { resource: Resource }) => e.resource.id)).toContain('writes-ep');
+      // An Organization write ends the plain Organization search, and Endpoint history stays.
+      await call('GET', dir.url('/Endpoint/_history'));
+      await put(dir, org('writes-org', 'Unmatched Writes Org'));
+      expect(cacheOf(await call('GET', plain))).toBe('miss');
+      expect(cacheOf(await call('GET', dir.url('/Endpoint/_history')))).toBe('hit');
     });
   });
 

@@ -30,9 +30,12 @@ export function historyScope(scope: HistoryScope, lenient: boolean): CacheScope 
 
 /** History, answered from the response cache while the store's head has not moved (see search). */
 export function history(ctx: FhirContext, request: FhirRequest, scope: HistoryScope): Promise<FhirResult> {
-  return cachedAnswer(ctx, request, historyScope(scope, isLenient(request)), (query) =>
-    historyBundle(ctx, { ...request, query }, scope),
-  );
+  // Type and instance history read that type's rows only; system history reads every type.
+  const types = scope.type ? [scope.type] : undefined;
+  return cachedAnswer(ctx, request, historyScope(scope, isLenient(request)), async (query) => ({
+    text: await historyBundle(ctx, { ...request, query }, scope),
+    ...(types ? { types } : {}),
+  }));
 }
 
 async function historyBundle(ctx: FhirContext, request: FhirRequest, scope: HistoryScope): Promise<string> {

@@ -12,8 +12,10 @@ import type { FhirRequest, FhirResult } from '../request';
 import type { FhirContext } from '../context';
 import { parseSearch } from '../search/parse-search';
 import { cachedAnswer, type CacheScope } from '../search/cached-answer';
+import type { Computed } from '../search/response-cache';
 import { needsShaping, shapeResource } from '../search/shape-result';
 import type { VersionRecord } from '../../storage/resource-store';
+import type { Condition, IncludeSpec, SearchQuery } from '../../storage/search-query';
 
 /** Included resources are capped; a warning outcome says when some were left out. */
 export const INCLUDE_CAP = 1000;
@@ -61,13 +63,37 @@ export function searchScope(type: string, lenient: boolean, types?: string[]): C
   return ['search', types ? types.join(',') : type, lenient];
 }
 
+/**
+ * The types whose rows a search reads, for the response cache: its own type(s), the targets of its
+ * chains and the sources of its `_has`, the types its includes name; undefined (any type) when an
+ * include iterates or names no target type.
+ */
+export function typesRead(query: SearchQuery, includes: IncludeSpec[]): string[] | undefined {
+  const read = new Set<string>(query.types ?? [query.type]);
+  const visit = (conditions: Condition[]): void => {
+    for (const c of conditions) {
+      if (c.kind === 'chain') read.add(c.targetType);
+      if (c.kind === 'has') read.add(c.sourceType);
+      if (c.kind === 'chain' || c.kind === 'has') visit(c.conditions);
+    }
+  };
+  visit(query.conditions);
+  for (const spec of includes) {
+    if (spec.iterate) return undefined;
+    if (spec.reverse) read.add(spec.sourceType);
+    else if (spec.targetType) read.add(spec.targetType);
+    else return undefined;
+  }
+  return [...read];
+}
+
 async function runSearch(
   ctx: FhirContext,
   query: URLSearchParams,
   lenient: boolean,
   type: string,
   types?: string[],
-): Promise<string> {
+): Promise<Computed> {
   // Across types, a parameter must mean something for every one of them.
   for (const other of types?.slice(1) ?? []) parseSearch(other, query, lenient, ctx.baseUrl);
   const parsed = parseSearch(type, query, lenient, ctx.baseUrl);
@@ -127,8 +153,10 @@ async function runSearch(
       ),
     );
   }
-  return bundleJson(
+  const text = bundleJson(
     { type: 'searchset', link, ...(page.total === undefined ? {} : { total: page.total }) },
     entries,
   );
+  const read = typesRead(searchQuery, parsed.includes);
+  return read ? { text, types: read } : text;
 }

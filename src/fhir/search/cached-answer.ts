@@ -5,7 +5,7 @@
  */
 import type { FhirContext } from '../context';
 import type { FhirRequest, FhirResult } from '../request';
-import { canonicalQuery } from './response-cache';
+import { canonicalQuery, type Computed } from './response-cache';
 
 export const CACHE_HEADER = 'x-cache';
 
@@ -21,11 +21,14 @@ export async function cachedAnswer(
   ctx: FhirContext,
   request: FhirRequest,
   scope: CacheScope,
-  build: (canonical: URLSearchParams) => Promise<string>,
+  build: (canonical: URLSearchParams) => Promise<Computed>,
 ): Promise<FhirResult> {
   const query = canonicalQuery(request.query);
   const cache = ctx.responseCache;
-  if (!cache) return { status: 200, body: await build(query) };
+  if (!cache) {
+    const built = await build(query);
+    return { status: 200, body: typeof built === 'string' ? built : built.text };
+  }
   const key = cacheKey(ctx, scope, query);
   const answer = await cache.answer(key, () => build(query));
   return { status: 200, headers: { [CACHE_HEADER]: answer.status }, body: answer.body };

@@ -12,6 +12,13 @@
  * head, and the entry is never served again. No invalidation message is needed: a second process
  * writing to the same database moves the same head.
  *
+ * An answer that says which types it read (a search of one type with no chain, `_has` or include
+ * reads only that type's rows) outlives writes to other types: when the head has moved, the store
+ * says which types the changes in between wrote (a fixed fact once the newer head is read, so it is
+ * asked once per pair of heads), and if none is one the answer read, it is as current as if it had
+ * been computed at the newer head, and is kept under that head. So Endpoint updates do not
+ * recompute Organization name lookups. A reindex (the epoch) ends every answer.
+ *
  * Head reads are shared, but never one that may have started before the request arrived: a request
  * that finds a head read in flight waits for the next one, which every request arriving meanwhile
  * shares. So at most one head query is in flight and one queued, however many requests arrive.
@@ -41,11 +48,14 @@ export interface ResponseCacheStats {
 }
 
 interface Entry {
+  /** The head it was computed at, or a later one at which nothing it read had changed. */
   head: StoreHead;
   /** The Bundle's UTF-8 bytes before its timestamp value (all of them when it has none). */
   before: Buffer;
   /** The bytes after the timestamp value; undefined when the Bundle has no timestamp. */
   after: Buffer | undefined;
+  /** The types the answer read; undefined: any. */
+  types: readonly string[] | undefined;
   bytes: number;
 }
 
@@ -58,6 +68,10 @@ interface Pending {
 }
 
 const sameHead = (a: StoreHead, b: StoreHead): boolean => a.seq === b.seq && a.epoch === b.epoch;
+
+/** What an answer's computation gives: the Bundle text, and the types it read when it knows. */
+export type Computed = string | { text: string; types?: readonly string[] };
+
 const newerHead = (a: StoreHead, b: StoreHead): boolean => a.seq > b.seq || a.epoch > b.epoch;
 
 /** The key is a UTF-16 string (two bytes a character at most), plus the map's own bookkeeping. */
@@ -78,13 +92,18 @@ function stampOffset(text: string): number {
  * Kept as bytes, split around the (ASCII) timestamp: a hit writes the stored bytes as they are,
  * with no string to build, encode and collect per request.
  */
-function makeEntry(key: string, head: StoreHead, text: string): Entry {
+function makeEntry(key: string, head: StoreHead, computed: Computed): { text: string; entry: Entry } {
+  const { text, types } = typeof computed === 'string' ? { text: computed, types: undefined } : computed;
   const bytes = Buffer.from(text, 'utf8');
   const size = bytes.length + 2 * key.length + ENTRY_OVERHEAD;
   const stampAt = stampOffset(text);
-  if (stampAt < 0) return { head, before: bytes, after: undefined, bytes: size };
-  const at = Buffer.byteLength(text.slice(0, stampAt)); // stampAt itself while all before it is ASCII
-  return { head, before: bytes.subarray(0, at), after: bytes.subarray(at + INSTANT_LENGTH), bytes: size };
+  const entry: Entry = { head, before: bytes, after: undefined, types, bytes: size };
+  if (stampAt >= 0) {
+    const at = Buffer.byteLength(text.slice(0, stampAt)); // stampAt itself while all before it is ASCII
+    entry.before = bytes.subarray(0, at);
+    entry.after = bytes.subarray(at + INSTANT_LENGTH);
+  }
+  return { text, entry };
 }
 
 /**
@@ -133,8 +152,15 @@ export class OrderedHeadReader {
   }
 }
 
+/** The types a store's changes in (after, upto] wrote: ResourceStore.typesChanged. */
+export type TypesChanged = (after: number, upto: number) => Promise<Set<string>>;
+
+const CHANGE_MEMO_SIZE = 1000;
+
 export class ResponseCache {
   private readonly entries = new Map<string, Entry>();
+  /** typesChanged answers by `after:upto`; each is fixed once asked (see the header). */
+  private readonly changes = new Map<string, Promise<Set<string>>>();
   private readonly pending = new Map<string, Pending>();
   private readonly heads: OrderedHeadReader;
   private bytes = 0;
@@ -146,18 +172,50 @@ export class ResponseCache {
     readHead: () => Promise<StoreHead>,
     readonly maxBytes: number,
     private readonly now: () => string = () => new Date().toISOString(),
+    private readonly typesChanged?: TypesChanged,
   ) {
     this.heads = new OrderedHeadReader(readHead);
+  }
+
+  /** Whether `entry` answers at `head`: made at it, or nothing it read changed since it was made. */
+  private stillCurrent(entry: Entry, head: StoreHead): boolean | Promise<boolean> {
+    if (entry.head.epoch !== head.epoch) return false;
+    if (entry.head.seq === head.seq) return true;
+    const types = entry.types;
+    if (!types || !this.typesChanged || entry.head.seq > head.seq) return false;
+    return this.unchangedSince(entry, types, head);
+  }
+
+  private async unchangedSince(entry: Entry, types: readonly string[], head: StoreHead): Promise<boolean> {
+    if (!this.typesChanged) return false;
+    const key = `${entry.head.seq}:${head.seq}`;
+    let changed = this.changes.get(key);
+    if (!changed) {
+      if (this.changes.size >= CHANGE_MEMO_SIZE) this.changes.clear();
+      changed = this.typesChanged(entry.head.seq, head.seq);
+      this.changes.set(key, changed);
+    }
+    let written: Set<string>;
+    try {
+      written = await changed;
+    } catch {
+      this.changes.delete(key);
+      return false; // not known: computed again, as after any write
+    }
+    if (types.some((type) => written.has(type))) return false;
+    if (entry.head.seq < head.seq) entry.head = head;
+    return true;
   }
 
   /**
    * The answer for `key`: from an entry made at the current head, else from `compute` (which must
    * start its reads after it is called; its result is stored under the head read before it ran).
    */
-  async answer(key: string, compute: () => Promise<string>): Promise<CachedAnswer> {
+  async answer(key: string, compute: () => Promise<Computed>): Promise<CachedAnswer> {
     const head = await this.heads.read();
     const entry = this.entries.get(key);
-    if (entry && sameHead(entry.head, head)) {
+    const current = entry ? this.stillCurrent(entry, head) : false;
+    if (entry && (current === true || (current !== false && (await current)))) {
       // Most recently used last: Map keeps insertion order.
       this.entries.delete(key);
       this.entries.set(key, entry);
@@ -169,7 +227,7 @@ export class ResponseCache {
     if (shared && sameHead(shared.head, head))
       return { body: this.stamped((await shared.promise).entry), status: 'miss' };
 
-    const promise = compute().then((text) => ({ text, entry: makeEntry(key, head, text) }));
+    const promise = compute().then((computed) => makeEntry(key, head, computed));
     const mine: Pending = { head, promise };
     this.pending.set(key, mine);
     try {
@@ -193,7 +251,8 @@ export class ResponseCache {
   async hit(key: string): Promise<BundleChunks | undefined> {
     const head = await this.heads.read();
     const entry = this.entries.get(key);
-    if (!entry || !sameHead(entry.head, head)) return undefined;
+    const current = entry ? this.stillCurrent(entry, head) : false;
+    if (!entry || !(current === true || (current !== false && (await current)))) return undefined;
     this.entries.delete(key);
     this.entries.set(key, entry);
     this.hits += 1;

@@ -5,7 +5,7 @@
  */
 import type { FhirContext } from '../context';
 import type { FhirRequest, FhirResult } from '../request';
-import { canonicalQuery, type Computed } from './response-cache';
+import { canonicalQuery, computedText, type Computed } from './response-cache';
 
 export const CACHE_HEADER = 'x-cache';
 
@@ -25,10 +25,7 @@ export async function cachedAnswer(
 ): Promise<FhirResult> {
   const query = canonicalQuery(request.query);
   const cache = ctx.responseCache;
-  if (!cache) {
-    const built = await build(query);
-    return { status: 200, body: typeof built === 'string' ? built : built.text };
-  }
+  if (!cache) return { status: 200, body: computedText(await build(query)) };
   const key = cacheKey(ctx, scope, query);
   const answer = await cache.answer(key, () => build(query));
   return { status: 200, headers: { [CACHE_HEADER]: answer.status }, body: answer.body };

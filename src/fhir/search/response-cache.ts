@@ -67,11 +67,14 @@ interface Pending {
   promise: Promise<{ text: string; entry: Entry }>;
 }
 
-const sameHead = (a: StoreHead, b: StoreHead): boolean => a.seq === b.seq && a.epoch === b.epoch;
-
 /** What an answer's computation gives: the Bundle text, and the types it read when it knows. */
 export type Computed = string | { text: string; types?: readonly string[] };
 
+/** The Bundle text of a computation. */
+export const computedText = (computed: Computed): string =>
+  typeof computed === 'string' ? computed : computed.text;
+
+const sameHead = (a: StoreHead, b: StoreHead): boolean => a.seq === b.seq && a.epoch === b.epoch;
 const newerHead = (a: StoreHead, b: StoreHead): boolean => a.seq > b.seq || a.epoch > b.epoch;
 
 /** The key is a UTF-16 string (two bytes a character at most), plus the map's own bookkeeping. */
@@ -93,7 +96,8 @@ function stampOffset(text: string): number {
  * with no string to build, encode and collect per request.
  */
 function makeEntry(key: string, head: StoreHead, computed: Computed): { text: string; entry: Entry } {
-  const { text, types } = typeof computed === 'string' ? { text: computed, types: undefined } : computed;
+  const text = computedText(computed);
+  const types = typeof computed === 'string' ? undefined : computed.types;
   const bytes = Buffer.from(text, 'utf8');
   const size = bytes.length + 2 * key.length + ENTRY_OVERHEAD;
   const stampAt = stampOffset(text);
@@ -177,34 +181,48 @@ export class ResponseCache {
     this.heads = new OrderedHeadReader(readHead);
   }
 
-  /** Whether `entry` answers at `head`: made at it, or nothing it read changed since it was made. */
-  private stillCurrent(entry: Entry, head: StoreHead): boolean | Promise<boolean> {
-    if (entry.head.epoch !== head.epoch) return false;
-    if (entry.head.seq === head.seq) return true;
-    const types = entry.types;
-    if (!types || !this.typesChanged || entry.head.seq > head.seq) return false;
-    return this.unchangedSince(entry, types, head);
+  /**
+   * The entry for `key` if it answers at `head` (made at it, or nothing it read changed since it
+   * was made), counted as a hit and made the most recently used; else undefined.
+   */
+  private async currentEntry(key: string, head: StoreHead): Promise<Entry | undefined> {
+    const entry = this.entries.get(key);
+    if (!entry || entry.head.epoch !== head.epoch) return undefined;
+    if (entry.head.seq !== head.seq) {
+      const types = entry.types;
+      const typesChanged = this.typesChanged;
+      if (!types || !typesChanged || entry.head.seq > head.seq) return undefined;
+      if (!(await this.unchangedSince(typesChanged, entry.head, head, types))) return undefined;
+      if (entry.head.seq < head.seq) entry.head = head; // as good as made at this head
+    }
+    // Most recently used last: Map keeps insertion order.
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    this.hits += 1;
+    return entry;
   }
 
-  private async unchangedSince(entry: Entry, types: readonly string[], head: StoreHead): Promise<boolean> {
-    if (!this.typesChanged) return false;
-    const key = `${entry.head.seq}:${head.seq}`;
+  /** Whether none of `types` was written between two heads (asked once per pair of heads). */
+  private async unchangedSince(
+    typesChanged: TypesChanged,
+    from: StoreHead,
+    to: StoreHead,
+    types: readonly string[],
+  ): Promise<boolean> {
+    const key = `${from.seq}:${to.seq}`;
     let changed = this.changes.get(key);
     if (!changed) {
       if (this.changes.size >= CHANGE_MEMO_SIZE) this.changes.clear();
-      changed = this.typesChanged(entry.head.seq, head.seq);
+      changed = typesChanged(from.seq, to.seq);
       this.changes.set(key, changed);
     }
-    let written: Set<string>;
     try {
-      written = await changed;
+      const written = await changed;
+      return !types.some((type) => written.has(type));
     } catch {
       this.changes.delete(key);
       return false; // not known: computed again, as after any write
     }
-    if (types.some((type) => written.has(type))) return false;
-    if (entry.head.seq < head.seq) entry.head = head;
-    return true;
   }
 
   /**
@@ -213,15 +231,8 @@ export class ResponseCache {
    */
   async answer(key: string, compute: () => Promise<Computed>): Promise<CachedAnswer> {
     const head = await this.heads.read();
-    const entry = this.entries.get(key);
-    const current = entry ? this.stillCurrent(entry, head) : false;
-    if (entry && (current === true || (current !== false && (await current)))) {
-      // Most recently used last: Map keeps insertion order.
-      this.entries.delete(key);
-      this.entries.set(key, entry);
-      this.hits += 1;
-      return { body: this.stamped(entry), status: 'hit' };
-    }
+    const entry = await this.currentEntry(key, head);
+    if (entry) return { body: this.stamped(entry), status: 'hit' };
     this.misses += 1;
     const shared = this.pending.get(key);
     if (shared && sameHead(shared.head, head))
@@ -249,13 +260,8 @@ export class ResponseCache {
    * nothing is computed: for a caller that answers hits itself and hands everything else on.
    */
   async hit(key: string): Promise<BundleChunks | undefined> {
-    const head = await this.heads.read();
-    const entry = this.entries.get(key);
-    const current = entry ? this.stillCurrent(entry, head) : false;
-    if (!entry || !(current === true || (current !== false && (await current)))) return undefined;
-    this.entries.delete(key);
-    this.entries.set(key, entry);
-    this.hits += 1;
+    const entry = await this.currentEntry(key, await this.heads.read());
+    if (!entry) return undefined;
     return entry.after ? [entry.before, Buffer.from(this.now(), 'latin1'), entry.after] : [entry.before];
   }
 

@@ -3,6 +3,7 @@
  * every problem is reported together; the result is frozen.
  */
 import Ajv from 'ajv';
+import { DEFAULT_LIMITS, type RequestLimits } from './fhir/limits';
 
 export interface Config {
   port: number;
@@ -18,6 +19,12 @@ export interface Config {
   searchCacheMb: number;
   /** Validate Organization and Endpoint writes against the profiles in profiles/ (422 when they fail). */
   enforceProfiles: boolean;
+  /** Work one request may ask for (SEARCH_MAX_*, BUNDLE_MAX_ENTRIES, MAX_RESOURCE_BYTES). */
+  limits: RequestLimits;
+  /** Longest a single SQL statement may run, in ms (PostgreSQL statement_timeout); 0: no limit. */
+  statementTimeoutMs: number;
+  /** Longest a request waits for a database connection, in ms, before a 503 with Retry-After. */
+  dbAcquireTimeoutMs: number;
 }
 
 /** Each variable: its name, what it means and its default, as README.md's table shows them. */
@@ -32,6 +39,25 @@ export const CONFIG_VARIABLES = {
   MAX_BODY_BYTES: { type: 'integer', minimum: 1024, maximum: 1073741824, default: 16777216 },
   SEARCH_CACHE_MB: { type: 'integer', minimum: 0, maximum: 65536, default: 64 },
   ENFORCE_PROFILES: { type: 'boolean', default: true },
+  SEARCH_MAX_CONDITIONS: {
+    type: 'integer',
+    minimum: 1,
+    maximum: 1000,
+    default: DEFAULT_LIMITS.searchConditions,
+  },
+  SEARCH_MAX_VALUES: { type: 'integer', minimum: 1, maximum: 10000, default: DEFAULT_LIMITS.searchValues },
+  SEARCH_MAX_SORT_KEYS: { type: 'integer', minimum: 1, maximum: 50, default: DEFAULT_LIMITS.sortKeys },
+  SEARCH_MAX_INCLUDES: { type: 'integer', minimum: 1, maximum: 100, default: DEFAULT_LIMITS.includes },
+  SEARCH_MAX_CHAIN_DEPTH: { type: 'integer', minimum: 1, maximum: 20, default: DEFAULT_LIMITS.chainDepth },
+  BUNDLE_MAX_ENTRIES: { type: 'integer', minimum: 1, maximum: 100000, default: DEFAULT_LIMITS.bundleEntries },
+  MAX_RESOURCE_BYTES: {
+    type: 'integer',
+    minimum: 1024,
+    maximum: 1073741824,
+    default: DEFAULT_LIMITS.resourceBytes,
+  },
+  STATEMENT_TIMEOUT_MS: { type: 'integer', minimum: 0, maximum: 3600000, default: 5000 },
+  DB_ACQUIRE_TIMEOUT_MS: { type: 'integer', minimum: 1, maximum: 600000, default: 5000 },
 } as const;
 
 const schema = { type: 'object', properties: CONFIG_VARIABLES, additionalProperties: true };
@@ -69,6 +95,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     maxBodyBytes: values.MAX_BODY_BYTES as number,
     searchCacheMb: values.SEARCH_CACHE_MB as number,
     enforceProfiles: values.ENFORCE_PROFILES as boolean,
+    limits: {
+      searchConditions: values.SEARCH_MAX_CONDITIONS as number,
+      searchValues: values.SEARCH_MAX_VALUES as number,
+      sortKeys: values.SEARCH_MAX_SORT_KEYS as number,
+      includes: values.SEARCH_MAX_INCLUDES as number,
+      chainDepth: values.SEARCH_MAX_CHAIN_DEPTH as number,
+      bundleEntries: values.BUNDLE_MAX_ENTRIES as number,
+      resourceBytes: values.MAX_RESOURCE_BYTES as number,
+    },
+    statementTimeoutMs: values.STATEMENT_TIMEOUT_MS as number,
+    dbAcquireTimeoutMs: values.DB_ACQUIRE_TIMEOUT_MS as number,
   };
   if (typeof values.BASE_URL === 'string') config.baseUrl = values.BASE_URL.replace(/\/+$/, '');
   if (typeof values.DATABASE_URL === 'string') {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { CONFIG_VARIABLES, type Config } from './config';
 import type { FhirContext } from './fhir/context';
 import { issue, outcomeOf } from './fhir/errors';
+import { DEFAULT_LIMITS, type RequestLimits } from './fhir/limits';
 import { ResponseCache } from './fhir/search/response-cache';
 import { loadR4Definitions } from './fhir/definitions';
 import { buildCapabilityStatement } from './fhir/interactions/capabilities';
@@ -37,6 +38,10 @@ export interface StoreOptions {
   /** PGlite data directory; undefined keeps PGlite in memory. */
   dataDir?: string;
   searchPath?: string;
+  /** STATEMENT_TIMEOUT_MS: the longest one SQL statement may run (0: no limit). */
+  statementTimeoutMs?: number;
+  /** DB_ACQUIRE_TIMEOUT_MS: the longest a request waits for a database connection before a 503. */
+  dbAcquireTimeoutMs?: number;
 }
 
 /** Opens the database, runs pending migrations and returns the store. */
@@ -57,6 +62,8 @@ export interface ContextOptions {
   searchCacheBytes?: number;
   /** false: writes are checked against base R4 only (ENFORCE_PROFILES=false); $validate still uses the profiles. */
   enforceProfiles?: boolean;
+  /** Request limits; DEFAULT_LIMITS for any not given. */
+  limits?: Partial<RequestLimits>;
 }
 
 export function createFhirContext(
@@ -68,7 +75,8 @@ export function createFhirContext(
   const profiles = directoryProfiles();
   const enforce = options.enforceProfiles ?? true;
   const validator = createResourceValidator(enforce ? [profileCheck(profiles)] : []);
-  const ctx: FhirContext = { store, validator, baseUrl, profiles, enforceProfiles: enforce };
+  const limits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits });
+  const ctx: FhirContext = { store, validator, baseUrl, profiles, enforceProfiles: enforce, limits };
   const cacheBytes = options.searchCacheBytes ?? 0;
   if (cacheBytes > 0)
     ctx.responseCache = new ResponseCache(
@@ -116,6 +124,11 @@ export type DirectoryConfig = Pick<Config, 'port' | 'host' | 'maxBodyBytes' | 's
   searchCacheMb?: number;
   /** ENFORCE_PROFILES; true when absent. */
   enforceProfiles?: boolean;
+  /** SEARCH_MAX_*, BUNDLE_MAX_ENTRIES, MAX_RESOURCE_BYTES; DEFAULT_LIMITS for any absent. */
+  limits?: Partial<RequestLimits>;
+  /** STATEMENT_TIMEOUT_MS and DB_ACQUIRE_TIMEOUT_MS (used when the directory opens its store). */
+  statementTimeoutMs?: number;
+  dbAcquireTimeoutMs?: number;
 };
 
 const STARTING_OUTCOME = JSON.stringify(
@@ -153,6 +166,7 @@ export async function startDirectory(
   const ctx = createFhirContext(openedStore, baseUrl, {
     searchCacheBytes: searchCacheMb * 1024 * 1024,
     enforceProfiles: config.enforceProfiles ?? true,
+    ...(config.limits ? { limits: config.limits } : {}),
   });
   if (config.seed) await seedIfEmpty(ctx, logger);
   const capability = buildCapabilityStatement(ctx, SOFTWARE, new Date().toISOString());

@@ -1,5 +1,6 @@
 /** What every FHIR interaction receives: its dependencies, passed in, never module singletons. */
 import type { ResourceStore } from '../storage/resource-store';
+import type { RequestLimits } from './limits';
 import type { DirectoryProfiles } from './profiles/directory-profiles';
 import type { ResponseCache } from './search/response-cache';
 import type { ResourceValidator } from './validation/resource-validator';
@@ -13,6 +14,8 @@ export interface FhirContext {
   profiles: DirectoryProfiles;
   /** Whether writes are validated against `profiles` (and then declare them in meta.profile). */
   enforceProfiles: boolean;
+  /** How much work one request may ask for; a request over a limit is a 400/413 naming it. */
+  limits: Readonly<RequestLimits>;
   /** Search and history responses keyed by query and store head; absent when disabled. */
   responseCache?: ResponseCache;
 }

@@ -114,6 +114,27 @@ export const tooLarge = (diagnostics: string): FhirError => fail('too-long', dia
 export const businessRule = (diagnostics: string, expression?: string | string[]): FhirError =>
   fail('business-rule', diagnostics, 422, expression);
 
+/**
+ * A request over one of the configured limits (src/fhir/limits.ts): 400 `too-costly` naming the limit's
+ * variable and value (413 `too-long` for sizes), so a client knows what to change and an operator what to raise.
+ */
+export const limitExceeded = (
+  what: string,
+  variable: string,
+  limit: number,
+  expression?: string | string[],
+  status: 400 | 413 = 400,
+): FhirError =>
+  fail(
+    status === 413 ? 'too-long' : 'too-costly',
+    `${what}: the limit is ${limit} (${variable})`,
+    status,
+    expression,
+  );
+
+/** 503 with Retry-After: the database could not take the request in time (a busy pool); retry shortly. */
+export const unavailable = (diagnostics: string): FhirError => fail('transient', diagnostics, 503);
+
 /** 500 with a request id and no internals: the log has the rest. */
 export const internalError = (requestId: string): FhirError =>
   fail('exception', `An unexpected error occurred; quote request id ${requestId} when reporting it`, 500);

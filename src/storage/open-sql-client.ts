@@ -9,6 +9,10 @@ export interface DatabaseOptions {
   dataDir?: string;
   /** PostgreSQL only: the schema to work in (tests give each file its own). */
   searchPath?: string;
+  /** The longest one SQL statement may run, in ms (0 or absent: no limit). */
+  statementTimeoutMs?: number;
+  /** pg only: the longest a caller waits for a pooled connection, in ms, before DatabaseBusyError. */
+  dbAcquireTimeoutMs?: number;
 }
 
 export function openSqlClient(options: DatabaseOptions): Promise<SqlClient> {

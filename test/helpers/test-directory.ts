@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { openStore, startDirectory, type RunningDirectory } from '../../src/directory';
+import type { RequestLimits } from '../../src/fhir/limits';
 import { createLogger } from '../../src/logger';
 import type { ResourceStore } from '../../src/storage/resource-store';
 
@@ -25,6 +26,8 @@ export interface TestDirectoryOptions {
   searchCacheMb?: number;
   /** ENFORCE_PROFILES (true when absent): search-semantics tests store data the profiles refuse. */
   enforceProfiles?: boolean;
+  /** Request limits (DEFAULT_LIMITS for any absent). */
+  limits?: Partial<RequestLimits>;
   /** Serve this store instead of opening one (closed with the directory). */
   store?: ResourceStore;
 }
@@ -86,6 +89,7 @@ export async function startTestDirectory(options: TestDirectoryOptions = {}): Pr
       seed: options.seed ?? false,
       ...(options.searchCacheMb === undefined ? {} : { searchCacheMb: options.searchCacheMb }),
       ...(options.enforceProfiles === undefined ? {} : { enforceProfiles: options.enforceProfiles }),
+      ...(options.limits === undefined ? {} : { limits: options.limits }),
     },
     createLogger('silent'),
     store,

@@ -3,7 +3,7 @@
  * is that minute. Values without a time zone are read as UTC.
  */
 import { invalid } from './errors';
-import type { InstantRange } from '../storage/resource-store';
+import type { InstantRange } from '../storage/search-query';
 
 const DATE_PATTERN =
   /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/;

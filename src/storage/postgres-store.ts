@@ -8,26 +8,20 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { replaceIndexRows } from './index-writer';
-import { lastUpdatedText, toVersionRecord, type VersionRow } from './version-row';
+import {
+  CURRENT_COLUMNS,
+  HISTORY_COLUMNS,
+  lastUpdatedText,
+  toVersionRecord,
+  type VersionRow,
+} from './version-row';
 import { INDEX_TABLES } from './search-index';
-import { runIncludes, runSearch } from './search-runner';
+import { runHistory, runIncludes, runSearch } from './search-runner';
 import type { SqlClient, SqlExecutor, SqlValue } from './sql-client';
-import type {
-  HistoryPage,
-  HistoryQuery,
-  NewVersion,
-  ResourceStore,
-  StoreHead,
-  VersionRecord,
-  WriteSession,
-} from './resource-store';
+import type { HistoryPage, HistoryQuery } from './search-query';
+import type { NewVersion, ResourceStore, StoreHead, VersionRecord, WriteSession } from './resource-store';
 
 const WRITE_LOCK_KEY = 0x64697277; // "dirw"
-
-const CURRENT_COLUMNS = `resource_type, id, version_id, ${lastUpdatedText('last_updated')} AS last_updated,
-  deleted, seq, content`;
-const HISTORY_COLUMNS = `resource_type, id, version_id, ${lastUpdatedText('last_updated')} AS last_updated,
-  content IS NULL AS deleted, seq, method, content`;
 
 async function readCurrent(db: SqlExecutor, type: string, id: string): Promise<VersionRecord | undefined> {
   const rows = await db.query<VersionRow>(
@@ -165,28 +159,7 @@ export function createPostgresStore(db: SqlClient): ResourceStore {
       return new Set(rows.map((row) => row.resource_type));
     },
 
-    async history(query: HistoryQuery): Promise<HistoryPage> {
-      const params: SqlValue[] = [];
-      const where: string[] = [];
-      const bind = (value: SqlValue): string => {
-        params.push(value);
-        return `$${params.length}`;
-      };
-      if (query.type) where.push(`resource_type = ${bind(query.type)}`);
-      if (query.id) where.push(`id = ${bind(query.id)}`);
-      if (query.since) where.push(`last_updated >= ${bind(query.since)}::timestamptz`);
-      if (query.before) where.push(`last_updated < ${bind(query.before)}::timestamptz`);
-      if (query.beforeSeq !== undefined) where.push(`seq < ${bind(query.beforeSeq)}`);
-      const rows = await db.query<VersionRow>(
-        `SELECT ${HISTORY_COLUMNS} FROM resource_history
-         ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-         ORDER BY seq DESC LIMIT ${bind(query.count + 1)}`,
-        params,
-      );
-      const entries = rows.slice(0, query.count).map(toVersionRecord);
-      const last = entries[entries.length - 1];
-      return rows.length > query.count && last ? { entries, nextBeforeSeq: last.seq } : { entries };
-    },
+    history: (query: HistoryQuery): Promise<HistoryPage> => runHistory(db, query),
 
     search: (query) => runSearch(db, query),
     include: (specs, matches, cap) => runIncludes(db, specs, matches, cap),

@@ -5,56 +5,17 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import type { IndexRows } from './search-index';
-import type { IncludeSpec, SearchQuery } from './search-query';
-import type { IncludeResult, SearchResult } from './search-runner';
+import type {
+  HistoryPage,
+  HistoryQuery,
+  IncludeResult,
+  IncludeSpec,
+  SearchQuery,
+  SearchResult,
+} from './search-query';
+import type { VersionRecord, WriteMethod } from './version-record';
 
-export type WriteMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-
-/** One version of one resource as stored. `content` is the JSON text served to clients. */
-export interface VersionRecord {
-  resourceType: string;
-  id: string;
-  versionId: number;
-  /** ISO 8601 instant with milliseconds, from the database clock. */
-  lastUpdated: string;
-  deleted: boolean;
-  /** The global change sequence number of this version. */
-  seq: number;
-  method: WriteMethod;
-  /** Absent for a deletion. */
-  content?: string;
-}
-
-export interface HistoryQuery {
-  type?: string;
-  id?: string;
-  /** Only versions written at or after this instant (FHIR `_since`). */
-  since?: string;
-  /** Only versions written before this instant (FHIR `_at` upper bound / cut-off). */
-  before?: string;
-  count: number;
-  /** Keyset cursor: only versions with a smaller change sequence (newest first). */
-  beforeSeq?: number;
-}
-
-export interface HistoryPage {
-  entries: VersionRecord[];
-  /** Present when more versions follow: pass it back as `beforeSeq`. */
-  nextBeforeSeq?: number;
-}
-
-/** A half-open range of instants: start <= t < end. */
-export interface InstantRange {
-  start: string;
-  end: string;
-}
-
-export type DatePrefix = 'eq' | 'ne' | 'gt' | 'lt' | 'ge' | 'le' | 'sa' | 'eb' | 'ap';
-
-export interface LastUpdatedFilter {
-  prefix: DatePrefix;
-  range: InstantRange;
-}
+export type { VersionRecord, WriteMethod };
 
 export interface ResourceReader {
   /** The current version, including a deletion marker; undefined when the id was never used. */

@@ -1,9 +1,26 @@
 /**
- * A parsed search, in storage's vocabulary: conditions over the resource table and the index tables.
- * src/fhir/search turns FHIR query parameters into this; search-sql.ts turns it into SQL.
+ * The store's query language and its results, in storage's vocabulary: a search is conditions over
+ * the resource table and the index tables, plus sort keys and a keyset page; history is a page of
+ * versions newest first. src/fhir turns FHIR query parameters into these; the *-sql.ts modules
+ * compile them (search-sql.ts the conditions, search-page-sql.ts sorting and paging, include-sql.ts
+ * and history-sql.ts the rest) and search-runner.ts runs what they compile. A leaf: it imports only
+ * other type-only leaves.
  */
-import type { DatePrefix, InstantRange, LastUpdatedFilter } from './resource-store';
 import type { IndexKind } from './search-index';
+import type { VersionRecord } from './version-record';
+
+/** A half-open range of instants: start <= t < end. */
+export interface InstantRange {
+  start: string;
+  end: string;
+}
+
+export type DatePrefix = 'eq' | 'ne' | 'gt' | 'lt' | 'ge' | 'le' | 'sa' | 'eb' | 'ap';
+
+export interface LastUpdatedFilter {
+  prefix: DatePrefix;
+  range: InstantRange;
+}
 
 export type NumberPrefix = DatePrefix;
 
@@ -67,4 +84,35 @@ export interface IncludeSpec {
   targetType?: string;
   iterate: boolean;
   reverse: boolean;
+}
+
+export interface SearchResult {
+  records: VersionRecord[];
+  /** Cursor for the next page, when there is one. */
+  next?: { keys: (string | number)[]; id: string; type: string };
+  total?: number;
+}
+
+export interface IncludeResult {
+  records: VersionRecord[];
+  /** True when more resources would have been included than the cap allows. */
+  truncated: boolean;
+}
+
+export interface HistoryQuery {
+  type?: string;
+  id?: string;
+  /** Only versions written at or after this instant (FHIR `_since`). */
+  since?: string;
+  /** Only versions written before this instant (FHIR `_at` upper bound / cut-off). */
+  before?: string;
+  count: number;
+  /** Keyset cursor: only versions with a smaller change sequence (newest first). */
+  beforeSeq?: number;
+}
+
+export interface HistoryPage {
+  entries: VersionRecord[];
+  /** Present when more versions follow: pass it back as `beforeSeq`. */
+  nextBeforeSeq?: number;
 }

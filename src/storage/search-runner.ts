@@ -1,22 +1,21 @@
-/** Runs compiled searches and _include/_revinclude against one SqlExecutor (the pool, or a write transaction). */
-import type { SqlExecutor, SqlValue } from './sql-client';
-import { compileSearch } from './search-sql';
-import type { IncludeSpec, SearchQuery } from './search-query';
-import type { VersionRecord } from './resource-store';
+/**
+ * Runs what the *-sql.ts modules compile (searches, _include/_revinclude, history pages) against one
+ * SqlExecutor (the pool, or a write transaction), and turns the rows into results. No SQL is built here.
+ */
+import type { SqlExecutor } from './sql-client';
+import { compileHistory } from './history-sql';
+import { compileInclude } from './include-sql';
+import { compileSearch } from './search-page-sql';
+import type {
+  HistoryPage,
+  HistoryQuery,
+  IncludeResult,
+  IncludeSpec,
+  SearchQuery,
+  SearchResult,
+} from './search-query';
+import type { VersionRecord } from './version-record';
 import { toVersionRecord, type VersionRow } from './version-row';
-
-export interface SearchResult {
-  records: VersionRecord[];
-  /** Cursor for the next page, when there is one. */
-  next?: { keys: (string | number)[]; id: string; type: string };
-  total?: number;
-}
-
-export interface IncludeResult {
-  records: VersionRecord[];
-  /** True when more resources would have been included than the cap allows. */
-  truncated: boolean;
-}
 
 type Row = VersionRow & Record<string, unknown>;
 
@@ -42,14 +41,12 @@ export async function runSearch(db: SqlExecutor, query: SearchQuery): Promise<Se
       type: last.resource_type,
     };
   }
-  if (compiled.countSql) {
-    const [row] = await db.query<{ n: string | number }>(compiled.countSql, compiled.countParams);
+  if (compiled.count) {
+    const [row] = await db.query<{ n: string | number }>(compiled.count.sql, compiled.count.params);
     result.total = Number(row?.n ?? 0);
   }
   return result;
 }
-
-const RECORD_COLUMNS = `r.resource_type, r.id, r.version_id, r.last_updated, r.deleted, r.seq, r.content`;
 
 /**
  * FHIR search.html#include: resources the matches refer to (_include) or that refer to them
@@ -68,34 +65,9 @@ export async function runIncludes(
     const found: VersionRecord[] = [];
     for (const spec of specs) {
       if (round > 0 && !spec.iterate) continue;
-      const ids = frontier.filter((m) => m.resourceType === spec.sourceType).map((m) => m.id);
-      const targetIds = spec.reverse ? frontier.map((m) => m.id) : [];
-      if ((spec.reverse ? targetIds : ids).length === 0) continue;
-      const params: SqlValue[] = [];
-      const bind = (v: SqlValue): string => {
-        params.push(v);
-        return `$${params.length}`;
-      };
-      const where: string[] = ['NOT r.deleted', `x.resource_type = ${bind(spec.sourceType)}`];
-      if (spec.param !== undefined) where.push(`x.param = ${bind(spec.param)}`);
-      let join: string;
-      if (spec.reverse) {
-        const frontierTypes = [...new Set(frontier.map((m) => m.resourceType))];
-        join = 'x.resource_type = r.resource_type AND x.id = r.id';
-        where.push(
-          `x.target_id = ANY(${bind(targetIds)}::text[])`,
-          `x.target_type = ANY(${bind(frontierTypes)}::text[])`,
-        );
-      } else {
-        join = 'x.target_type = r.resource_type AND x.target_id = r.id';
-        where.push(`x.id = ANY(${bind(ids)}::text[])`);
-        if (spec.targetType) where.push(`r.resource_type = ${bind(spec.targetType)}`);
-      }
-      const rows = await db.query<Row>(
-        `SELECT DISTINCT ${RECORD_COLUMNS} FROM search_reference x JOIN resource r ON ${join}
-         WHERE ${where.join(' AND ')} ORDER BY r.resource_type, r.id LIMIT ${bind(cap + 1)}`,
-        params,
-      );
+      const compiled = compileInclude(spec, frontier, cap);
+      if (!compiled) continue;
+      const rows = await db.query<Row>(compiled.sql, compiled.params);
       for (const row of rows) {
         const key = `${row.resource_type}/${row.id}`;
         if (seen.has(key)) continue;
@@ -108,4 +80,13 @@ export async function runIncludes(
     frontier = found;
   }
   return { records: included.slice(0, cap), truncated: included.length > cap };
+}
+
+/** One page of history, newest first, and the cursor of the next when there is one. */
+export async function runHistory(db: SqlExecutor, query: HistoryQuery): Promise<HistoryPage> {
+  const compiled = compileHistory(query);
+  const rows = await db.query<VersionRow>(compiled.sql, compiled.params);
+  const entries = rows.slice(0, query.count).map(toVersionRecord);
+  const last = entries[entries.length - 1];
+  return rows.length > query.count && last ? { entries, nextBeforeSeq: last.seq } : { entries };
 }

@@ -1,27 +1,12 @@
 /**
- * Compiles a SearchQuery into SQL over the resource and index tables (FHIR R4 search.html).
+ * Compiles a search's conditions into SQL over the resource and index tables (FHIR R4 search.html);
+ * search-page-sql.ts puts them into one page with its sort keys and cursor.
  * Every condition is an EXISTS over one index table joined on (resource_type, id), so AND is a
  * conjunction of conditions and OR lives inside one condition's value list.
  */
-import type { SqlValue } from './sql-client';
 import { INDEX_TABLES } from './search-index';
-import type { Condition, SearchQuery, SortKey } from './search-query';
-import type { LastUpdatedFilter } from './resource-store';
-
-export class SqlBuilder {
-  readonly params: SqlValue[] = [];
-  private aliases = 0;
-
-  bind(value: SqlValue): string {
-    this.params.push(value);
-    return `$${this.params.length}`;
-  }
-
-  alias(prefix: string): string {
-    this.aliases += 1;
-    return `${prefix}${this.aliases}`;
-  }
-}
+import type { Condition, LastUpdatedFilter } from './search-query';
+import type { SqlBuilder } from './sql-builder';
 
 const escapeLike = (value: string): string => value.replace(/[\\%_]/g, (c) => `\\${c}`);
 /**
@@ -295,130 +280,4 @@ export function lastUpdatedSql(b: SqlBuilder, column: string, f: LastUpdatedFilt
     default:
       return `(${column} >= ${t(start)} AND ${column} < ${t(end)})`;
   }
-}
-
-const HIGH_TEXT = `chr(1114111)`;
-
-/** The sort key expression of one `_sort` entry, never NULL: missing values sort last either way. */
-export function sortKeySql(
-  b: SqlBuilder,
-  r: string,
-  key: SortKey,
-): { sql: string; cast: 'text' | 'timestamptz' | 'numeric' } {
-  const agg = key.descending ? 'max' : 'min';
-  const owner = (t: string): string =>
-    `${t}.resource_type = ${r}.resource_type AND ${t}.id = ${r}.id AND ${t}.param = ${b.bind(key.param)}`;
-  const textKey = (table: string, column: string): { sql: string; cast: 'text' } => {
-    const t = b.alias('s');
-    return {
-      sql: `COALESCE((SELECT ${agg}(${t}.${column}) FROM ${table} ${t} WHERE ${owner(t)}), ${key.descending ? `''` : HIGH_TEXT})`,
-      cast: 'text',
-    };
-  };
-  switch (key.kind) {
-    case 'id':
-      return { sql: `${r}.id::text`, cast: 'text' };
-    case 'lastUpdated':
-      return { sql: `${r}.last_updated`, cast: 'timestamptz' };
-    case 'string':
-      return textKey(INDEX_TABLES.string, 'norm');
-    case 'token':
-      return textKey(INDEX_TABLES.token, 'code');
-    case 'reference':
-      return textKey(INDEX_TABLES.reference, 'target_id');
-    case 'uri':
-      return textKey(INDEX_TABLES.uri, 'value');
-    case 'date': {
-      const t = b.alias('s');
-      const column = key.descending ? 'hi' : 'lo';
-      return {
-        sql: `COALESCE((SELECT ${agg}(${t}.${column}) FROM ${INDEX_TABLES.date} ${t} WHERE ${owner(t)}), '${key.descending ? '-infinity' : 'infinity'}'::timestamptz)`,
-        cast: 'timestamptz',
-      };
-    }
-    case 'number':
-    case 'quantity': {
-      const t = b.alias('s');
-      const table = key.kind === 'number' ? INDEX_TABLES.number : INDEX_TABLES.quantity;
-      return {
-        sql: `COALESCE((SELECT ${agg}(${t}.value) FROM ${table} ${t} WHERE ${owner(t)}), '${key.descending ? '-infinity' : 'infinity'}'::numeric)`,
-        cast: 'numeric',
-      };
-    }
-  }
-}
-
-export interface CompiledSearch {
-  sql: string;
-  params: SqlValue[];
-  /** Present when a total was asked for; it takes only the first `countParams.length` parameters. */
-  countSql?: string;
-  countParams: SqlValue[];
-  keyCount: number;
-}
-
-/**
- * One page: matching current resources ordered by the sort keys then id, after the keyset cursor.
- * The page query selects the key values so the next cursor can be built from the last row.
- */
-export function compileSearch(query: SearchQuery): CompiledSearch {
-  const b = new SqlBuilder();
-  const typeCondition = query.types
-    ? `r.resource_type = ANY(${b.bind(query.types)}::text[])`
-    : `r.resource_type = ${b.bind(query.type)}`;
-  const where = [typeCondition, 'NOT r.deleted', ...conditionsSql(b, 'r', query.conditions)];
-  const keys = query.sort.map((k) => ({ ...sortKeySql(b, 'r', k), descending: k.descending }));
-  let countSql: string | undefined;
-  if (query.withTotal) countSql = `SELECT count(*) AS n FROM resource r WHERE ${where.join(' AND ')}`;
-  const countParams = b.params.length;
-  const keyColumns = keys.map((k, i) => `${k.sql} AS k${i}`);
-  // Ids and sort keys first, content only for the rows of the page: matching thousands of rows must
-  // not mean carrying (and sorting) thousands of resource bodies.
-  const inner = `SELECT r.resource_type, r.id${keyColumns.map((c) => `, ${c}`).join('')}
-    FROM resource r WHERE ${where.join(' AND ')}`;
-  const outerWhere: string[] = [];
-  if (query.after) {
-    // (k0, k1, …, id) after the cursor, each key in its own direction.
-    const after = query.after;
-    const terms: string[] = [];
-    const parts = [
-      ...keys.map((k, i) => ({
-        col: `p.k${i}`,
-        cast: k.cast,
-        desc: k.descending,
-        value: after.keys[i] ?? null,
-      })),
-      ...(query.types
-        ? [{ col: 'p.resource_type', cast: 'text' as const, desc: false, value: after.type ?? '' }]
-        : []),
-      { col: 'p.id', cast: 'text' as const, desc: false, value: after.id },
-    ];
-    parts.forEach((part, i) => {
-      const equalBefore = parts
-        .slice(0, i)
-        .map((q) => `${q.col} = ${b.bind(q.value as SqlValue)}::${q.cast}`);
-      const cmp = `${part.col} ${part.desc ? '<' : '>'} ${b.bind(part.value)}::${part.cast}`;
-      terms.push(`(${[...equalBefore, cmp].join(' AND ')})`);
-    });
-    outerWhere.push(`(${terms.join(' OR ')})`);
-  }
-  const order = [
-    ...keys.map((k, i) => `p.k${i} ${k.descending ? 'DESC' : 'ASC'}`),
-    ...(query.types ? ['p.resource_type ASC'] : []),
-    'p.id ASC',
-  ];
-  const limit = b.bind(query.count + 1);
-  const offset = query.offset ? ` OFFSET ${b.bind(query.offset)}` : '';
-  const pageSql = `SELECT p.* FROM (${inner}) p ${outerWhere.length ? `WHERE ${outerWhere.join(' AND ')}` : ''}
-    ORDER BY ${order.join(', ')} LIMIT ${limit}${offset}`;
-  const sql = `SELECT c.version_id, c.last_updated, c.deleted, c.seq, c.content, p.*
-    FROM (${pageSql}) p JOIN resource c ON c.resource_type = p.resource_type AND c.id = p.id
-    ORDER BY ${order.join(', ')}`;
-  return {
-    sql,
-    params: b.params,
-    ...(countSql ? { countSql } : {}),
-    countParams: b.params.slice(0, countParams),
-    keyCount: keys.length,
-  };
 }

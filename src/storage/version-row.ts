@@ -1,9 +1,16 @@
 /** One row of `resource` or `resource_history` turned into a VersionRecord, for every query that reads them. */
-import type { VersionRecord, WriteMethod } from './resource-store';
+import type { VersionRecord, WriteMethod } from './version-record';
 
 /** Instants with millisecond precision, formatted by the database as FHIR instants. */
 const ISO = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
 export const lastUpdatedText = (column: string): string => `to_char(${column} AT TIME ZONE 'UTC', ${ISO})`;
+
+/** The columns of a `resource` row that toVersionRecord reads. */
+export const CURRENT_COLUMNS = `resource_type, id, version_id, ${lastUpdatedText('last_updated')} AS last_updated,
+  deleted, seq, content`;
+/** The columns of a `resource_history` row that toVersionRecord reads. */
+export const HISTORY_COLUMNS = `resource_type, id, version_id, ${lastUpdatedText('last_updated')} AS last_updated,
+  content IS NULL AS deleted, seq, method, content`;
 
 export interface VersionRow {
   resource_type: string;

@@ -14,7 +14,8 @@ import type { FhirRequest, FhirResult } from '../request';
 import { requireValidId } from '../resource-body';
 import type { FhirContext } from '../context';
 import { cachedAnswer, type CacheScope } from '../search/cached-answer';
-import type { HistoryQuery, VersionRecord } from '../../storage/resource-store';
+import type { VersionRecord } from '../../storage/resource-store';
+import type { HistoryQuery } from '../../storage/search-query';
 
 const HISTORY_PARAMETERS: ReadonlySet<string> = new Set(['_since', '_count', '_page', '_at']);
 

@@ -6,13 +6,13 @@
  */
 import type {
   Condition,
+  DatePrefix,
   IncludeSpec,
   ReferenceMatch,
   SearchQuery,
   SortKey,
   SortKind,
 } from '../../storage/search-query';
-import type { DatePrefix } from '../../storage/resource-store';
 import { parseDateRange } from '../date-range';
 import { invalid } from '../errors';
 import { decodeCursor, parseCount } from '../paging';

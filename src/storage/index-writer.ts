@@ -1,9 +1,11 @@
 /**
  * Replaces a resource's search index rows in one statement: data-modifying CTEs delete the old rows
  * and insert the new ones (unnest over one array per column), so a write costs one round trip here
- * however many parameters the resource has.
+ * however many parameters the resource has. Every btree-indexed text column gets its indexed form
+ * (indexed-text.ts), so no value is too long for its index.
  */
 import type { SqlExecutor, SqlValue } from './sql-client';
+import { indexedText, indexedTextOrNull } from './indexed-text';
 import type { IndexRows } from './search-index';
 
 const REPLACE_SQL = `
@@ -42,15 +44,15 @@ export async function replaceIndexRows(
     type,
     id,
     r.string.map((x) => x.param),
-    r.string.map((x) => x.norm),
+    r.string.map((x) => indexedText(x.norm)),
     r.string.map((x) => x.exact),
     r.token.map((x) => x.param),
-    r.token.map((x) => x.system) as string[],
-    r.token.map((x) => x.code) as string[],
+    r.token.map((x) => indexedTextOrNull(x.system)) as string[],
+    r.token.map((x) => indexedTextOrNull(x.code)) as string[],
     r.token.map((x) => x.text) as string[],
     r.reference.map((x) => x.param),
-    r.reference.map((x) => x.targetType) as string[],
-    r.reference.map((x) => x.targetId) as string[],
+    r.reference.map((x) => indexedTextOrNull(x.targetType)) as string[],
+    r.reference.map((x) => indexedTextOrNull(x.targetId)) as string[],
     r.reference.map((x) => x.raw),
     r.date.map((x) => x.param),
     r.date.map((x) => x.lo),
@@ -62,7 +64,7 @@ export async function replaceIndexRows(
     r.quantity.map((x) => x.system) as string[],
     r.quantity.map((x) => x.code) as string[],
     r.uri.map((x) => x.param),
-    r.uri.map((x) => x.value),
+    r.uri.map((x) => indexedText(x.value)),
   ];
   await tx.query(REPLACE_SQL, params);
 }

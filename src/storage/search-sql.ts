@@ -4,6 +4,7 @@
  * Every condition is an EXISTS over one index table joined on (resource_type, id), so AND is a
  * conjunction of conditions and OR lives inside one condition's value list.
  */
+import { indexedText, longFormPrefix } from './indexed-text';
 import { INDEX_TABLES } from './search-index';
 import type { Condition, LastUpdatedFilter } from './search-query';
 import type { SqlBuilder } from './sql-builder';
@@ -33,6 +34,15 @@ function startsWithSql(b: SqlBuilder, column: string, prefix: string): string {
   const upper = prefixUpperBound(prefix);
   const lower = `${column} >= ${b.bind(prefix)}`;
   return upper === undefined ? lower : `(${lower} AND ${column} < ${b.bind(upper)})`;
+}
+
+/**
+ * A prefix longer than the part a long value keeps (indexed-text.ts) also matches the long values
+ * whose indexed form starts with that kept part: those are the ones that may start with the prefix.
+ */
+function orLongForms(b: SqlBuilder, column: string, prefix: string, sql: string): string {
+  const kept = longFormPrefix(prefix);
+  return kept === undefined ? sql : `(${sql} OR ${startsWithSql(b, column, kept)})`;
 }
 
 const or = (parts: string[]): string =>
@@ -70,7 +80,7 @@ function conditionSql(b: SqlBuilder, r: string, c: Condition): string {
               ? `${t}.exact = ${b.bind(v)}`
               : c.mode === 'contains'
                 ? `${t}.norm LIKE ${b.bind(`%${escapeLike(v)}%`)}`
-                : startsWithSql(b, `${t}.norm`, v),
+                : orLongForms(b, `${t}.norm`, v, startsWithSql(b, `${t}.norm`, v)),
           ),
         ),
       );
@@ -79,9 +89,9 @@ function conditionSql(b: SqlBuilder, r: string, c: Condition): string {
         or(
           c.values.map((v) => {
             const parts: string[] = [];
-            if (v.code !== undefined) parts.push(`${t}.code = ${b.bind(v.code)}`);
+            if (v.code !== undefined) parts.push(`${t}.code = ${b.bind(indexedText(v.code))}`);
             if (v.system === null) parts.push(`${t}.system IS NULL`);
-            else if (v.system !== undefined) parts.push(`${t}.system = ${b.bind(v.system)}`);
+            else if (v.system !== undefined) parts.push(`${t}.system = ${b.bind(indexedText(v.system))}`);
             return parts.length === 0 ? 'TRUE' : `(${parts.join(' AND ')})`;
           }),
         ),
@@ -100,8 +110,8 @@ function conditionSql(b: SqlBuilder, r: string, c: Condition): string {
             'raw' in v
               ? `${t}.raw = ${b.bind(v.raw)}`
               : v.type === undefined
-                ? `${t}.target_id = ${b.bind(v.id)}`
-                : `(${t}.target_id = ${b.bind(v.id)} AND ${t}.target_type = ${b.bind(v.type)})`,
+                ? `${t}.target_id = ${b.bind(indexedText(v.id))}`
+                : `(${t}.target_id = ${b.bind(indexedText(v.id))} AND ${t}.target_type = ${b.bind(indexedText(v.type))})`,
           ),
         ),
       );
@@ -140,10 +150,10 @@ function conditionSql(b: SqlBuilder, r: string, c: Condition): string {
         or(
           c.values.map((v) =>
             c.mode === 'below'
-              ? `${t}.value LIKE ${b.bind(`${escapeLike(v)}%`)}`
+              ? orLongForms(b, `${t}.value`, v, `${t}.value LIKE ${b.bind(`${escapeLike(v)}%`)}`)
               : c.mode === 'above'
                 ? `${b.bind(v)} LIKE (replace(replace(replace(${t}.value, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%')`
-                : `${t}.value = ${b.bind(v)}`,
+                : `${t}.value = ${b.bind(indexedText(v))}`,
           ),
         ),
       );

@@ -37,7 +37,7 @@ function addValue(rows: IndexRows, param: SearchParam, { type, value }: TypedVal
       for (const text of stringsOf(type, value)) {
         rows.string.push({
           param: param.code,
-          norm: normalizeText(text).slice(0, MAX_INDEXED_TEXT),
+          norm: normalizeText(text),
           exact: text,
         });
       }

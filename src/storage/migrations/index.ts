@@ -10,6 +10,7 @@ import { M003_INDEX_STATISTICS } from './003-index-statistics';
 import { M004_STORE_EPOCH } from './004-store-epoch';
 import { M005_LIVE_RESOURCE_INDEX } from './005-live-resource-index';
 import { M006_STRING_STATISTICS } from './006-string-statistics';
+import { M007_LONG_INDEX_VALUES } from './007-long-index-values';
 
 export interface Migration {
   readonly id: number;
@@ -24,6 +25,7 @@ export const MIGRATIONS: readonly Migration[] = [
   M004_STORE_EPOCH,
   M005_LIVE_RESOURCE_INDEX,
   M006_STRING_STATISTICS,
+  M007_LONG_INDEX_VALUES,
 ];
 
 /** Any constant works; this one spells "fhir" so it is recognisable in pg_locks. */

@@ -18,7 +18,6 @@ import {
 import { INDEX_TABLES } from './search-index';
 import { runHistory, runIncludes, runSearch } from './search-runner';
 import type { SqlClient, SqlExecutor, SqlValue } from './sql-client';
-import type { HistoryPage, HistoryQuery } from './search-query';
 import type { NewVersion, ResourceStore, StoreHead, VersionRecord, WriteSession } from './resource-store';
 
 const WRITE_LOCK_KEY = 0x64697277; // "dirw"
@@ -159,7 +158,7 @@ export function createPostgresStore(db: SqlClient): ResourceStore {
       return new Set(rows.map((row) => row.resource_type));
     },
 
-    history: (query: HistoryQuery): Promise<HistoryPage> => runHistory(db, query),
+    history: (query) => runHistory(db, query),
 
     search: (query) => runSearch(db, query),
     include: (specs, matches, cap) => runIncludes(db, specs, matches, cap),

@@ -68,6 +68,21 @@ describe.each(Object.entries(ALPHABETS))('5,000-character index values (%s)', (n
     expect(await found('Organization', { identifier: `${system}|${twin}` })).toEqual([other]);
   });
 
+  it('identifier value: found through a chain, and replaced by an update (PUT)', async () => {
+    const system = `http://example.org/chain-${seed}`;
+    const org = await create(organization({ identifier: [{ system, value: long }] }));
+    const ep = await create(endpoint({ managingOrganization: { reference: `Organization/${org}` } }));
+    expect(await found('Endpoint', { 'organization.identifier': `${system}|${long}` })).toEqual([ep]);
+    const put = await call(
+      'PUT',
+      dir.url(`/Organization/${org}`),
+      organization({ id: org, identifier: [{ system, value: twin }] }),
+    );
+    expect(put.status).toBe(200);
+    expect(await found('Organization', { identifier: `${system}|${long}` })).toEqual([]);
+    expect(await found('Organization', { identifier: `${system}|${twin}` })).toEqual([org]);
+  });
+
   it('identifier system: stored (201) and found by system|value and by system|', async () => {
     const system = `http://example.org/${long}`;
     const id = await create(organization({ identifier: [{ system, value: `v${seed}` }] }));

@@ -48,7 +48,12 @@ export async function createPgliteClient(dataDir?: string): Promise<SqlClient> {
     transaction<T>(work: (tx: SqlExecutor) => Promise<T>, _options?: TransactionOptions): Promise<T> {
       // No statement timeout to lift (see above): a maintenance transaction is an ordinary one here.
       return exclusive(async () => {
-        const tx: SqlExecutor = { query: run };
+        const tx: SqlExecutor = {
+          query: async <Row>(text: string, params?: SqlValue[]): Promise<Row[]> => {
+            await new Promise<void>((resolve) => setImmediate(resolve));
+            return run<Row>(text, params);
+          },
+        };
         await db.exec('BEGIN');
         try {
           const result = await work(tx);

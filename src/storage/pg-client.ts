@@ -21,6 +21,16 @@ export interface PgClientOptions {
  * (PostgreSQL only notices a vanished client when it next writes to it). The connection is then
  * discarded rather than returned, so a late cancel can never hit the next user's statement.
  */
+/**
+ * One round trip (simple query protocol, several statements): lift the statement timeout, wait for
+ * the lock, put the timeout back for the rest of the transaction.
+ */
+function lockWithoutTimeout(options: TransactionOptions, statementTimeoutMs: number): string {
+  const key = Math.trunc(Number(options.advisoryLock));
+  const after = options.maintenance ? 0 : statementTimeoutMs;
+  return `SET LOCAL statement_timeout = 0; SELECT pg_advisory_xact_lock(${key}); SET LOCAL statement_timeout = ${after}`;
+}
+
 export function createPgClient(connectionString: string, options: PgClientOptions = {}): SqlClient {
   const statementTimeoutMs = options.statementTimeoutMs ?? 0;
   const acquireTimeoutMs = options.acquireTimeoutMs ?? 0;
@@ -116,6 +126,8 @@ export function createPgClient(connectionString: string, options: PgClientOption
         try {
           await client.query('BEGIN');
           if (options?.maintenance) await client.query('SET LOCAL statement_timeout = 0');
+          if (options?.advisoryLock !== undefined)
+            await client.query(lockWithoutTimeout(options, statementTimeoutMs));
           const result = await work(tx);
           await client.query('COMMIT');
           return result;

@@ -45,7 +45,7 @@ export async function createPgliteClient(dataDir?: string): Promise<SqlClient> {
         return run<Row>(text, params);
       });
     },
-    transaction<T>(work: (tx: SqlExecutor) => Promise<T>, _options?: TransactionOptions): Promise<T> {
+    transaction<T>(work: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T> {
       // No statement timeout to lift (see above): a maintenance transaction is an ordinary one here.
       return exclusive(async () => {
         const tx: SqlExecutor = {
@@ -56,6 +56,8 @@ export async function createPgliteClient(dataDir?: string): Promise<SqlClient> {
         };
         await db.exec('BEGIN');
         try {
+          if (options?.advisoryLock !== undefined)
+            await run('SELECT pg_advisory_xact_lock($1)', [options.advisoryLock]);
           const result = await work(tx);
           await db.exec('COMMIT');
           return result;

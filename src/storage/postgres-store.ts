@@ -245,7 +245,6 @@ export function createPostgresStore(db: SqlClient, options: PostgresStoreOptions
           headMemo.moving(() =>
             db.transaction(
               async (tx) => {
-                await tx.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK_KEY]);
                 // No history row records this change: the epoch tells response caches (in any process).
                 await tx.query('UPDATE store_epoch SET epoch = epoch + 1 WHERE id = 1');
                 for (const row of rows)
@@ -256,7 +255,7 @@ export function createPostgresStore(db: SqlClient, options: PostgresStoreOptions
                     indexer(JSON.parse(row.content) as Resource),
                   );
               },
-              { maintenance: true },
+              { maintenance: true, advisoryLock: WRITE_LOCK_KEY },
             ),
           ),
         );
@@ -281,19 +280,20 @@ export function createPostgresStore(db: SqlClient, options: PostgresStoreOptions
       let written = 0;
       const result = await writers.run(() =>
         headMemo.moving(() =>
-          db.transaction(async (tx) => {
-            await tx.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK_KEY]);
-            return work({
-              read: (type, id) => readCurrent(tx, type, id),
-              vread: (type, id, versionId) => readVersion(tx, type, id, versionId),
-              search: (query) => runSearch(tx, query),
-              include: (specs, matches, cap) => runIncludes(tx, specs, matches, cap),
-              writeVersion: (version) => {
-                written += 1;
-                return writeVersion(tx, version);
-              },
-            });
-          }),
+          db.transaction(
+            (tx) =>
+              work({
+                read: (type, id) => readCurrent(tx, type, id),
+                vread: (type, id, versionId) => readVersion(tx, type, id, versionId),
+                search: (query) => runSearch(tx, query),
+                include: (specs, matches, cap) => runIncludes(tx, specs, matches, cap),
+                writeVersion: (version) => {
+                  written += 1;
+                  return writeVersion(tx, version);
+                },
+              }),
+            { advisoryLock: WRITE_LOCK_KEY },
+          ),
         ),
       );
       statistics.noteChanges(written);

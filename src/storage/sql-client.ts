@@ -23,6 +23,11 @@ export interface TransactionOptions {
    * (SET LOCAL statement_timeout = 0), whatever STATEMENT_TIMEOUT_MS says.
    */
   maintenance?: boolean;
+  /**
+   * Take this transaction-scoped advisory lock first (pg_advisory_xact_lock). Waiting for it is
+   * queueing, not work: the statement timeout does not cut the wait, only the statements after it.
+   */
+  advisoryLock?: number;
 }
 
 export interface SqlExecutor {

@@ -41,10 +41,13 @@ export function isStorageError(err: unknown): err is StorageError {
 
 /**
  * A driver error as the store reports it: query_canceled becomes QueryCancelledError when the
- * caller's signal fired (we asked for the cancel), else StatementTimeoutError; anything else as is.
+ * caller's signal fired (we asked for the cancel), else StatementTimeoutError when a timeout is set;
+ * anything else as is.
  */
 export function translateSqlError(err: unknown, statementTimeoutMs: number, signal?: AbortSignal): unknown {
   if (signal?.aborted) return new QueryCancelledError();
-  if (sqlState(err) === SQLSTATE.queryCanceled) return new StatementTimeoutError(statementTimeoutMs);
+  // With no timeout set, a cancel came from elsewhere (an operator's pg_cancel_backend): left as is.
+  if (sqlState(err) === SQLSTATE.queryCanceled && statementTimeoutMs > 0)
+    return new StatementTimeoutError(statementTimeoutMs);
   return err;
 }

@@ -58,6 +58,46 @@ describe('the SQL client under STATEMENT_TIMEOUT_MS = 500', () => {
     expect(shown?.statement_timeout).toBe(onPostgres() ? '500ms' : '0');
   });
 
+  test('waiting for the write lock is not cut by the timeout; the statements after it are', async () => {
+    const key = 4242;
+    let other: SqlClient | undefined;
+    let holder: Promise<unknown> = Promise.resolve();
+    if (onPostgres()) {
+      // Another process holds the lock for 1.5 s, three times the statement timeout.
+      other = await own.openAnother({ statementTimeoutMs: 0 });
+      let locked: () => void = () => undefined;
+      const taken = new Promise<void>((resolve) => {
+        locked = resolve;
+      });
+      holder = other.transaction(async (tx) => {
+        await tx.query('SELECT pg_advisory_xact_lock($1)', [key]);
+        locked();
+        await tx.query('SELECT pg_sleep(1.5)');
+      });
+      await taken;
+    }
+    const order: string[] = [];
+    void holder.then(() => order.push('holder done'));
+    await expect(
+      db.transaction(
+        async (tx) => {
+          order.push('lock taken');
+          return tx.query('SELECT 1 AS one');
+        },
+        { advisoryLock: key },
+      ),
+    ).resolves.toEqual([{ one: 1 }]);
+    const slowUnderLock = db.transaction((tx) => tx.query('SELECT pg_sleep(1)'), { advisoryLock: key });
+    if (onPostgres()) {
+      expect(order).toEqual(['holder done', 'lock taken']);
+      await expect(slowUnderLock).rejects.toBeInstanceOf(StatementTimeoutError);
+    } else {
+      await expect(slowUnderLock).resolves.toHaveLength(1);
+    }
+    await holder;
+    await other?.close();
+  });
+
   test('a statement whose signal aborts: cancelled on PostgreSQL, dropped from the queue on PGlite', async () => {
     const running = db.query('SELECT pg_sleep(0.4) AS first');
     const gaveUp = new AbortController();

@@ -54,7 +54,9 @@ export async function openStore(options: StoreOptions, logger?: Logger): Promise
     await db.close();
     throw err;
   }
-  return createPostgresStore(db);
+  return createPostgresStore(db, {
+    onBackgroundError: (err) => logger?.warn({ err }, 'background ANALYZE failed; the next pass retries'),
+  });
 }
 
 export interface ContextOptions {

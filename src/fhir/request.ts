@@ -11,6 +11,8 @@ export interface FhirRequest {
   /** Lower-cased header names. */
   headers: Readonly<Record<string, string | undefined>>;
   body?: unknown;
+  /** Aborts when the client goes away before its answer is sent: reads still running are cancelled. */
+  signal?: AbortSignal;
 }
 
 export interface FhirResult {

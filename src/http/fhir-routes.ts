@@ -156,12 +156,12 @@ export interface FhirRouterOptions {
   capabilityStatement: () => FhirResult;
 }
 
-function toFhirRequest(req: Request, body: unknown): FhirRequest {
+function toFhirRequest(req: Request, body: unknown, signal: AbortSignal): FhirRequest {
   const query = new URL(req.originalUrl, 'http://localhost').searchParams;
   const headers: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(req.headers))
     headers[name] = Array.isArray(value) ? value.join(', ') : value;
-  return { method: req.method, query, headers, body };
+  return { method: req.method, query, headers, body, signal };
 }
 
 export function createFhirRouter(options: FhirRouterOptions): Router {
@@ -183,7 +183,16 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
       if (params.type !== undefined && !isDirectoryType(params.type)) return next();
       checkAcceptable(req);
       const body = route.bodyTypes ? await readBody(req, options.maxBodyBytes, route.bodyTypes) : undefined;
-      const result = await route.handle(options.ctx, toFhirRequest(req, body?.value), params);
+      // The client hanging up before its answer is complete cancels the database work still running.
+      const clientGone = new AbortController();
+      res.on('close', () => {
+        if (!res.writableFinished) clientGone.abort();
+      });
+      const result = await route.handle(
+        options.ctx,
+        toFhirRequest(req, body?.value, clientGone.signal),
+        params,
+      );
       sendResult(res, result, wantsPretty(req));
     });
   }

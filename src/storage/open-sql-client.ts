@@ -9,16 +9,29 @@ export interface DatabaseOptions {
   dataDir?: string;
   /** PostgreSQL only: the schema to work in (tests give each file its own). */
   searchPath?: string;
-  /** The longest one SQL statement may run, in ms (0 or absent: no limit). */
+  /**
+   * The longest one SQL statement may run, in ms (0 or absent: no limit). PostgreSQL only: PGlite
+   * does not honour statement_timeout (pglite-client.ts).
+   */
   statementTimeoutMs?: number;
   /** pg only: the longest a caller waits for a pooled connection, in ms, before DatabaseBusyError. */
   dbAcquireTimeoutMs?: number;
+  /** pg only: the pool size (10 when absent). */
+  poolSize?: number;
 }
 
 export function openSqlClient(options: DatabaseOptions): Promise<SqlClient> {
   if (options.databaseUrl) {
-    const extra = options.searchPath ? { options: `-c search_path=${options.searchPath}` } : {};
-    return Promise.resolve(createPgClient(options.databaseUrl, extra));
+    return Promise.resolve(
+      createPgClient(options.databaseUrl, {
+        ...(options.searchPath ? { searchPath: options.searchPath } : {}),
+        ...(options.statementTimeoutMs === undefined
+          ? {}
+          : { statementTimeoutMs: options.statementTimeoutMs }),
+        ...(options.dbAcquireTimeoutMs === undefined ? {} : { acquireTimeoutMs: options.dbAcquireTimeoutMs }),
+        ...(options.poolSize === undefined ? {} : { max: options.poolSize }),
+      }),
+    );
   }
   return createPgliteClient(options.dataDir);
 }

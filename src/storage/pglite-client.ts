@@ -1,9 +1,16 @@
 import { PGlite, type Extension } from '@electric-sql/pglite';
-import type { SqlClient, SqlExecutor, SqlValue } from './sql-client';
+import type { QueryOptions, SqlClient, SqlExecutor, SqlValue, TransactionOptions } from './sql-client';
+import { QueryCancelledError, translateSqlError } from './storage-errors';
 
 /**
  * Embedded PGlite: one connection in this process. Statements and transactions take turns through
  * one queue, so a statement can never run inside somebody else's open transaction.
+ *
+ * PGlite runs Postgres single-threaded in WASM and does not honour statement_timeout (measured:
+ * `SET statement_timeout = 500; SELECT pg_sleep(2)` returns after 2 s, without error), and a running
+ * WASM call cannot be interrupted. What it can do: a statement whose caller's signal aborted while it
+ * waited in the queue is dropped there and never runs. Work per request is bounded on PGlite by the
+ * request limits alone.
  */
 // The contrib entry point ships CommonJS but only ESM typings, so TypeScript cannot import it directly.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -21,20 +28,36 @@ export async function createPgliteClient(dataDir?: string): Promise<SqlClient> {
   }
 
   async function run<Row>(text: string, params?: SqlValue[]): Promise<Row[]> {
-    const result = await db.query<Row>(text, params);
-    return result.rows;
+    try {
+      const result = await db.query<Row>(text, params);
+      return result.rows;
+    } catch (err) {
+      throw translateSqlError(err, 0);
+    }
   }
 
   return {
     driver: 'pglite',
-    query<Row extends object>(text: string, params?: SqlValue[]): Promise<Row[]> {
-      return exclusive(() => run<Row>(text, params));
+    query<Row extends object>(text: string, params?: SqlValue[], options?: QueryOptions): Promise<Row[]> {
+      const signal = options?.signal;
+      return exclusive(() => {
+        if (signal?.aborted) throw new QueryCancelledError();
+        return run<Row>(text, params);
+      });
     },
-    transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    transaction<T>(work: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T> {
+      // No statement timeout to lift (see above): a maintenance transaction is an ordinary one here.
       return exclusive(async () => {
-        const tx: SqlExecutor = { query: run };
+        const tx: SqlExecutor = {
+          query: async <Row>(text: string, params?: SqlValue[]): Promise<Row[]> => {
+            await new Promise<void>((resolve) => setImmediate(resolve));
+            return run<Row>(text, params);
+          },
+        };
         await db.exec('BEGIN');
         try {
+          if (options?.advisoryLock !== undefined)
+            await run('SELECT pg_advisory_xact_lock($1)', [options.advisoryLock]);
           const result = await work(tx);
           await db.exec('COMMIT');
           return result;
@@ -43,6 +66,9 @@ export async function createPgliteClient(dataDir?: string): Promise<SqlClient> {
           throw err;
         }
       });
+    },
+    maintenance<T>(work: (db: SqlExecutor) => Promise<T>): Promise<T> {
+      return exclusive(() => work({ query: run }));
     },
     close: () => exclusive(() => db.close()),
   };

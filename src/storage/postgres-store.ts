@@ -4,7 +4,9 @@
  * Writes take one transaction-scoped advisory lock before anything else. That serialises writers, so
  * the change sequence is allocated in commit order (a history reader resuming from a cursor can never
  * miss a version that commits late), an If-Match check and its write cannot interleave with another
- * writer, and version numbers never collide. Reads take no lock.
+ * writer, and version numbers never collide. Reads take no lock. Writers of this process queue in
+ * memory before they take a connection (write-queue.ts), so queued writes never starve reads of the
+ * pool; written versions are counted towards the next background ANALYZE (statistics-keeper.ts).
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { replaceIndexRows } from './index-writer';
@@ -15,10 +17,19 @@ import {
   toVersionRecord,
   type VersionRow,
 } from './version-row';
-import { INDEX_TABLES } from './search-index';
 import { runHistory, runIncludes, runSearch } from './search-runner';
 import type { SqlClient, SqlExecutor, SqlValue } from './sql-client';
-import type { NewVersion, ResourceStore, StoreHead, VersionRecord, WriteSession } from './resource-store';
+import type { HistoryPage, HistoryQuery } from './search-query';
+import { StatisticsKeeper } from './statistics-keeper';
+import { WriteQueue } from './write-queue';
+import type {
+  NewVersion,
+  ReadOptions,
+  ResourceStore,
+  StoreHead,
+  VersionRecord,
+  WriteSession,
+} from './resource-store';
 
 const WRITE_LOCK_KEY = 0x64697277; // "dirw"
 
@@ -132,8 +143,22 @@ class HeadMemo {
   }
 }
 
-export function createPostgresStore(db: SqlClient): ResourceStore {
+/** The executor a read runs on: the client itself, or the client with the caller's signal on every statement. */
+function reader(db: SqlClient, options?: ReadOptions): SqlExecutor {
+  const signal = options?.signal;
+  if (!signal) return db;
+  return { query: (text, params, queryOptions) => db.query(text, params, { ...queryOptions, signal }) };
+}
+
+export interface PostgresStoreOptions {
+  /** Told about a background ANALYZE that failed (the store carries on; the next pass tries again). */
+  onBackgroundError?: (err: unknown) => void;
+}
+
+export function createPostgresStore(db: SqlClient, options: PostgresStoreOptions = {}): ResourceStore {
   const headMemo = new HeadMemo(db.driver === 'pglite');
+  const writers = new WriteQueue();
+  const statistics = new StatisticsKeeper(db, options.onBackgroundError);
   return {
     read: (type, id) => readCurrent(db, type, id),
     vread: (type, id, versionId) => readVersion(db, type, id, versionId),
@@ -158,10 +183,11 @@ export function createPostgresStore(db: SqlClient): ResourceStore {
       return new Set(rows.map((row) => row.resource_type));
     },
 
-    history: (query) => runHistory(db, query),
+    history: (query: HistoryQuery, options?: ReadOptions): Promise<HistoryPage> =>
+      runHistory(reader(db, options), query),
 
-    search: (query) => runSearch(db, query),
-    include: (specs, matches, cap) => runIncludes(db, specs, matches, cap),
+    search: (query, options) => runSearch(reader(db, options), query),
+    include: (specs, matches, cap, options) => runIncludes(reader(db, options), specs, matches, cap),
 
     async count(type?: string): Promise<number> {
       const [row] = type
@@ -195,20 +221,25 @@ export function createPostgresStore(db: SqlClient): ResourceStore {
         );
         if (rows.length === 0) break;
         // Under the write lock, like every write: a concurrent update cannot interleave with its reindex.
-        await headMemo.moving(() =>
-          db.transaction(async (tx) => {
-            await tx.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK_KEY]);
-            // No history row records this change: the epoch tells response caches (in any process).
-            await tx.query('UPDATE store_epoch SET epoch = epoch + 1 WHERE id = 1');
-            for (const row of rows)
-              await replaceIndexRows(
-                tx,
-                row.resource_type,
-                row.id,
-                indexer(JSON.parse(row.content) as Resource),
-              );
-          }),
+        await writers.run(() =>
+          headMemo.moving(() =>
+            db.transaction(
+              async (tx) => {
+                // No history row records this change: the epoch tells response caches (in any process).
+                await tx.query('UPDATE store_epoch SET epoch = epoch + 1 WHERE id = 1');
+                for (const row of rows)
+                  await replaceIndexRows(
+                    tx,
+                    row.resource_type,
+                    row.id,
+                    indexer(JSON.parse(row.content) as Resource),
+                  );
+              },
+              { maintenance: true, advisoryLock: WRITE_LOCK_KEY },
+            ),
+          ),
         );
+        statistics.noteChanges(rows.length);
         done += rows.length;
         const last = rows[rows.length - 1] as { resource_type: string; id: string };
         after = [last.resource_type, last.id];
@@ -217,31 +248,41 @@ export function createPostgresStore(db: SqlClient): ResourceStore {
       return done;
     },
 
-    async analyze() {
+    analyze() {
       // VACUUM as well: it sets the visibility map, without which the planner prefers bitmap heap
       // scans (an index-only scan would visit the heap for every row a bulk load left unvacuumed).
       // Measured on the 70,000-resource bench: name=valley 30 -> 18 ms, the chained search
-      // 640 -> 180 ms. VACUUM cannot run inside a transaction: this is a statement of its own.
-      await db.query(
-        `VACUUM (ANALYZE) resource, resource_history, store_epoch, ${Object.values(INDEX_TABLES).join(', ')}`,
-      );
+      // 640 -> 180 ms. VACUUM cannot run inside a transaction, nor under a statement timeout.
+      return statistics.analyzeNow();
     },
 
-    write<T>(work: (session: WriteSession) => Promise<T>): Promise<T> {
-      return headMemo.moving(() =>
-        db.transaction(async (tx) => {
-          await tx.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK_KEY]);
-          return work({
-            read: (type, id) => readCurrent(tx, type, id),
-            vread: (type, id, versionId) => readVersion(tx, type, id, versionId),
-            search: (query) => runSearch(tx, query),
-            include: (specs, matches, cap) => runIncludes(tx, specs, matches, cap),
-            writeVersion: (version) => writeVersion(tx, version),
-          });
-        }),
+    async write<T>(work: (session: WriteSession) => Promise<T>): Promise<T> {
+      let written = 0;
+      const result = await writers.run(() =>
+        headMemo.moving(() =>
+          db.transaction(
+            (tx) =>
+              work({
+                read: (type, id) => readCurrent(tx, type, id),
+                vread: (type, id, versionId) => readVersion(tx, type, id, versionId),
+                search: (query) => runSearch(tx, query),
+                include: (specs, matches, cap) => runIncludes(tx, specs, matches, cap),
+                writeVersion: (version) => {
+                  written += 1;
+                  return writeVersion(tx, version);
+                },
+              }),
+            { advisoryLock: WRITE_LOCK_KEY },
+          ),
+        ),
       );
+      statistics.noteChanges(written);
+      return result;
     },
 
-    close: () => db.close(),
+    async close() {
+      await statistics.close();
+      await db.close();
+    },
   };
 }

@@ -17,13 +17,27 @@ import type { VersionRecord, WriteMethod } from './version-record';
 
 export type { VersionRecord, WriteMethod };
 
+/** How a read may be cut short. */
+export interface ReadOptions {
+  /**
+   * Aborts when the caller no longer wants the answer (its HTTP client went away): the running
+   * statement is cancelled (PostgreSQL) or dropped before it starts (PGlite), with QueryCancelledError.
+   */
+  signal?: AbortSignal;
+}
+
 export interface ResourceReader {
   /** The current version, including a deletion marker; undefined when the id was never used. */
   read(type: string, id: string): Promise<VersionRecord | undefined>;
   vread(type: string, id: string, versionId: number): Promise<VersionRecord | undefined>;
   /** FHIR search over current, not deleted resources; inside a write it sees the write's own changes. */
-  search(query: SearchQuery): Promise<SearchResult>;
-  include(specs: IncludeSpec[], matches: VersionRecord[], cap: number): Promise<IncludeResult>;
+  search(query: SearchQuery, options?: ReadOptions): Promise<SearchResult>;
+  include(
+    specs: IncludeSpec[],
+    matches: VersionRecord[],
+    cap: number,
+    options?: ReadOptions,
+  ): Promise<IncludeResult>;
 }
 
 export interface NewVersion {
@@ -66,7 +80,7 @@ export interface ResourceStore extends ResourceReader {
    * every such change is committed (they commit in sequence order), so the answer never changes.
    */
   typesChanged(after: number, upto: number): Promise<Set<string>>;
-  history(query: HistoryQuery): Promise<HistoryPage>;
+  history(query: HistoryQuery, options?: ReadOptions): Promise<HistoryPage>;
   /** Counts current, not deleted resources (all types when none is given). */
   count(type?: string): Promise<number>;
   /**
@@ -75,12 +89,16 @@ export interface ResourceStore extends ResourceReader {
    */
   reindex(indexer: (resource: Resource) => IndexRows, options?: ReindexOptions): Promise<number>;
   /**
-   * Refreshes the planner's statistics and the visibility map (VACUUM ANALYZE). After a bulk load
+   * Refreshes the planner's statistics and the visibility map (VACUUM ANALYZE) now. After a bulk load
    * the planner otherwise guesses one row per condition and picks nested loops that take seconds,
-   * and index-only scans visit the heap for every row; PGlite has no autovacuum to do it.
+   * and index-only scans visit the heap for every row; PGlite has no autovacuum to do it. The store
+   * also does this by itself in the background as writes accumulate (statistics-keeper.ts).
    */
   analyze(): Promise<void>;
-  /** Runs `work` as one database transaction under the write lock: all of it is stored, or none. */
+  /**
+   * Runs `work` as one database transaction under the write lock: all of it is stored, or none.
+   * Writers of one process queue before they take a database connection (write-queue.ts).
+   */
   write<T>(work: (session: WriteSession) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }

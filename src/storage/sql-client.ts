@@ -10,6 +10,24 @@ export interface QueryOptions {
    * fixed queries run very often (the store head), where planning costs more than running.
    */
   prepareAs?: string;
+  /**
+   * The caller's interest in the answer: when it aborts, the statement is cancelled on PostgreSQL
+   * (pg_cancel_backend) or, on PGlite, dropped from the queue if it has not started (QueryCancelledError).
+   */
+  signal?: AbortSignal;
+}
+
+export interface TransactionOptions {
+  /**
+   * Maintenance (migrations, reindex): no statement timeout inside this transaction
+   * (SET LOCAL statement_timeout = 0), whatever STATEMENT_TIMEOUT_MS says.
+   */
+  maintenance?: boolean;
+  /**
+   * Take this transaction-scoped advisory lock first (pg_advisory_xact_lock). Waiting for it is
+   * queueing, not work: the statement timeout does not cut the wait, only the statements after it.
+   */
+  advisoryLock?: number;
 }
 
 export interface SqlExecutor {
@@ -23,7 +41,12 @@ export interface SqlExecutor {
 export interface SqlClient extends SqlExecutor {
   readonly driver: 'pg' | 'pglite';
   /** Runs `work` in one database transaction: COMMIT when it resolves, ROLLBACK when it throws. */
-  transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  transaction<T>(work: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /**
+   * Runs `work` on one connection of its own, outside any transaction and with no statement timeout:
+   * for VACUUM and ANALYZE, which a timeout must not cut and which cannot run inside a transaction.
+   */
+  maintenance<T>(work: (db: SqlExecutor) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -32,6 +55,8 @@ export const SQLSTATE = {
   uniqueViolation: '23505',
   serializationFailure: '40001',
   deadlockDetected: '40P01',
+  /** A statement cancelled by statement_timeout or pg_cancel_backend (storage-errors.ts tells which). */
+  queryCanceled: '57014',
 } as const;
 
 export function sqlState(err: unknown): string | undefined {

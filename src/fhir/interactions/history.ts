@@ -61,7 +61,7 @@ async function historyBundle(ctx: FhirContext, request: FhirRequest, scope: Hist
     if (!current) throw notFound(`${scope.type}/${scope.id}`);
   }
 
-  const page = await ctx.store.history(query);
+  const page = await ctx.store.history(query, { signal: request.signal });
   const base = [ctx.baseUrl, scope.type, scope.id, '_history'].filter(Boolean).join('/');
   const link: BundleLink[] = [{ relation: 'self', url: pageLink(base, request.query, {}) }];
   if (page.nextBeforeSeq !== undefined) {

@@ -54,7 +54,7 @@ export function search(
 ): Promise<FhirResult> {
   const lenient = isLenient(request);
   return cachedAnswer(ctx, request, searchScope(type, lenient, types), (query) =>
-    runSearch(ctx, query, lenient, type, types),
+    runSearch(ctx, query, lenient, type, types, request.signal),
   );
 }
 
@@ -93,6 +93,7 @@ async function runSearch(
   lenient: boolean,
   type: string,
   types?: string[],
+  signal?: AbortSignal,
 ): Promise<Computed> {
   // Across types, a parameter must mean something for every one of them.
   for (const other of types?.slice(1) ?? []) parseSearch(other, query, lenient, ctx.baseUrl);
@@ -101,7 +102,7 @@ async function runSearch(
   if (types) searchQuery.types = types;
   const countOnly = parsed.summary === 'count';
   if (countOnly) searchQuery.count = 0;
-  const page = await ctx.store.search(searchQuery);
+  const page = await ctx.store.search(searchQuery, { signal });
 
   const base = types ? ctx.baseUrl : `${ctx.baseUrl}/${type}`;
   const link: BundleLink[] = [{ relation: 'self', url: pageLink(base, query, {}) }];
@@ -129,7 +130,7 @@ async function runSearch(
   };
   const entries: RawEntry[] = countOnly ? [] : page.records.map((r) => entryOf(r, 'match'));
   if (!countOnly && parsed.includes.length > 0 && page.records.length > 0) {
-    const included = await ctx.store.include(parsed.includes, page.records, INCLUDE_CAP);
+    const included = await ctx.store.include(parsed.includes, page.records, INCLUDE_CAP, { signal });
     entries.push(...included.records.map((r) => entryOf(r, 'include')));
     if (included.truncated) {
       entries.push(

@@ -1,7 +1,7 @@
 /**
  * Numbered schema migrations, run at start-up in one transaction under an advisory lock, so several
  * server processes starting against one database apply each migration exactly once. The same SQL
- * runs on PostgreSQL and PGlite.
+ * runs on PostgreSQL and PGlite. No statement timeout applies: building an index may take long.
  */
 import type { SqlClient } from '../sql-client';
 import { M001_RESOURCES } from './001-resources';
@@ -32,29 +32,32 @@ export const MIGRATIONS: readonly Migration[] = [
 const MIGRATION_LOCK_KEY = 0x66686972;
 
 export async function migrate(db: SqlClient): Promise<number[]> {
-  return db.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
-    await tx.query(
-      `CREATE TABLE IF NOT EXISTS schema_migration (
+  return db.transaction(
+    async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+      await tx.query(
+        `CREATE TABLE IF NOT EXISTS schema_migration (
          id integer PRIMARY KEY,
          name text NOT NULL,
          applied_at timestamptz NOT NULL DEFAULT now()
        )`,
-    );
-    const done = await tx.query<{ id: number }>('SELECT id FROM schema_migration');
-    const applied = new Set(done.map((row) => Number(row.id)));
-    const ran: number[] = [];
-    for (const migration of MIGRATIONS) {
-      if (applied.has(migration.id)) continue;
-      for (const statement of splitStatements(migration.sql)) await tx.query(statement);
-      await tx.query('INSERT INTO schema_migration (id, name) VALUES ($1, $2)', [
-        migration.id,
-        migration.name,
-      ]);
-      ran.push(migration.id);
-    }
-    return ran;
-  });
+      );
+      const done = await tx.query<{ id: number }>('SELECT id FROM schema_migration');
+      const applied = new Set(done.map((row) => Number(row.id)));
+      const ran: number[] = [];
+      for (const migration of MIGRATIONS) {
+        if (applied.has(migration.id)) continue;
+        for (const statement of splitStatements(migration.sql)) await tx.query(statement);
+        await tx.query('INSERT INTO schema_migration (id, name) VALUES ($1, $2)', [
+          migration.id,
+          migration.name,
+        ]);
+        ran.push(migration.id);
+      }
+      return ran;
+    },
+    { maintenance: true },
+  );
 }
 
 /** Migrations are plain DDL without functions or quoted semicolons, so splitting on ';' is safe. */

@@ -1,0 +1,109 @@
+/**
+ * Keeps the planner's statistics fresh whatever path the rows came by (API writes, transaction
+ * Bundles, import, reindex), without an operator and without autovacuum: PGlite has none, and
+ * operators turn PostgreSQL's off. Issue 9 measured a 60,000-resource directory loaded through the
+ * API onto a PostgreSQL server with autovacuum off: a chained Endpoint search took 15 s before any
+ * ANALYZE, 15-100 ms after.
+ *
+ * The store counts the versions it writes (per process). Past AUTO_ANALYZE_BASE_CHANGES plus
+ * AUTO_ANALYZE_FRACTION of the rows the last ANALYZE saw (PostgreSQL's own autovacuum rule, with a
+ * larger base), a background pass runs VACUUM (ANALYZE) one table at a time: VACUUM too, since it sets
+ * the visibility map that index-only scans need. On PostgreSQL each table runs on a connection of its
+ * own with no statement timeout and blocks no reader or writer; a table nobody changed since its last
+ * ANALYZE (pg_stat_user_tables, e.g. another process did it) is skipped. On PGlite each table is one
+ * turn in the connection's queue, so a request waits for at most one table's VACUUM. A pass never
+ * runs twice at once; changes made during a pass count towards the next.
+ */
+import type { SqlClient } from './sql-client';
+import { INDEX_TABLES } from './search-index';
+
+/** Changes before the first automatic ANALYZE, and the fixed part of the threshold after it. */
+export const AUTO_ANALYZE_BASE_CHANGES = 500;
+/** The share of the resource table's rows (at the last ANALYZE) that must change on top of the base. */
+export const AUTO_ANALYZE_FRACTION = 0.1;
+
+/** Every table the store writes, largest first: what a full pass and `analyze()` cover. */
+export const STATISTICS_TABLES: readonly string[] = [
+  'resource',
+  'resource_history',
+  ...Object.values(INDEX_TABLES),
+  'store_epoch',
+];
+
+export class StatisticsKeeper {
+  private changes = 0;
+  /** Rows of `resource` when statistics were last taken (unknown at start: 0, so the base decides). */
+  private rows = 0;
+  private running: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly db: SqlClient,
+    private readonly onError: (err: unknown) => void = () => undefined,
+  ) {}
+
+  /** Counts `n` versions written; starts a background pass when they reach the threshold. */
+  noteChanges(n: number): void {
+    this.changes += n;
+    if (this.due()) this.start();
+  }
+
+  /** A full VACUUM (ANALYZE) now (the import and reindex commands), after any pass under way. */
+  async analyzeNow(): Promise<void> {
+    await this.running;
+    const counted = this.changes;
+    await this.db.maintenance((db) => db.query(`VACUUM (ANALYZE) ${STATISTICS_TABLES.join(', ')}`));
+    await this.settle(counted);
+  }
+
+  /** Lets a pass under way finish its current table, and starts no other. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.running;
+  }
+
+  private due(): boolean {
+    return this.changes >= AUTO_ANALYZE_BASE_CHANGES + AUTO_ANALYZE_FRACTION * this.rows;
+  }
+
+  private start(): void {
+    if (this.running || this.closed) return;
+    this.running = this.pass()
+      .catch((err: unknown) => this.onError(err))
+      .finally(() => {
+        this.running = undefined;
+        if (this.due()) this.start();
+      });
+  }
+
+  private async pass(): Promise<void> {
+    const counted = this.changes;
+    for (const table of await this.tablesToAnalyze()) {
+      if (this.closed) return;
+      await this.db.maintenance((db) => db.query(`VACUUM (ANALYZE) ${table}`));
+    }
+    await this.settle(counted);
+  }
+
+  /** On PostgreSQL, the tables with changes since their last ANALYZE (by anyone); on PGlite, all. */
+  private async tablesToAnalyze(): Promise<readonly string[]> {
+    if (this.db.driver !== 'pg') return STATISTICS_TABLES;
+    const fresh = await this.db.query<{ relname: string }>(
+      `SELECT relname FROM pg_stat_user_tables
+       WHERE schemaname = current_schema() AND relname = ANY($1) AND n_mod_since_analyze = 0
+         AND coalesce(last_analyze, last_autoanalyze) IS NOT NULL`,
+      [[...STATISTICS_TABLES]],
+    );
+    const skip = new Set(fresh.map((row) => row.relname));
+    return STATISTICS_TABLES.filter((table) => !skip.has(table));
+  }
+
+  /** Forgets the `counted` changes just analyzed and learns the table's size for the next threshold. */
+  private async settle(counted: number): Promise<void> {
+    this.changes = Math.max(0, this.changes - counted);
+    const [row] = await this.db.query<{ reltuples: number | string }>(
+      `SELECT reltuples FROM pg_class WHERE oid = 'resource'::regclass`,
+    );
+    this.rows = Math.max(0, Number(row?.reltuples ?? 0));
+  }
+}

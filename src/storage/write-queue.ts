@@ -1,0 +1,22 @@
+/**
+ * Writers take turns in this process before they ask for a database connection. Every write waits
+ * for the one advisory write lock anyway; queueing here instead of in the database means at most one
+ * pooled connection per process is held by a writer (waiting for or holding that lock), and the rest
+ * of the pool stays free for reads however many writes queue up. The advisory lock still orders
+ * writers of different processes.
+ *
+ * Each turn starts after a pass of the event loop (setImmediate): requests that arrived while the
+ * previous writer ran get in first. On PGlite, whose one connection runs each statement on this
+ * thread, queued write transactions would otherwise follow one another with no I/O in between, and
+ * reads would wait for the whole queue.
+ */
+export class WriteQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(work: () => Promise<T>): Promise<T> {
+    const next = (): Promise<T> => new Promise<void>((resolve) => setImmediate(resolve)).then(work);
+    const turn = this.tail.then(next, next);
+    this.tail = turn.catch(() => undefined);
+    return turn;
+  }
+}

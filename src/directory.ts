@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { CONFIG_VARIABLES, type Config } from './config';
 import type { FhirContext } from './fhir/context';
 import { DEFAULT_LIMITS, type RequestLimits } from './fhir/limits';
-import { ResponseCache } from './fhir/search/response-cache';
+import { KEY_MEMO_SHARE, ResponseCache } from './fhir/search/response-cache';
 import { loadR4Definitions } from './fhir/definitions';
 import { buildCapabilityStatement } from './fhir/interactions/capabilities';
 import { createResourceValidator } from './fhir/validation/resource-validator';
@@ -82,6 +82,7 @@ export function createFhirContext(
       cacheBytes,
       undefined,
       (after, upto) => store.typesChanged(after, upto),
+      Math.floor(cacheBytes * KEY_MEMO_SHARE),
     );
   return ctx;
 }

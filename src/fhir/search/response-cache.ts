@@ -190,8 +190,8 @@ export type TypesChanged = (after: number, upto: number) => Promise<Set<string>>
 
 const CHANGE_MEMO_SIZE = 1000;
 
-/** The share of the cache's bytes the key memo may use. */
-const KEY_MEMO_SHARE = 1 / 16;
+/** The share of SEARCH_CACHE_MB the directory gives the key memo (createFhirContext). */
+export const KEY_MEMO_SHARE = 1 / 16;
 /** Request texts longer than this are not remembered: long distinct URLs would only churn the memo. */
 export const KEY_MEMO_MAX_TEXT = 2048;
 /** Two bytes a character, plus the map's own bookkeeping. */
@@ -260,9 +260,11 @@ export class ResponseCache {
     readonly maxBytes: number,
     private readonly now: () => string = () => new Date().toISOString(),
     private readonly typesChanged?: TypesChanged,
+    /** How much of maxBytes the key memo may use (none: it remembers nothing). */
+    keyMemoBytes = 0,
   ) {
     this.heads = new OrderedHeadReader(readHead);
-    this.keyMemo = new KeyMemo(Math.floor(maxBytes * KEY_MEMO_SHARE));
+    this.keyMemo = new KeyMemo(Math.min(keyMemoBytes, maxBytes));
     this.entryBytes = maxBytes - this.keyMemo.maxBytes;
   }
 

@@ -209,6 +209,30 @@ describe('the lane on the running directory', () => {
     }
   });
 
+  it('for every route the lane may answer, its key is the one the full path stored the answer under', async () => {
+    const example: Record<string, string> = { type: 'Organization', id: 'lane-a', vid: '1' };
+    const laneRoutes = FHIR_ROUTES.filter((r) => r.lane);
+    expect(laneRoutes.map((r) => r.interaction).sort()).toEqual([
+      'history-instance',
+      'history-system',
+      'history-type',
+      'read',
+      'search-type',
+      'vread',
+    ]);
+    for (const route of laneRoutes) {
+      const path = route.path.replace(/:(\w+)/g, (_m, name: string) => example[name] ?? name);
+      const url = dir.url(route.lane?.query === 'canonical' ? `${path}?_count=5` : path);
+      const first = await call('GET', url);
+      const before = directHits();
+      const second = await call('GET', url);
+      expect(`${route.interaction} ${first.status} ${second.status} ${second.headers.get('x-cache')}`).toBe(
+        `${route.interaction} 200 200 hit`,
+      );
+      expect(`${route.interaction}: ${directHits() - before}`).toBe(`${route.interaction}: 1`);
+    }
+  });
+
   it('keys a system search apart from a type search (finding 18)', async () => {
     const self = (res: FhirResponse): string =>
       (res.body.link as { relation: string; url: string }[]).find((l) => l.relation === 'self')?.url ?? '';

@@ -2,22 +2,20 @@
  * Builds a running directory from its configuration: database, migrations, store, validator, seed
  * and HTTP server. main.ts, the CLI and the tests all start the directory through here.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import type { Express } from 'express';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONFIG_VARIABLES, type Config } from './config';
 import type { FhirContext } from './fhir/context';
-import { issue, outcomeOf } from './fhir/errors';
 import { DEFAULT_LIMITS, type RequestLimits } from './fhir/limits';
-import { ResponseCache } from './fhir/search/response-cache';
+import { KEY_MEMO_SHARE, ResponseCache } from './fhir/search/response-cache';
 import { loadR4Definitions } from './fhir/definitions';
 import { buildCapabilityStatement } from './fhir/interactions/capabilities';
 import { createResourceValidator } from './fhir/validation/resource-validator';
 import { directoryProfiles, profileCheck } from './fhir/profiles/register-profiles';
 import { createApp } from './http/app';
-import { withSearchHitLane } from './http/search-hit-lane';
+import { listen } from './http/server';
 import { importResources, type ImportReport } from './import/import-resources';
 import { readImportFile } from './import/read-import-file';
 import type { Logger } from './logger';
@@ -86,6 +84,7 @@ export function createFhirContext(
       cacheBytes,
       undefined,
       (after, upto) => store.typesChanged(after, upto),
+      Math.floor(cacheBytes * KEY_MEMO_SHARE),
     );
   return ctx;
 }
@@ -112,7 +111,7 @@ export interface RunningDirectory {
   baseUrl: string;
   store: ResourceStore;
   ctx: FhirContext;
-  /** The express application; the server's request listener puts the search hit lane before it. */
+  /** The express application; the server's request listener puts the hit lane before it. */
   app: Express;
   /** Stops taking requests, lets the ones in flight finish, then closes the database. */
   close(): Promise<void>;
@@ -133,35 +132,15 @@ export type DirectoryConfig = Pick<Config, 'port' | 'host' | 'maxBodyBytes' | 's
   dbAcquireTimeoutMs?: number;
 };
 
-const STARTING_OUTCOME = JSON.stringify(
-  outcomeOf([
-    issue('transient', 'The directory is starting (loading definitions and seed data); retry shortly'),
-  ]),
-);
-
-function answerStarting(_req: IncomingMessage, res: ServerResponse): void {
-  res.writeHead(503, { 'content-type': 'application/fhir+json; charset=utf-8', 'retry-after': '5' });
-  res.end(STARTING_OUTCOME);
-}
-
 export async function startDirectory(
   config: DirectoryConfig,
   logger: Logger,
   store?: ResourceStore,
 ): Promise<RunningDirectory> {
   const openedStore = store ?? (await openStore(config, logger));
-  const server = createServer();
-  server.keepAliveTimeout = 5000;
   // Until the app is ready (definitions loaded, seed written) every request gets a 503, not silence.
-  server.on('request', answerStarting);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
+  const listening = await listen(config.port, config.host);
+  const { server, address } = listening;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const baseUrl = config.baseUrl ?? `http://${host}:${address.port}/fhir`;
   const searchCacheMb = config.searchCacheMb ?? CONFIG_VARIABLES.SEARCH_CACHE_MB.default;
@@ -179,8 +158,7 @@ export async function startDirectory(
     maxBodyBytes: config.maxBodyBytes,
     capabilityStatement: () => ({ status: 200, body: capabilityJson }),
   });
-  server.off('request', answerStarting);
-  server.on('request', withSearchHitLane(ctx, logger, app));
+  listening.serve(ctx, logger, app);
   logger.info({ baseUrl, port: address.port }, 'fhir-directory listening');
 
   let closing: Promise<void> | undefined;

@@ -7,6 +7,7 @@ import { errorHandler, notFoundHandler } from './error-handler';
 import { createFhirRouter } from './fhir-routes';
 import { serveOpenApi } from './openapi-route';
 import { requestContext } from './request-context';
+import { FHIR_MOUNT } from './route-match';
 
 export interface AppOptions {
   ctx: FhirContext;
@@ -25,7 +26,7 @@ export function createApp(options: AppOptions): Express {
     res.json({ status: 'ok' });
   });
   app.get('/openapi.json', serveOpenApi);
-  app.use('/fhir', createFhirRouter(options));
+  app.use(FHIR_MOUNT, createFhirRouter(options));
   app.use(notFoundHandler);
   app.use(errorHandler(options.logger));
   return app;

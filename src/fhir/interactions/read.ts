@@ -1,16 +1,42 @@
-/** FHIR http.html#read and #vread. */
-import { etagFor } from '../etag';
+/**
+ * FHIR http.html#read and #vread, answered through the response cache (cached-answer.ts) when there
+ * is one: a read is served from it only while no resource of its type has been written since.
+ */
 import { gone, invalid, notFound } from '../errors';
 import { header, type FhirRequest, type FhirResult } from '../request';
 import { requireValidId } from '../resource-body';
 import type { FhirContext } from '../context';
+import { cachedResource, type CacheScope, type ResourceAnswer } from '../search/cached-answer';
 import type { VersionRecord } from '../../storage/resource-store';
 import { versionHeaders } from './write-response';
 
-function present(record: VersionRecord | undefined, type: string, id: string, what: string): FhirResult {
+/** What a read's cache key names (shared with src/http's hit lane). */
+export function readScope(type: string, id: string): CacheScope {
+  return ['read', type, id];
+}
+
+/** What a vread's cache key names (shared with src/http's hit lane). */
+export function vreadScope(type: string, id: string, versionId: string): CacheScope {
+  return ['vread', type, id, versionId];
+}
+
+function present(record: VersionRecord | undefined, type: string, id: string, what: string): ResourceAnswer {
   if (!record) throw notFound(what);
   if (record.deleted || record.content === undefined) throw gone(type, id);
-  return { status: 200, headers: versionHeaders(record), body: record.content };
+  return { text: record.content, headers: versionHeaders(record) };
+}
+
+/**
+ * FHIR http.html#cread: If-None-Match with the answer's ETag is 304 Not Modified (the same headers,
+ * no body). The one rule for read, vread and the hit lane.
+ */
+export function notModified(ifNoneMatch: string | undefined, etag: string | undefined): boolean {
+  return ifNoneMatch !== undefined && etag !== undefined && ifNoneMatch.trim() === etag;
+}
+
+function conditional(request: FhirRequest, result: FhirResult): FhirResult {
+  if (!notModified(header(request, 'if-none-match'), result.headers?.etag)) return result;
+  return { status: 304, ...(result.headers ? { headers: result.headers } : {}) };
 }
 
 export async function read(
@@ -20,28 +46,29 @@ export async function read(
   id: string,
 ): Promise<FhirResult> {
   requireValidId(id);
-  const record = await ctx.store.read(type, id);
-  // FHIR http.html#cread: If-None-Match with the current ETag answers 304 Not Modified.
-  const ifNoneMatch = header(request, 'if-none-match');
-  if (
-    record &&
-    !record.deleted &&
-    ifNoneMatch !== undefined &&
-    ifNoneMatch.trim() === etagFor(record.versionId)
-  ) {
-    return { status: 304, headers: versionHeaders(record) };
-  }
-  return present(record, type, id, `${type}/${id}`);
+  const result = await cachedResource(ctx, readScope(type, id), type, async () =>
+    present(await ctx.store.read(type, id), type, id, `${type}/${id}`),
+  );
+  return conditional(request, result);
 }
 
+/** `request`, when given, may make it conditional (If-None-Match); a batch's vread entry gives none. */
 export async function vread(
   ctx: FhirContext,
   type: string,
   id: string,
   versionId: string,
+  request?: FhirRequest,
 ): Promise<FhirResult> {
   requireValidId(id);
   if (!/^[1-9]\d{0,8}$/.test(versionId)) throw invalid(`'${versionId}' is not a version id`, 'versionId');
-  const record = await ctx.store.vread(type, id, Number(versionId));
-  return present(record, type, id, `${type}/${id}/_history/${versionId}`);
+  const result = await cachedResource(ctx, vreadScope(type, id, versionId), type, async () =>
+    present(
+      await ctx.store.vread(type, id, Number(versionId)),
+      type,
+      id,
+      `${type}/${id}/_history/${versionId}`,
+    ),
+  );
+  return request ? conditional(request, result) : result;
 }

@@ -58,9 +58,12 @@ export function search(
   );
 }
 
-/** What, besides the query, a search's cache key names. */
+/**
+ * What, besides the query, a search's cache key names. A system search (`types`) is keyed apart from
+ * a type search even for one type: its Bundle's links name the system base, not the type's.
+ */
 export function searchScope(type: string, lenient: boolean, types?: string[]): CacheScope {
-  return ['search', types ? types.join(',') : type, lenient];
+  return types ? ['search-system', types.join(','), lenient] : ['search', type, lenient];
 }
 
 /**

@@ -24,24 +24,43 @@
  * shares. So at most one head query is in flight and one queued, however many requests arrive.
  *
  * Memory is bounded: entries are evicted least recently used first once their (estimated) size
- * passes `maxBytes`.
+ * passes `maxBytes` less the share the key memo (request text → key, for the HTTP hit lane) may use.
+ *
+ * Reads (read.ts) are kept here too, as resources with their ETag and Last-Modified, under the same
+ * rule: a read outlives writes to other types, never one to its own.
  */
 import type { StoreHead } from '../../storage/resource-store';
 
 export type CacheStatus = 'hit' | 'miss';
 
 export interface CachedAnswer {
-  /** The Bundle JSON text, its `timestamp` set to now. */
+  /** The JSON text: a Bundle's `timestamp` set to now. */
   body: string;
   /** hit: served from an entry; miss: computed for this request (or one arriving at the same head). */
   status: CacheStatus;
+  /** The headers the answer was computed with (a read's ETag and Last-Modified). */
+  headers?: Readonly<Record<string, string>>;
+}
+
+/** A current entry as a caller that writes the bytes itself gets it. */
+export interface CachedBytes {
+  /** The body's bytes, in order (a Bundle's timestamp, now, between two of them). */
+  chunks: Buffer[];
+  headers?: Readonly<Record<string, string>>;
 }
 
 export interface ResponseCacheStats {
   entries: number;
+  /** The entries' bytes; with keyMemoBytes never more than maxBytes. */
   bytes: number;
   maxBytes: number;
+  /** The key memo (KeyMemo): entries, bytes and the share of maxBytes it may use. */
+  keyMemoEntries: number;
+  keyMemoBytes: number;
+  keyMemoMaxBytes: number;
   hits: number;
+  /** Of the hits, those a caller took as bytes (hit(): the HTTP hit lane). */
+  directHits: number;
   misses: number;
   evictions: number;
   headReads: number;
@@ -56,19 +75,27 @@ interface Entry {
   after: Buffer | undefined;
   /** The types the answer read; undefined: any. */
   types: readonly string[] | undefined;
+  headers: Readonly<Record<string, string>> | undefined;
   bytes: number;
 }
-
-/** A cached Bundle as bytes to write in order: before the timestamp, the timestamp, after it. */
-export type BundleChunks = Buffer[];
 
 interface Pending {
   head: StoreHead;
   promise: Promise<{ text: string; entry: Entry }>;
 }
 
-/** What an answer's computation gives: the Bundle text, and the types it read when it knows. */
-export type Computed = string | { text: string; types?: readonly string[] };
+/**
+ * What an answer's computation gives: the Bundle text, and the types it read when it knows; a
+ * resource (a read) gives its headers and `timestamp: false` (it has no Bundle timestamp to renew).
+ */
+export type Computed =
+  | string
+  | {
+      text: string;
+      types?: readonly string[];
+      headers?: Readonly<Record<string, string>>;
+      timestamp?: boolean;
+    };
 
 /** The Bundle text of a computation. */
 export const computedText = (computed: Computed): string =>
@@ -98,10 +125,12 @@ function stampOffset(text: string): number {
 function makeEntry(key: string, head: StoreHead, computed: Computed): { text: string; entry: Entry } {
   const text = computedText(computed);
   const types = typeof computed === 'string' ? undefined : computed.types;
+  const headers = typeof computed === 'string' ? undefined : computed.headers;
   const bytes = Buffer.from(text, 'utf8');
-  const size = bytes.length + 2 * key.length + ENTRY_OVERHEAD;
-  const stampAt = stampOffset(text);
-  const entry: Entry = { head, before: bytes, after: undefined, types, bytes: size };
+  let size = bytes.length + 2 * key.length + ENTRY_OVERHEAD;
+  for (const [name, value] of Object.entries(headers ?? {})) size += 2 * (name.length + value.length);
+  const stampAt = typeof computed !== 'string' && computed.timestamp === false ? -1 : stampOffset(text);
+  const entry: Entry = { head, before: bytes, after: undefined, types, headers, bytes: size };
   if (stampAt >= 0) {
     const at = Buffer.byteLength(text.slice(0, stampAt)); // stampAt itself while all before it is ASCII
     entry.before = bytes.subarray(0, at);
@@ -161,7 +190,60 @@ export type TypesChanged = (after: number, upto: number) => Promise<Set<string>>
 
 const CHANGE_MEMO_SIZE = 1000;
 
+/** The share of SEARCH_CACHE_MB the directory gives the key memo (createFhirContext). */
+export const KEY_MEMO_SHARE = 1 / 16;
+/** Request texts longer than this are not remembered: long distinct URLs would only churn the memo. */
+export const KEY_MEMO_MAX_TEXT = 2048;
+/** Two bytes a character, plus the map's own bookkeeping. */
+const memoSize = (text: string, key: string | null): number => 2 * (text.length + (key?.length ?? 0)) + 100;
+
+/**
+ * Request text → cache key (null: not a request the cache answers), for a caller that answers hits
+ * before it parses a request (the HTTP hit lane) and sees the same URLs again and again. Bounded by
+ * bytes, a share of the cache's own budget; a text over KEY_MEMO_MAX_TEXT characters is not kept.
+ * Oldest out first.
+ */
+export class KeyMemo {
+  private readonly keys = new Map<string, string | null>();
+  private used = 0;
+
+  constructor(readonly maxBytes: number) {}
+
+  get bytes(): number {
+    return this.used;
+  }
+
+  get entries(): number {
+    return this.keys.size;
+  }
+
+  /** The key remembered for `text`, else `compute`'s (remembered when the text is short enough). */
+  key(text: string, compute: () => string | undefined): string | undefined {
+    const known = this.keys.get(text);
+    if (known !== undefined) return known ?? undefined;
+    const key = compute();
+    if (text.length <= KEY_MEMO_MAX_TEXT) this.remember(text, key ?? null);
+    return key;
+  }
+
+  private remember(text: string, key: string | null): void {
+    const size = memoSize(text, key);
+    if (size > this.maxBytes) return;
+    this.keys.set(text, key);
+    this.used += size;
+    for (const [oldest, oldKey] of this.keys) {
+      if (this.used <= this.maxBytes) break;
+      this.keys.delete(oldest);
+      this.used -= memoSize(oldest, oldKey);
+    }
+  }
+}
+
 export class ResponseCache {
+  /** Request text → key for the HTTP hit lane; its bytes are part of maxBytes. */
+  readonly keyMemo: KeyMemo;
+  /** What the entries may use: maxBytes less the key memo's share. */
+  private readonly entryBytes: number;
   private readonly entries = new Map<string, Entry>();
   /** typesChanged answers by `after:upto`; each is fixed once asked (see the header). */
   private readonly changes = new Map<string, Promise<Set<string>>>();
@@ -169,6 +251,7 @@ export class ResponseCache {
   private readonly heads: OrderedHeadReader;
   private bytes = 0;
   private hits = 0;
+  private directHits = 0;
   private misses = 0;
   private evictions = 0;
 
@@ -177,8 +260,12 @@ export class ResponseCache {
     readonly maxBytes: number,
     private readonly now: () => string = () => new Date().toISOString(),
     private readonly typesChanged?: TypesChanged,
+    /** How much of maxBytes the key memo may use (none: it remembers nothing). */
+    keyMemoBytes = 0,
   ) {
     this.heads = new OrderedHeadReader(readHead);
+    this.keyMemo = new KeyMemo(Math.min(keyMemoBytes, maxBytes));
+    this.entryBytes = maxBytes - this.keyMemo.maxBytes;
   }
 
   /**
@@ -232,11 +319,10 @@ export class ResponseCache {
   async answer(key: string, compute: () => Promise<Computed>): Promise<CachedAnswer> {
     const head = await this.heads.read();
     const entry = await this.currentEntry(key, head);
-    if (entry) return { body: this.stamped(entry), status: 'hit' };
+    if (entry) return this.answerFrom(entry, 'hit');
     this.misses += 1;
     const shared = this.pending.get(key);
-    if (shared && sameHead(shared.head, head))
-      return { body: this.stamped((await shared.promise).entry), status: 'miss' };
+    if (shared && sameHead(shared.head, head)) return this.answerFrom((await shared.promise).entry, 'miss');
 
     const promise = compute().then((computed) => makeEntry(key, head, computed));
     const mine: Pending = { head, promise };
@@ -244,7 +330,9 @@ export class ResponseCache {
     try {
       const made = await promise;
       this.store(key, made.entry);
-      return { body: made.text, status: 'miss' };
+      return made.entry.headers
+        ? { body: made.text, status: 'miss', headers: made.entry.headers }
+        : { body: made.text, status: 'miss' };
     } finally {
       if (this.pending.get(key) === mine) this.pending.delete(key);
     }
@@ -259,10 +347,14 @@ export class ResponseCache {
    * The entry for `key` if it is current (read at a head taken after the call), else undefined and
    * nothing is computed: for a caller that answers hits itself and hands everything else on.
    */
-  async hit(key: string): Promise<BundleChunks | undefined> {
+  async hit(key: string): Promise<CachedBytes | undefined> {
     const entry = await this.currentEntry(key, await this.heads.read());
     if (!entry) return undefined;
-    return entry.after ? [entry.before, Buffer.from(this.now(), 'latin1'), entry.after] : [entry.before];
+    this.directHits += 1;
+    const chunks = entry.after
+      ? [entry.before, Buffer.from(this.now(), 'latin1'), entry.after]
+      : [entry.before];
+    return entry.headers ? { chunks, headers: entry.headers } : { chunks };
   }
 
   stats(): ResponseCacheStats {
@@ -270,20 +362,25 @@ export class ResponseCache {
       entries: this.entries.size,
       bytes: this.bytes,
       maxBytes: this.maxBytes,
+      keyMemoEntries: this.keyMemo.entries,
+      keyMemoBytes: this.keyMemo.bytes,
+      keyMemoMaxBytes: this.keyMemo.maxBytes,
       hits: this.hits,
+      directHits: this.directHits,
       misses: this.misses,
       evictions: this.evictions,
       headReads: this.heads.reads,
     };
   }
 
-  private stamped(entry: Entry): string {
+  private answerFrom(entry: Entry, status: CacheStatus): CachedAnswer {
     const text = entry.before.toString('utf8');
-    return entry.after ? text + this.now() + entry.after.toString('utf8') : text;
+    const body = entry.after ? text + this.now() + entry.after.toString('utf8') : text;
+    return entry.headers ? { body, status, headers: entry.headers } : { body, status };
   }
 
   private store(key: string, entry: Entry): void {
-    if (entry.bytes > this.maxBytes) return;
+    if (entry.bytes > this.entryBytes) return;
     const old = this.entries.get(key);
     if (old) {
       // Requests at different heads may finish out of order; keep the newer answer.
@@ -294,7 +391,7 @@ export class ResponseCache {
     this.entries.set(key, entry);
     this.bytes += entry.bytes;
     for (const [oldest, victim] of this.entries) {
-      if (this.bytes <= this.maxBytes) break;
+      if (this.bytes <= this.entryBytes) break;
       this.entries.delete(oldest);
       this.bytes -= victim.bytes;
       this.evictions += 1;

@@ -1,0 +1,106 @@
+/**
+ * A short way through for the commonest requests of all: a read by id, a type search, a history
+ * page (which sync jobs poll), repeated while nothing they read was written, answered from the
+ * response cache before the request reaches express: before routing, parameter parsing and content
+ * negotiation. It decides nothing itself: the route comes from route-match.ts (the router's own
+ * matcher), the FhirRequest, format and leniency from the functions the router uses, and the key
+ * from the route's LaneSpec, the scope function its interaction stores its answer under. So it
+ * answers only what the full path would answer, the same way (same body; same headers: ETag and
+ * Last-Modified for a read, X-Request-Id, Content-Type, X-Cache: hit, nosniff; If-None-Match → 304
+ * as read.ts decides it; the same log line); anything else (a miss, an entry that is no longer
+ * current, any method but GET, `_pretty`, a format the router would refuse) goes on down the
+ * application unchanged.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FhirContext } from '../fhir/context';
+import { notModified } from '../fhir/interactions/read';
+import { isLenient } from '../fhir/query-parameters';
+import { header } from '../fhir/request';
+import { CACHE_HEADER, cacheKey } from '../fhir/search/cached-answer';
+import { canonicalQuery, type CachedBytes, type ResponseCache } from '../fhir/search/response-cache';
+import type { Logger } from '../logger';
+import { decideFormat } from './content-negotiation';
+import { fhirRequestOf, matchFhirRoute } from './route-match';
+import { trackRequest } from './request-context';
+import { FHIR_JSON } from './send-result';
+
+type Listener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** The cache key a GET request would be answered under on the full path, or undefined. */
+export function laneKey(
+  ctx: FhirContext,
+  method: string,
+  url: string,
+  headers: IncomingMessage['headers'],
+): string | undefined {
+  if (method !== 'GET') return undefined;
+  const mark = url.indexOf('?');
+  const path = mark < 0 ? url : url.slice(0, mark);
+  if (path.includes('#')) return undefined; // express reads the path without the fragment
+  const match = matchFhirRoute(method, path);
+  if (match === undefined || match === 'metadata' || !match.route.lane) return undefined;
+  const lane = match.route.lane;
+  const request = fhirRequestOf(method, url, headers);
+  const format = decideFormat(request.query, header(request, 'accept')); // a 406 throws: the router says it
+  if (format.pretty) return undefined;
+  const scope = lane.scope(match.params, isLenient(request));
+  if (lane.query === 'canonical') return cacheKey(ctx, scope, canonicalQuery(request.query));
+  for (const name of request.query.keys()) if (name !== '_format') return undefined;
+  return cacheKey(ctx, scope);
+}
+
+/** The key for a request, remembered by URL, Accept and Prefer (all the key depends on). */
+function rememberedKey(ctx: FhirContext, cache: ResponseCache, req: IncomingMessage): string | undefined {
+  const url = req.url ?? '';
+  const { accept, prefer } = req.headers;
+  const text = `${url}\n${accept ?? ''}\n${Array.isArray(prefer) ? prefer.join(', ') : (prefer ?? '')}`;
+  return cache.keyMemo.key(text, () => {
+    try {
+      return laneKey(ctx, req.method ?? '', url, req.headers);
+    } catch {
+      return undefined; // a malformed request or a refused format: the full path says what is wrong
+    }
+  });
+}
+
+function answer(req: IncomingMessage, res: ServerResponse, hit: CachedBytes): void {
+  for (const [name, value] of Object.entries(hit.headers ?? {})) res.setHeader(name, value);
+  res.setHeader(CACHE_HEADER, 'hit');
+  const ifNoneMatch = req.headers['if-none-match'];
+  if (notModified(ifNoneMatch === '' ? undefined : ifNoneMatch, hit.headers?.etag)) {
+    res.statusCode = 304;
+    res.end();
+    return;
+  }
+  res.statusCode = 200;
+  res.setHeader('content-type', FHIR_JSON);
+  res.end(hit.chunks.length === 1 ? hit.chunks[0] : Buffer.concat(hit.chunks));
+}
+
+/**
+ * The lane in front of `app`: a request listener for the HTTP server that answers current cache
+ * hits itself and hands every other request to `app` untouched.
+ */
+export function withHitLane(ctx: FhirContext, logger: Logger, app: Listener): Listener {
+  return (req, res): void => {
+    const cache = ctx.responseCache;
+    const key = cache && req.method === 'GET' ? rememberedKey(ctx, cache, req) : undefined;
+    if (!cache || key === undefined || !cache.has(key)) {
+      app(req, res);
+      return;
+    }
+    const started = process.hrtime.bigint();
+    cache.hit(key).then(
+      (hit) => {
+        if (hit === undefined) {
+          app(req, res);
+          return;
+        }
+        trackRequest(logger, req, res, started);
+        answer(req, res, hit);
+      },
+      // The head could not be read: the full path reports the error as usual.
+      () => app(req, res),
+    );
+  };
+}

@@ -1,0 +1,184 @@
+/**
+ * The FHIR REST routes under /fhir, as data: the express router, the hit lane's matcher
+ * (route-match.ts), the 405 answers and the OpenAPI test all read this one table.
+ */
+import type { FhirContext } from '../fhir/context';
+import type { FhirRequest, FhirResult } from '../fhir/request';
+import { history, historyScope } from '../fhir/interactions/history';
+import { read, readScope, vread, vreadScope } from '../fhir/interactions/read';
+import { search, searchPost, searchScope, systemSearch } from '../fhir/interactions/search';
+import { transactionOrBatch } from '../fhir/interactions/transaction';
+import { validateOperation } from '../fhir/interactions/validate';
+import {
+  conditionalDelete,
+  conditionalUpdate,
+  create,
+  patch,
+  remove,
+  update,
+} from '../fhir/interactions/write-interactions';
+import type { CacheScope } from '../fhir/search/cached-answer';
+import { FHIR_JSON_TYPES, FORM_TYPE, JSON_PATCH_TYPE } from './read-body';
+
+export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+export interface RouteParams {
+  type?: string;
+  id?: string;
+  vid?: string;
+}
+
+/**
+ * How the hit lane may answer a route from the response cache: by the key the interaction itself
+ * stores its answer under (the same scope function the interaction calls).
+ */
+export interface LaneSpec {
+  scope: (params: RouteParams, lenient: boolean) => CacheScope;
+  /**
+   * `canonical`: the key names the query in canonical order (searches, history). `none`: the answer
+   * does not read the query (read, vread), and the lane takes a request only when it has no
+   * parameter but `_format`.
+   */
+  query: 'canonical' | 'none';
+}
+
+export interface FhirRoute {
+  method: HttpMethod;
+  /** Express path under /fhir. */
+  path: string;
+  /** The FHIR interaction, as the CapabilityStatement and OpenAPI name it. */
+  interaction: string;
+  /** Media types the body may have; none means the route takes no body. */
+  bodyTypes?: ReadonlySet<string>;
+  handle: (ctx: FhirContext, request: FhirRequest, params: RouteParams) => Promise<FhirResult>;
+  /** Present on the GET routes whose answers the response cache holds. */
+  lane?: LaneSpec;
+}
+
+const PATCH_TYPES: ReadonlySet<string> = new Set([JSON_PATCH_TYPE]);
+const FORM_TYPES: ReadonlySet<string> = new Set([FORM_TYPE]);
+
+const t = (p: RouteParams): string => p.type as string;
+const i = (p: RouteParams): string => p.id as string;
+const v = (p: RouteParams): string => p.vid as string;
+
+/** Order matters where paths overlap: `/:type/_history` before `/:type/:id`. */
+export const FHIR_ROUTES: readonly FhirRoute[] = [
+  {
+    method: 'get',
+    path: '/_history',
+    interaction: 'history-system',
+    handle: (c, r) => history(c, r, {}),
+    lane: { scope: (_p, lenient) => historyScope({}, lenient), query: 'canonical' },
+  },
+  { method: 'get', path: '/', interaction: 'search-system', handle: (c, r) => systemSearch(c, r) },
+  {
+    method: 'post',
+    path: '/',
+    interaction: 'transaction',
+    bodyTypes: FHIR_JSON_TYPES,
+    handle: (c, r) => transactionOrBatch(c, r),
+  },
+  {
+    method: 'get',
+    path: '/:type/_history',
+    interaction: 'history-type',
+    handle: (c, r, p) => history(c, r, { type: t(p) }),
+    lane: { scope: (p, lenient) => historyScope({ type: t(p) }, lenient), query: 'canonical' },
+  },
+  {
+    method: 'get',
+    path: '/:type',
+    interaction: 'search-type',
+    handle: (c, r, p) => search(c, r, t(p)),
+    lane: { scope: (p, lenient) => searchScope(t(p), lenient), query: 'canonical' },
+  },
+  {
+    method: 'put',
+    path: '/:type',
+    interaction: 'conditional-update',
+    bodyTypes: FHIR_JSON_TYPES,
+    handle: (c, r, p) => conditionalUpdate(c, r, t(p)),
+  },
+  {
+    method: 'delete',
+    path: '/:type',
+    interaction: 'conditional-delete',
+    handle: (c, r, p) => conditionalDelete(c, r, t(p)),
+  },
+  {
+    method: 'post',
+    path: '/:type/_search',
+    interaction: 'search-type',
+    bodyTypes: FORM_TYPES,
+    handle: (c, r, p) => searchPost(c, r, t(p)),
+  },
+  {
+    method: 'post',
+    path: '/:type/$validate',
+    interaction: 'operation-validate',
+    bodyTypes: FHIR_JSON_TYPES,
+    handle: (c, r, p) => validateOperation(c, r, t(p)),
+  },
+  {
+    method: 'post',
+    path: '/:type/:id/$validate',
+    interaction: 'operation-validate',
+    bodyTypes: FHIR_JSON_TYPES,
+    handle: (c, r, p) => validateOperation(c, r, t(p), i(p)),
+  },
+  {
+    method: 'get',
+    path: '/:type/:id/$validate',
+    interaction: 'operation-validate',
+    handle: (c, r, p) => validateOperation(c, r, t(p), i(p)),
+  },
+  {
+    method: 'post',
+    path: '/:type',
+    interaction: 'create',
+    bodyTypes: FHIR_JSON_TYPES,
+    handle: (c, r, p) => create(c, r, t(p)),
+  },
+  {
+    method: 'get',
+    path: '/:type/:id/_history',
+    interaction: 'history-instance',
+    handle: (c, r, p) => history(c, r, { type: t(p), id: i(p) }),
+    lane: { scope: (p, lenient) => historyScope({ type: t(p), id: i(p) }, lenient), query: 'canonical' },
+  },
+  {
+    method: 'get',
+    path: '/:type/:id/_history/:vid',
+    interaction: 'vread',
+    handle: (c, r, p) => vread(c, t(p), i(p), v(p), r),
+    lane: { scope: (p) => vreadScope(t(p), i(p), v(p)), query: 'none' },
+  },
+  {
+    method: 'get',
+    path: '/:type/:id',
+    interaction: 'read',
+    handle: (c, r, p) => read(c, r, t(p), i(p)),
+    lane: { scope: (p) => readScope(t(p), i(p)), query: 'none' },
+  },
+  {
+    method: 'put',
+    path: '/:type/:id',
+    interaction: 'update',
+    bodyTypes: FHIR_JSON_TYPES,
+    handle: (c, r, p) => update(c, r, t(p), i(p)),
+  },
+  {
+    method: 'patch',
+    path: '/:type/:id',
+    interaction: 'patch',
+    bodyTypes: PATCH_TYPES,
+    handle: (c, r, p) => patch(c, r, t(p), i(p)),
+  },
+  {
+    method: 'delete',
+    path: '/:type/:id',
+    interaction: 'delete',
+    handle: (c, r, p) => remove(c, r, t(p), i(p)),
+  },
+];

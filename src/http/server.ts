@@ -1,0 +1,74 @@
+/**
+ * The directory's HTTP server: listening from the start, answering 503 until the application is
+ * ready, then every request through the hit lane and on to the express application. Malformed
+ * requests node itself refuses are answered as FHIR errors too.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { FhirContext } from '../fhir/context';
+import { issue, outcomeOf } from '../fhir/errors';
+import type { Logger } from '../logger';
+import { withHitLane } from './hit-lane';
+import { noSniff } from './request-context';
+import { FHIR_JSON } from './send-result';
+
+const STARTING_OUTCOME = JSON.stringify(
+  outcomeOf([
+    issue('transient', 'The directory is starting (loading definitions and seed data); retry shortly'),
+  ]),
+);
+
+function answerStarting(_req: IncomingMessage, res: ServerResponse): void {
+  noSniff(res);
+  res.writeHead(503, { 'content-type': FHIR_JSON, 'retry-after': '5' });
+  res.end(STARTING_OUTCOME);
+}
+
+/** What node answers a request it cannot parse (its own choice of status), as an OperationOutcome. */
+function answerClientError(err: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, code]: [number, string, 'too-long' | 'timeout' | 'invalid'] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'too-long']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'timeout']
+        : [400, 'Bad Request', 'invalid'];
+  const body = JSON.stringify(outcomeOf([issue(code, `The request could not be read: ${reason}`)]));
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-type: ${FHIR_JSON}\r\n` +
+      `x-content-type-options: nosniff\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+export interface DirectoryServer {
+  server: Server;
+  address: AddressInfo;
+  /** From now on, requests go through the hit lane to `app` instead of the 503. */
+  serve(ctx: FhirContext, logger: Logger, app: (req: IncomingMessage, res: ServerResponse) => void): void;
+}
+
+/** Listens on `port` (0: any free one) and `host`, answering 503 until serve() is called. */
+export async function listen(port: number, host: string): Promise<DirectoryServer> {
+  const server = createServer();
+  server.keepAliveTimeout = 5000;
+  server.on('request', answerStarting);
+  server.on('clientError', answerClientError);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    server,
+    address: server.address() as AddressInfo,
+    serve(ctx, logger, app) {
+      server.off('request', answerStarting);
+      server.on('request', withHitLane(ctx, logger, app));
+    },
+  };
+}

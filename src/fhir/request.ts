@@ -3,6 +3,7 @@
  * express request into a FhirRequest and writes a FhirResult back.
  */
 import type { Resource } from '@medplum/fhirtypes';
+import type { FhirError } from './errors';
 
 export interface FhirRequest {
   method: string;
@@ -11,6 +12,11 @@ export interface FhirRequest {
   /** Lower-cased header names. */
   headers: Readonly<Record<string, string | undefined>>;
   body?: unknown;
+  /**
+   * Logs an error no FHIR rule explains and returns the 500 to answer with (it quotes the request
+   * id): a batch answers it for the one entry that met it and goes on with the others.
+   */
+  reportUnexpected?: (err: unknown) => FhirError;
 }
 
 export interface FhirResult {

@@ -4,7 +4,7 @@
  */
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { FhirContext } from '../fhir/context';
-import { methodNotAllowed, unknownType } from '../fhir/errors';
+import { type FhirError, internalError, methodNotAllowed, unknownType } from '../fhir/errors';
 import type { FhirRequest, FhirResult } from '../fhir/request';
 import { isDirectoryType } from '../fhir/resource-types';
 import { history } from '../fhir/interactions/history';
@@ -22,7 +22,9 @@ import {
 } from '../fhir/interactions/write-interactions';
 import { checkAcceptable, wantsPretty } from './content-negotiation';
 import { FHIR_JSON_TYPES, FORM_TYPE, JSON_PATCH_TYPE, readBody } from './read-body';
+import { requestId } from './request-context';
 import { sendResult } from './send-result';
+import type { Logger } from '../logger';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -154,14 +156,21 @@ export interface FhirRouterOptions {
   maxBodyBytes: number;
   /** The public CapabilityStatement, already built. */
   capabilityStatement: () => FhirResult;
+  /** Where an error met inside a batch entry is logged (the batch answers that entry 500 and goes on). */
+  logger?: Logger;
 }
 
-function toFhirRequest(req: Request, body: unknown): FhirRequest {
+function toFhirRequest(req: Request, res: Response, body: unknown, logger?: Logger): FhirRequest {
   const query = new URL(req.originalUrl, 'http://localhost').searchParams;
   const headers: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(req.headers))
     headers[name] = Array.isArray(value) ? value.join(', ') : value;
-  return { method: req.method, query, headers, body };
+  const reportUnexpected = (err: unknown): FhirError => {
+    const id = requestId(res);
+    logger?.error({ reqId: id, err, method: req.method, path: req.originalUrl }, 'unexpected error');
+    return internalError(id);
+  };
+  return { method: req.method, query, headers, body, reportUnexpected };
 }
 
 export function createFhirRouter(options: FhirRouterOptions): Router {
@@ -183,7 +192,11 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
       if (params.type !== undefined && !isDirectoryType(params.type)) return next();
       checkAcceptable(req);
       const body = route.bodyTypes ? await readBody(req, options.maxBodyBytes, route.bodyTypes) : undefined;
-      const result = await route.handle(options.ctx, toFhirRequest(req, body?.value), params);
+      const result = await route.handle(
+        options.ctx,
+        toFhirRequest(req, res, body?.value, options.logger),
+        params,
+      );
       sendResult(res, result, wantsPretty(req));
     });
   }

@@ -29,6 +29,8 @@ const BASE_PROFILE = 'http://hl7.org/fhir/StructureDefinition/';
 
 interface ValidateInput {
   resource?: unknown;
+  /** Where the resource was sent: the body's type, or `Parameters.parameter[i].resource`. */
+  resourceAt?: string;
   mode?: Mode;
   profile?: string;
 }
@@ -53,11 +55,7 @@ export async function validateOperation(
   const resource = requireResource(input.resource ?? stored, type);
   // The same bound as a write: validation time grows with the size (about 2 ms per KB).
   if (input.resource !== undefined)
-    requireResourceSize(
-      resource,
-      ctx.limits.resourceBytes,
-      isParameters(request.body) ? 'Parameters.parameter.resource' : type,
-    );
+    requireResourceSize(resource, ctx.limits.resourceBytes, input.resourceAt ?? type);
   const profile = chooseProfile(ctx, type, input.profile);
 
   const issues: OperationOutcomeIssue[] = [];
@@ -183,6 +181,7 @@ function readInput(request: FhirRequest): ValidateInput {
       if (p.name === 'resource') {
         if (p.resource === undefined) throw invalid('The resource parameter carries no resource', at);
         input.resource = p.resource;
+        input.resourceAt = `${at}.resource`;
       } else if (p.name === 'mode') {
         input.mode = parseMode(stringValue(p, ['valueCode', 'valueString'], at), `${at}.valueCode`);
       } else if (p.name === 'profile') {

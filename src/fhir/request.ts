@@ -3,6 +3,7 @@
  * express request into a FhirRequest and writes a FhirResult back.
  */
 import type { Resource } from '@medplum/fhirtypes';
+import type { FhirError } from './errors';
 
 export interface FhirRequest {
   method: string;
@@ -13,6 +14,11 @@ export interface FhirRequest {
   body?: unknown;
   /** Aborts when the client goes away before its answer is sent: reads still running are cancelled. */
   signal?: AbortSignal;
+  /**
+   * Logs an error no FHIR rule explains and returns the 500 to answer with (it quotes the request
+   * id): a batch answers it for the one entry that met it and goes on with the others.
+   */
+  reportUnexpected?: (err: unknown) => FhirError;
 }
 
 export interface FhirResult {

@@ -1,6 +1,7 @@
 /** The checks every request body gets before validation: an object of the right type and id. */
 import type { Resource } from '@medplum/fhirtypes';
-import { invalid } from './errors';
+import { invalid, limitExceeded } from './errors';
+import { LIMIT_VARIABLES } from './limits';
 import { isDirectoryType, isValidId } from './resource-types';
 
 export function requireResource(body: unknown, expectedType?: string): Resource {
@@ -24,10 +25,10 @@ export function requireDirectoryResource(body: unknown, expectedType?: string): 
   return resource;
 }
 
-export function requireValidId(id: string, expression = 'id'): string {
-  if (!isValidId(id)) {
+export function requireValidId(id: unknown, expression = 'id'): string {
+  if (typeof id !== 'string' || !isValidId(id)) {
     throw invalid(
-      `'${id}' is not a valid FHIR id (1-64 characters of A-Z, a-z, 0-9, '-' and '.')`,
+      `${typeof id === 'string' ? `'${id}'` : (JSON.stringify(id) ?? String(id))} is not a valid FHIR id (1-64 characters of A-Z, a-z, 0-9, '-' and '.')`,
       expression,
     );
   }
@@ -44,4 +45,24 @@ export function requireMatchingId(resource: Resource, id: string): void {
       `${resource.resourceType}.id`,
     );
   }
+}
+
+/**
+ * MAX_RESOURCE_BYTES: one resource in a write or $validate (each Bundle entry on its own) may be at
+ * most this large as JSON, so the CPU time of its validation and index extraction is bounded (about
+ * 2 ms per KB: README.md, "Limits"). 413 `too-long` naming the limit and where the resource is.
+ */
+export function requireResourceSize(resource: unknown, maxBytes: number, expression: string): void {
+  // A resource is at least as many bytes as UTF-16 units; only a near miss needs the exact count.
+  const text = JSON.stringify(resource) ?? '';
+  if (text.length * 3 <= maxBytes) return;
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > maxBytes)
+    throw limitExceeded(
+      `${expression} is ${bytes} bytes`,
+      LIMIT_VARIABLES.resourceBytes,
+      maxBytes,
+      expression,
+      413,
+    );
 }

@@ -4,13 +4,15 @@
  */
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { FhirContext } from '../fhir/context';
-import { methodNotAllowed, unknownType } from '../fhir/errors';
+import { type FhirError, internalError, methodNotAllowed, unknownType } from '../fhir/errors';
 import type { FhirResult } from '../fhir/request';
 import { decideFormat } from './content-negotiation';
 import { readBody } from './read-body';
 import { fhirRequestOf, routeTakes } from './route-match';
 import { FHIR_ROUTES, type FhirRoute, type RouteParams } from './route-table';
+import { requestId } from './request-context';
 import { sendResult } from './send-result';
+import type { Logger } from '../logger';
 
 export { FHIR_ROUTES, type FhirRoute, type HttpMethod, type RouteParams } from './route-table';
 
@@ -19,6 +21,8 @@ export interface FhirRouterOptions {
   maxBodyBytes: number;
   /** The public CapabilityStatement, already built. */
   capabilityStatement: () => FhirResult;
+  /** Where an error met inside a batch entry is logged (the batch answers that entry 500 and goes on). */
+  logger?: Logger;
 }
 
 /** What the router does with a request it has routed: `metadata` is GET /fhir/metadata. */
@@ -84,7 +88,19 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
     });
     const result = await route.handle(
       options.ctx,
-      { ...request, body: body?.value, signal: clientGone.signal },
+      {
+        ...request,
+        body: body?.value,
+        signal: clientGone.signal,
+        reportUnexpected: (err: unknown): FhirError => {
+          const id = requestId(res);
+          options.logger?.error(
+            { reqId: id, err, method: req.method, path: req.originalUrl },
+            'unexpected error',
+          );
+          return internalError(id);
+        },
+      },
       params,
     );
     sendResult(res, result, format.pretty);

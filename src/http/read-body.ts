@@ -1,10 +1,11 @@
 /**
  * Reads and parses request bodies: media type checked first (415), declared size checked before a
  * byte is read (413), the stream cut off the moment it passes the limit, JSON parsed (400), and
- * hostile shapes (prototype keys, absurd nesting) refused (400) before any FHIR code sees them.
+ * hostile shapes refused (400, src/fhir/json-shape.ts) before any FHIR code sees them.
  */
 import type { IncomingMessage } from 'node:http';
 import { invalid, tooLarge, unsupportedMediaType } from '../fhir/errors';
+import { checkJsonShape } from '../fhir/json-shape';
 
 export const FHIR_JSON_TYPES: ReadonlySet<string> = new Set([
   'application/fhir+json',
@@ -13,10 +14,6 @@ export const FHIR_JSON_TYPES: ReadonlySet<string> = new Set([
 ]);
 export const JSON_PATCH_TYPE = 'application/json-patch+json';
 export const FORM_TYPE = 'application/x-www-form-urlencoded';
-
-/** FHIR resources nest a few levels deep; extensions and contained resources add some. */
-const MAX_DEPTH = 64;
-const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
 export interface ParsedBody {
   mediaType: string;
@@ -57,7 +54,7 @@ export async function readBody(
   } catch (err) {
     throw invalid(`The body is not valid JSON: ${(err as Error).message}`);
   }
-  checkShape(value);
+  checkJsonShape(value);
   return { mediaType, value };
 }
 
@@ -79,22 +76,4 @@ function readText(request: IncomingMessage, maxBytes: number): Promise<string> {
     request.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     request.once('error', reject);
   });
-}
-
-/** Walks the parsed JSON without recursion, so even a hostile depth cannot overflow the stack. */
-function checkShape(root: unknown): void {
-  const stack: Array<{ value: unknown; depth: number }> = [{ value: root, depth: 0 }];
-  while (stack.length > 0) {
-    const { value, depth } = stack.pop() as { value: unknown; depth: number };
-    if (typeof value !== 'object' || value === null) continue;
-    if (depth > MAX_DEPTH) throw invalid(`The body nests deeper than ${MAX_DEPTH} levels`);
-    if (Array.isArray(value)) {
-      for (const item of value) stack.push({ value: item, depth: depth + 1 });
-      continue;
-    }
-    for (const key of Object.keys(value)) {
-      if (FORBIDDEN_KEYS.has(key)) throw invalid(`The body contains the forbidden property name '${key}'`);
-      stack.push({ value: (value as Record<string, unknown>)[key], depth: depth + 1 });
-    }
-  }
 }

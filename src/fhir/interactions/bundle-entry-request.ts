@@ -3,7 +3,8 @@ import type { BundleEntry, Resource } from '@medplum/fhirtypes';
 import { invalid } from '../errors';
 import { parseEtagVersion } from '../etag';
 import { isDirectoryType } from '../resource-types';
-import { requireValidId } from '../resource-body';
+import { checkJsonShape } from '../json-shape';
+import { requireResourceSize, requireValidId } from '../resource-body';
 
 export type EntryMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -25,13 +26,29 @@ export interface EntryRequest {
 
 const METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
 
-export function readEntryRequest(entry: unknown, index: number, baseUrl: string): EntryRequest {
+/** The members of `Bundle.entry.request` that are strings in FHIR (a number there is a 400, not a crash). */
+const STRING_MEMBERS = ['method', 'url', 'ifNoneMatch', 'ifModifiedSince', 'ifMatch', 'ifNoneExist'] as const;
+
+/** `maxResourceBytes` (MAX_RESOURCE_BYTES) bounds the entry's resource, each entry on its own. */
+export function readEntryRequest(
+  entry: unknown,
+  index: number,
+  baseUrl: string,
+  maxResourceBytes: number,
+): EntryRequest {
   const where = `Bundle.entry[${index}]`;
   if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
     throw invalid(`${where} is not an object`, where);
   const { request, resource, fullUrl } = entry as BundleEntry;
-  if (typeof request !== 'object' || request === null)
+  if (typeof request !== 'object' || request === null || Array.isArray(request))
     throw invalid(`${where} has no request`, `${where}.request`);
+  for (const member of STRING_MEMBERS) {
+    const value: unknown = request[member];
+    if (value !== undefined && typeof value !== 'string')
+      throw invalid(`${where}.request.${member} must be a string`, `${where}.request.${member}`);
+  }
+  if (fullUrl !== undefined && typeof fullUrl !== 'string')
+    throw invalid(`${where}.fullUrl must be a string`, `${where}.fullUrl`);
   const method = String(request.method);
   if (!METHODS.has(method))
     throw invalid(`${where}.request.method '${method}' is not supported`, `${where}.request.method`);
@@ -76,8 +93,9 @@ export function readEntryRequest(entry: unknown, index: number, baseUrl: string)
   if (method === 'POST' && parsed.id !== undefined)
     throw invalid(`${where}: POST goes to the type, not an id`, `${where}.request.url`);
   if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
-    if (typeof resource !== 'object' || resource === null)
+    if (typeof resource !== 'object' || resource === null || Array.isArray(resource))
       throw invalid(`${where} has no resource`, `${where}.resource`);
+    requireResourceSize(resource, maxResourceBytes, `${where}.resource`);
     parsed.resource = resource;
   }
   return parsed;
@@ -93,9 +111,13 @@ export function patchDocument(entry: EntryRequest): unknown {
   if (binary.contentType !== 'application/json-patch+json') {
     throw invalid(`${where}: only application/json-patch+json patches are supported`, `${where}.contentType`);
   }
+  let patch: unknown;
   try {
-    return JSON.parse(Buffer.from(binary.data, 'base64').toString('utf8')) as unknown;
+    patch = JSON.parse(Buffer.from(binary.data, 'base64').toString('utf8')) as unknown;
   } catch {
     throw invalid(`${where}.data is not a base64 JSON Patch document`, `${where}.data`);
   }
+  // The same shape a JSON Patch request body must have (src/http/read-body.ts).
+  checkJsonShape(patch, `${where}.data`, `${where}.data`);
+  return patch;
 }

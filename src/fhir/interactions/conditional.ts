@@ -1,16 +1,18 @@
 /**
  * FHIR http.html#ccreate, #cond-update, #cdelete: a search inside the write transaction decides the
  * target. Writes hold the directory's write lock, so the search and the write it decides cannot be
- * overtaken by another writer: 20 simultaneous conditional creates make exactly one resource.
+ * overtaken by another writer: 20 simultaneous conditional creates make exactly one resource. A
+ * transaction also searches before the lock, to prepare its entries, and again under it: it uses
+ * what it prepared only when both searches agree (transaction-plan.ts).
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { invalid, preconditionFailed } from '../errors';
 import { parseSearch } from '../search/parse-search';
-import type { VersionRecord, WriteSession } from '../../storage/resource-store';
+import type { ResourceReader, VersionRecord } from '../../storage/resource-store';
 
 /** The current resources matching `criteria` (at most two: more than one is already an answer). */
 export async function findMatches(
-  session: WriteSession,
+  reader: ResourceReader,
   type: string,
   criteria: URLSearchParams,
   what: string,
@@ -18,19 +20,19 @@ export async function findMatches(
 ): Promise<VersionRecord[]> {
   const { query } = parseSearch(type, criteria, false, baseUrl);
   if (query.conditions.length === 0) throw invalid(`${what} needs search criteria`);
-  const page = await session.search({ ...query, count: 2, sort: [], withTotal: false });
+  const page = await reader.search({ ...query, count: 2, sort: [], withTotal: false });
   return page.records;
 }
 
 /** One match at most: zero or one records, or 412 when the criteria are not selective enough. */
 export async function findSingleMatch(
-  session: WriteSession,
+  reader: ResourceReader,
   type: string,
   criteria: URLSearchParams,
   what: string,
   baseUrl?: string,
 ): Promise<VersionRecord | undefined> {
-  const matches = await findMatches(session, type, criteria, what, baseUrl);
+  const matches = await findMatches(reader, type, criteria, what, baseUrl);
   if (matches.length > 1) throw preconditionFailed(`${what}: the criteria match more than one ${type}`);
   return matches[0];
 }

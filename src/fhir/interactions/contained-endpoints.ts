@@ -21,6 +21,9 @@ import { rewriteReferences } from '../reference-rewrite';
 import { isValidId } from '../resource-types';
 import { parseSearch } from '../search/parse-search';
 import type { VersionRecord, WriteSession } from '../../storage/resource-store';
+import type { SearchQuery } from '../../storage/search-query';
+
+const STALE_PAGE = 500;
 
 /** The tag on every Endpoint the directory made from a contained one. */
 export const FROM_CONTAINED_TAG = {
@@ -130,7 +133,14 @@ export async function staleDerivedEndpoints(
     organization: `Organization/${orgId}`,
   });
   const { query } = parseSearch('Endpoint', criteria, false);
-  const page = await session.search({ ...query, count: 1000, sort: [], withTotal: false });
   const referenced = new Set((organization?.endpoint ?? []).map((r) => r.reference));
-  return page.records.filter((r) => !referenced.has(`Endpoint/${r.id}`));
+  const stale: VersionRecord[] = [];
+  // Every page, however many there are: an Organization may contain more Endpoints than one page holds.
+  let after: SearchQuery['after'];
+  do {
+    const page = await session.search({ ...query, count: STALE_PAGE, sort: [], withTotal: false, after });
+    stale.push(...page.records.filter((r) => !referenced.has(`Endpoint/${r.id}`)));
+    after = page.next;
+  } while (after !== undefined);
+  return stale;
 }

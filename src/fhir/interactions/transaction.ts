@@ -1,17 +1,17 @@
 /**
  * FHIR http.html#transaction and #batch. A transaction is one database transaction: every entry is
  * stored or none is, and the first failing entry is named in the OperationOutcome. A batch runs each
- * entry on its own and reports each entry's status.
+ * entry on its own and reports each entry's status. Both are bounded: at most BUNDLE_MAX_ENTRIES
+ * entries, each resource at most MAX_RESOURCE_BYTES (413 naming the limit).
  */
-import { randomUUID } from 'node:crypto';
-import type { Bundle, BundleEntry, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { bundleJson, type RawEntry } from '../bundle-json';
-import { FhirError, invalid, invalidResource, isFhirError, profileViolation } from '../errors';
+import { FhirError, internalError, invalid, isFhirError, limitExceeded } from '../errors';
 import { etagFor } from '../etag';
+import { LIMIT_VARIABLES } from '../limits';
 import { returnPreference } from '../prefer';
 import type { FhirRequest, FhirResult } from '../request';
 import { requireMatchingId, requireResource } from '../resource-body';
-import { rewriteReferences } from '../reference-rewrite';
 import type { FhirContext } from '../context';
 import type { WriteSession } from '../../storage/resource-store';
 import { patchDocument, readEntryRequest, type EntryRequest } from './bundle-entry-request';
@@ -26,7 +26,9 @@ import {
   writeOptions,
 } from './write-operations';
 import { versionLocation } from './write-response';
-import { findSingleMatch, storedResource } from './conditional';
+import { storedResource } from './conditional';
+import type { PreparedWrites } from './prepared-writes';
+import { atEntry, planStillHolds, planTransaction } from './transaction-plan';
 
 const STATUS_TEXT: Record<number, string> = { 200: '200 OK', 201: '201 Created', 204: '204 No Content' };
 
@@ -43,6 +45,16 @@ export async function transactionOrBatch(ctx: FhirContext, request: FhirRequest)
   }
   const entries: unknown = bundle.entry ?? [];
   if (!Array.isArray(entries)) throw invalid('Bundle.entry must be an array', 'Bundle.entry');
+  // BUNDLE_MAX_ENTRIES bounds the work, and for a transaction the time it holds the write lock.
+  if (entries.length > ctx.limits.bundleEntries) {
+    throw limitExceeded(
+      `The Bundle has ${entries.length} entries`,
+      LIMIT_VARIABLES.bundleEntries,
+      ctx.limits.bundleEntries,
+      'Bundle.entry',
+      413,
+    );
+  }
   return bundle.type === 'transaction' ? transaction(ctx, request, entries) : batch(ctx, request, entries);
 }
 
@@ -51,91 +63,64 @@ async function transaction(
   request: FhirRequest,
   rawEntries: unknown[],
 ): Promise<FhirResult> {
-  const entries = rawEntries.map((entry, index) => readEntryRequest(entry, index, ctx.baseUrl));
-  const results = await ctx.store.write(async (session) => {
-    // Conditional entries are resolved first, inside the transaction, so the ids they settle on
-    // are the ones every reference to their fullUrl is rewritten to.
-    for (const entry of entries) {
-      try {
-        await resolveConditional(session, entry, ctx.baseUrl);
-      } catch (err) {
-        throw isFhirError(err) ? atEntry(err, entry.index) : err;
-      }
-    }
-    rejectDuplicateTargets(entries);
-    resolveFullUrls(entries);
-    validateAll(ctx, entries);
-    const byIndex = new Map<number, RawEntry>();
-    for (const entry of [...entries].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index)) {
-      try {
-        byIndex.set(entry.index, await runEntry(ctx, request, session, entry));
-      } catch (err) {
-        throw isFhirError(err) ? atEntry(err, entry.index) : err;
-      }
-    }
-    return entries.map((entry) => byIndex.get(entry.index) as RawEntry);
-  });
+  const readEntries = (): EntryRequest[] =>
+    rawEntries.map((entry, index) => readEntryRequest(entry, index, ctx.baseUrl, ctx.limits.resourceBytes));
+  const results = await runTransaction(ctx, request, readEntries);
   return { status: 200, body: bundleJson({ type: 'transaction-response' }, results) };
 }
 
-/** FHIR http.html#trules: ifNoneExist and conditional PUT/DELETE URLs, decided by a search in the transaction. */
-async function resolveConditional(
-  session: WriteSession,
-  entry: EntryRequest,
-  baseUrl: string,
-): Promise<void> {
-  if (!entry.criteria) return;
-  const match = await findSingleMatch(
-    session,
-    entry.type,
-    entry.criteria,
-    `Conditional ${entry.method}`,
-    baseUrl,
-  );
-  if (entry.method === 'POST') {
-    if (match) {
-      entry.id = match.id;
-      entry.settled = 'existing';
+/**
+ * Plans the entries before the write lock (transaction-plan.ts), then writes them under it in the
+ * order FHIR asks for; one database transaction, so every entry is stored or none is.
+ */
+async function runTransaction(
+  ctx: FhirContext,
+  request: FhirRequest,
+  readEntries: () => EntryRequest[],
+): Promise<RawEntry[]> {
+  const planned = await planTransaction(ctx, readEntries, ctx.store);
+  return ctx.store.write(async (session) => {
+    const plan = (await planStillHolds(planned, session, ctx.baseUrl))
+      ? planned
+      : await planTransaction(ctx, readEntries, session);
+    const byIndex = new Map<number, RawEntry>();
+    const ordered = [...plan.entries].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
+    for (const entry of ordered) {
+      try {
+        byIndex.set(entry.index, await runEntry(ctx, request, session, entry, plan.prepared));
+      } catch (err) {
+        throw isFhirError(err) ? atEntry(err, entry.index) : err;
+      }
     }
-    return;
-  }
-  if (entry.method === 'DELETE') {
-    if (match) entry.id = match.id;
-    else entry.settled = 'nothing';
-    return;
-  }
-  const bodyId = entry.resource?.id;
-  if (match && bodyId !== undefined && bodyId !== match.id) {
-    throw invalid(
-      `The resource id '${bodyId}' is not the id of the matching ${entry.type} '${match.id}'`,
-      'resource.id',
-    );
-  }
-  entry.id = match?.id ?? bodyId ?? randomUUID();
-  entry.resource = { ...(entry.resource as Resource), id: entry.id };
+    return plan.entries.map((entry) => byIndex.get(entry.index) as RawEntry);
+  });
 }
 
+/**
+ * FHIR http.html#batch: each entry on its own, as a transaction of one, and each answered in the
+ * batch-response whatever happens to the others. An unexpected error in one entry is that entry's
+ * 500 with the request id (and a line in the log); the entries before it stay stored and the ones
+ * after it still run, so a client retrying the batch knows which entries to retry.
+ */
 async function batch(ctx: FhirContext, request: FhirRequest, rawEntries: unknown[]): Promise<FhirResult> {
   const results: RawEntry[] = [];
   for (const [index, raw] of rawEntries.entries()) {
     try {
-      const entry = readEntryRequest(raw, index, ctx.baseUrl);
-      if (entry.method === 'GET') {
-        results.push(await runGet(ctx, request, entry));
-        continue;
-      }
-      if (entry.resource && entry.method !== 'PATCH') {
-        requireResource(entry.resource, entry.type);
-        ctx.validator.assertValid(entry.resource);
-      }
-      results.push(await ctx.store.write((session) => runEntry(ctx, request, session, entry)));
+      const readEntry = (): EntryRequest =>
+        readEntryRequest(raw, index, ctx.baseUrl, ctx.limits.resourceBytes);
+      const entry = readEntry();
+      if (entry.method === 'GET') results.push(await runGet(ctx, request, entry));
+      else results.push(...(await runTransaction(ctx, request, () => [readEntry()])));
     } catch (err) {
-      if (!isFhirError(err)) throw err;
-      const failed = atEntry(err, index);
+      const failed = atEntry(isFhirError(err) ? err : unexpected(request, err), index);
       results.push({ entry: { response: { status: String(failed.status), outcome: failed.outcome } } });
     }
   }
   return { status: 200, body: bundleJson({ type: 'batch-response' }, results) };
+}
+
+function unexpected(request: FhirRequest, err: unknown): FhirError {
+  return request.reportUnexpected?.(err) ?? internalError('unknown');
 }
 
 async function runEntry(
@@ -143,8 +128,12 @@ async function runEntry(
   request: FhirRequest,
   session: WriteSession,
   entry: EntryRequest,
+  prepared: PreparedWrites,
 ): Promise<RawEntry> {
-  const options = writeOptions(ctx, entry.ifMatch === undefined ? {} : { ifMatch: entry.ifMatch });
+  const options = writeOptions(
+    ctx,
+    entry.ifMatch === undefined ? { prepared } : { ifMatch: entry.ifMatch, prepared },
+  );
   switch (entry.method) {
     case 'POST': {
       requireResource(entry.resource, entry.type);
@@ -161,7 +150,7 @@ async function runEntry(
       return writeEntry(
         ctx,
         request,
-        await createResource(session, entry.resource as Resource, entry.id, writeOptions(ctx)),
+        await createResource(session, entry.resource as Resource, entry.id, writeOptions(ctx, { prepared })),
       );
     }
     case 'PUT': {
@@ -241,91 +230,4 @@ function writeEntry(ctx: FhirContext, request: FhirRequest, result: WriteResult)
     return { entry: { fullUrl, response } };
   }
   return { entry: { fullUrl, response }, resourceJson: result.record.content };
-}
-
-/** FHIR http.html#trules: one resource may be the target of only one entry. */
-function rejectDuplicateTargets(entries: EntryRequest[]): void {
-  const seen = new Map<string, number>();
-  for (const entry of entries) {
-    if (entry.method === 'GET' || entry.method === 'POST' || entry.id === undefined) continue;
-    const key = `${entry.type}/${entry.id}`;
-    const first = seen.get(key);
-    if (first !== undefined) {
-      throw invalid(
-        `Bundle.entry[${entry.index}] and Bundle.entry[${first}] both change ${key}`,
-        `Bundle.entry[${entry.index}]`,
-      );
-    }
-    seen.set(key, entry.index);
-  }
-}
-
-/** Gives each POST entry its id, then rewrites every reference to an entry's fullUrl. */
-function resolveFullUrls(entries: EntryRequest[]): void {
-  const targets = new Map<string, string>();
-  for (const entry of entries) {
-    if (entry.method === 'POST' && entry.id === undefined) entry.id = randomUUID();
-    if (entry.fullUrl && entry.id && (entry.method === 'POST' || entry.method === 'PUT')) {
-      if (targets.has(entry.fullUrl))
-        throw invalid(
-          `Bundle.entry[${entry.index}] repeats fullUrl ${entry.fullUrl}`,
-          `Bundle.entry[${entry.index}].fullUrl`,
-        );
-      targets.set(entry.fullUrl, `${entry.type}/${entry.id}`);
-    }
-  }
-  for (const entry of entries) {
-    if (!entry.resource || entry.method === 'PATCH') continue;
-    const unresolved: string[] = [];
-    entry.resource = rewriteReferences(entry.resource, targets, unresolved);
-    if (unresolved.length > 0) {
-      throw invalid(
-        `Bundle.entry[${entry.index}] refers to ${unresolved.join(', ')}, which no entry of this Bundle has as fullUrl`,
-        `Bundle.entry[${entry.index}].resource`,
-      );
-    }
-    if (entry.method === 'POST') entry.resource = { ...entry.resource, id: entry.id };
-  }
-}
-
-/** Every entry is validated before anything is stored, and every problem is reported at once. */
-function validateAll(ctx: FhirContext, entries: EntryRequest[]): void {
-  const structural: OperationOutcomeIssue[] = [];
-  const profile: OperationOutcomeIssue[] = [];
-  for (const entry of entries) {
-    if (!entry.resource || entry.method === 'PATCH' || entry.settled) continue;
-    try {
-      requireResource(entry.resource, entry.type);
-    } catch (err) {
-      throw isFhirError(err) ? atEntry(err, entry.index) : err;
-    }
-    try {
-      ctx.validator.assertValid(entry.resource, `Bundle.entry[${entry.index}].resource`);
-    } catch (err) {
-      if (!isFhirError(err)) throw err;
-      (err.status === 422 ? profile : structural).push(...(err.outcome.issue ?? []));
-    }
-  }
-  if (structural.length > 0) throw invalidResource([...structural, ...profile]);
-  if (profile.length > 0) throw profileViolation(profile);
-}
-
-/** Names the entry in every issue of an error that came from it, with FHIRPath inside the Bundle. */
-function atEntry(err: FhirError, index: number): FhirError {
-  const where = `Bundle.entry[${index}]`;
-  const rebase = (e: string): string => {
-    if (e.startsWith('Bundle.')) return e;
-    if (e.startsWith('request.')) return `${where}.${e}`;
-    // `Endpoint.status` → `Bundle.entry[1].resource.status`; `resourceType` → `Bundle.entry[1].resource.resourceType`.
-    const typed = /^[A-Z][A-Za-z]+(?=\.|$)/.exec(e);
-    return typed ? `${where}.resource${e.slice(typed[0].length)}` : `${where}.resource.${e}`;
-  };
-  const issues = (err.outcome.issue ?? []).map((i) => ({
-    ...i,
-    diagnostics: i.diagnostics?.startsWith('Bundle.entry[')
-      ? i.diagnostics
-      : `${where}: ${i.diagnostics ?? ''}`,
-    expression: i.expression?.map(rebase) ?? [where],
-  }));
-  return new FhirError({ ...err.outcome, issue: issues }, err.status);
 }

@@ -20,7 +20,7 @@ import type { FhirContext } from '../context';
 import { profileValidator } from '../profiles/register-profiles';
 import { prefixExpression } from '../validation/resource-validator';
 import type { FhirRequest, FhirResult } from '../request';
-import { requireResource, requireValidId } from '../resource-body';
+import { requireResource, requireResourceSize, requireValidId } from '../resource-body';
 
 const MODES = ['create', 'update', 'delete', 'profile'] as const;
 type Mode = (typeof MODES)[number];
@@ -29,6 +29,8 @@ const BASE_PROFILE = 'http://hl7.org/fhir/StructureDefinition/';
 
 interface ValidateInput {
   resource?: unknown;
+  /** Where the resource was sent: the body's type, or `Parameters.parameter[i].resource`. */
+  resourceAt?: string;
   mode?: Mode;
   profile?: string;
 }
@@ -51,6 +53,9 @@ export async function validateOperation(
     ]);
   }
   const resource = requireResource(input.resource ?? stored, type);
+  // The same bound as a write: validation time grows with the size (about 2 ms per KB).
+  if (input.resource !== undefined)
+    requireResourceSize(resource, ctx.limits.resourceBytes, input.resourceAt ?? type);
   const profile = chooseProfile(ctx, type, input.profile);
 
   const issues: OperationOutcomeIssue[] = [];
@@ -176,10 +181,11 @@ function readInput(request: FhirRequest): ValidateInput {
       if (p.name === 'resource') {
         if (p.resource === undefined) throw invalid('The resource parameter carries no resource', at);
         input.resource = p.resource;
+        input.resourceAt = `${at}.resource`;
       } else if (p.name === 'mode') {
-        input.mode = parseMode(p.valueCode ?? p.valueString, `${at}.valueCode`);
+        input.mode = parseMode(stringValue(p, ['valueCode', 'valueString'], at), `${at}.valueCode`);
       } else if (p.name === 'profile') {
-        const profile = p.valueUri ?? p.valueCanonical ?? p.valueString;
+        const profile = stringValue(p, ['valueUri', 'valueCanonical', 'valueString'], at);
         if (!profile) throw invalid('The profile parameter carries no uri', at);
         input.profile = profile;
       } else {
@@ -197,6 +203,21 @@ function readInput(request: FhirRequest): ValidateInput {
   const profile = request.query.get('profile');
   if (profile !== null && profile !== '') input.profile = profile;
   return input;
+}
+
+/** The first of `members` the parameter has; a value that is not a string is a 400 (not a crash). */
+function stringValue(
+  p: ParametersParameter,
+  members: ReadonlyArray<'valueCode' | 'valueString' | 'valueUri' | 'valueCanonical'>,
+  at: string,
+): string | undefined {
+  for (const member of members) {
+    const value: unknown = p[member];
+    if (value === undefined) continue;
+    if (typeof value !== 'string') throw invalid(`${at}.${member} must be a string`, `${at}.${member}`);
+    return value;
+  }
+  return undefined;
 }
 
 function parseMode(value: string | undefined, expression: string): Mode {

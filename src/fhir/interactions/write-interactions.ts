@@ -2,12 +2,13 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { parseEtagVersion } from '../etag';
 import { header, type FhirRequest, type FhirResult } from '../request';
-import { requireMatchingId, requireResource, requireValidId } from '../resource-body';
+import { requireMatchingId, requireResource, requireResourceSize, requireValidId } from '../resource-body';
 import type { FhirContext } from '../context';
 import {
   createResource,
   deleteResource,
   patchResource,
+  prepareWrite,
   updateResource,
   type UpdateOptions,
   writeOptions,
@@ -16,17 +17,34 @@ import { writeResponse } from './write-response';
 import { findSingleMatch, storedResource } from './conditional';
 import { invalid, informational } from '../errors';
 import { randomUUID } from 'node:crypto';
+import { PreparedWrites } from './prepared-writes';
 
 function updateOptions(request: FhirRequest): UpdateOptions {
   const ifMatch = header(request, 'if-match');
   return ifMatch === undefined ? {} : { ifMatch: parseEtagVersion(ifMatch, 'If-Match') };
 }
 
-export async function create(ctx: FhirContext, request: FhirRequest, type: string): Promise<FhirResult> {
+/** The body as a resource of `type` within MAX_RESOURCE_BYTES. */
+function requireBody(ctx: FhirContext, request: FhirRequest, type: string): Resource {
   const resource = requireResource(request.body, type);
+  requireResourceSize(resource, ctx.limits.resourceBytes, type);
+  return resource;
+}
+
+/** Validation and index extraction before the write lock (DESIGN.md, "One write lock"). */
+function prepared(ctx: FhirContext, resource: Resource, id: string, extra: UpdateOptions): UpdateOptions {
+  ctx.validator.assertValid(resource);
+  const options = writeOptions(ctx, { ...extra, prepared: new PreparedWrites() });
+  prepareWrite(resource, id, options);
+  return options;
+}
+
+export async function create(ctx: FhirContext, request: FhirRequest, type: string): Promise<FhirResult> {
+  const resource = requireBody(ctx, request, type);
   // FHIR http.html#create: an id in the body is ignored; the server assigns one.
   const { id: _ignored, ...withoutId } = resource;
-  ctx.validator.assertValid(withoutId);
+  const id = randomUUID();
+  const options = prepared(ctx, withoutId, id, {});
   const ifNoneExist = header(request, 'if-none-exist');
   const result = await ctx.store.write(async (session) => {
     if (ifNoneExist !== undefined) {
@@ -35,7 +53,7 @@ export async function create(ctx: FhirContext, request: FhirRequest, type: strin
       // FHIR http.html#ccreate: one match means nothing is created; the existing resource is the answer.
       if (match) return { status: 200, record: match, resource: storedResource(match), changed: false };
     }
-    return createResource(session, withoutId, undefined, writeOptions(ctx));
+    return createResource(session, withoutId, id, options);
   });
   return writeResponse(ctx, request, result);
 }
@@ -46,7 +64,7 @@ export async function conditionalUpdate(
   request: FhirRequest,
   type: string,
 ): Promise<FhirResult> {
-  const resource = requireResource(request.body, type);
+  const resource = requireBody(ctx, request, type);
   if (resource.id !== undefined) requireValidId(resource.id, `${type}.id`);
   const options = updateOptions(request);
   ctx.validator.assertValid(resource);
@@ -85,12 +103,11 @@ export async function update(
   id: string,
 ): Promise<FhirResult> {
   requireValidId(id);
-  const resource = requireResource(request.body, type);
+  const resource = requireBody(ctx, request, type);
   requireMatchingId(resource, id);
-  const options = updateOptions(request);
-  ctx.validator.assertValid(resource);
+  const options = prepared(ctx, resource, id, updateOptions(request));
   const result = await ctx.store.write((session) =>
-    updateResource(session, resource as Resource & { id: string }, writeOptions(ctx, options)),
+    updateResource(session, resource as Resource & { id: string }, options),
   );
   return writeResponse(ctx, request, result);
 }

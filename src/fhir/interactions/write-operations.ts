@@ -22,12 +22,16 @@ import type { VersionRecord, WriteSession } from '../../storage/resource-store';
 import type { FhirContext } from '../context';
 import { sameContent } from './same-content';
 import {
+  type DerivedEndpoint,
   hasContainedEndpoints,
   isReferenceTo,
   splitContainedEndpoints,
   staleDerivedEndpoints,
 } from './contained-endpoints';
 import { extractIndexRows } from '../search/extract-index';
+import type { IndexRows } from '../../storage/search-index';
+import { requireResourceSize } from '../resource-body';
+import type { PreparedWrites } from './prepared-writes';
 
 export interface WriteResult {
   /** 200, 201 or, for a delete of something already deleted, 200 with no new version. */
@@ -48,6 +52,10 @@ export interface UpdateOptions {
   profileOf?: (resourceType: string) => string | undefined;
   /** Validates what a write makes besides the resource itself (Endpoints split out of an Organization). */
   validator?: ResourceValidator;
+  /** Index rows and validations done before the write lock (prepareWrite); the rest is done under it. */
+  prepared?: PreparedWrites;
+  /** MAX_RESOURCE_BYTES: the largest resource a write may store (checked here for a PATCH's result). */
+  maxResourceBytes?: number;
 }
 
 /** The options every write from a FHIR interaction uses. */
@@ -56,6 +64,7 @@ export function writeOptions(ctx: FhirContext, extra: UpdateOptions = {}): Updat
     ...extra,
     baseUrl: ctx.baseUrl,
     validator: ctx.validator,
+    maxResourceBytes: ctx.limits.resourceBytes,
     profileOf: (type) => (ctx.enforceProfiles ? ctx.profiles.byType.get(type)?.url : undefined),
   };
 }
@@ -65,6 +74,44 @@ function declareProfile<T extends Resource>(resource: T, options: UpdateOptions)
   const url = options.profileOf?.(resource.resourceType);
   if (!url || resource.meta?.profile?.includes(url)) return resource;
   return { ...resource, meta: { ...resource.meta, profile: [...(resource.meta?.profile ?? []), url] } };
+}
+
+interface StoredForm {
+  resource: Resource;
+  /** Endpoints split out of an Organization's contained ones, each written as a resource of its own. */
+  endpoints: DerivedEndpoint[];
+}
+
+/**
+ * What a write of `resource` at `id` stores, decided from the resource alone: the same before the
+ * write lock (prepareWrite) and under it, so what was prepared for it is found again.
+ */
+function storedForm(resource: Resource, id: string, options: UpdateOptions): StoredForm {
+  if (!hasContainedEndpoints(resource)) return { resource: declareProfile(resource, options), endpoints: [] };
+  const split = splitContainedEndpoints(resource, id);
+  return { resource: declareProfile(split.organization, options), endpoints: split.endpoints };
+}
+
+/**
+ * Before the write lock: validates the Endpoints a write of `resource` splits out of it and extracts
+ * the index rows of everything it will store, into `options.prepared`.
+ */
+export function prepareWrite(resource: Resource, id: string, options: UpdateOptions): void {
+  const prepared = options.prepared;
+  if (!prepared) return;
+  const form = storedForm(resource, id, options);
+  for (const e of form.endpoints) {
+    options.validator?.assertValid(e.resource, e.expression);
+    prepared.markValidated(e.resource);
+    prepareWrite(e.resource, e.resource.id, options);
+  }
+  prepared.addIndexRows(form.resource, options.baseUrl);
+}
+
+function indexRowsOf(resource: Resource, options: UpdateOptions): IndexRows {
+  return options.prepared
+    ? options.prepared.indexRows(resource, options.baseUrl)
+    : extractIndexRows(resource, options.baseUrl);
 }
 
 function checkIfMatch(current: VersionRecord | undefined, ifMatch: number | undefined, what: string): void {
@@ -85,13 +132,13 @@ export async function createResource(
   id: string = randomUUID(),
   options: UpdateOptions = {},
 ): Promise<WriteResult> {
-  resource = declareProfile(await normalizeOrganization(session, resource, id, undefined, options), options);
+  resource = await normalizeOrganization(session, resource, id, undefined, options);
   const written = await session.writeVersion({
     resourceType: resource.resourceType,
     id,
     method: 'POST',
     resource,
-    index: extractIndexRows(resource, options.baseUrl),
+    index: indexRowsOf(resource, options),
   });
   return { status: 201, record: written, resource: written.resource, changed: true };
 }
@@ -105,8 +152,10 @@ export async function updateResource(
   const current = await session.read(resource.resourceType, resource.id);
   checkIfMatch(current, options.ifMatch, `${resource.resourceType}/${resource.id}`);
   const previous = current?.content === undefined ? undefined : (JSON.parse(current.content) as Resource);
-  const normalized = await normalizeOrganization(session, resource, resource.id, previous, options);
-  resource = declareProfile({ ...normalized, id: resource.id }, options);
+  resource = {
+    ...(await normalizeOrganization(session, resource, resource.id, previous, options)),
+    id: resource.id,
+  };
   if (current && !current.deleted && current.content !== undefined) {
     const stored = previous as Resource;
     // A PUT of what is already stored is not a change: no new version, nothing for sync to copy again.
@@ -118,7 +167,7 @@ export async function updateResource(
     id: resource.id,
     method: 'PUT',
     resource,
-    index: extractIndexRows(resource, options.baseUrl),
+    index: indexRowsOf(resource, options),
   });
   const created = !current || current.deleted;
   return { status: created ? 201 : 200, record: written, resource: written.resource, changed: true };
@@ -151,15 +200,16 @@ export async function patchResource(
   if (typeof patched !== 'object' || patched === null || patched.resourceType !== type || patched.id !== id) {
     throw invalid('A patch must not change the resource type or id');
   }
+  if (options.maxResourceBytes !== undefined) requireResourceSize(patched, options.maxResourceBytes, type);
   validator.assertValid(patched);
-  patched = declareProfile(await normalizeOrganization(session, patched, id, stored, options), options);
+  patched = await normalizeOrganization(session, patched, id, stored, options);
   if (sameContent(stored, patched)) return { status: 200, record: current, resource: stored, changed: false };
   const written = await session.writeVersion({
     resourceType: type,
     id,
     method: 'PATCH',
     resource: patched,
-    index: extractIndexRows(patched, options.baseUrl),
+    index: indexRowsOf(patched, options),
   });
   return { status: 200, record: written, resource: written.resource, changed: true };
 }
@@ -196,8 +246,9 @@ export async function deleteResource(
 }
 
 /**
- * An Organization's contained Endpoints become standalone Endpoints (contained-endpoints.ts), written
- * in the same transaction; derived Endpoints it no longer references are deleted.
+ * The resource as stored (storedForm): an Organization's contained Endpoints become standalone
+ * Endpoints (contained-endpoints.ts), written in the same transaction; derived Endpoints it no longer
+ * references are deleted.
  */
 async function normalizeOrganization(
   session: WriteSession,
@@ -206,22 +257,18 @@ async function normalizeOrganization(
   previous: Resource | undefined,
   options: UpdateOptions,
 ): Promise<Resource> {
-  if (resource.resourceType !== 'Organization') return resource;
-  let organization: Organization = resource;
-  if (hasContainedEndpoints(organization)) {
-    const split = splitContainedEndpoints(organization, id);
-    for (const e of split.endpoints) options.validator?.assertValid(e.resource, e.expression);
-    for (const e of split.endpoints) {
-      await refuseForeignEndpoint(session, id, e.resource.id, e.expression);
-      // If-Match names a version of the Organization, not of its Endpoints.
-      const { ifMatch: _organizationVersion, ...endpointOptions } = options;
-      await updateResource(session, e.resource, endpointOptions);
-    }
-    organization = split.organization;
+  const form = storedForm(resource, id, options);
+  for (const e of form.endpoints)
+    if (!options.prepared?.wasValidated(e.resource)) options.validator?.assertValid(e.resource, e.expression);
+  for (const e of form.endpoints) {
+    await refuseForeignEndpoint(session, id, e.resource.id, e.expression);
+    // If-Match names a version of the Organization, not of its Endpoints.
+    const { ifMatch: _organizationVersion, ...endpointOptions } = options;
+    await updateResource(session, e.resource, endpointOptions);
   }
-  if (previous?.resourceType === 'Organization')
-    await deleteDroppedEndpoints(session, id, previous, organization);
-  return organization;
+  if (previous?.resourceType === 'Organization' && form.resource.resourceType === 'Organization')
+    await deleteDroppedEndpoints(session, id, previous, form.resource);
+  return form.resource;
 }
 
 /**

@@ -8,6 +8,7 @@ import { OperationOutcomeError, validateResource } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { invalidResource, issue, profileViolation } from '../errors';
 import { checkEmptyValues } from './empty-values';
+import { checkInheritedNames } from './inherited-names';
 import { checkRequiredBindings } from './required-bindings';
 
 /** A profile check: a later issue plugs our `profiles/` in here. */
@@ -30,7 +31,7 @@ const isError = (i: OperationOutcomeIssue): boolean => i.severity === 'error' ||
 
 export function createResourceValidator(profileChecks: readonly ProfileCheck[] = []): ResourceValidator {
   function report(resource: Resource): ValidationReport {
-    const base = baseIssues(resource);
+    const base = [...baseIssues(resource), ...checkInheritedNames(resource)];
     const reported = new Set(base.flatMap((i) => i.expression ?? []));
     // An empty value the base validator already named is not reported twice.
     const empty = checkEmptyValues(resource).filter((i) => !i.expression?.some((e) => reported.has(e)));

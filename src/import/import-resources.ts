@@ -1,7 +1,9 @@
 /**
  * Loads many resources in transactional chunks. Every resource is normalized first (what has one
  * reading is fixed and recorded: normalize-resource.ts), then validated on its own: a bad one is
- * rejected with its reasons, the rest still load. Each chunk is written in one database transaction.
+ * rejected with its reasons, the rest still load. Each chunk is written in one database transaction;
+ * when the database refuses a chunk (a constraint, a trigger: write-refusal.ts), it is written again
+ * one unit at a time, so only what was refused is rejected, with the database's reason.
  *
  * A vendor-published endpoint list (Epic's, Cerner's: recognised by shape, vendor-lists.ts) becomes
  * standalone Organizations managing their Endpoints, matched on re-import by the vendor's identifier
@@ -23,6 +25,7 @@ import { rejection, type ImportReport, type ImportSource, type Normalization } f
 import { importIssues, normalizeResource } from './normalize-resource';
 import type { ImportItem } from './read-import-file';
 import { detectSource, planVendorList } from './vendor-lists';
+import { isRefusal, refusalIssues } from './write-refusal';
 import { validationIssues, writeVendorUnit, type WriteEvent } from './vendor-writer';
 
 export type {
@@ -46,6 +49,8 @@ export interface ImportOptions {
 interface Work {
   size: number;
   run(session: WriteSession): Promise<WriteEvent[]>;
+  /** Each of its resources rejected because the database refused their write with `err`. */
+  refused(err: unknown): WriteEvent[];
 }
 
 class DryRunRollback extends Error {}
@@ -97,16 +102,7 @@ export async function importResources(
       chunk.push(work);
       size += work.size;
     }
-    const events: WriteEvent[] = [];
-    try {
-      await ctx.store.write(async (session) => {
-        for (const work of chunk) events.push(...(await work.run(session)));
-        if (dryRun) throw new DryRunRollback();
-      });
-    } catch (err) {
-      if (!(err instanceof DryRunRollback)) throw err;
-    }
-    events.forEach(apply);
+    (await writeChunk(ctx, chunk, dryRun)).forEach(apply);
     done += size;
     options.onProgress?.(done, report.total, report);
   }
@@ -114,6 +110,58 @@ export async function importResources(
   // In file order; an Epic entry's Organization before its Endpoint (the sort is stable).
   report.rejected.sort((a, b) => (rejectedOrder.get(a) ?? 0) - (rejectedOrder.get(b) ?? 0));
   return report;
+}
+
+/** The chunk in one transaction; if the database refuses it, each unit in a transaction of its own. */
+async function writeChunk(ctx: FhirContext, chunk: Work[], dryRun: boolean): Promise<WriteEvent[]> {
+  try {
+    return await inOneTransaction(ctx, chunk, dryRun);
+  } catch (err) {
+    if (!isRefusal(err)) throw err;
+    if (chunk.length === 1) return (chunk[0] as Work).refused(err);
+  }
+  const events: WriteEvent[] = [];
+  for (const work of chunk) {
+    try {
+      events.push(...(await inOneTransaction(ctx, [work], dryRun)));
+    } catch (err) {
+      if (!isRefusal(err)) throw err;
+      events.push(...work.refused(err));
+    }
+  }
+  return events;
+}
+
+async function inOneTransaction(ctx: FhirContext, works: Work[], dryRun: boolean): Promise<WriteEvent[]> {
+  let events: WriteEvent[] = [];
+  try {
+    await ctx.store.write(async (session) => {
+      events = [];
+      for (const work of works) events.push(...(await work.run(session)));
+      if (dryRun) throw new DryRunRollback();
+    });
+  } catch (err) {
+    if (!(err instanceof DryRunRollback)) throw err;
+  }
+  return events;
+}
+
+/** A resource the database refused, as the report's rejection. */
+function refusedEvent(
+  planned: { source: string; order: number; label: string; normalizations: Normalization[] },
+  resourceType: string,
+  err: unknown,
+): WriteEvent {
+  return {
+    type: 'rejected',
+    order: planned.order,
+    rejection: rejection(
+      planned.source,
+      planned.label,
+      refusalIssues(err, resourceType),
+      planned.normalizations,
+    ),
+  };
 }
 
 interface Plan {
@@ -129,6 +177,10 @@ function planVendor(ctx: FhirContext, source: Exclude<ImportSource, 'fhir'>, ite
     works: plan.units.map((unit) => ({
       size: unit.organizations.length + unit.endpoints.length,
       run: (session) => writeVendorUnit(session, ctx, unit),
+      refused: (err) => [
+        ...unit.organizations.map((o) => refusedEvent(o, 'Organization', err)),
+        ...unit.endpoints.map((e) => refusedEvent(e, 'Endpoint', err)),
+      ],
     })),
   };
 }
@@ -200,6 +252,7 @@ function planPlain(ctx: FhirContext, items: ImportItem[]): Plan {
     early,
     works: planned.map((p) => ({
       size: 1,
+      refused: (err) => [refusedEvent(p, p.resource.resourceType, err)],
       async run(session): Promise<WriteEvent[]> {
         const issues = validationIssues(ctx, p.resource);
         if (issues.length > 0)

@@ -7,6 +7,7 @@
 import { isFhirError } from '../fhir/errors';
 import { sqlState } from '../storage/sql-client';
 import type { ImportIssue } from './import-report';
+import { fhirErrorIssues } from './validation-issues';
 
 /** SQLSTATE classes that say the database failed, not the data: connection, resources, operator intervention, system, internal. */
 const SYSTEM_CLASSES = new Set(['08', '53', '57', '58', 'XX']);
@@ -20,11 +21,7 @@ export function isRefusal(err: unknown): boolean {
 
 /** The refusal as import issues: a FHIR error's own issues, or the database's message on the resource. */
 export function refusalIssues(err: unknown, resourceType: string): ImportIssue[] {
-  if (isFhirError(err))
-    return (err.outcome.issue ?? []).map((i) => ({
-      expression: i.expression?.join(', ') ?? resourceType,
-      message: i.diagnostics ?? i.code,
-    }));
+  if (isFhirError(err)) return fhirErrorIssues(err, resourceType);
   const message = err instanceof Error ? err.message : String(err);
   return [
     {

@@ -27,6 +27,8 @@
 
 const fs = require('fs');
 const path = require('path');
+const common = require('../seed-data/lib/directory-generator-common');
+const { pad, slugify, SYS, EXT, ORG_TYPE_DISPLAY, TX, IHE_KEYS, GW, IHE_PATHS } = common;
 
 const OUT_DIR = path.resolve(process.argv[2] || path.join(__dirname, '.data'));
 const ORG_COUNT = positiveInt('BENCH_ORGS', 20000);
@@ -47,155 +49,47 @@ if (ORG_COUNT < 10) {
   process.exit(2);
 }
 
-// ---------------------------------------------------------------------------------------------
-// Seeded PRNG
-// ---------------------------------------------------------------------------------------------
-function mulberry32(a) {
-  return function next() {
-    a |= 0;
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = mulberry32(SEED);
-const int = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1));
-const pick = (arr) => arr[Math.floor(rand() * arr.length)];
-const chance = (p) => rand() < p;
-function weighted(pairs) {
-  const total = pairs.reduce((s, [, w]) => s + w, 0);
-  let r = rand() * total;
-  for (const [v, w] of pairs) if ((r -= w) < 0) return v;
-  return pairs[pairs.length - 1][0];
-}
-const pad = (n, w) => String(n).padStart(w, '0');
-function shuffle(arr) {
-  for (let i = arr.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [arr[i], arr[j]] = [arr[j], arr[i]];
-  }
-  return arr;
-}
-function sample(arr, n) {
-  return shuffle(arr.slice()).slice(0, Math.min(n, arr.length));
-}
-
-// ---------------------------------------------------------------------------------------------
-// Code systems
-// ---------------------------------------------------------------------------------------------
-const SYS = {
-  npi: 'http://hl7.org/fhir/sid/us-npi',
-  uri: 'urn:ietf:rfc:3986',
-  orgType: 'http://terminology.hl7.org/CodeSystem/organization-type',
-  sequoiaOrgType: 'https://sequoiaproject.org/fhir/sphd/CodeSystem/OrganizationType',
-  sequoiaIdType: 'https://sequoiaproject.org/fhir/sphd/CodeSystem/SequoiaIdentifierCodes',
-  sequoiaTx: 'https://sequoiaproject.org/fhir/sphd/CodeSystem/TransactionCodes',
-  nhinPou: 'http://healthit.gov/nhin/purposeofuse',
-  thoConn: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type',
-  mcsdConn: 'https://profiles.ihe.net/ITI/mCSD/CodeSystem/MCSDEndpointTypes',
-  thoPayload: 'http://terminology.hl7.org/CodeSystem/endpoint-payload-type',
-  plannetPayload: 'http://hl7.org/fhir/us/davinci-pdex-plan-net/CodeSystem/EndpointPayloadTypeCS',
-  iheFormatCode: 'urn:oid:1.3.6.1.4.1.19376.1.2.3',
-  contactType: 'http://terminology.hl7.org/CodeSystem/contactentity-type',
-  source: 'https://fhir-directory.example.org/CodeSystem/seed-source',
-};
-const EXT = {
-  transaction: 'https://sequoiaproject.org/fhir/sphd/StructureDefinition/Transaction',
-  version: 'https://sequoiaproject.org/fhir/sphd/StructureDefinition/Version',
-  purposesOfUse: 'https://sequoiaproject.org/fhir/sphd/StructureDefinition/PurposesOfUse',
-  managingOrg: 'https://sequoiaproject.org/fhir/sphd/StructureDefinition/org-managing-org',
-  specificType: 'https://profiles.ihe.net/ITI/mCSD/StructureDefinition/ihe-endpointspecifictype',
-};
-const ORG_TYPE_DISPLAY = {
-  prov: 'Healthcare Provider',
-  dept: 'Hospital Department',
-  other: 'Other',
-  ins: 'Insurance Company',
-  pay: 'Payer',
-  bus: 'Non-Healthcare Business or Corporation',
-  govt: 'Government',
-};
-
-// One Endpoint per transaction; `ct` is the connection-type code (same code in THO and mCSD).
-const TX = {
-  xcpd: {
-    suffix: 'xcpd',
-    ct: 'ihe-xcpd',
-    ctDisplay: 'IHE XCPD',
-    iti: 'ITI-55',
-    itiDisplay: 'Cross Gateway Patient Discovery',
-    version: '2.0',
-    specific: 'XCPD-RespGateway-PatientDiscovery',
-    label: 'XCPD Responding Gateway (ITI-55)',
-    path: '/ihe/xcpd/respondinggateway',
-  },
-  xcaQuery: {
-    suffix: 'xca-query',
-    ct: 'ihe-xca',
-    ctDisplay: 'IHE XCA',
-    iti: 'ITI-38',
-    itiDisplay: 'Cross Gateway Query',
-    version: '3.0',
-    specific: 'XCA-RespGateway-Query',
-    label: 'XCA Responding Gateway Query (ITI-38)',
-    path: '/ihe/xca/query',
-  },
-  xcaRetrieve: {
-    suffix: 'xca-retrieve',
-    ct: 'ihe-xca',
-    ctDisplay: 'IHE XCA',
-    iti: 'ITI-39',
-    itiDisplay: 'Cross Gateway Retrieve',
-    version: '3.0',
-    specific: 'XCA-RespGateway-Retrieve',
-    label: 'XCA Responding Gateway Retrieve (ITI-39)',
-    path: '/ihe/xca/retrieve',
-  },
-  xdr: {
-    suffix: 'xdr',
-    ct: 'ihe-xdr',
-    ctDisplay: 'IHE XDR',
-    iti: 'ITI-41',
-    itiDisplay: 'Provide and Register Document Set-b',
-    version: '2.0',
-    specific: 'XDR-Recipient-ProvideReg',
-    label: 'XDR Document Recipient (ITI-41)',
-    path: '/ihe/xdr/recipient',
-  },
-  fhir: { suffix: 'fhir', ct: 'hl7-fhir-rest', ctDisplay: 'HL7 FHIR', label: 'FHIR R4 API' },
-  direct: { suffix: 'direct', ct: 'direct-project', ctDisplay: 'Direct Project', label: 'Direct messaging' },
-};
-const IHE = new Set(['xcpd', 'xcaQuery', 'xcaRetrieve', 'xdr']);
-const GW = ['xcpd', 'xcaQuery', 'xcaRetrieve'];
-
-// ---------------------------------------------------------------------------------------------
-// NPI: 10 digits, the last a Luhn check digit over 80840 + the first 9 (US Core us-core-17)
-// ---------------------------------------------------------------------------------------------
-function luhnCheckDigit(payload) {
-  let sum = 0;
-  for (let i = 0; i < payload.length; i++) {
-    let d = Number(payload[payload.length - 1 - i]);
-    if (i % 2 === 0) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return (10 - (sum % 10)) % 10;
-}
-const usedNpis = new Set();
-function newNpi() {
-  for (;;) {
-    let base = String(pick([1, 1, 1, 2]));
-    for (let i = 0; i < 8; i++) base += String(int(0, 9));
-    const npi = base + luhnCheckDigit('80840' + base);
-    if (!usedNpis.has(npi)) {
-      usedNpis.add(npi);
-      return npi;
-    }
-  }
-}
+// Code systems, connection types, the PRNG, NPIs, names and addresses: seed-data/lib/directory-generator-common.js
+const random = common.createRandom(SEED);
+const { rand, int, pick, chance, weighted, shuffle, sample, isoDate } = random;
+const newNpi = common.createNpiSource(random);
+// The seed's name parts, and more for variety at 20,000 organizations.
+const PLACE_A = [
+  ...common.PLACE_A,
+  ...[
+    'Valley',
+    'Stone',
+    'Oak',
+    'Pine',
+    'Spring',
+    'Fair',
+    'Green',
+    'Red',
+    'Bright',
+    'Glen',
+    'Rock',
+    'Elm',
+    'Ash',
+    'Hollow',
+    'Mill',
+  ],
+];
+const PLACE_B = [...common.PLACE_B, ...['ton', 'ville', ' Hills', ' Creek', ' Heights', ' Park', ' Grove']];
+const SURNAMES = [
+  ...common.SURNAMES,
+  ...[
+    'Patel',
+    'Kim',
+    'Nguyen',
+    'Goldberg',
+    "O'Connell",
+    'MacAllister',
+    'Rosenthal',
+    'Yamamoto',
+    'Haddad',
+    'Novak',
+  ],
+];
 
 // ---------------------------------------------------------------------------------------------
 // Geography: USPS state, ZIP3 range, population (millions, rough) as the weight
@@ -257,90 +151,6 @@ const STATE = new Map(STATES.map(([code, lo, hi, w]) => [code, { code, lo, hi, w
 const STATE_WEIGHTS = STATES.map(([code, , , w]) => [code, w]);
 const HISPANIC_STATES = new Set(['TX', 'CA', 'FL', 'NM', 'AZ', 'NV', 'CO', 'IL', 'NY', 'NJ']);
 
-const PLACE_A = [
-  'Cedar',
-  'Willow',
-  'Maple',
-  'Aspen',
-  'Birch',
-  'Granite',
-  'Copper',
-  'Silver',
-  'Amber',
-  'Juniper',
-  'Heron',
-  'Falcon',
-  'Larkspur',
-  'Bramble',
-  'Thistle',
-  'Marigold',
-  'Beacon',
-  'Quarry',
-  'Tamarack',
-  'Sorrel',
-  'Kestrel',
-  'Wren',
-  'Alder',
-  'Briar',
-  'Clover',
-  'Fern',
-  'Hazel',
-  'Laurel',
-  'Meadow',
-  'Rowan',
-  'Sumac',
-  'Yarrow',
-  'Osprey',
-  'Foxglove',
-  'Elkhorn',
-  'Valley',
-  'Stone',
-  'Oak',
-  'Pine',
-  'Spring',
-  'Fair',
-  'Green',
-  'Red',
-  'Bright',
-  'Glen',
-  'Rock',
-  'Elm',
-  'Ash',
-  'Hollow',
-  'Mill',
-];
-const PLACE_B = [
-  'brook',
-  'field',
-  'ridge',
-  'haven',
-  'ford',
-  'wick',
-  'dale',
-  'port',
-  'crest',
-  'view',
-  'mont',
-  'vale',
-  'bury',
-  'stead',
-  'wood',
-  'gate',
-  'ton',
-  'ville',
-  ' Springs',
-  ' Falls',
-  ' Crossing',
-  ' Bluff',
-  ' Harbor',
-  ' Point',
-  ' Junction',
-  ' Hills',
-  ' Creek',
-  ' Heights',
-  ' Park',
-  ' Grove',
-];
 const REGIONAL = [
   'Valley',
   'Mountain View',
@@ -392,46 +202,6 @@ const FAITH = [
   'Lutheran',
   'Trinity',
   'Covenant',
-];
-const SURNAMES = [
-  'Abernathy',
-  'Okafor',
-  'Lindqvist',
-  'Ramanathan',
-  'Castellanos',
-  'Whitcombe',
-  'Nakashima',
-  'Delacroix',
-  'Brannigan',
-  'Oyelaran',
-  'Kowalczyk',
-  'Haverford',
-  'Mbatha',
-  'Tremblay',
-  'Ferreira',
-  'Achterberg',
-  'Sorensen',
-  'Iwasaki',
-  'Mendelsohn',
-  'Quintero',
-  'Rasmussen',
-  'Adeyemi',
-  'Papadakis',
-  'Hollingsworth',
-  'Okonkwo',
-  'Bergstrom',
-  'Carrington',
-  'Dubois',
-  'Patel',
-  'Kim',
-  'Nguyen',
-  'Goldberg',
-  "O'Connell",
-  'MacAllister',
-  'Rosenthal',
-  'Yamamoto',
-  'Haddad',
-  'Novak',
 ];
 // Accented names (accent-insensitive search should find them with plain ASCII input).
 const ACCENT_HEAD = ['Clínica', 'Centro Médico', 'Clínica Familiar', 'Centro de Salud', 'Clínica Pediátrica'];
@@ -500,14 +270,7 @@ const NAME_TEMPLATES = {
   plan: ['{P} Health Plan', '{P} Medicare Advantage', '{P} Medicaid Managed Care'],
 };
 const HOSPITAL_DEPTS = [
-  'Emergency Department',
-  'Cardiology',
-  'Radiology',
-  'Oncology Center',
-  'Laboratory Services',
-  'Health Information Management',
-  'Pediatrics Unit',
-  'Surgical Services',
+  ...common.HOSPITAL_DEPTS,
   'Maternity Center',
   'Behavioral Health Unit',
   'Rehabilitation Services',
@@ -569,20 +332,6 @@ function orgName(kind, state, city) {
   return name;
 }
 
-function slugify(s, max) {
-  const slug = s
-    .normalize('NFD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
-    .replace(/&/g, ' and ')
-    .replace(/['’.,()]/g, '')
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '');
-  if (slug.length <= max) return slug;
-  const cut = slug.slice(0, max + 1);
-  const dash = cut.lastIndexOf('-');
-  return dash > 0 ? cut.slice(0, dash) : slug.slice(0, max);
-}
 const usedIds = new Set();
 function uniqueId(base) {
   let id = base;
@@ -603,23 +352,8 @@ function phone() {
   return `(${int(2, 9)}${int(0, 9)}${int(0, 9)}) 555-01${pad(int(0, 99), 2)}`;
 }
 function makeAddress(state, city) {
-  const s = STATE.get(state);
-  const line = [
-    `${int(10, 9899)} ${pick(['Main', 'Oak', 'Pine', 'Lake', 'Hill', 'River', 'Park', 'Church', 'Mill', 'Center', 'Ridge', 'Orchard', 'Highland', 'Prospect', 'Franklin', 'Union', 'College', 'Harbor', 'Medical', 'Hospital'])} ${pick(['St', 'Ave', 'Blvd', 'Rd', 'Way', 'Dr', 'Pkwy', 'Ln'])}`,
-  ];
-  if (chance(0.3)) line.push(`Suite ${int(1, 9) * 100 + int(0, 20)}`);
-  return {
-    use: 'work',
-    type: 'both',
-    line,
-    city,
-    state,
-    postalCode: pad(int(s.lo, s.hi), 3) + pad(int(0, 99), 2),
-    country: 'US',
-  };
-}
-function isoDate(yearLo, yearHi) {
-  return `${int(yearLo, yearHi)}-${pad(int(1, 12), 2)}-${pad(int(1, 28), 2)}`;
+  const { lo, hi } = STATE.get(state);
+  return common.makeAddress(random, state, city, [lo, hi]);
 }
 const hcid = (oid) => ({
   type: { coding: [{ system: SYS.sequoiaIdType, code: 'HCID' }], text: 'HCID' },
@@ -1023,7 +757,7 @@ if (planned !== ENDPOINT_COUNT) {
 // ---------------------------------------------------------------------------------------------
 // Resources
 // ---------------------------------------------------------------------------------------------
-const META = { tag: [{ system: SYS.source, code: 'benchmark' }] };
+const META = { tag: [{ system: SYS.seedSource, code: 'benchmark' }] };
 
 function buildOrganization(o) {
   const identifier = [];
@@ -1086,31 +820,15 @@ function buildOrganization(o) {
   return org;
 }
 
-function endpointStatus(o) {
-  if (!o.active) return 'off';
-  return weighted([
-    ['active', 90],
-    ['test', 4],
-    ['suspended', 3],
-    ['off', 2],
-    ['error', 1],
-  ]);
-}
-function connectionCoding(key, style) {
-  const t = TX[key];
-  if (!IHE.has(key)) return { system: SYS.thoConn, code: t.ct, display: t.ctDisplay };
-  const mcsd = style === 'mcsd' ? chance(0.85) : style === 'mixed' ? chance(0.5) : chance(0.08);
-  return mcsd
-    ? { system: SYS.mcsdConn, code: t.ct, display: t.ctDisplay.replace('IHE ', '') }
-    : { system: SYS.thoConn, code: t.ct, display: t.ctDisplay };
-}
+const endpointStatus = (org) => common.endpointStatus(random, org);
+const connectionCoding = (txKey, ctStyle) => common.connectionCoding(random, txKey, ctStyle);
 function endpointAddress(key, o, extra) {
   const impl = o.implementer;
   const hosted = o.level > 0 && (impl.kind === 'ehr' || impl.kind === 'cloud' || chance(0.3));
   const tenant = slugify(o.name, 24);
-  if (IHE.has(key)) {
-    if (hosted) return `https://gateway.${impl.host}.example.org/${tenant}${TX[key].path}`;
-    return `https://hie.${o.host}.example.org${TX[key].path}`;
+  if (IHE_KEYS.has(key)) {
+    if (hosted) return `https://gateway.${impl.host}.example.org/${tenant}${IHE_PATHS.plain[key]}`;
+    return `https://hie.${o.host}.example.org${IHE_PATHS.plain[key]}`;
   }
   if (key === 'fhir') {
     const suffix = extra === 3 ? '/patient-access' : extra === 5 ? '/bulk' : '';
@@ -1141,16 +859,8 @@ function buildEndpoint(o, t) {
     meta: META,
   };
   const ext = [];
-  if (IHE.has(key)) {
-    ext.push({
-      url: EXT.transaction,
-      valueCodeableConcept: { coding: [{ system: SYS.sequoiaTx, code: tx.iti, display: tx.itiDisplay }] },
-    });
-    ext.push({ url: EXT.version, valueString: tx.version });
-    ext.push({
-      url: EXT.specificType,
-      valueCodeableConcept: { coding: [{ system: SYS.mcsdConn, code: tx.specific }] },
-    });
+  if (IHE_KEYS.has(key)) {
+    ext.push(...common.iheTransactionExtensions(key));
     if (o.cq)
       ext.push({
         url: EXT.purposesOfUse,
@@ -1164,39 +874,13 @@ function buildEndpoint(o, t) {
     ext.push({ url: EXT.version, valueString: '4.0.1' });
   }
   if (ext.length) ep.extension = ext;
-  if (IHE.has(key) && o.oid) ep.identifier = [hcid(o.oid)];
+  if (IHE_KEYS.has(key) && o.oid) ep.identifier = [hcid(o.oid)];
   ep.status = endpointStatus(o);
   ep.connectionType = connectionCoding(key, o.implementer.ctStyle);
   ep.name = `${o.name} - ${t.label || tx.label}`;
   ep.managingOrganization = { reference: `Organization/${o.id}`, display: o.name };
   if (chance(0.6)) ep.period = { start: isoDate(2014, 2025) };
-  if (key === 'xcpd') {
-    ep.payloadType = [{ coding: [{ system: SYS.uri, code: 'urn:ihe:iti:xcpd:2009', display: 'IHE XCPD' }] }];
-    ep.payloadMimeType = ['application/soap+xml'];
-  } else if (IHE.has(key)) {
-    ep.payloadType = [
-      { coding: [{ system: SYS.uri, code: 'urn:ihe:iti:xds-b:2007', display: 'IHE XDS.b' }] },
-    ];
-    if (chance(0.5))
-      ep.payloadType.push({
-        coding: [
-          {
-            system: SYS.iheFormatCode,
-            code: 'urn:hl7-org:sdwg:ccda-structuredBody:2.1',
-            display: 'Documents following C-CDA constraints using a structured body',
-          },
-        ],
-      });
-    ep.payloadMimeType = ['application/soap+xml'];
-  } else if (key === 'fhir') {
-    ep.payloadType = [{ coding: [{ system: SYS.plannetPayload, code: 'NA', display: 'Not Applicable' }] }];
-    ep.payloadMimeType = chance(0.6)
-      ? ['application/fhir+json', 'application/fhir+xml']
-      : ['application/fhir+json'];
-  } else {
-    ep.payloadType = [{ coding: [{ system: SYS.thoPayload, code: 'any', display: 'Any' }] }];
-    if (chance(0.5)) ep.payloadMimeType = ['message/rfc822'];
-  }
+  common.setPayload(random, ep, key);
   ep.address = endpointAddress(key, o, t.extra);
   return ep;
 }

@@ -18,6 +18,22 @@
 
 const fs = require('fs');
 const path = require('path');
+const common = require('./lib/directory-generator-common');
+const {
+  HOSPITAL_DEPTS,
+  pad,
+  slugify,
+  PLACE_A,
+  PLACE_B,
+  SURNAMES,
+  SYS,
+  EXT,
+  ORG_TYPE_DISPLAY,
+  TX,
+  IHE_KEYS,
+  GW,
+  IHE_PATHS,
+} = common;
 
 const SEED = 0x5eed2024;
 const OUT_FILE = path.join(__dirname, 'directory.json');
@@ -32,159 +48,10 @@ const EPIC_FILE = path.join(
 );
 const EPIC_SAMPLE_SIZE = 40;
 
-// ---------------------------------------------------------------------------------------------
-// Code systems and extension URLs
-// ---------------------------------------------------------------------------------------------
-const SYS = {
-  npi: 'http://hl7.org/fhir/sid/us-npi',
-  clia: 'urn:oid:2.16.840.1.113883.4.7',
-  naic: 'urn:oid:2.16.840.1.113883.6.300',
-  uri: 'urn:ietf:rfc:3986',
-  orgType: 'http://terminology.hl7.org/CodeSystem/organization-type',
-  sequoiaOrgType: 'https://sequoiaproject.org/fhir/sphd/CodeSystem/OrganizationType',
-  sequoiaIdType: 'https://sequoiaproject.org/fhir/sphd/CodeSystem/SequoiaIdentifierCodes',
-  sequoiaTx: 'https://sequoiaproject.org/fhir/sphd/CodeSystem/TransactionCodes',
-  nhinPou: 'http://healthit.gov/nhin/purposeofuse',
-  thoConn: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type',
-  mcsdConn: 'https://profiles.ihe.net/ITI/mCSD/CodeSystem/MCSDEndpointTypes',
-  thoPayload: 'http://terminology.hl7.org/CodeSystem/endpoint-payload-type',
-  plannetPayload: 'http://hl7.org/fhir/us/davinci-pdex-plan-net/CodeSystem/EndpointPayloadTypeCS',
-  iheFormatCode: 'urn:oid:1.3.6.1.4.1.19376.1.2.3',
-  contactType: 'http://terminology.hl7.org/CodeSystem/contactentity-type',
-  roleCode: 'http://terminology.hl7.org/CodeSystem/v3-RoleCode',
-  physType: 'http://terminology.hl7.org/CodeSystem/location-physical-type',
-  practRole: 'http://terminology.hl7.org/CodeSystem/practitioner-role',
-  nucc: 'http://nucc.org/provider-taxonomy',
-  seedSource: 'https://fhir-directory.example.org/CodeSystem/seed-source',
-  ndhEnvironment: 'http://hl7.org/fhir/us/ndh/CodeSystem/NdhEndpointEnvironmentCS',
-  ndhTrustFramework: 'http://hl7.org/fhir/us/ndh/CodeSystem/NdhTrustFrameworkTypeCS',
-};
-const EXT = {
-  transaction: 'https://sequoiaproject.org/fhir/sphd/StructureDefinition/Transaction',
-  version: 'https://sequoiaproject.org/fhir/sphd/StructureDefinition/Version',
-  purposesOfUse: 'https://sequoiaproject.org/fhir/sphd/StructureDefinition/PurposesOfUse',
-  managingOrg: 'https://sequoiaproject.org/fhir/sphd/StructureDefinition/org-managing-org',
-  specificType: 'https://profiles.ihe.net/ITI/mCSD/StructureDefinition/ihe-endpointspecifictype',
-  ndhEnvironment: 'http://hl7.org/fhir/us/ndh/StructureDefinition/base-ext-endpoint-environment-type',
-  ndhTrustFramework: 'http://hl7.org/fhir/us/ndh/StructureDefinition/base-ext-trustFramework',
-};
-
-const ORG_TYPE_DISPLAY = {
-  prov: 'Healthcare Provider',
-  dept: 'Hospital Department',
-  other: 'Other',
-  ins: 'Insurance Company',
-  pay: 'Payer',
-  bus: 'Non-Healthcare Business or Corporation',
-};
-
-// One entry per transaction. `ct` is the connection-type code (same code in THO and mCSD).
-const TX = {
-  xcpd: {
-    suffix: 'xcpd',
-    ct: 'ihe-xcpd',
-    ctDisplay: 'IHE XCPD',
-    iti: 'ITI-55',
-    itiDisplay: 'Cross Gateway Patient Discovery',
-    version: '2.0',
-    specific: 'XCPD-RespGateway-PatientDiscovery',
-    label: 'XCPD Responding Gateway (ITI-55)',
-  },
-  xcaQuery: {
-    suffix: 'xca-query',
-    ct: 'ihe-xca',
-    ctDisplay: 'IHE XCA',
-    iti: 'ITI-38',
-    itiDisplay: 'Cross Gateway Query',
-    version: '3.0',
-    specific: 'XCA-RespGateway-Query',
-    label: 'XCA Responding Gateway Query (ITI-38)',
-  },
-  xcaRetrieve: {
-    suffix: 'xca-retrieve',
-    ct: 'ihe-xca',
-    ctDisplay: 'IHE XCA',
-    iti: 'ITI-39',
-    itiDisplay: 'Cross Gateway Retrieve',
-    version: '3.0',
-    specific: 'XCA-RespGateway-Retrieve',
-    label: 'XCA Responding Gateway Retrieve (ITI-39)',
-  },
-  xdr: {
-    suffix: 'xdr',
-    ct: 'ihe-xdr',
-    ctDisplay: 'IHE XDR',
-    iti: 'ITI-41',
-    itiDisplay: 'Provide and Register Document Set-b',
-    version: '2.0',
-    specific: 'XDR-Recipient-ProvideReg',
-    label: 'XDR Document Recipient (ITI-41)',
-  },
-  fhir: { suffix: 'fhir', ct: 'hl7-fhir-rest', ctDisplay: 'HL7 FHIR', label: 'FHIR R4 API' },
-  direct: {
-    suffix: 'direct',
-    ct: 'direct-project',
-    ctDisplay: 'Direct Project',
-    label: 'Direct secure messaging',
-  },
-};
-const IHE_KEYS = new Set(['xcpd', 'xcaQuery', 'xcaRetrieve', 'xdr']);
-
-// ---------------------------------------------------------------------------------------------
-// Seeded PRNG
-// ---------------------------------------------------------------------------------------------
-function mulberry32(a) {
-  return function next() {
-    a |= 0;
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = mulberry32(SEED);
-const int = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1));
-const pick = (arr) => arr[Math.floor(rand() * arr.length)];
-const chance = (p) => rand() < p;
-function weighted(pairs) {
-  // pairs: [[value, weight], ...]
-  const total = pairs.reduce((s, [, w]) => s + w, 0);
-  let r = rand() * total;
-  for (const [v, w] of pairs) {
-    if ((r -= w) < 0) return v;
-  }
-  return pairs[pairs.length - 1][0];
-}
-const pad = (n, w) => String(n).padStart(w, '0');
-
-// ---------------------------------------------------------------------------------------------
-// NPI (Luhn over the prefix 80840 + first 9 digits, US Core us-core-17)
-// ---------------------------------------------------------------------------------------------
-function luhnCheckDigit(digits) {
-  // digits: the payload without the check digit
-  let sum = 0;
-  for (let i = 0; i < digits.length; i++) {
-    let d = Number(digits[digits.length - 1 - i]);
-    if (i % 2 === 0) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return (10 - (sum % 10)) % 10;
-}
-const usedNpis = new Set();
-function newNpi() {
-  for (;;) {
-    let base = String(pick([1, 2]));
-    for (let i = 0; i < 8; i++) base += String(int(0, 9));
-    const npi = base + luhnCheckDigit('80840' + base);
-    if (!usedNpis.has(npi)) {
-      usedNpis.add(npi);
-      return npi;
-    }
-  }
-}
+// Code systems, connection types, the PRNG, NPIs, names and addresses: lib/directory-generator-common.js
+const random = common.createRandom(SEED);
+const { rand, int, pick, chance, weighted, isoDate } = random;
+const newNpi = common.createNpiSource(random);
 
 // ---------------------------------------------------------------------------------------------
 // Geography: states with ZIP3 ranges, area codes and rough centroids
@@ -218,129 +85,6 @@ const STATES = {
   NJ: { zip: [70, 89], area: [201, 609, 732, 973], at: [40.1, -74.7] },
 };
 
-const PLACE_A = [
-  'Cedar',
-  'Willow',
-  'Maple',
-  'Aspen',
-  'Birch',
-  'Granite',
-  'Copper',
-  'Silver',
-  'Amber',
-  'Juniper',
-  'Sable',
-  'Heron',
-  'Falcon',
-  'Larkspur',
-  'Bramble',
-  'Thistle',
-  'Marigold',
-  'Lantern',
-  'Beacon',
-  'Quarry',
-  'Tamarack',
-  'Sorrel',
-  'Kestrel',
-  'Wren',
-  'Alder',
-  'Briar',
-  'Clover',
-  'Fern',
-  'Hazel',
-  'Laurel',
-  'Meadow',
-  'Rowan',
-  'Sumac',
-  'Teal',
-  'Yarrow',
-  'Osprey',
-  'Bittern',
-  'Foxglove',
-  'Elkhorn',
-];
-const PLACE_B = [
-  'brook',
-  'field',
-  'ridge',
-  'haven',
-  'ford',
-  'wick',
-  'dale',
-  'port',
-  'crest',
-  'view',
-  'mont',
-  'vale',
-  'bury',
-  'stead',
-  'wood',
-  'gate',
-  ' Springs',
-  ' Falls',
-  ' Crossing',
-  ' Bluff',
-  ' Harbor',
-  ' Point',
-  ' Junction',
-];
-const STREETS = [
-  'Main',
-  'Oak',
-  'Pine',
-  'Lake',
-  'Hill',
-  'River',
-  'Park',
-  'Church',
-  'Mill',
-  'Spring',
-  'Center',
-  'Ridge',
-  'Meadow',
-  'Orchard',
-  'Highland',
-  'Prospect',
-  'Franklin',
-  'Jefferson',
-  'Union',
-  'College',
-  'Depot',
-  'Harbor',
-];
-const STREET_TYPES = ['St', 'Ave', 'Blvd', 'Rd', 'Way', 'Dr', 'Pkwy', 'Ln'];
-const SURNAMES = [
-  'Abernathy',
-  'Okafor',
-  'Lindqvist',
-  'Ramanathan',
-  'Castellanos',
-  'Whitcombe',
-  'Nakashima',
-  'Delacroix',
-  'Brannigan',
-  'Oyelaran',
-  'Kowalczyk',
-  'Haverford',
-  'Mbatha',
-  'Tremblay',
-  'Ferreira',
-  'Vasquez-Hollis',
-  'Achterberg',
-  'Sorensen',
-  'Iwasaki',
-  'Mendelsohn',
-  'Quintero',
-  'Rasmussen',
-  'Adeyemi',
-  'Papadakis',
-  'Hollingsworth',
-  'Nguyen-Tran',
-  'Okonkwo',
-  'Bergstrom',
-  'Carrington',
-  'Dubois',
-];
 const GIVEN_F = [
   'Amara',
   'Beatrix',
@@ -386,36 +130,12 @@ function placeName() {
     }
   }
 }
-function slugify(s, max = 40) {
-  const slug = s
-    .toLowerCase()
-    .replace(/&/g, ' and ')
-    .replace(/['’.,()]/g, '')
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '');
-  if (slug.length <= max) return slug;
-  // Cut at a word boundary when there is one.
-  const cut = slug.slice(0, max + 1);
-  const dash = cut.lastIndexOf('-');
-  return dash > 0 ? cut.slice(0, dash) : slug.slice(0, max);
-}
 function phone(state, lineNo) {
   const area = pick(STATES[state].area);
   return `(${area}) 555-01${pad(lineNo === undefined ? int(0, 99) : lineNo, 2)}`;
 }
 function makeAddress(state, city) {
-  const s = STATES[state];
-  const line = [`${int(10, 9899)} ${pick(STREETS)} ${pick(STREET_TYPES)}`];
-  if (chance(0.3)) line.push(`Suite ${int(1, 9) * 100 + int(0, 20)}`);
-  return {
-    use: 'work',
-    type: 'both',
-    line,
-    city,
-    state,
-    postalCode: pad(int(s.zip[0], s.zip[1]), 3) + pad(int(0, 99), 2),
-    country: 'US',
-  };
+  return common.makeAddress(random, state, city, STATES[state].zip);
 }
 function position(state) {
   const [lat, lon] = STATES[state].at;
@@ -423,9 +143,6 @@ function position(state) {
     longitude: Math.round((lon + (rand() - 0.5) * 3) * 1e5) / 1e5,
     latitude: Math.round((lat + (rand() - 0.5) * 2) * 1e5) / 1e5,
   };
-}
-function isoDate(yearLo, yearHi) {
-  return `${int(yearLo, yearHi)}-${pad(int(1, 12), 2)}-${pad(int(1, 28), 2)}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -660,16 +377,6 @@ const NAME_TEMPLATES = {
   imaging: ['{P} Imaging Center', '{P} Diagnostic Imaging'],
   snf: ['{P} Skilled Nursing and Rehabilitation', '{P} Care Center'],
 };
-const HOSPITAL_DEPTS = [
-  'Emergency Department',
-  'Cardiology',
-  'Radiology',
-  'Oncology Center',
-  'Laboratory Services',
-  'Health Information Management',
-  'Pediatrics Unit',
-  'Surgical Services',
-];
 const PAYER_PLANS = [
   'Medicare Advantage',
   'Medicaid Managed Care',
@@ -787,48 +494,10 @@ function buildOrganization(o) {
   return add(org);
 }
 
-function endpointStatus(org) {
-  if (!org.active) return 'off';
-  return weighted([
-    ['active', 90],
-    ['test', 4],
-    ['suspended', 3],
-    ['off', 2],
-    ['error', 1],
-  ]);
-}
-
-function connectionCoding(txKey, ctStyle) {
-  const t = TX[txKey];
-  if (!IHE_KEYS.has(txKey)) return { system: SYS.thoConn, code: t.ct, display: t.ctDisplay };
-  const useMcsd = ctStyle === 'mcsd' ? chance(0.85) : ctStyle === 'mixed' ? chance(0.5) : chance(0.08);
-  return useMcsd
-    ? { system: SYS.mcsdConn, code: t.ct, display: t.ctDisplay.replace('IHE ', '') }
-    : { system: SYS.thoConn, code: t.ct, display: t.ctDisplay };
-}
-
 // Address builders. `site` = { slug, impl } decides where the endpoint is hosted.
-const IHE_PATHS = {
-  connect: {
-    xcpd: '/CONNECTGateway/NhinService/RespondingGateway_Service/PatientDiscovery',
-    xcaQuery: '/CONNECTGateway/NhinService/RespondingGateway_Query_Service/DocQuery',
-    xcaRetrieve: '/CONNECTGateway/NhinService/RespondingGateway_Retrieve_Service/DocRetrieve',
-    xdr: '/CONNECTGateway/NhinService/XDR_Service/DocSubmission',
-  },
-  plain: {
-    xcpd: '/ihe/xcpd/respondinggateway',
-    xcaQuery: '/ihe/xca/query',
-    xcaRetrieve: '/ihe/xca/retrieve',
-    xdr: '/ihe/xdr/recipient',
-  },
-  iti: {
-    xcpd: '/services/iti55',
-    xcaQuery: '/services/iti38',
-    xcaRetrieve: '/services/iti39',
-    xdr: '/services/iti41',
-  },
-};
 
+const endpointStatus = (org) => common.endpointStatus(random, org);
+const connectionCoding = (txKey, ctStyle) => common.connectionCoding(random, txKey, ctStyle);
 function endpointAddress(txKey, org, site) {
   const style = site.impl.pathStyle;
   if (IHE_KEYS.has(txKey)) {
@@ -861,15 +530,7 @@ function buildEndpoint(txKey, org, site, opts = {}) {
   const ihe = IHE_KEYS.has(txKey);
   const cq = site.impl.cq;
   if (ihe) {
-    ext.push({
-      url: EXT.transaction,
-      valueCodeableConcept: { coding: [{ system: SYS.sequoiaTx, code: t.iti, display: t.itiDisplay }] },
-    });
-    ext.push({ url: EXT.version, valueString: t.version });
-    ext.push({
-      url: EXT.specificType,
-      valueCodeableConcept: { coding: [{ system: SYS.mcsdConn, code: t.specific }] },
-    });
+    ext.push(...common.iheTransactionExtensions(txKey));
     if (cq) {
       ext.push({
         url: EXT.purposesOfUse,
@@ -921,33 +582,7 @@ function buildEndpoint(txKey, org, site, opts = {}) {
   if (opts.contact) ep.contact = [opts.contact];
   if (chance(0.6)) ep.period = { start: isoDate(2015, 2024) };
 
-  if (txKey === 'xcpd') {
-    ep.payloadType = [{ coding: [{ system: SYS.uri, code: 'urn:ihe:iti:xcpd:2009', display: 'IHE XCPD' }] }];
-    ep.payloadMimeType = ['application/soap+xml'];
-  } else if (ihe) {
-    ep.payloadType = [
-      { coding: [{ system: SYS.uri, code: 'urn:ihe:iti:xds-b:2007', display: 'IHE XDS.b' }] },
-    ];
-    if (chance(0.5)) {
-      ep.payloadType.push({
-        coding: [
-          {
-            system: SYS.iheFormatCode,
-            code: 'urn:hl7-org:sdwg:ccda-structuredBody:2.1',
-            display: 'Documents following C-CDA constraints using a structured body',
-          },
-        ],
-      });
-    }
-    ep.payloadMimeType = ['application/soap+xml'];
-  } else if (txKey === 'fhir') {
-    ep.payloadType = [{ coding: [{ system: SYS.plannetPayload, code: 'NA', display: 'Not Applicable' }] }];
-    ep.payloadMimeType = chance(0.6)
-      ? ['application/fhir+json', 'application/fhir+xml']
-      : ['application/fhir+json'];
-  } else {
-    ep.payloadType = [{ coding: [{ system: SYS.thoPayload, code: 'any', display: 'Any' }] }];
-  }
+  common.setPayload(random, ep, txKey);
   ep.address = opts.address || endpointAddress(txKey, org, site);
   add(ep);
   org.endpoint.push({ reference: `Endpoint/${ep.id}` });
@@ -955,7 +590,6 @@ function buildEndpoint(txKey, org, site, opts = {}) {
 }
 
 // Which transactions an organization exposes.
-const GW = ['xcpd', 'xcaQuery', 'xcaRetrieve'];
 function memberEndpointSet(implKind, cq, memberKind) {
   if (cq) {
     if (memberKind === 'hospital')

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildProfiles, PROFILES_DIR } from '../fhir/profiles/build-profiles';
+import { buildProfiles } from '../fhir/profiles/build-profiles';
+import { PROFILES_DIR } from '../fhir/profiles/profiles-location';
 
 /** `fhir-directory build-profiles`: regenerates the profile snapshots in profiles/ from profiles/source/. */
 export function runBuildProfiles(): number {

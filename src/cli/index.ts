@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /** `fhir-directory <command>`: serve, import, migrate. Built from the same factories as main.ts. */
+import { ConfigError } from '../config';
 import { runImport } from './import-command';
 import { runBuildProfiles } from './build-profiles-command';
+import { exitWhenFlushed, ignoreClosedPipes } from './exit-when-flushed';
 import { runMigrate } from './migrate-command';
 import { runReindex } from './reindex-command';
 import { main as serve } from '../main';
@@ -21,6 +23,7 @@ Commands:
   help                        Show this help
 
 Configuration comes from environment variables (DATABASE_URL, DATA_DIR, ...): see README.md.
+An invalid configuration is reported on stderr and exits 2, as the server does.
 `;
 
 export async function run(argv: string[]): Promise<number> {
@@ -49,14 +52,22 @@ export async function run(argv: string[]): Promise<number> {
   }
 }
 
+/** What the process exits with when a command throws: 2 for a configuration error (as the server), else 1. */
+function failure(err: unknown): number {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    return 2;
+  }
+  process.stderr.write(`fhir-directory: ${err instanceof Error ? err.message : String(err)}\n`);
+  return 1;
+}
+
 if (require.main === module) {
-  run(process.argv.slice(2)).then(
-    (code) => {
-      if (code >= 0) process.exit(code);
-    },
-    (err: unknown) => {
-      process.stderr.write(`fhir-directory: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exit(1);
-    },
-  );
+  ignoreClosedPipes();
+  void run(process.argv.slice(2))
+    .catch(failure)
+    .then(async (code) => {
+      // `serve` keeps running until a signal; every other command exits once its output is out.
+      if (code >= 0) await exitWhenFlushed(code);
+    });
 }

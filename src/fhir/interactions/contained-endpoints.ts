@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Endpoint, Organization, Resource } from '@medplum/fhirtypes';
-import { DIRECTORY_CANONICAL } from '../profiles/build-profiles';
+import { DIRECTORY_CANONICAL } from '../profiles/profiles-location';
 import { invalid } from '../errors';
 import { rewriteReferences } from '../reference-rewrite';
 import { isValidId } from '../resource-types';

@@ -9,13 +9,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StructureDefinition } from '@medplum/fhirtypes';
 import { readR4Bundle } from '../r4-bundles';
+import { PROFILES_DIR } from './profiles-location';
 import { generateSnapshot } from './snapshot';
 
-export const PROFILES_DIR = join(__dirname, '..', '..', '..', 'profiles');
 const SOURCE_DIR = join(PROFILES_DIR, 'source');
-
-/** Profiles whose canonical URL starts here are ours: stored resources are validated against them. */
-export const DIRECTORY_CANONICAL = 'https://fhir-directory.example.org/fhir';
 
 export interface BuiltProfile {
   file: string;

@@ -14,7 +14,7 @@ import type {
   ValueSet,
 } from '@medplum/fhirtypes';
 import { r4Terminology, type TerminologySource } from '../validation/value-set-expansion';
-import { DIRECTORY_CANONICAL, PROFILES_DIR } from './build-profiles';
+import { DIRECTORY_CANONICAL, PROFILES_DIR } from './profiles-location';
 
 export interface DirectoryProfiles {
   /** Every profile in profiles/ by canonical URL (ours, and US Core Organization they derive from). */

@@ -19,7 +19,7 @@ import type {
   StructureDefinition,
 } from '@medplum/fhirtypes';
 import { issue } from '../errors';
-import { DIRECTORY_CANONICAL } from '../profiles/build-profiles';
+import { DIRECTORY_CANONICAL } from '../profiles/profiles-location';
 import { elementTree, type ElementNode } from '../profiles/snapshot';
 import { type Expansion, type TerminologySource, ValueSetExpander } from './value-set-expansion';
 

@@ -1,0 +1,58 @@
+/**
+ * Writes an import's chunk in one database transaction (rolled back on a dry run). When the database
+ * refuses it (write-refusal.ts), each unit of work is written again in a transaction of its own, so
+ * only what was refused is rejected, with the database's reason.
+ */
+import type { FhirContext } from '../fhir/context';
+import type { WriteSession } from '../storage/resource-store';
+import type { WriteEvent } from './write-event';
+import { isRefusal } from './write-refusal';
+
+/** Some resources, written in one go inside a chunk's transaction. */
+export interface Work {
+  size: number;
+  run(session: WriteSession): Promise<WriteEvent[]>;
+  /** Each of its resources rejected because the database refused their write with `err`. */
+  refused(err: unknown): WriteEvent[];
+}
+
+/** What an import will do: the work to write, and what was rejected before any writing. */
+export interface Plan {
+  works: Work[];
+  early: WriteEvent[];
+}
+
+class DryRunRollback extends Error {}
+
+export async function writeChunk(ctx: FhirContext, chunk: Work[], dryRun: boolean): Promise<WriteEvent[]> {
+  try {
+    return await inOneTransaction(ctx, chunk, dryRun);
+  } catch (err) {
+    if (!isRefusal(err)) throw err;
+    if (chunk.length === 1) return (chunk[0] as Work).refused(err);
+  }
+  const events: WriteEvent[] = [];
+  for (const work of chunk) {
+    try {
+      events.push(...(await inOneTransaction(ctx, [work], dryRun)));
+    } catch (err) {
+      if (!isRefusal(err)) throw err;
+      events.push(...work.refused(err));
+    }
+  }
+  return events;
+}
+
+async function inOneTransaction(ctx: FhirContext, works: Work[], dryRun: boolean): Promise<WriteEvent[]> {
+  let events: WriteEvent[] = [];
+  try {
+    await ctx.store.write(async (session) => {
+      events = [];
+      for (const work of works) events.push(...(await work.run(session)));
+      if (dryRun) throw new DryRunRollback();
+    });
+  } catch (err) {
+    if (!(err instanceof DryRunRollback)) throw err;
+  }
+  return events;
+}

@@ -1,4 +1,5 @@
 import { PGlite, type Extension } from '@electric-sql/pglite';
+import { parseTimestamptz, TIMESTAMPTZ_OID } from './pglite-timestamptz';
 import type { SqlClient, SqlExecutor, SqlValue } from './sql-client';
 
 /**
@@ -10,7 +11,11 @@ import type { SqlClient, SqlExecutor, SqlValue } from './sql-client';
 const { pg_trgm } = require('@electric-sql/pglite/contrib/pg_trgm') as { pg_trgm: Extension };
 
 export async function createPgliteClient(dataDir?: string): Promise<SqlClient> {
-  const db = new PGlite({ ...(dataDir === undefined ? {} : { dataDir }), extensions: { pg_trgm } });
+  const db = new PGlite({
+    ...(dataDir === undefined ? {} : { dataDir }),
+    extensions: { pg_trgm },
+    parsers: { [TIMESTAMPTZ_OID]: parseTimestamptz },
+  });
   await db.waitReady;
   let tail: Promise<unknown> = Promise.resolve();
 

@@ -1,6 +1,7 @@
 import { PGlite, type Extension } from '@electric-sql/pglite';
 import type { QueryOptions, SqlClient, SqlExecutor, SqlValue, TransactionOptions } from './sql-client';
 import { QueryCancelledError, translateSqlError } from './storage-errors';
+import { parseTimestamptz, TIMESTAMPTZ_OID } from './pglite-timestamptz';
 
 /**
  * Embedded PGlite: one connection in this process. Statements and transactions take turns through
@@ -17,7 +18,11 @@ import { QueryCancelledError, translateSqlError } from './storage-errors';
 const { pg_trgm } = require('@electric-sql/pglite/contrib/pg_trgm') as { pg_trgm: Extension };
 
 export async function createPgliteClient(dataDir?: string): Promise<SqlClient> {
-  const db = new PGlite({ ...(dataDir === undefined ? {} : { dataDir }), extensions: { pg_trgm } });
+  const db = new PGlite({
+    ...(dataDir === undefined ? {} : { dataDir }),
+    extensions: { pg_trgm },
+    parsers: { [TIMESTAMPTZ_OID]: parseTimestamptz },
+  });
   await db.waitReady;
   let tail: Promise<unknown> = Promise.resolve();
 

@@ -16,6 +16,7 @@ import type { FhirContext } from '../context';
 import { cachedAnswer, type CacheScope } from '../search/cached-answer';
 import type { VersionRecord } from '../../storage/resource-store';
 import type { HistoryQuery } from '../../storage/search-query';
+import { requireStorableParameters } from '../search/storable-text';
 
 const HISTORY_PARAMETERS: ReadonlySet<string> = new Set(['_since', '_count', '_page', '_at']);
 
@@ -40,10 +41,12 @@ export function history(ctx: FhirContext, request: FhirRequest, scope: HistorySc
 }
 
 async function historyBundle(ctx: FhirContext, request: FhirRequest, scope: HistoryScope): Promise<string> {
+  requireStorableParameters(request.query);
   const ignored = checkParameters(request, HISTORY_PARAMETERS, 'history');
   const query: HistoryQuery = { count: parseCount(request.query) };
   if (scope.type) query.type = scope.type;
   if (scope.id) query.id = requireValidId(scope.id);
+  // Years 0001-9999 (date-range.ts): `_at=9999` ends at infinity, which PostgreSQL compares like any instant.
   const since = request.query.get('_since');
   if (since !== null) query.since = parseDateRange(since, '_since').start;
   const at = request.query.get('_at');
@@ -51,9 +54,11 @@ async function historyBundle(ctx: FhirContext, request: FhirRequest, scope: Hist
   if (at !== null) query.before = parseDateRange(at, '_at').end;
   const cursor = decodeCursor(request.query);
   if (cursor) {
-    if (typeof cursor.seq !== 'number' || !Number.isSafeInteger(cursor.seq))
+    // The server writes exactly { seq } (below); anything else was not written here.
+    const { seq, ...rest } = cursor;
+    if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0 || Object.keys(rest).length > 0)
       throw invalid('_page is not a history cursor', '_page');
-    query.beforeSeq = cursor.seq;
+    query.beforeSeq = seq;
   }
 
   if (scope.type && scope.id) {

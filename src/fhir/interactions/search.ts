@@ -99,8 +99,8 @@ async function runSearch(
   signal?: AbortSignal,
 ): Promise<Computed> {
   // Across types, a parameter must mean something for every one of them.
-  for (const other of types?.slice(1) ?? []) parseSearch(other, query, lenient, ctx.baseUrl);
-  const parsed = parseSearch(type, query, lenient, ctx.baseUrl);
+  for (const other of types?.slice(1) ?? []) parseSearch(other, query, lenient, ctx.baseUrl, ctx.limits);
+  const parsed = parseSearch(type, query, lenient, ctx.baseUrl, ctx.limits);
   const searchQuery = parsed.query;
   if (types) searchQuery.types = types;
   const countOnly = parsed.summary === 'count';

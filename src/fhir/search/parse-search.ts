@@ -14,11 +14,16 @@ import type {
   SortKind,
 } from '../../storage/search-query';
 import { parseDateRange } from '../date-range';
-import { invalid } from '../errors';
-import { decodeCursor, parseCount } from '../paging';
+import { invalid, limitExceeded } from '../errors';
+import { DEFAULT_LIMITS, LIMIT_VARIABLES, type RequestLimits } from '../limits';
+import { parseCount } from '../paging';
 import { isDirectoryType } from '../resource-types';
 import { normalizeText } from './normalize';
+import { parseIncludes } from './parse-includes';
 import { searchParam, searchParamsOf, type SearchParam } from './registry';
+import { SearchBudget } from './search-budget';
+import { searchCursor } from './search-cursor';
+import { requireStorableParameters } from './storable-text';
 
 export type SummaryMode = 'true' | 'text' | 'data' | 'count' | 'false';
 
@@ -294,10 +299,26 @@ const SORT_KIND: Record<SearchParam['type'], SortKind> = {
   quantity: 'quantity',
 };
 
-function parseSort(type: string, value: string): SortKey[] {
-  return value.split(',').map((entry) => {
+/**
+ * `_sort`: at most SEARCH_MAX_SORT_KEYS keys, each parameter once (a second key on the same parameter
+ * never changes the order). Each key is a correlated subquery per row: 250 keys took 8 s, 1,000 over 90 s.
+ */
+function parseSort(type: string, value: string, limits: Readonly<RequestLimits>): SortKey[] {
+  const entries = value.split(',');
+  if (entries.length > limits.sortKeys) {
+    throw limitExceeded(
+      `_sort has ${entries.length} keys`,
+      LIMIT_VARIABLES.sortKeys,
+      limits.sortKeys,
+      '_sort',
+    );
+  }
+  const seen = new Set<string>();
+  return entries.map((entry) => {
     const descending = entry.startsWith('-');
     const code = descending ? entry.slice(1) : entry;
+    if (seen.has(code)) throw invalid(`_sort names '${code}' more than once`, '_sort');
+    seen.add(code);
     if (code === '_id') return { kind: 'id', param: '_id', descending };
     if (code === '_lastUpdated') return { kind: 'lastUpdated', param: '_lastUpdated', descending };
     const param = searchParam(type, code);
@@ -306,36 +327,24 @@ function parseSort(type: string, value: string): SortKey[] {
   });
 }
 
-function parseInclude(type: string, value: string, reverse: boolean, iterate: boolean): IncludeSpec {
-  const name = reverse ? '_revinclude' : '_include';
-  const [sourceType = '', code = '', targetType] = value.split(':');
-  if (!isDirectoryType(sourceType))
-    throw invalid(`${name}: '${sourceType}' is not a type of this directory`, name);
-  if (!reverse && !iterate && sourceType !== type)
-    throw invalid(`${name}=${value} must start with ${type}`, name);
-  if (targetType !== undefined && !isDirectoryType(targetType))
-    throw invalid(`${name}: '${targetType}' is not a type of this directory`, name);
-  const spec: IncludeSpec = { sourceType, iterate, reverse };
-  if (code !== '*') {
-    const param = searchParam(sourceType, code);
-    if (!param || param.type !== 'reference')
-      throw invalid(`${name}: ${sourceType} has no reference parameter '${code}'`, name);
-    spec.param = code;
-  }
-  if (targetType) spec.targetType = targetType;
-  return spec;
-}
-
+/**
+ * Every parameter is checked before any reaches the database: text PostgreSQL can hold, the request
+ * limits (conditions, values, chain depth, sort keys, includes) and a cursor that fits this search.
+ */
 export function parseSearch(
   type: string,
   params: URLSearchParams,
   lenient: boolean,
   baseUrl?: string,
+  limits: Readonly<RequestLimits> = DEFAULT_LIMITS,
 ): ParsedSearch {
+  requireStorableParameters(params);
+  const budget = new SearchBudget(limits);
   const conditions: Condition[] = [];
   const ignored: string[] = [];
   for (const [name, value] of params) {
     if (RESULT_PARAMETERS.has(name)) continue;
+    budget.admit(name, value);
     try {
       conditions.push(parseCondition(type, name, value, baseUrl));
     } catch (err) {
@@ -346,7 +355,7 @@ export function parseSearch(
   }
   const query: SearchQuery = { type, conditions, sort: [], count: parseCount(params), withTotal: false };
   const sort = params.get('_sort');
-  if (sort) query.sort = parseSort(type, sort);
+  if (sort) query.sort = parseSort(type, sort, limits);
   const total = params.get('_total');
   if (total !== null && !['none', 'estimate', 'accurate'].includes(total)) {
     throw invalid(`_total must be none, estimate or accurate, not '${total}'`, '_total');
@@ -362,24 +371,9 @@ export function parseSearch(
       throw invalid(`_start must be a non-negative integer, not '${start}'`, '_start');
     query.offset = Number(start);
   }
-  const cursor = decodeCursor(params);
-  if (cursor) {
-    const keys = cursor.k;
-    if (!Array.isArray(keys) || typeof cursor.i !== 'string' || keys.length !== query.sort.length) {
-      throw invalid('_page is not a cursor for this search', '_page');
-    }
-    query.after = {
-      keys: keys as (string | number)[],
-      id: cursor.i,
-      ...(typeof cursor.t === 'string' ? { type: cursor.t } : {}),
-    };
-  }
-  const includes = [
-    ...params.getAll('_include').map((v) => parseInclude(type, v, false, false)),
-    ...params.getAll('_include:iterate').map((v) => parseInclude(type, v, false, true)),
-    ...params.getAll('_revinclude').map((v) => parseInclude(type, v, true, false)),
-    ...params.getAll('_revinclude:iterate').map((v) => parseInclude(type, v, true, true)),
-  ];
+  const after = searchCursor(params, query.sort);
+  if (after) query.after = after;
+  const includes = parseIncludes(type, params, limits);
   const parsed: ParsedSearch = { query, includes, ignored };
   if (summary !== null) parsed.summary = summary;
   const elements = params.get('_elements');

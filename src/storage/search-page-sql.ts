@@ -78,10 +78,12 @@ export function compileSearch(query: SearchQuery): CompiledSearch {
     ? `r.resource_type = ANY(${b.bind(query.types)}::text[])`
     : `r.resource_type = ${b.bind(query.type)}`;
   const where = [typeCondition, 'NOT r.deleted', ...conditionsSql(b, 'r', query.conditions)];
-  const keys: PageKey[] = query.sort.map((k) => ({ ...sortKeySql(b, 'r', k), descending: k.descending }));
+  // The count takes the conditions' parameters only: taken after the sort keys bind theirs, it
+  // would carry a parameter it never uses, which PostgreSQL refuses (a 500 for `_total` with `_sort`).
   const count: CompiledSql | undefined = query.withTotal
     ? { sql: `SELECT count(*) AS n FROM resource r WHERE ${where.join(' AND ')}`, params: [...b.params] }
     : undefined;
+  const keys: PageKey[] = query.sort.map((k) => ({ ...sortKeySql(b, 'r', k), descending: k.descending }));
   const keyColumns = keys.map((k, i) => `${k.sql} AS k${i}`);
   // Ids and sort keys first, content only for the rows of the page: matching thousands of rows must
   // not mean carrying (and sorting) thousands of resource bodies.

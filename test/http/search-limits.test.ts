@@ -328,3 +328,19 @@ describe('NUL and other text PostgreSQL cannot hold', () => {
     );
   });
 });
+
+describe('a total with _sort', () => {
+  it('counts the matches while sorting by an index parameter (the count was given the sort key parameter: 500)', async () => {
+    const all = await get('/Organization?_count=1000');
+    expect(all.status).toBe(200);
+    const n = (all.body.entry ?? []).length;
+    for (const total of ['accurate', 'estimate']) {
+      const res = await get(`/Organization?_total=${total}&_sort=name&_count=1`);
+      expect(res.status).toBe(200);
+      expect(res.body.total).toBe(n);
+    }
+    const counted = await get('/Organization?_summary=count&_sort=-name');
+    expect(counted.status).toBe(200);
+    expect(counted.body.total).toBe(n);
+  });
+});

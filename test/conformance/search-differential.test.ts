@@ -26,7 +26,7 @@
  *    for the context indicate that the token should be interpreted case-insensitively"; `_id` is
  *    always case sensitive. medplum lower-cases both sides. -> queries here only use codes in the
  *    case they are stored (every generated code is lower case or digits, every identifier value is
- *    queried as written), where both agree; case-sensitivity has its own test in test/http/search.test.ts.
+ *    queried as written), where both agree; case-sensitivity has its own test in test/http/search-tokens-uris.test.ts.
  * 5. token text. medplum also indexes Coding.display, CodeableConcept.text and Identifier.type.text as
  *    system-less tokens, so `type=Healthcare Provider` or `type=|Healthcare Provider` would match in
  *    medplum. In FHIR those texts are only reachable with :text. -> no generated token value equals a
@@ -37,7 +37,7 @@
  *    `:Organization=` values are rewritten to `Organization/id` for medplum, and references stored as
  *    absolute URLs on our base are shown to medplum in their relative form.
  * 7. chaining and _has: medplum's matcher does not evaluate them (it returns false), so they are not
- *    part of this differential; test/http/search.test.ts covers them with exact expected ids.
+ *    part of this differential; test/http/search-references-includes.test.ts covers them with exact ids.
  */
 import {
   evalFhirPath,

@@ -1,5 +1,6 @@
 /**
- * Starts the real directory on a free port on 127.0.0.1 over a real database: in-memory PGlite, or,
+ * Starts the real directory on a free port on 127.0.0.1 over a real database: PGlite on a fresh copy
+ * of the run's migrated template directory (pglite-template.ts; in memory when there is none), or,
  * when DATABASE_URL is set, a fresh PostgreSQL schema of its own that is dropped afterwards.
  */
 import { randomBytes } from 'node:crypto';
@@ -8,6 +9,7 @@ import { openStore, startDirectory, type RunningDirectory } from '../../src/dire
 import type { RequestLimits } from '../../src/fhir/limits';
 import { createLogger } from '../../src/logger';
 import type { ResourceStore } from '../../src/storage/resource-store';
+import { openTemplateCopy } from './pglite-template';
 
 export interface TestDirectory extends RunningDirectory {
   url(path: string): string;
@@ -44,7 +46,7 @@ async function withAdmin<T>(work: (client: Client) => Promise<T>): Promise<T> {
   }
 }
 
-/** A store of its own: PGlite in memory, or a fresh schema on PostgreSQL (dropped by the returned cleanup). */
+/** A store of its own: PGlite on a copy of the template (removed by the returned cleanup) or in memory, or a fresh schema on PostgreSQL (dropped by it). */
 export interface TestStore {
   store: ResourceStore;
   cleanup: () => Promise<void>;
@@ -55,6 +57,14 @@ export interface TestStore {
 export async function openTestStore(): Promise<TestStore> {
   const databaseUrl = process.env.DATABASE_URL;
   if (!databaseUrl) {
+    const copied = await openTemplateCopy();
+    if (copied) {
+      return {
+        store: copied.store,
+        cleanup: copied.remove,
+        openSecondStore: () => Promise.resolve({ ...copied.store, close: () => Promise.resolve() }),
+      };
+    }
     const store = await openStore({});
     return {
       store,

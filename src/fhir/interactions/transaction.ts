@@ -6,7 +6,7 @@
  */
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { bundleJson, type RawEntry } from '../bundle-json';
-import { FhirError, internalError, invalid, isFhirError, limitExceeded } from '../errors';
+import { FhirError, gone, internalError, invalid, isFhirError, limitExceeded, notFound } from '../errors';
 import { etagFor } from '../etag';
 import { LIMIT_VARIABLES } from '../limits';
 import { returnPreference } from '../prefer';
@@ -185,9 +185,11 @@ async function runEntry(
       const record = entry.versionId
         ? await session.vread(entry.type, entry.id, Number(entry.versionId))
         : await session.read(entry.type, entry.id);
-      if (!record || record.deleted || record.content === undefined) {
-        return { entry: { response: { status: record ? '410' : '404' } } };
-      }
+      // A transaction-response means every entry succeeded (R4 valueset-bundle-type), so a read that
+      // finds nothing fails the whole transaction (http.html#transaction: "reject all resources").
+      if (!record)
+        throw notFound(`${entry.type}/${entry.id}${entry.versionId ? `/_history/${entry.versionId}` : ''}`);
+      if (record.deleted || record.content === undefined) throw gone(entry.type, entry.id);
       return {
         entry: {
           response: { status: '200 OK', etag: etagFor(record.versionId), lastModified: record.lastUpdated },

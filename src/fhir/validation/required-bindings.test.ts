@@ -267,14 +267,14 @@ describe('checkRequiredBindings', () => {
     expect(paths(throwing)).toEqual(['Organization.telecom[0].system']);
   });
 
-  it('checks a warm Organization well under a millisecond', () => {
-    const resource = organization();
-    check(resource);
-    const runs = 2000;
-    const start = process.hrtime.bigint();
-    for (let i = 0; i < runs; i++) check(resource);
-    const perResourceMs = Number(process.hrtime.bigint() - start) / 1e6 / runs;
-    expect(perResourceMs).toBeLessThan(0.5);
+  // How long a warm check takes is measured by bench/validation.js, not asserted here.
+  it('gives the same answer however often a resource is checked (warm caches change nothing)', () => {
+    const valid = organization();
+    const bad = organization({ telecom: [{ system: 'carrier-pigeon' }] });
+    for (let i = 0; i < 100; i++) {
+      expect(check(valid)).toEqual([]);
+      expect(paths(bad)).toEqual(['Organization.telecom[0].system']);
+    }
   });
 });
 

@@ -76,6 +76,9 @@ export async function runIncludes(
         found.push(record);
         included.push(record);
       }
+      // Past the cap the answer is truncated whatever else would match: stop asking (one round of
+      // ten specs could otherwise fetch ten times the cap).
+      if (included.length > cap) break;
     }
     frontier = found;
   }

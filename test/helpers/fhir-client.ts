@@ -46,3 +46,15 @@ export interface OutcomeIssue {
 }
 
 export const issuesOf = (response: FhirResponse): OutcomeIssue[] => response.body.issue as OutcomeIssue[];
+
+/** PUTs each resource at `{base}/{type}/{id}`; throws unless each is created (201). */
+export async function putAll(base: string, resources: Record<string, unknown>[]): Promise<void> {
+  for (const resource of resources) {
+    const res = await call(
+      'PUT',
+      `${base}/${String(resource.resourceType)}/${String(resource.id)}`,
+      resource,
+    );
+    if (res.status !== 201) throw new Error(`could not store ${String(resource.id)}: ${res.text}`);
+  }
+}

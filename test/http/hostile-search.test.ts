@@ -6,7 +6,7 @@
  * name, so a failure names the request and replays exactly; HOSTILE_SEED=<n> explores another sequence
  * (seeds 1-7 also passed, on PGlite and PostgreSQL, when this was written).
  */
-import { call, type FhirResponse } from '../helpers/fhir-client';
+import { call, putAll, type FhirResponse } from '../helpers/fhir-client';
 import { startTestDirectory, type TestDirectory } from '../helpers/test-directory';
 
 const SEED = Number(process.env.HOSTILE_SEED ?? 0x5eed_2026);
@@ -296,14 +296,7 @@ beforeAll(async () => {
     },
     { resourceType: 'PractitionerRole', id: 'pr-end', period: { start: '2020-01-01', end: '9999-12-31' } },
   ];
-  for (const resource of resources) {
-    const res = await call(
-      'PUT',
-      dir.url(`/${String(resource.resourceType)}/${String(resource.id)}`),
-      resource,
-    );
-    if (res.status !== 201) throw new Error(`could not store ${String(resource.id)}: ${res.text}`);
-  }
+  await putAll(dir.url(''), resources);
 });
 afterAll(() => dir.close());
 

@@ -6,7 +6,7 @@
  * `date=9999`, `_lastUpdated=9999` and `_at=9999` were 500s and a Period ending 9999-12-31 could not
  * be stored.
  */
-import { call, expectOutcome, issuesOf, type FhirResponse } from '../helpers/fhir-client';
+import { call, putAll, expectOutcome, issuesOf, type FhirResponse } from '../helpers/fhir-client';
 import { startTestDirectory, type TestDirectory } from '../helpers/test-directory';
 
 let dir: TestDirectory;
@@ -29,10 +29,7 @@ const ROLES = [
 
 beforeAll(async () => {
   dir = await startTestDirectory({ enforceProfiles: false });
-  for (const resource of ROLES) {
-    const res = await call('PUT', dir.url(`/PractitionerRole/${String(resource.id)}`), resource);
-    if (res.status !== 201) throw new Error(`could not store ${String(resource.id)}: ${res.text}`);
-  }
+  await putAll(dir.url(''), ROLES);
 });
 afterAll(() => dir.close());
 

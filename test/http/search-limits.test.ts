@@ -4,7 +4,7 @@
  * each malformed input (a forged `_page`, a NUL) a 400 `invalid` naming the parameter. Before, each of
  * these held the database for seconds or was a 500 (see the commit that added this file).
  */
-import { call, expectOutcome, issuesOf, type FhirResponse } from '../helpers/fhir-client';
+import { call, putAll, expectOutcome, issuesOf, type FhirResponse } from '../helpers/fhir-client';
 import { startTestDirectory, type TestDirectory } from '../helpers/test-directory';
 
 let dir: TestDirectory;
@@ -36,14 +36,7 @@ beforeAll(async () => {
       managingOrganization: { reference: 'Organization/org-leaf' },
     },
   ];
-  for (const resource of resources) {
-    const res = await call(
-      'PUT',
-      dir.url(`/${String(resource.resourceType)}/${String(resource.id)}`),
-      resource,
-    );
-    if (res.status !== 201) throw new Error(`could not store ${String(resource.id)}: ${res.text}`);
-  }
+  await putAll(dir.url(''), resources);
 });
 afterAll(() => dir.close());
 

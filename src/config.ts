@@ -25,6 +25,14 @@ export interface Config {
   statementTimeoutMs: number;
   /** Longest a request waits for a database connection, in ms, before a 503 with Retry-After. */
   dbAcquireTimeoutMs: number;
+  /** `public`: reads need no token; `authenticated`: reads need a token with a read scope. */
+  readAccess: 'public' | 'authenticated';
+  /** Lifetime of the access tokens /auth/token issues, in seconds. */
+  accessTokenTtlSeconds: number;
+  /** Token requests per client (or per caller address when no client is known) per minute, per process. */
+  tokenRatePerMinute: number;
+  /** Write requests per client per minute, per process (a Bundle counts once). */
+  writeRatePerMinute: number;
 }
 
 /** Each variable: its name, what it means and its default, as README.md's table shows them. */
@@ -58,6 +66,10 @@ export const CONFIG_VARIABLES = {
   },
   STATEMENT_TIMEOUT_MS: { type: 'integer', minimum: 0, maximum: 3600000, default: 5000 },
   DB_ACQUIRE_TIMEOUT_MS: { type: 'integer', minimum: 1, maximum: 600000, default: 5000 },
+  READ_ACCESS: { enum: ['public', 'authenticated'], default: 'public' },
+  ACCESS_TOKEN_TTL_SECONDS: { type: 'integer', minimum: 10, maximum: 300, default: 300 },
+  TOKEN_RATE_PER_MINUTE: { type: 'integer', minimum: 0, maximum: 1000000, default: 60 },
+  WRITE_RATE_PER_MINUTE: { type: 'integer', minimum: 0, maximum: 10000000, default: 1200 },
 } as const;
 
 const schema = { type: 'object', properties: CONFIG_VARIABLES, additionalProperties: true };
@@ -106,6 +118,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     },
     statementTimeoutMs: values.STATEMENT_TIMEOUT_MS as number,
     dbAcquireTimeoutMs: values.DB_ACQUIRE_TIMEOUT_MS as number,
+    readAccess: values.READ_ACCESS as Config['readAccess'],
+    accessTokenTtlSeconds: values.ACCESS_TOKEN_TTL_SECONDS as number,
+    tokenRatePerMinute: values.TOKEN_RATE_PER_MINUTE as number,
+    writeRatePerMinute: values.WRITE_RATE_PER_MINUTE as number,
   };
   if (typeof values.BASE_URL === 'string') config.baseUrl = values.BASE_URL.replace(/\/+$/, '');
   if (typeof values.DATABASE_URL === 'string') {

@@ -23,6 +23,10 @@ import { migrate } from './storage/migrations';
 import { openSqlClient } from './storage/open-sql-client';
 import { createPostgresStore } from './storage/postgres-store';
 import type { ResourceStore } from './storage/resource-store';
+import { tokenEndpointOf } from './security/access-control';
+import { Authenticator } from './security/authenticator';
+import { RateLimiter } from './security/rate-limiter';
+import { NO_SECURITY_EVENTS } from './security/security-events';
 
 export const SEED_FILE = join(__dirname, '..', 'seed-data', 'directory.json');
 
@@ -117,7 +121,8 @@ export interface RunningDirectory {
   close(): Promise<void>;
 }
 
-export type DirectoryConfig = Pick<Config, 'port' | 'host' | 'maxBodyBytes' | 'seed'> & {
+export type DirectoryConfig = Pick<Config, 'port' | 'host' | 'maxBodyBytes' | 'seed'> &
+  Partial<Pick<Config, 'readAccess' | 'accessTokenTtlSeconds' | 'tokenRatePerMinute' | 'writeRatePerMinute'>> & {
   baseUrl?: string;
   databaseUrl?: string;
   dataDir?: string;
@@ -149,6 +154,19 @@ export async function startDirectory(
     enforceProfiles: config.enforceProfiles ?? true,
     ...(config.limits ? { limits: config.limits } : {}),
   });
+  const authenticator = new Authenticator(openedStore.auth, {
+    audience: baseUrl,
+    issuer: tokenEndpointOf(baseUrl),
+    tokenTtlSeconds: config.accessTokenTtlSeconds ?? CONFIG_VARIABLES.ACCESS_TOKEN_TTL_SECONDS.default,
+  });
+  await authenticator.start();
+  ctx.access = {
+    authenticator,
+    readAccess: config.readAccess ?? CONFIG_VARIABLES.READ_ACCESS.default,
+    events: NO_SECURITY_EVENTS,
+    tokenLimiter: new RateLimiter(config.tokenRatePerMinute ?? CONFIG_VARIABLES.TOKEN_RATE_PER_MINUTE.default),
+    writeLimiter: new RateLimiter(config.writeRatePerMinute ?? CONFIG_VARIABLES.WRITE_RATE_PER_MINUTE.default),
+  };
   if (config.seed) await seedIfEmpty(ctx, logger);
   const capability = buildCapabilityStatement(ctx, SOFTWARE, new Date().toISOString());
   const capabilityJson = JSON.stringify(capability);
@@ -174,6 +192,7 @@ export async function startDirectory(
           server.close(() => resolve());
           server.closeIdleConnections();
         });
+        authenticator.close();
         await openedStore.close();
       })();
       return closing;

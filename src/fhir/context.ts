@@ -1,4 +1,5 @@
 /** What every FHIR interaction receives: its dependencies, passed in, never module singletons. */
+import type { AccessControl } from '../security/access-control';
 import type { ResourceStore } from '../storage/resource-store';
 import type { RequestLimits } from './limits';
 import type { DirectoryProfiles } from './profiles/directory-profiles';
@@ -18,4 +19,9 @@ export interface FhirContext {
   limits: Readonly<RequestLimits>;
   /** Search and history responses keyed by query and store head; absent when disabled. */
   responseCache?: ResponseCache;
+  /**
+   * Tokens, read policy, security events and rate limits (src/security). Absent where no HTTP client
+   * can reach the context (the CLI's import and reindex): the directory itself is then the actor.
+   */
+  access?: AccessControl;
 }

@@ -3,6 +3,7 @@
  * express request into a FhirRequest and writes a FhirResult back.
  */
 import type { Resource } from '@medplum/fhirtypes';
+import type { Principal } from '../security/principal';
 import type { FhirError } from './errors';
 
 export interface FhirRequest {
@@ -19,6 +20,12 @@ export interface FhirRequest {
    * id): a batch answers it for the one entry that met it and goes on with the others.
    */
   reportUnexpected?: (err: unknown) => FhirError;
+  /**
+   * The client whose bearer token came with the request. Absent: no token, or the directory itself
+   * (imports, seeding, the CLI), which never comes through HTTP; src/http refuses an HTTP write that
+   * has none before it reaches an interaction.
+   */
+  principal?: Principal;
 }
 
 export interface FhirResult {

@@ -9,6 +9,7 @@
  * pool; written versions are counted towards the next background ANALYZE (statistics-keeper.ts).
  */
 import type { Resource } from '@medplum/fhirtypes';
+import { createAuthStore } from './auth-store';
 import { replaceIndexRows } from './index-writer';
 import {
   CURRENT_COLUMNS,
@@ -160,6 +161,7 @@ export function createPostgresStore(db: SqlClient, options: PostgresStoreOptions
   const writers = new WriteQueue();
   const statistics = new StatisticsKeeper(db, options.onBackgroundError);
   return {
+    auth: createAuthStore(db),
     read: (type, id) => readCurrent(db, type, id),
     vread: (type, id, versionId) => readVersion(db, type, id, versionId),
 

@@ -4,6 +4,7 @@
  * is one database transaction holding the directory's write lock.
  */
 import type { Resource } from '@medplum/fhirtypes';
+import type { AuthStore } from './auth-store';
 import type { IndexRows } from './search-index';
 import type {
   HistoryPage,
@@ -73,6 +74,8 @@ export interface StoreHead {
 }
 
 export interface ResourceStore extends ResourceReader {
+  /** The authorization server's clients, assertion replays and token secret, on the same database. */
+  readonly auth: AuthStore;
   /** The committed head, read in a snapshot taken after the call (one cheap query). */
   head(): Promise<StoreHead>;
   /**

@@ -11,6 +11,7 @@ import { M004_STORE_EPOCH } from './004-store-epoch';
 import { M005_LIVE_RESOURCE_INDEX } from './005-live-resource-index';
 import { M006_STRING_STATISTICS } from './006-string-statistics';
 import { M007_LONG_INDEX_VALUES } from './007-long-index-values';
+import { M008_AUTH } from './008-auth';
 
 export interface Migration {
   readonly id: number;
@@ -26,6 +27,7 @@ export const MIGRATIONS: readonly Migration[] = [
   M005_LIVE_RESOURCE_INDEX,
   M006_STRING_STATISTICS,
   M007_LONG_INDEX_VALUES,
+  M008_AUTH,
 ];
 
 /** Any constant works; this one spells "fhir" so it is recognisable in pg_locks. */

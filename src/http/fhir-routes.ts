@@ -13,6 +13,7 @@ import { FHIR_ROUTES, type FhirRoute, type RouteParams } from './route-table';
 import { requestId } from './request-context';
 import { sendResult } from './send-result';
 import type { Logger } from '../logger';
+import { isPrincipal, type Principal } from '../security/principal';
 
 export { FHIR_ROUTES, type FhirRoute, type HttpMethod, type RouteParams } from './route-table';
 
@@ -72,6 +73,19 @@ export function routeFhirRequests(answer: RouteAnswer): Router {
   return router;
 }
 
+/**
+ * The client a bearer token stands for, when the request carries a valid one. Deciding what a
+ * request without one (or with a bad one) gets is the access guard's work.
+ */
+async function principalOf(
+  ctx: FhirContext,
+  authorization: string | undefined,
+): Promise<Principal | undefined> {
+  if (!ctx.access || authorization === undefined) return undefined;
+  const found = await ctx.access.authenticator.authenticate(authorization);
+  return isPrincipal(found) ? found : undefined;
+}
+
 export function createFhirRouter(options: FhirRouterOptions): Router {
   return routeFhirRequests(async (route, params, req, res) => {
     const request = fhirRequestOf(req.method, req.originalUrl, req.headers);
@@ -86,10 +100,12 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
     res.on('close', () => {
       if (!res.writableFinished) clientGone.abort();
     });
+    const principal = await principalOf(options.ctx, req.headers.authorization);
     const result = await route.handle(
       options.ctx,
       {
         ...request,
+        ...(principal ? { principal } : {}),
         body: body?.value,
         signal: clientGone.signal,
         reportUnexpected: (err: unknown): FhirError => {

@@ -28,10 +28,11 @@ const fs = require('fs');
 const http = require('http');
 const os = require('os');
 const path = require('path');
-const { fork, execFileSync } = require('child_process');
+const { execFileSync } = require('child_process');
 const { BENCH_DIR, dataDirFrom, storeOptions, requireDist } = require('./lib/common');
 const { PAGE_SIZE, workload, addHistoryPath, checkBody } = require('./lib/workload');
 const { benchAuthorization } = require('./lib/bench-token');
+const { drive: driveCannon, waitUntilResponsive } = require('./lib/drive');
 
 const SECONDS = numberEnv('BENCH_SECONDS', 5, 1, 600);
 const CONNECTIONS = numberEnv('BENCH_CONNECTIONS', 16, 1, 1024);
@@ -437,37 +438,12 @@ function fmtBytes(n) {
   return n >= 10240 ? `${Math.round(n / 1024)} KB` : `${n} B`;
 }
 
-/** Runs autocannon in a child process; bounded by a watchdog. */
+/** Runs autocannon in a child process (lib/drive.js); bounded by a watchdog. */
 function drive(origin, paths) {
-  return new Promise((resolve, reject) => {
-    const proc = fork(path.join(__dirname, 'lib', 'cannon.js'), [], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    child = proc;
-    let settled = false;
-    const finish = (fn, value) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(watchdog);
-      child = undefined;
-      fn(value);
-    };
-    const watchdog = setTimeout(
-      () => {
-        proc.kill('SIGKILL');
-        finish(reject, new Error(`load generator did not finish within ${SECONDS + WARMUP + 60} s`));
-      },
-      (SECONDS + WARMUP + 60) * 1000,
-    );
-    proc.once('message', (msg) =>
-      msg.ok ? finish(resolve, msg.summary) : finish(reject, new Error(msg.error)),
-    );
-    proc.once('exit', (code, signal) =>
-      finish(reject, new Error(`load generator exited (${code ?? signal}) without a result`)),
-    );
-    proc.once('error', (err) => finish(reject, err));
-    proc.send({ origin, paths, connections: CONNECTIONS, seconds: SECONDS, warmupSeconds: WARMUP });
-  });
+  return driveCannon(
+    { origin, paths, connections: CONNECTIONS, seconds: SECONDS, warmupSeconds: WARMUP },
+    (proc) => (child = proc),
+  );
 }
 
 /**
@@ -514,21 +490,8 @@ async function startWriter(base, q, dir) {
 }
 
 /** Waits (at most SETTLE_SECONDS) until a cheap database-backed request answers within a second. */
-async function settle(url) {
-  const started = performance.now();
-  const deadline = started + SETTLE_SECONDS * 1000;
-  while (performance.now() < deadline && !interrupted) {
-    const t = performance.now();
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(10000) });
-      await res.arrayBuffer();
-      if (performance.now() - t < 1000) break;
-    } catch {
-      // still busy
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  return Math.round(performance.now() - started);
+function settle(url) {
+  return waitUntilResponsive(url, SETTLE_SECONDS, () => interrupted);
 }
 
 /** Pages through every Endpoint with _count=1000 following next links; bounded in pages and time. */

@@ -404,7 +404,11 @@ function printTable(results, worst) {
     ],
   ];
   for (const r of results) {
-    const p99 = (runs) => Math.max(...runs.map((x) => x.load.latencyMs.p99));
+    // A run in which no request completed has no latency to show: more than the whole run.
+    const p99 = (runs) =>
+      runs.some((x) => x.load.completed === 0)
+        ? `>${(SECONDS + WARMUP) * 1000}`
+        : String(Math.max(...runs.map((x) => x.load.latencyMs.p99)));
     rows.push([
       r.query,
       r.cache === 'on' ? 'on' : 'off',

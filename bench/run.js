@@ -28,8 +28,11 @@ const fs = require('fs');
 const http = require('http');
 const os = require('os');
 const path = require('path');
-const { fork, execFileSync } = require('child_process');
+const { execFileSync } = require('child_process');
 const { BENCH_DIR, dataDirFrom, storeOptions, requireDist } = require('./lib/common');
+const { PAGE_SIZE, workload, addHistoryPath, checkBody } = require('./lib/workload');
+const { benchAuthorization } = require('./lib/bench-token');
+const { drive: driveCannon, waitUntilResponsive } = require('./lib/drive');
 
 const SECONDS = numberEnv('BENCH_SECONDS', 5, 1, 600);
 const CONNECTIONS = numberEnv('BENCH_CONNECTIONS', 16, 1, 1024);
@@ -52,7 +55,6 @@ const SEARCH_CACHE_MB = numberEnv('SEARCH_CACHE_MB', 64, 1, 65536);
 // Writes per second made during each cached run (an Organization PUT with a new alias): every write
 // moves the store head, so the cache's answers are recomputed; 0 (the default) makes none.
 const WRITES_PER_SEC = numberEnv('BENCH_WRITES_PER_SEC', 0, 0, 1000);
-const PAGE_SIZE = 20; // the server's default _count
 const PROBE_TIMEOUT_MS = 60000;
 const SETTLE_SECONDS = 300; // the longest wait for the server to drain after a query's load
 
@@ -65,114 +67,6 @@ function numberEnv(name, fallback, min, max) {
     process.exit(2);
   }
   return n;
-}
-
-// Query values: percent-encode, but keep ':' and '/' readable (both are legal in a query string).
-const enc = (v) => encodeURIComponent(v).replace(/%3A/g, ':').replace(/%2F/g, '/');
-
-/** The workload: each query has one or more concrete paths (used in turn) and what it should find. */
-function workload(q) {
-  const page = (n) => Math.min(n, PAGE_SIZE);
-  return [
-    {
-      name: 'name-prefix',
-      description: 'Organization name starts with a common word (string search, case-insensitive)',
-      paths: [
-        {
-          path: `/Organization?name=${enc(q.namePrefix.value)}`,
-          expect: { match: page(q.namePrefix.matches), total: q.namePrefix.matches },
-        },
-      ],
-    },
-    {
-      name: 'npi',
-      description: 'Organization by NPI identifier (token system|code), 100 different NPIs',
-      paths: q.npi.values.map((v) => ({
-        path: `/Organization?identifier=${enc(`${q.npi.system}|${v.npi}`)}`,
-        expect: { match: 1, total: 1, ids: [v.id] },
-      })),
-    },
-    {
-      name: 'state-type',
-      description: `Organizations in a state with a type (address-state=${q.stateType.state}&type=${q.stateType.type})`,
-      paths: [
-        {
-          path: `/Organization?address-state=${enc(q.stateType.state)}&type=${enc(q.stateType.type)}`,
-          expect: { match: page(q.stateType.matches), total: q.stateType.matches },
-        },
-      ],
-    },
-    {
-      name: 'partof',
-      description: 'Direct members of an implementer (reference search), 10 implementers',
-      paths: q.partof.map((p) => ({
-        path: `/Organization?partof=${enc(`Organization/${p.id}`)}`,
-        expect: { match: page(p.matches), total: p.matches },
-      })),
-    },
-    {
-      name: 'include',
-      description: 'Organizations by full name with their Endpoints (_include=Organization:endpoint)',
-      paths: q.include.map((c) => ({
-        path: `/Organization?name=${enc(c.name)}&_include=${enc('Organization:endpoint')}`,
-        expect: {
-          match: page(c.matches),
-          total: c.matches,
-          include: c.matches <= PAGE_SIZE ? c.included : undefined,
-        },
-      })),
-    },
-    {
-      name: 'revinclude',
-      description:
-        'One Organization by _id with the Endpoints that point at it (_revinclude=Endpoint:organization)',
-      paths: q.revinclude.map((r) => ({
-        path: `/Organization?_id=${enc(r.id)}&_revinclude=${enc('Endpoint:organization')}`,
-        expect: { match: 1, total: 1, include: r.included, ids: [r.id] },
-      })),
-    },
-    {
-      name: 'connection-type',
-      description: `Endpoints by connection type and status (connection-type=${q.connectionType.code}&status=${q.connectionType.status}), either code system`,
-      paths: [
-        {
-          path: `/Endpoint?connection-type=${enc(q.connectionType.code)}&status=${enc(q.connectionType.status)}`,
-          expect: { match: page(q.connectionType.matches), total: q.connectionType.matches },
-        },
-      ],
-    },
-    {
-      name: 'chained',
-      description: `Endpoints whose managing Organization is in a state (organization.address-state=${q.chained.state})`,
-      paths: [
-        {
-          path: `/Endpoint?organization.address-state=${enc(q.chained.state)}`,
-          expect: { match: page(q.chained.matches), total: q.chained.matches },
-        },
-      ],
-    },
-    {
-      name: 'read',
-      description:
-        'Read Organization/<id>, 200 different ids (not a search; cached like one, per type, so run both ways)',
-      paths: q.read.ids.map((id) => ({ path: `/Organization/${id}`, expect: { read: id } })),
-    },
-    {
-      name: 'history-since',
-      description: 'System history since a recent instant, first page of 100 (_history?_since=…&_count=100)',
-      paths: [], // filled in once the newest changes are known
-    },
-    {
-      name: 'name-accent',
-      description: 'Accent-insensitive name prefix: name=clinica finds "Clínica São José" and the like',
-      paths: [
-        {
-          path: `/Organization?name=${enc(q.nameAccent.value)}`,
-          expect: { match: page(q.nameAccent.matches), total: q.nameAccent.matches },
-        },
-      ],
-    },
-  ];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -214,7 +108,8 @@ async function main() {
       databaseUrl: store.databaseUrl,
       dataDir: store.dataDir,
       searchCacheMb: SEARCH_CACHE_MB,
-      writesPerSecond: WRITES_PER_SEC,
+      // The writer below must not be refused by the per-client write rate (WRITE_RATE_PER_MINUTE).
+      writeRatePerMinute: 0,
     },
     createLogger('silent'),
   );
@@ -245,12 +140,7 @@ async function main() {
     );
 
   const queries = workload(q).filter((w) => ONLY.length === 0 || ONLY.includes(w.name));
-  const history = queries.find((w) => w.name === 'history-since');
-  if (history) {
-    const since = await recentInstant(base);
-    history.since = since;
-    history.paths = [{ path: `/_history?_since=${enc(since)}&_count=100`, expect: { history: 100 } }];
-  }
+  await addHistoryPath(queries, base, PROBE_TIMEOUT_MS);
 
   // Probe: one request per path (up to 5 per query) for status, size and the expected matches.
   console.log('\nprobing…');
@@ -320,7 +210,8 @@ async function main() {
         const server = servers[mode === '-' ? 'off' : mode];
         const run = { cache: mode };
         const before = mode === 'on' ? directory.ctx.responseCache.stats() : undefined;
-        const writer = mode === 'on' && WRITES_PER_SEC > 0 ? await startWriter(base, q) : undefined;
+        const writer =
+          mode === 'on' && WRITES_PER_SEC > 0 ? await startWriter(base, q, directory) : undefined;
         try {
           try {
             run.load = await drive(
@@ -433,23 +324,6 @@ async function main() {
 }
 const startedAt = Date.now();
 
-/** The lastModified of the 500th newest change: `_since` it gives several pages of 100. */
-async function recentInstant(base) {
-  try {
-    const res = await fetch(`${base}/_history?_count=500`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
-    if (res.ok) {
-      const bundle = await res.json();
-      const entries = bundle.entry || [];
-      const last = entries[entries.length - 1];
-      const instant = last && last.response && last.response.lastModified;
-      if (instant) return instant;
-    }
-  } catch {
-    // fall through
-  }
-  return new Date(Date.now() - 3600 * 1000).toISOString();
-}
-
 /** One GET as a FHIR client sends it, with the probe timeout: the response and its text. */
 async function fetchFhir(url) {
   const res = await fetch(url, {
@@ -504,32 +378,6 @@ async function probe(url, expect) {
     if (body.total !== undefined) out.total = body.total;
   }
   return out;
-}
-
-function checkBody(body, expect) {
-  if (expect.read !== undefined)
-    return body.id === expect.read ? 'ok' : `read returned ${body.resourceType}/${body.id}`;
-  if (body.resourceType !== 'Bundle') return `expected a Bundle, got ${body.resourceType}`;
-  const entries = body.entry || [];
-  if (expect.history !== undefined)
-    return entries.length === expect.history
-      ? 'ok'
-      : `${entries.length} history entries, expected ${expect.history}`;
-  const match = entries.filter((e) => e.search && e.search.mode === 'match');
-  const include = entries.filter((e) => e.search && e.search.mode === 'include');
-  const problems = [];
-  if (match.length !== expect.match)
-    problems.push(`${match.length} matches on page 1, expected ${expect.match}`);
-  if (expect.include !== undefined && include.length !== expect.include)
-    problems.push(`${include.length} included, expected ${expect.include}`);
-  if (body.total !== undefined && expect.total !== undefined && body.total !== expect.total)
-    problems.push(`total ${body.total}, expected ${expect.total}`);
-  if (expect.ids) {
-    const ids = match.map((e) => e.resource && e.resource.id);
-    if (!expect.ids.every((id) => ids.includes(id)))
-      problems.push(`expected ${expect.ids.join(', ')} among the matches`);
-  }
-  return problems.length === 0 ? 'ok' : problems.join('; ');
 }
 
 async function bareBody(base, first, q) {
@@ -590,44 +438,21 @@ function fmtBytes(n) {
   return n >= 10240 ? `${Math.round(n / 1024)} KB` : `${n} B`;
 }
 
-/** Runs autocannon in a child process; bounded by a watchdog. */
+/** Runs autocannon in a child process (lib/drive.js); bounded by a watchdog. */
 function drive(origin, paths) {
-  return new Promise((resolve, reject) => {
-    const proc = fork(path.join(__dirname, 'lib', 'cannon.js'), [], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    child = proc;
-    let settled = false;
-    const finish = (fn, value) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(watchdog);
-      child = undefined;
-      fn(value);
-    };
-    const watchdog = setTimeout(
-      () => {
-        proc.kill('SIGKILL');
-        finish(reject, new Error(`load generator did not finish within ${SECONDS + WARMUP + 60} s`));
-      },
-      (SECONDS + WARMUP + 60) * 1000,
-    );
-    proc.once('message', (msg) =>
-      msg.ok ? finish(resolve, msg.summary) : finish(reject, new Error(msg.error)),
-    );
-    proc.once('exit', (code, signal) =>
-      finish(reject, new Error(`load generator exited (${code ?? signal}) without a result`)),
-    );
-    proc.once('error', (err) => finish(reject, err));
-    proc.send({ origin, paths, connections: CONNECTIONS, seconds: SECONDS, warmupSeconds: WARMUP });
-  });
+  return driveCannon(
+    { origin, paths, connections: CONNECTIONS, seconds: SECONDS, warmupSeconds: WARMUP },
+    (proc) => (child = proc),
+  );
 }
 
 /**
  * Writes WRITES_PER_SEC times a second until stopped: PUTs one Organization (the first read id)
- * with a new alias each time, one write at a time. stop() waits for the write in flight.
+ * with a new alias each time, one write at a time, with a bearer token (lib/bench-token.js). stop()
+ * waits for the write in flight.
  */
-async function startWriter(base, q) {
+async function startWriter(base, q, dir) {
+  const authorization = await benchAuthorization(dir);
   const url = `${base}/Organization/${encodeURIComponent(q.read.ids[0])}`;
   const original = await (await fetch(url)).json();
   const counts = { done: 0, failed: 0, perSecond: WRITES_PER_SEC };
@@ -641,7 +466,7 @@ async function startWriter(base, q) {
       try {
         const res = await fetch(url, {
           method: 'PUT',
-          headers: { 'content-type': 'application/fhir+json' },
+          headers: { 'content-type': 'application/fhir+json', ...(await authorization()) },
           body: JSON.stringify(body),
         });
         await res.arrayBuffer();
@@ -665,21 +490,8 @@ async function startWriter(base, q) {
 }
 
 /** Waits (at most SETTLE_SECONDS) until a cheap database-backed request answers within a second. */
-async function settle(url) {
-  const started = performance.now();
-  const deadline = started + SETTLE_SECONDS * 1000;
-  while (performance.now() < deadline && !interrupted) {
-    const t = performance.now();
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(10000) });
-      await res.arrayBuffer();
-      if (performance.now() - t < 1000) break;
-    } catch {
-      // still busy
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  return Math.round(performance.now() - started);
+function settle(url) {
+  return waitUntilResponsive(url, SETTLE_SECONDS, () => interrupted);
 }
 
 /** Pages through every Endpoint with _count=1000 following next links; bounded in pages and time. */

@@ -1,5 +1,5 @@
 'use strict';
-/* Shared by bench/load.js and bench/run.js: paths, database selection, the built code. */
+/* Shared by the bench tools: paths, database selection, the built code, small number helpers. */
 const fs = require('fs');
 const path = require('path');
 
@@ -40,4 +40,26 @@ function requireDist(rel) {
   return require(file);
 }
 
-module.exports = { BENCH_DIR, DEFAULT_DATA_DIR, dataDirFrom, storeOptions, requireDist, redact };
+/** The nearest-rank percentile (0 < p <= 1) of ascending numbers; 0 for none. */
+function percentile(sorted, p) {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
+}
+
+/** "12.3 s" or "3 min 4.5 s". */
+function seconds(ms) {
+  return ms >= 60000
+    ? `${Math.floor(ms / 60000)} min ${((ms % 60000) / 1000).toFixed(1)} s`
+    : `${(ms / 1000).toFixed(1)} s`;
+}
+
+module.exports = {
+  BENCH_DIR,
+  DEFAULT_DATA_DIR,
+  dataDirFrom,
+  storeOptions,
+  requireDist,
+  redact,
+  percentile,
+  seconds,
+};

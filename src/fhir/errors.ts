@@ -111,6 +111,13 @@ export const notAcceptable = (diagnostics: string): FhirError => fail('not-suppo
 
 export const tooLarge = (diagnostics: string): FhirError => fail('too-long', diagnostics, 413);
 
+/**
+ * 403 `forbidden`: the client does not own the entry it writes (src/security/ownership.ts); the
+ * diagnostics name the rule that failed, the expression the element that decided it.
+ */
+export const ownershipDenied = (rule: string, expression?: string | string[]): FhirError =>
+  fail('forbidden', rule, 403, expression);
+
 export const businessRule = (diagnostics: string, expression?: string | string[]): FhirError =>
   fail('business-rule', diagnostics, 422, expression);
 

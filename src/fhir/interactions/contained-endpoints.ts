@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import type { Endpoint, Organization, Resource } from '@medplum/fhirtypes';
 import { DIRECTORY_CANONICAL } from '../profiles/profiles-location';
-import { invalid } from '../errors';
+import { FhirError, invalid, issue, outcomeOf } from '../errors';
 import { rewriteReferences } from '../reference-rewrite';
 import { isValidId } from '../resource-types';
 import { parseSearch } from '../search/parse-search';
@@ -99,6 +99,37 @@ export function splitContainedEndpoints(organization: Organization, orgId: strin
 export function isReferenceTo(reference: string, orgId: string): boolean {
   const own = `Organization/${orgId}`;
   return reference === own || reference.endsWith(`/${own}`);
+}
+
+/**
+ * A derived Endpoint belongs to the Organization it was split out of: that Organization refers to it
+ * and rewrites it on its next write. A direct PUT or PATCH may change it, but not move it to another
+ * managingOrganization: that is a conflict (409) whoever asks, the operator included, since the
+ * Organization would keep referring to it and its next write would be refused (refuseForeignEndpoint).
+ * Move it by removing it from its Organization and creating a standalone Endpoint instead.
+ */
+export function refuseReassignedDerived(stored: Resource | undefined, next: Resource): void {
+  if (stored?.resourceType !== 'Endpoint' || next.resourceType !== 'Endpoint') return;
+  if (
+    !(stored.meta?.tag ?? []).some(
+      (t) => t.system === FROM_CONTAINED_TAG.system && t.code === FROM_CONTAINED_TAG.code,
+    )
+  )
+    return;
+  const owner = stored.managingOrganization?.reference ?? '';
+  const orgId = /^Organization\/(.+)$/.exec(owner)?.[1];
+  const named = next.managingOrganization?.reference;
+  if (orgId !== undefined && named !== undefined && isReferenceTo(named, orgId)) return;
+  throw new FhirError(
+    outcomeOf([
+      issue(
+        'conflict',
+        `Endpoint/${stored.id ?? ''} was derived from an Endpoint contained in ${owner} and stays managed by it (not by ${named ?? 'no Organization'}): change it through ${owner}, or drop it there and create a standalone Endpoint`,
+        'Endpoint.managingOrganization',
+      ),
+    ]),
+    409,
+  );
 }
 
 /** `<organization id>-<contained id>`, or a stable digest of both when that is not a valid id. */

@@ -20,6 +20,7 @@ import { requireResource, requireValidId } from '../resource-body';
 import type { ResourceReader } from '../../storage/resource-store';
 import type { EntryRequest } from './bundle-entry-request';
 import { findSingleMatch } from './conditional';
+import { derivedId, hasContainedEndpoints } from './contained-endpoints';
 import { PreparedWrites } from './prepared-writes';
 import { prepareWrite, writeOptions } from './write-operations';
 
@@ -121,20 +122,35 @@ function settleConditional(entry: EntryRequest, match: string | undefined): void
   entry.resource = { ...(entry.resource as Resource), id: entry.id };
 }
 
-/** FHIR http.html#trules: one resource may be the target of only one entry. */
+/**
+ * FHIR http.html#trules: one resource may be the target of only one entry. That includes the Endpoints
+ * an Organization entry derives from its contained ones (contained-endpoints.ts): two Organizations
+ * deriving one id, or an Organization and an entry of its own for a derived Endpoint, would leave
+ * whichever ran last, so the Bundle is refused (400) naming both entries.
+ */
 function rejectDuplicateTargets(entries: EntryRequest[]): void {
-  const seen = new Map<string, number>();
-  for (const entry of entries) {
-    if (entry.method === 'GET' || entry.method === 'POST' || entry.id === undefined) continue;
-    const key = `${entry.type}/${entry.id}`;
+  const seen = new Map<string, { index: number; how: string }>();
+  const claim = (key: string, index: number, how: string): void => {
     const first = seen.get(key);
+    // Two contained Endpoints of one entry with one id: splitContainedEndpoints names that (400).
+    if (first?.index === index) return;
     if (first !== undefined) {
       throw invalid(
-        `Bundle.entry[${entry.index}] and Bundle.entry[${first}] both change ${key}`,
-        `Bundle.entry[${entry.index}]`,
+        `Bundle.entry[${index}]${how} and Bundle.entry[${first.index}]${first.how} both change ${key}`,
+        `Bundle.entry[${index}]`,
       );
     }
-    seen.set(key, entry.index);
+    seen.set(key, { index, how });
+  };
+  for (const entry of entries) {
+    if (entry.method === 'GET' || entry.method === 'POST' || entry.id === undefined) continue;
+    claim(`${entry.type}/${entry.id}`, entry.index, '');
+    if (entry.method !== 'PUT' || !entry.resource || !hasContainedEndpoints(entry.resource)) continue;
+    for (const contained of entry.resource.contained ?? []) {
+      if (contained.resourceType !== 'Endpoint' || typeof contained.id !== 'string') continue;
+      const how = ` (through its contained Endpoint '${contained.id}')`;
+      claim(`Endpoint/${derivedId(entry.id, contained.id)}`, entry.index, how);
+    }
   }
 }
 

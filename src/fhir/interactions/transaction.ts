@@ -29,6 +29,7 @@ import { versionLocation } from './write-response';
 import { storedResource } from './conditional';
 import type { PreparedWrites } from './prepared-writes';
 import { atEntry, planStillHolds, planTransaction } from './transaction-plan';
+import { type OwnershipCheck, ownershipGuard } from './ownership-guard';
 
 const STATUS_TEXT: Record<number, string> = { 200: '200 OK', 201: '201 Created', 204: '204 No Content' };
 
@@ -85,13 +86,17 @@ async function runTransaction(
       : await planTransaction(ctx, readEntries, session);
     const byIndex = new Map<number, RawEntry>();
     const ordered = [...plan.entries].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
+    // Every entry's ownership is decided (ownership-guard.ts): one forbidden entry fails them all.
+    const guard = ownershipGuard(request.principal, session, ctx.baseUrl);
     for (const entry of ordered) {
       try {
-        byIndex.set(entry.index, await runEntry(ctx, request, session, entry, plan.prepared));
+        const ownership = guard?.forEntry(entry.index);
+        byIndex.set(entry.index, await runEntry(ctx, request, session, entry, plan.prepared, ownership));
       } catch (err) {
         throw isFhirError(err) ? atEntry(err, entry.index) : err;
       }
     }
+    await guard?.settle(atEntry);
     return plan.entries.map((entry) => byIndex.get(entry.index) as RawEntry);
   });
 }
@@ -129,10 +134,11 @@ async function runEntry(
   session: WriteSession,
   entry: EntryRequest,
   prepared: PreparedWrites,
+  ownership: OwnershipCheck | undefined,
 ): Promise<RawEntry> {
   const options = writeOptions(
     ctx,
-    entry.ifMatch === undefined ? { prepared } : { ifMatch: entry.ifMatch, prepared },
+    entry.ifMatch === undefined ? { prepared, ownership } : { ifMatch: entry.ifMatch, prepared, ownership },
   );
   switch (entry.method) {
     case 'POST': {
@@ -150,7 +156,12 @@ async function runEntry(
       return writeEntry(
         ctx,
         request,
-        await createResource(session, entry.resource as Resource, entry.id, writeOptions(ctx, { prepared })),
+        await createResource(
+          session,
+          entry.resource as Resource,
+          entry.id,
+          writeOptions(ctx, { prepared, ownership }),
+        ),
       );
     }
     case 'PUT': {

@@ -18,6 +18,8 @@ import { findSingleMatch, storedResource } from './conditional';
 import { invalid, informational } from '../errors';
 import { randomUUID } from 'node:crypto';
 import { PreparedWrites } from './prepared-writes';
+import { type OwnershipCheck, ownershipGuard } from './ownership-guard';
+import type { WriteSession } from '../../storage/resource-store';
 
 function updateOptions(request: FhirRequest): UpdateOptions {
   const ifMatch = header(request, 'if-match');
@@ -39,6 +41,23 @@ function prepared(ctx: FhirContext, resource: Resource, id: string, extra: Updat
   return options;
 }
 
+/**
+ * One write session in which the client's ownership of what it writes is decided (ownership-guard.ts):
+ * `work` passes `ownership` on to the write operations; what they stored is judged before the commit.
+ */
+function writeOwned<T>(
+  ctx: FhirContext,
+  request: FhirRequest,
+  work: (session: WriteSession, ownership: OwnershipCheck | undefined) => Promise<T>,
+): Promise<T> {
+  return ctx.store.write(async (session) => {
+    const guard = ownershipGuard(request.principal, session, ctx.baseUrl);
+    const result = await work(session, guard);
+    await guard?.settle();
+    return result;
+  });
+}
+
 export async function create(ctx: FhirContext, request: FhirRequest, type: string): Promise<FhirResult> {
   const resource = requireBody(ctx, request, type);
   // FHIR http.html#create: an id in the body is ignored; the server assigns one.
@@ -46,14 +65,14 @@ export async function create(ctx: FhirContext, request: FhirRequest, type: strin
   const id = randomUUID();
   const options = prepared(ctx, withoutId, id, {});
   const ifNoneExist = header(request, 'if-none-exist');
-  const result = await ctx.store.write(async (session) => {
+  const result = await writeOwned(ctx, request, async (session, ownership) => {
     if (ifNoneExist !== undefined) {
       const criteria = new URLSearchParams(ifNoneExist.replace(/^[^?]*\?/, ''));
       const match = await findSingleMatch(session, type, criteria, 'If-None-Exist', ctx.baseUrl);
       // FHIR http.html#ccreate: one match means nothing is created; the existing resource is the answer.
       if (match) return { status: 200, record: match, resource: storedResource(match), changed: false };
     }
-    return createResource(session, withoutId, id, options);
+    return createResource(session, withoutId, id, { ...options, ownership });
   });
   return writeResponse(ctx, request, result);
 }
@@ -68,7 +87,7 @@ export async function conditionalUpdate(
   if (resource.id !== undefined) requireValidId(resource.id, `${type}.id`);
   const options = updateOptions(request);
   ctx.validator.assertValid(resource);
-  const result = await ctx.store.write(async (session) => {
+  const result = await writeOwned(ctx, request, async (session, ownership) => {
     const match = await findSingleMatch(session, type, request.query, 'Conditional update', ctx.baseUrl);
     if (match && resource.id !== undefined && resource.id !== match.id) {
       throw invalid(
@@ -77,7 +96,7 @@ export async function conditionalUpdate(
       );
     }
     const id = match?.id ?? resource.id ?? randomUUID();
-    return updateResource(session, { ...resource, id }, writeOptions(ctx, options));
+    return updateResource(session, { ...resource, id }, writeOptions(ctx, { ...options, ownership }));
   });
   return writeResponse(ctx, request, result);
 }
@@ -88,9 +107,9 @@ export async function conditionalDelete(
   request: FhirRequest,
   type: string,
 ): Promise<FhirResult> {
-  const result = await ctx.store.write(async (session) => {
+  const result = await writeOwned(ctx, request, async (session, ownership) => {
     const match = await findSingleMatch(session, type, request.query, 'Conditional delete', ctx.baseUrl);
-    return match ? deleteResource(session, type, match.id) : undefined;
+    return match ? deleteResource(session, type, match.id, { ownership }) : undefined;
   });
   if (!result) return { status: 200, body: informational(`No ${type} matched; nothing was deleted`) };
   return writeResponse(ctx, request, result);
@@ -106,8 +125,8 @@ export async function update(
   const resource = requireBody(ctx, request, type);
   requireMatchingId(resource, id);
   const options = prepared(ctx, resource, id, updateOptions(request));
-  const result = await ctx.store.write((session) =>
-    updateResource(session, resource as Resource & { id: string }, options),
+  const result = await writeOwned(ctx, request, (session, ownership) =>
+    updateResource(session, resource as Resource & { id: string }, { ...options, ownership }),
   );
   return writeResponse(ctx, request, result);
 }
@@ -120,8 +139,15 @@ export async function patch(
 ): Promise<FhirResult> {
   requireValidId(id);
   const options = updateOptions(request);
-  const result = await ctx.store.write((session) =>
-    patchResource(session, ctx.validator, type, id, request.body, writeOptions(ctx, options)),
+  const result = await writeOwned(ctx, request, (session, ownership) =>
+    patchResource(
+      session,
+      ctx.validator,
+      type,
+      id,
+      request.body,
+      writeOptions(ctx, { ...options, ownership }),
+    ),
   );
   return writeResponse(ctx, request, result);
 }
@@ -134,6 +160,8 @@ export async function remove(
 ): Promise<FhirResult> {
   requireValidId(id);
   const options = updateOptions(request);
-  const result = await ctx.store.write((session) => deleteResource(session, type, id, options));
+  const result = await writeOwned(ctx, request, (session, ownership) =>
+    deleteResource(session, type, id, { ...options, ownership }),
+  );
   return writeResponse(ctx, request, result);
 }

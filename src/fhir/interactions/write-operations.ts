@@ -25,6 +25,7 @@ import {
   type DerivedEndpoint,
   hasContainedEndpoints,
   isReferenceTo,
+  refuseReassignedDerived,
   splitContainedEndpoints,
   staleDerivedEndpoints,
 } from './contained-endpoints';
@@ -32,6 +33,7 @@ import { extractIndexRows } from '../search/extract-index';
 import type { IndexRows } from '../../storage/search-index';
 import { requireResourceSize } from '../resource-body';
 import type { PreparedWrites } from './prepared-writes';
+import type { OwnershipCheck } from './ownership-guard';
 
 export interface WriteResult {
   /** 200, 201 or, for a delete of something already deleted, 200 with no new version. */
@@ -56,6 +58,8 @@ export interface UpdateOptions {
   prepared?: PreparedWrites;
   /** MAX_RESOURCE_BYTES: the largest resource a write may store (checked here for a PATCH's result). */
   maxResourceBytes?: number;
+  /** The client's ownership of what is written (ownership-guard.ts); absent: the directory itself or an admin. */
+  ownership?: OwnershipCheck;
 }
 
 /** The options every write from a FHIR interaction uses. */
@@ -132,6 +136,7 @@ export async function createResource(
   id: string = randomUUID(),
   options: UpdateOptions = {},
 ): Promise<WriteResult> {
+  await options.ownership?.admit(resource.resourceType, id, undefined, resource);
   resource = await normalizeOrganization(session, resource, id, undefined, options);
   const written = await session.writeVersion({
     resourceType: resource.resourceType,
@@ -150,8 +155,10 @@ export async function updateResource(
   options: UpdateOptions = {},
 ): Promise<WriteResult> {
   const current = await session.read(resource.resourceType, resource.id);
+  await options.ownership?.admit(resource.resourceType, resource.id, current, resource);
   checkIfMatch(current, options.ifMatch, `${resource.resourceType}/${resource.id}`);
   const previous = current?.content === undefined ? undefined : (JSON.parse(current.content) as Resource);
+  refuseReassignedDerived(previous, resource);
   resource = {
     ...(await normalizeOrganization(session, resource, resource.id, previous, options)),
     id: resource.id,
@@ -200,6 +207,8 @@ export async function patchResource(
   if (typeof patched !== 'object' || patched === null || patched.resourceType !== type || patched.id !== id) {
     throw invalid('A patch must not change the resource type or id');
   }
+  await options.ownership?.admit(type, id, current, patched);
+  refuseReassignedDerived(stored, patched);
   if (options.maxResourceBytes !== undefined) requireResourceSize(patched, options.maxResourceBytes, type);
   validator.assertValid(patched);
   patched = await normalizeOrganization(session, patched, id, stored, options);
@@ -223,6 +232,7 @@ export async function deleteResource(
 ): Promise<WriteResult> {
   const current = await session.read(type, id);
   if (!current) throw notFound(`${type}/${id}`);
+  await options.ownership?.admit(type, id, current, null);
   checkIfMatch(current, options.ifMatch, `${type}/${id}`);
   if (current.deleted) {
     return {

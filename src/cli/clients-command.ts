@@ -19,7 +19,7 @@ import {
   removeKey,
   type ClientPatch,
 } from '../security/client-registration';
-import type { ClientChanges, ClientRecord, PublicJwk } from '../storage/auth-store';
+import type { ClientChanges, ClientRecord, NewClient, PublicJwk } from '../storage/auth-store';
 import type { ResourceStore } from '../storage/resource-store';
 import {
   CLIENTS_USAGE,
@@ -118,7 +118,13 @@ function keySource(args: ClientsArgs): KeySource {
   return source;
 }
 
-async function add(store: ResourceStore, args: ClientsArgs): Promise<void> {
+interface PreparedAdd {
+  client: NewClient;
+  keys: LoadedKeys;
+}
+
+/** Everything `add` can check without the store, so a refusal needs no database. */
+async function prepareAdd(args: ClientsArgs): Promise<PreparedAdd> {
   const keys = await loadKeys(keySource(args));
   const organization = args.options.get('--organization');
   const scope = args.options.get('--scope');
@@ -130,13 +136,17 @@ async function add(store: ResourceStore, args: ClientsArgs): Promise<void> {
     ...keys.patch,
   });
   if (!checked.ok) throw refuse(checked.problems, keys.keyOption);
-  if (organization !== undefined) {
-    const notice = await organizationNotice(store, organization);
+  return { client: checked.value, keys };
+}
+
+async function add(store: ResourceStore, { client, keys }: PreparedAdd): Promise<void> {
+  if (client.organization !== undefined) {
+    const notice = await organizationNotice(store, client.organization);
     if (notice) process.stderr.write(`warning: ${notice}\n`);
   }
-  const client = await withPrivateKeyFile(keys, () => store.auth.addClient(checked.value));
+  const added = await withPrivateKeyFile(keys, () => store.auth.addClient(client));
   print({
-    ...clientView(client),
+    ...clientView(added),
     ...(keys.privateKey ? { private_key_file: keys.privateKey.out } : {}),
   });
 }
@@ -178,8 +188,7 @@ async function rotateKey(store: ResourceStore, args: ClientsArgs): Promise<void>
 
 type Handler = (store: ResourceStore, args: ClientsArgs) => Promise<void>;
 
-const HANDLERS: Record<ClientsArgs['action'], Handler> = {
-  add,
+const HANDLERS: Record<Exclude<ClientsArgs['action'], 'add'>, Handler> = {
   async list(store, args) {
     const clients = await store.auth.listClients();
     if (args.flags.has('--json')) print(clients.map(clientView));
@@ -219,15 +228,18 @@ export async function runClients(args: string[]): Promise<number> {
     process.stderr.write(`fhir-directory clients: ${parsed.error}\n\n${CLIENTS_USAGE}`);
     return 2;
   }
-  const config = loadConfig();
-  const inUse = embeddedStoreInUse(config);
-  if (inUse) {
-    process.stderr.write(`fhir-directory clients: ${inUse}\n`);
-    return 1;
-  }
-  const store = await openStore(config, createLogger('warn'));
   try {
-    await HANDLERS[parsed.action](store, parsed);
+    const prepared = parsed.action === 'add' ? await prepareAdd(parsed) : undefined;
+    const config = loadConfig();
+    const inUse = embeddedStoreInUse(config);
+    if (inUse) throw new Refusal(inUse, 1);
+    const store = await openStore(config, createLogger('warn'));
+    try {
+      if (prepared) await add(store, prepared);
+      else await HANDLERS[parsed.action as Exclude<ClientsArgs['action'], 'add'>](store, parsed);
+    } finally {
+      await store.close();
+    }
     return 0;
   } catch (err) {
     if (!(err instanceof Refusal)) throw err;
@@ -235,7 +247,5 @@ export async function runClients(args: string[]): Promise<number> {
       `fhir-directory clients ${parsed.action}: ${err.message.split('\n').join('\n  ')}\n`,
     );
     return err.code;
-  } finally {
-    await store.close();
   }
 }

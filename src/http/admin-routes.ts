@@ -125,6 +125,7 @@ export function createAdminRouter(ctx: FhirContext, access: AccessControl): Rout
     const notice =
       checked.value.organization && (await organizationNotice(ctx.store, checked.value.organization));
     const client = await auth.addClient(checked.value);
+    await access.authenticator.refresh();
     res.setHeader('location', `${req.baseUrl}/clients/${encodeURIComponent(client.clientId)}`);
     sendJson(res, 201, { ...clientView(client), ...(notice ? { warnings: [notice] } : {}) });
   });
@@ -147,6 +148,8 @@ export function createAdminRouter(ctx: FhirContext, access: AccessControl): Rout
     const notice = organization !== undefined && (await organizationNotice(ctx.store, organization));
     const updated = await auth.updateClient(id, checked.value);
     if (!updated) throw notFound(`Client ${id}`);
+    // This process sees the change now; the others within their next poll of the revision.
+    await access.authenticator.refresh();
     sendJson(res, 200, { ...clientView(updated), ...(notice ? { warnings: [notice] } : {}) });
   });
 

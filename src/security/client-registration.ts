@@ -4,7 +4,7 @@
  * client in. A client is bound to one implementer Organization (admin clients may have none), has
  * the SMART system scopes it may be granted, and proves itself with a JWKS or a JWKS URL.
  */
-import type { ResourceReader } from '../storage/resource-store';
+import type { ResourceStore } from '../storage/resource-store';
 import type {
   ClientChanges,
   ClientCredentials,
@@ -214,12 +214,14 @@ export function removeKey(current: ClientRecord, kid: string): Checked<ClientCre
  * when the server first starts), but a typing mistake should be seen at once.
  */
 export async function organizationNotice(
-  reader: ResourceReader,
+  store: Pick<ResourceStore, 'read' | 'count'>,
   reference: string,
 ): Promise<string | undefined> {
   const id = reference.slice('Organization/'.length);
-  const stored = await reader.read('Organization', id);
+  const stored = await store.read('Organization', id);
   if (stored && !stored.deleted) return undefined;
+  if (!stored && (await store.count()) === 0)
+    return `${reference} is not in the directory yet: it is empty (the server loads seed-data/ into an empty store when it starts)`;
   return `${reference} is not in the directory${stored ? ' (it was deleted)' : ''}: the client can write nothing until it is`;
 }
 

@@ -2,7 +2,7 @@
  * `fhir-directory clients …` as an operator runs it (the built CLI in its own process, on the
  * embedded store or a PostgreSQL schema): every action, every refusal with its exit status, the
  * private key file (mode 600, never overwritten), output through a pipe that reads late, and the
- * refusal to open an embedded store a running server holds.
+ * refusal to open an embedded store another process (a running server) holds.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
 import { openStore } from '../../src/directory';
-import { childDatabaseEnv, runCli, ROOT, startBuiltServer } from '../helpers/spawn-directory';
+import { childDatabaseEnv, runCli, ROOT } from '../helpers/spawn-directory';
 import { onPostgres } from '../helpers/test-directory';
 
 // Each CLI run opens the store in a process of its own: seconds on PGlite, more on a loaded machine.
@@ -330,30 +330,27 @@ describe('output and the store', () => {
     expect(listed.filter((c: { name: string }) => c.name.startsWith('Bulk ')).length).toBe(40);
   });
 
-  it('on the embedded store, refuses while a server has it open, and works once it has stopped', async () => {
+  it('on the embedded store, refuses while another process has it open, and works once it is closed', async () => {
+    // What a running server holds: the store opened as directory.ts opens it (PGlite, in this process).
+    const held = await openStore(
+      env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : { dataDir: join(work, 'db') },
+    );
+    let whileHeld;
+    try {
+      whileHeld = await clients('list');
+    } finally {
+      await held.close();
+    }
     if (onPostgres()) {
-      // PostgreSQL: the CLI and a running server share the database (the server notices within ~2 s).
-      const server = await startBuiltServer(env);
-      try {
-        const res = await clients('list', '--json');
-        expect(res.code).toBe(0);
-      } finally {
-        await server.stop();
-      }
+      // PostgreSQL: the CLI and running servers share the database (they notice changes within ~2 s).
+      expect(whileHeld.code).toBe(0);
       return;
     }
-    const server = await startBuiltServer(env);
-    let refused;
-    try {
-      refused = await clients('list');
-    } finally {
-      await server.stop();
-    }
-    expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(
-      /the embedded store in .* is open in another process \(a running server\?\): stop the server first/,
+    expect(whileHeld.code).toBe(1);
+    expect(whileHeld.stderr).toMatch(
+      /^fhir-directory clients list: the embedded store in .* is open in another process \(a running server\?\): stop the server first/,
     );
-    expect(refused.stdout).toBe('');
+    expect(whileHeld.stdout).toBe('');
     expect((await clients('list')).code).toBe(0);
   });
 });

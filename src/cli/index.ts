@@ -3,6 +3,7 @@
 import { ConfigError } from '../config';
 import { runImport } from './import-command';
 import { runBuildProfiles } from './build-profiles-command';
+import { runClients } from './clients-command';
 import { exitWhenFlushed, ignoreClosedPipes } from './exit-when-flushed';
 import { runMigrate } from './migrate-command';
 import { runReindex } from './reindex-command';
@@ -20,6 +21,8 @@ Commands:
   migrate                     Apply pending schema migrations and exit
   reindex [--type T]          Rebuild the search indexes (all types, or one)
   build-profiles              Regenerate the profile snapshots in profiles/ from profiles/source/
+  clients <action> ...        Register and manage machine-to-machine clients: add, list, show, disable,
+                              enable, rotate-key, remove-key, set-scopes (fhir-directory clients help)
   help                        Show this help
 
 Configuration comes from environment variables (DATABASE_URL, DATA_DIR, ...): see README.md.
@@ -40,6 +43,8 @@ export async function run(argv: string[]): Promise<number> {
       return runReindex(rest);
     case 'build-profiles':
       return runBuildProfiles();
+    case 'clients':
+      return runClients(rest);
     case undefined:
     case 'help':
     case '--help':

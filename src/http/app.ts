@@ -3,6 +3,7 @@ import express, { type Express } from 'express';
 import type { FhirContext } from '../fhir/context';
 import type { FhirResult } from '../fhir/request';
 import type { Logger } from '../logger';
+import { ADMIN_MOUNT, createAdminRouter } from './admin-routes';
 import { errorHandler, notFoundHandler } from './error-handler';
 import { createFhirRouter } from './fhir-routes';
 import { serveOpenApi } from './openapi-route';
@@ -27,6 +28,7 @@ export function createApp(options: AppOptions): Express {
   });
   app.get('/openapi.json', serveOpenApi);
   app.use(FHIR_MOUNT, createFhirRouter(options));
+  if (options.ctx.access) app.use(ADMIN_MOUNT, createAdminRouter(options.ctx, options.ctx.access));
   app.use(notFoundHandler);
   app.use(errorHandler(options.logger));
   return app;

@@ -9,6 +9,7 @@ import Ajv2020 from 'ajv/dist/2020';
 import type { Express } from 'express';
 import { DIRECTORY_TYPES } from '../../src/fhir/resource-types';
 import { FHIR_ROUTES } from '../../src/http/fhir-routes';
+import { bearer, registerClient, tokenFor } from '../helpers/auth';
 import { call } from '../helpers/fhir-client';
 import { organization } from '../helpers/resources';
 import { startTestDirectory, type TestDirectory } from '../helpers/test-directory';
@@ -48,6 +49,14 @@ interface DocumentedOperation {
   operation: Operation;
   pathItem: PathItem;
 }
+
+/** The admin API (src/http/admin-routes.ts): not FHIR, so no x-fhir-interaction. */
+const ADMIN_OPERATIONS = [
+  'GET /admin/clients',
+  'POST /admin/clients',
+  'GET /admin/clients/{id}',
+  'PATCH /admin/clients/{id}',
+];
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 const OPERATION_OUTCOME_RESPONSE = '#/components/responses/OperationOutcome';
@@ -203,13 +212,14 @@ describe('the document and the routes agree', () => {
       ['GET /health', undefined],
       ['GET /openapi.json', undefined],
       ['GET /fhir/metadata', 'capabilities'],
+      ...ADMIN_OPERATIONS.map((key): [string, undefined] => [key, undefined]),
       ...FHIR_ROUTES.map((r): [string, string] => [
         operationKey(r.method, toOpenApiPath(`/fhir${r.path}`)),
         r.interaction,
       ]),
     ]);
 
-  it('documents every route in FHIR_ROUTES, /fhir/metadata, /health and /openapi.json, with its FHIR interaction', () => {
+  it('documents every route in FHIR_ROUTES, /fhir/metadata, /health, /openapi.json and /admin/clients, with its FHIR interaction', () => {
     const documented = new Map(operations().map((op) => [op.key, op.operation]));
     for (const [key, interaction] of expected()) {
       expect(documented.has(key) ? key : `${key} is not documented`).toBe(key);
@@ -378,5 +388,24 @@ describe('the documented schemas describe what the server sends', () => {
     expectSchema('OperationOutcome', deleted.body);
     expectSchema('OperationOutcome', (await call('GET', dir.url(`/Organization/${created.body.id}`))).body);
     expectSchema('OperationOutcome', (await call('GET', `${origin()}/nope`)).body);
+  });
+
+  it('for the admin API: a registered client, the list, the bearer scheme on every admin operation', async () => {
+    const operator = await registerClient(dir, { admin: true, scopes: ['system/*.cruds'] });
+    const headers = { ...bearer(await tokenFor(dir, operator)), 'content-type': 'application/json' };
+    const body = {
+      name: 'Schema check',
+      organization: 'Organization/acme',
+      jwks: { keys: [operator.publicJwk] },
+    };
+    expectSchema('NewClient', body);
+    const created = await call('POST', `${origin()}/admin/clients`, body, headers);
+    expect(created.status).toBe(201);
+    expectSchema('Client', created.body);
+    expectSchema('ClientList', (await call('GET', `${origin()}/admin/clients`, undefined, headers)).body);
+    for (const op of operations().filter((o) => o.path.startsWith('/admin/')))
+      expect(`${op.key} ${JSON.stringify((op.operation as { security?: unknown }).security)}`).toBe(
+        `${op.key} [{"bearer":[]}]`,
+      );
   });
 });

@@ -1,0 +1,165 @@
+/**
+ * The admin API, `/admin/clients`: operators (admin clients, with a bearer token from /auth/token)
+ * register and manage machine-to-machine clients over HTTP with the same rules as the CLI
+ * (src/security/client-registration.ts). JSON in and out (application/json); errors are
+ * OperationOutcomes like the rest of the API. The API never makes a private key: a client
+ * registers its public keys (or their URL) and keeps its private key to itself.
+ */
+import { Router, type Request, type Response } from 'express';
+import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
+import type { FhirContext } from '../fhir/context';
+import {
+  FhirError,
+  invalid,
+  invalidResource,
+  issue,
+  methodNotAllowed,
+  notFound,
+  outcomeOf,
+} from '../fhir/errors';
+import type { AccessControl } from '../security/access-control';
+import { parseClientPatchBody, parseNewClientBody } from '../security/client-request-bodies';
+import {
+  checkChanges,
+  checkRegistration,
+  clientView,
+  organizationNotice,
+  type RegistrationProblem,
+} from '../security/client-registration';
+import { isPrincipal, type Principal } from '../security/principal';
+import { readBody } from './read-body';
+
+export const ADMIN_MOUNT = '/admin';
+/** A client registration is a few KB even with ten RSA keys; more is not a registration. */
+export const ADMIN_BODY_BYTES = 64 * 1024;
+const JSON_TYPES: ReadonlySet<string> = new Set(['application/json']);
+const PATCH_TYPES: ReadonlySet<string> = new Set(['application/merge-patch+json', 'application/json']);
+const REALM = 'realm="fhir-directory"';
+
+/**
+ * The admin client a request comes from, or a 401/403 (RFC 6750 §3): no token → 401 `Bearer realm`;
+ * a bad, revoked or expired one → 401 `error="invalid_token"`; a header that is not `Bearer <token>`
+ * → 401 `error="invalid_request"`; a valid token of a client that is not an admin → 403
+ * `error="insufficient_scope"`. Refusals are reported as security events.
+ */
+async function requireAdmin(access: AccessControl, req: Request, res: Response): Promise<Principal> {
+  const authorization = req.headers.authorization;
+  const found = await access.authenticator.authenticate(authorization);
+  if (isPrincipal(found) && found.admin) return found;
+  const refused = (
+    status: number,
+    code: OperationOutcomeIssue['code'],
+    reason: string,
+    challenge: string,
+  ): never => {
+    access.events.record({
+      kind: 'access-refused',
+      at: new Date().toISOString(),
+      ...(isPrincipal(found) ? { clientId: found.clientId } : {}),
+      outcome: code,
+      reason,
+      method: req.method,
+      path: req.baseUrl + req.path,
+      ...(req.socket.remoteAddress ? { address: req.socket.remoteAddress } : {}),
+    });
+    res.setHeader('www-authenticate', challenge);
+    throw new FhirError(outcomeOf([issue(code, reason)]), status);
+  };
+  if (isPrincipal(found))
+    return refused(
+      403,
+      'forbidden',
+      `the admin API is for admin clients only; client ${found.clientId} is not one`,
+      `Bearer ${REALM}, error="insufficient_scope"`,
+    );
+  if (authorization === undefined || authorization === '')
+    return refused(401, 'login', found.reason, `Bearer ${REALM}`);
+  if (found.problem === 'malformed')
+    return refused(401, 'login', found.reason, `Bearer ${REALM}, error="invalid_request"`);
+  return refused(
+    401,
+    found.problem === 'expired' ? 'expired' : 'login',
+    found.reason,
+    `Bearer ${REALM}, error="invalid_token"`,
+  );
+}
+
+/** 400 naming every field that is wrong, each as an issue with the field as its expression. */
+function badBody(problems: RegistrationProblem[]): FhirError {
+  return invalidResource(
+    problems.map((p) =>
+      issue(p.message === 'is required' ? 'required' : 'invalid', `${p.field}: ${p.message}`, p.field),
+    ),
+  );
+}
+
+function sendJson(res: Response, status: number, body: unknown): void {
+  res.status(status).setHeader('content-type', 'application/json; charset=utf-8');
+  res.setHeader('cache-control', 'no-store');
+  res.end(JSON.stringify(body));
+}
+
+async function jsonBody(req: Request, accepted: ReadonlySet<string>): Promise<unknown> {
+  const body = await readBody(req, ADMIN_BODY_BYTES, accepted);
+  if (body === undefined) throw invalid('A JSON body is required');
+  return body.value;
+}
+
+export function createAdminRouter(ctx: FhirContext, access: AccessControl): Router {
+  const router = Router();
+  const auth = ctx.store.auth;
+  router.use(async (req, res, next) => {
+    await requireAdmin(access, req, res);
+    next();
+  });
+
+  router.get('/clients', async (_req, res) => {
+    sendJson(res, 200, { clients: (await auth.listClients()).map(clientView) });
+  });
+
+  router.post('/clients', async (req, res) => {
+    const parsed = parseNewClientBody(await jsonBody(req, JSON_TYPES));
+    if (!parsed.ok) throw badBody(parsed.problems);
+    const checked = await checkRegistration(parsed.value);
+    if (!checked.ok) throw badBody(checked.problems);
+    const notice =
+      checked.value.organization && (await organizationNotice(ctx.store, checked.value.organization));
+    const client = await auth.addClient(checked.value);
+    await access.authenticator.refresh();
+    res.setHeader('location', `${req.baseUrl}/clients/${encodeURIComponent(client.clientId)}`);
+    sendJson(res, 201, { ...clientView(client), ...(notice ? { warnings: [notice] } : {}) });
+  });
+
+  router.get('/clients/:id', async (req, res) => {
+    const client = await auth.getClient(req.params.id);
+    if (!client) throw notFound(`Client ${req.params.id}`);
+    sendJson(res, 200, clientView(client));
+  });
+
+  router.patch('/clients/:id', async (req, res) => {
+    const id = req.params.id;
+    const current = await auth.getClient(id);
+    if (!current) throw notFound(`Client ${id}`);
+    const parsed = parseClientPatchBody(await jsonBody(req, PATCH_TYPES));
+    if (!parsed.ok) throw badBody(parsed.problems);
+    const checked = await checkChanges(current, parsed.value);
+    if (!checked.ok) throw badBody(checked.problems);
+    const organization = checked.value.organization;
+    const notice = organization !== undefined && (await organizationNotice(ctx.store, organization));
+    const updated = await auth.updateClient(id, checked.value);
+    if (!updated) throw notFound(`Client ${id}`);
+    // This process sees the change now; the others within their next poll of the revision.
+    await access.authenticator.refresh();
+    sendJson(res, 200, { ...clientView(updated), ...(notice ? { warnings: [notice] } : {}) });
+  });
+
+  for (const [path, methods] of [
+    ['/clients', 'GET, POST'],
+    ['/clients/:id', 'GET, PATCH'],
+  ] as const)
+    router.all(path, (req: Request, res: Response) => {
+      res.setHeader('allow', methods);
+      throw methodNotAllowed(`${req.method} is not allowed on ${req.baseUrl}${req.path}; use ${methods}`);
+    });
+  return router;
+}

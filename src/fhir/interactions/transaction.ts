@@ -83,6 +83,12 @@ async function runTransaction(
     const plan = (await planStillHolds(planned, session, ctx.baseUrl))
       ? planned
       : await planTransaction(ctx, readEntries, session);
+    // One statement reads every entry's current version: the writes below need no lookup of their own.
+    await session.prefetch(
+      plan.entries.flatMap((e) =>
+        e.method === 'GET' || e.id === undefined ? [] : [{ resourceType: e.type, id: e.id }],
+      ),
+    );
     const byIndex = new Map<number, RawEntry>();
     const ordered = [...plan.entries].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
     for (const entry of ordered) {

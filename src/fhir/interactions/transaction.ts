@@ -80,7 +80,7 @@ async function runTransaction(
 ): Promise<RawEntry[]> {
   const planned = await planTransaction(ctx, readEntries, ctx.store);
   return ctx.store.write(async (session) => {
-    const plan = (await planStillHolds(planned, session, ctx.baseUrl))
+    const plan = (await planStillHolds(planned, session, ctx))
       ? planned
       : await planTransaction(ctx, readEntries, session);
     // One statement reads every entry's current version: the writes below need no lookup of their own.

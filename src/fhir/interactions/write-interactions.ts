@@ -49,7 +49,7 @@ export async function create(ctx: FhirContext, request: FhirRequest, type: strin
   const result = await ctx.store.write(async (session) => {
     if (ifNoneExist !== undefined) {
       const criteria = new URLSearchParams(ifNoneExist.replace(/^[^?]*\?/, ''));
-      const match = await findSingleMatch(session, type, criteria, 'If-None-Exist', ctx.baseUrl);
+      const match = await findSingleMatch(session, type, criteria, 'If-None-Exist', ctx.limits, ctx.baseUrl);
       // FHIR http.html#ccreate: one match means nothing is created; the existing resource is the answer.
       if (match) return { status: 200, record: match, resource: storedResource(match), changed: false };
     }
@@ -69,7 +69,14 @@ export async function conditionalUpdate(
   const options = updateOptions(request);
   ctx.validator.assertValid(resource);
   const result = await ctx.store.write(async (session) => {
-    const match = await findSingleMatch(session, type, request.query, 'Conditional update', ctx.baseUrl);
+    const match = await findSingleMatch(
+      session,
+      type,
+      request.query,
+      'Conditional update',
+      ctx.limits,
+      ctx.baseUrl,
+    );
     if (match && resource.id !== undefined && resource.id !== match.id) {
       throw invalid(
         `The resource id '${resource.id}' is not the id of the matching ${type} '${match.id}'`,
@@ -89,7 +96,14 @@ export async function conditionalDelete(
   type: string,
 ): Promise<FhirResult> {
   const result = await ctx.store.write(async (session) => {
-    const match = await findSingleMatch(session, type, request.query, 'Conditional delete', ctx.baseUrl);
+    const match = await findSingleMatch(
+      session,
+      type,
+      request.query,
+      'Conditional delete',
+      ctx.limits,
+      ctx.baseUrl,
+    );
     return match ? deleteResource(session, type, match.id) : undefined;
   });
   if (!result) return { status: 200, body: informational(`No ${type} matched; nothing was deleted`) };

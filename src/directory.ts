@@ -83,13 +83,12 @@ export function createFhirContext(
   const ctx: FhirContext = { store, validator, baseUrl, profiles, enforceProfiles: enforce, limits };
   const cacheBytes = options.searchCacheBytes ?? 0;
   if (cacheBytes > 0)
-    ctx.responseCache = new ResponseCache(
-      () => store.head(),
-      cacheBytes,
-      undefined,
-      (after, upto) => store.typesChanged(after, upto),
-      Math.floor(cacheBytes * KEY_MEMO_SHARE),
-    );
+    ctx.responseCache = new ResponseCache({
+      readHead: () => store.head(),
+      maxBytes: cacheBytes,
+      typesChanged: (after, upto) => store.typesChanged(after, upto),
+      keyMemoBytes: Math.floor(cacheBytes * KEY_MEMO_SHARE),
+    });
   return ctx;
 }
 
@@ -122,20 +121,22 @@ export interface RunningDirectory {
 }
 
 export type DirectoryConfig = Pick<Config, 'port' | 'host' | 'maxBodyBytes' | 'seed'> &
-  Partial<Pick<Config, 'readAccess' | 'accessTokenTtlSeconds' | 'tokenRatePerMinute' | 'writeRatePerMinute'>> & {
-  baseUrl?: string;
-  databaseUrl?: string;
-  dataDir?: string;
-  /** SEARCH_CACHE_MB; its default when absent. */
-  searchCacheMb?: number;
-  /** ENFORCE_PROFILES; true when absent. */
-  enforceProfiles?: boolean;
-  /** SEARCH_MAX_*, BUNDLE_MAX_ENTRIES, MAX_RESOURCE_BYTES; DEFAULT_LIMITS for any absent. */
-  limits?: Partial<RequestLimits>;
-  /** STATEMENT_TIMEOUT_MS and DB_ACQUIRE_TIMEOUT_MS (used when the directory opens its store). */
-  statementTimeoutMs?: number;
-  dbAcquireTimeoutMs?: number;
-};
+  Partial<
+    Pick<Config, 'readAccess' | 'accessTokenTtlSeconds' | 'tokenRatePerMinute' | 'writeRatePerMinute'>
+  > & {
+    baseUrl?: string;
+    databaseUrl?: string;
+    dataDir?: string;
+    /** SEARCH_CACHE_MB; its default when absent. */
+    searchCacheMb?: number;
+    /** ENFORCE_PROFILES; true when absent. */
+    enforceProfiles?: boolean;
+    /** SEARCH_MAX_*, BUNDLE_MAX_ENTRIES, MAX_RESOURCE_BYTES; DEFAULT_LIMITS for any absent. */
+    limits?: Partial<RequestLimits>;
+    /** STATEMENT_TIMEOUT_MS and DB_ACQUIRE_TIMEOUT_MS (used when the directory opens its store). */
+    statementTimeoutMs?: number;
+    dbAcquireTimeoutMs?: number;
+  };
 
 export async function startDirectory(
   config: DirectoryConfig,
@@ -164,8 +165,12 @@ export async function startDirectory(
     authenticator,
     readAccess: config.readAccess ?? CONFIG_VARIABLES.READ_ACCESS.default,
     events: NO_SECURITY_EVENTS,
-    tokenLimiter: new RateLimiter(config.tokenRatePerMinute ?? CONFIG_VARIABLES.TOKEN_RATE_PER_MINUTE.default),
-    writeLimiter: new RateLimiter(config.writeRatePerMinute ?? CONFIG_VARIABLES.WRITE_RATE_PER_MINUTE.default),
+    tokenLimiter: new RateLimiter(
+      config.tokenRatePerMinute ?? CONFIG_VARIABLES.TOKEN_RATE_PER_MINUTE.default,
+    ),
+    writeLimiter: new RateLimiter(
+      config.writeRatePerMinute ?? CONFIG_VARIABLES.WRITE_RATE_PER_MINUTE.default,
+    ),
   };
   if (config.seed) await seedIfEmpty(ctx, logger);
   const capability = buildCapabilityStatement(ctx, SOFTWARE, new Date().toISOString());

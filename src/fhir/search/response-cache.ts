@@ -334,7 +334,14 @@ export class ResponseCache {
     if (entry) return this.answerFrom(entry, 'hit');
     this.misses += 1;
     const shared = this.pending.get(key);
-    if (shared && sameHead(shared.head, head)) return this.answerFrom((await shared.promise).entry, 'miss');
+    if (shared && sameHead(shared.head, head)) {
+      try {
+        return this.answerFrom((await shared.promise).entry, 'miss');
+      } catch {
+        // The request that started it failed, or was cancelled because its client left (its reads
+        // carry that client's signal): this caller still wants the answer, so it computes its own.
+      }
+    }
 
     const promise = compute().then((computed) => makeEntry(key, head, computed));
     const mine: Pending = { head, promise };

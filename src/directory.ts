@@ -83,13 +83,12 @@ export function createFhirContext(
   const ctx: FhirContext = { store, validator, baseUrl, profiles, enforceProfiles: enforce, limits };
   const cacheBytes = options.searchCacheBytes ?? 0;
   if (cacheBytes > 0)
-    ctx.responseCache = new ResponseCache(
-      () => store.head(),
-      cacheBytes,
-      undefined,
-      (after, upto) => store.typesChanged(after, upto),
-      Math.floor(cacheBytes * KEY_MEMO_SHARE),
-    );
+    ctx.responseCache = new ResponseCache({
+      readHead: () => store.head(),
+      maxBytes: cacheBytes,
+      typesChanged: (after, upto) => store.typesChanged(after, upto),
+      keyMemoBytes: Math.floor(cacheBytes * KEY_MEMO_SHARE),
+    });
   return ctx;
 }
 

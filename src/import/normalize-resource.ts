@@ -17,15 +17,13 @@
  */
 import { tryGetDataType, type InternalSchemaElement, type InternalTypeSchema } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
+import { isObject } from '../fhir/json-value';
 import type { ImportIssue, Normalization, NormalizationKind } from './import-report';
 
 type Json = string | number | boolean | null | Json[] | JsonObject;
 interface JsonObject {
   [key: string]: Json;
 }
-
-const isObject = (value: unknown): value is JsonObject =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const LEGACY_MIME_TYPES: Readonly<Record<string, string>> = {
   'application/json+fhir': 'application/fhir+json',

@@ -50,6 +50,7 @@ export function planPlain(ctx: FhirContext, items: ImportItem[]): Plan {
     early,
     works: planned.map((p) => ({
       size: 1,
+      keys: [{ resourceType: p.resource.resourceType, id: p.resource.id }],
       refused: (err) => [rejectedEvent(p, refusalIssues(err, p.resource.resourceType))],
       async run(session): Promise<WriteEvent[]> {
         const issues = validationIssues(ctx, p.resource);

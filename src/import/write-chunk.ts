@@ -4,13 +4,15 @@
  * only what was refused is rejected, with the database's reason.
  */
 import type { FhirContext } from '../fhir/context';
-import type { WriteSession } from '../storage/resource-store';
+import type { ResourceKey, WriteSession } from '../storage/resource-store';
 import type { WriteEvent } from './write-event';
 import { isRefusal } from './write-refusal';
 
 /** Some resources, written in one go inside a chunk's transaction. */
 export interface Work {
   size: number;
+  /** The resources it writes, when known before it runs: read for the whole chunk in one statement. */
+  keys?: ResourceKey[];
   run(session: WriteSession): Promise<WriteEvent[]>;
   /** Each of its resources rejected because the database refused their write with `err`. */
   refused(err: unknown): WriteEvent[];
@@ -48,6 +50,7 @@ async function inOneTransaction(ctx: FhirContext, works: Work[], dryRun: boolean
   try {
     await ctx.store.write(async (session) => {
       events = [];
+      await session.prefetch(works.flatMap((work) => work.keys ?? []));
       for (const work of works) events.push(...(await work.run(session)));
       if (dryRun) throw new DryRunRollback();
     });

@@ -1,8 +1,9 @@
 /**
- * Replaces a resource's search index rows in one statement: data-modifying CTEs delete the old rows
- * and insert the new ones (unnest over one array per column), so a write costs one round trip here
- * however many parameters the resource has. Every btree-indexed text column gets its indexed form
- * (indexed-text.ts), so no value is too long for its index.
+ * Replaces the search index rows of many resources in one statement: data-modifying CTEs delete the
+ * old rows and insert the new ones (unnest over one array per column, each row carrying its owner's
+ * type and id), so a write of one resource or of a thousand costs one round trip here, however many
+ * parameters they have. Every btree-indexed text column gets its indexed form (indexed-text.ts), so
+ * no value is too long for its index.
  */
 import type { SqlExecutor, SqlValue } from './sql-client';
 import { indexedText, indexedTextOrNull } from './indexed-text';
@@ -10,61 +11,105 @@ import type { IndexRows } from './search-index';
 
 const REPLACE_SQL = `
 WITH
-  d1 AS (DELETE FROM search_string WHERE resource_type = $1 AND id = $2),
-  d2 AS (DELETE FROM search_token WHERE resource_type = $1 AND id = $2),
-  d3 AS (DELETE FROM search_reference WHERE resource_type = $1 AND id = $2),
-  d4 AS (DELETE FROM search_date WHERE resource_type = $1 AND id = $2),
-  d5 AS (DELETE FROM search_number WHERE resource_type = $1 AND id = $2),
-  d6 AS (DELETE FROM search_quantity WHERE resource_type = $1 AND id = $2),
-  d7 AS (DELETE FROM search_uri WHERE resource_type = $1 AND id = $2),
+  k AS (SELECT * FROM unnest($1::text[], $2::text[]) AS k(t, i)),
+  d1 AS (DELETE FROM search_string x USING k WHERE x.resource_type = k.t AND x.id = k.i),
+  d2 AS (DELETE FROM search_token x USING k WHERE x.resource_type = k.t AND x.id = k.i),
+  d3 AS (DELETE FROM search_reference x USING k WHERE x.resource_type = k.t AND x.id = k.i),
+  d4 AS (DELETE FROM search_date x USING k WHERE x.resource_type = k.t AND x.id = k.i),
+  d5 AS (DELETE FROM search_number x USING k WHERE x.resource_type = k.t AND x.id = k.i),
+  d6 AS (DELETE FROM search_quantity x USING k WHERE x.resource_type = k.t AND x.id = k.i),
+  d7 AS (DELETE FROM search_uri x USING k WHERE x.resource_type = k.t AND x.id = k.i),
   i1 AS (INSERT INTO search_string (resource_type, id, param, norm, exact)
-         SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::text[])),
+         SELECT * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[])),
   i2 AS (INSERT INTO search_token (resource_type, id, param, system, code, text)
-         SELECT $1, $2, * FROM unnest($6::text[], $7::text[], $8::text[], $9::text[])),
+         SELECT * FROM unnest($8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])),
   i3 AS (INSERT INTO search_reference (resource_type, id, param, target_type, target_id, raw)
-         SELECT $1, $2, * FROM unnest($10::text[], $11::text[], $12::text[], $13::text[])),
+         SELECT * FROM unnest($14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[])),
   i4 AS (INSERT INTO search_date (resource_type, id, param, lo, hi)
-         SELECT $1, $2, p, lo::timestamptz, hi::timestamptz FROM unnest($14::text[], $15::text[], $16::text[]) AS t(p, lo, hi)),
+         SELECT t, i, p, lo::timestamptz, hi::timestamptz
+         FROM unnest($20::text[], $21::text[], $22::text[], $23::text[], $24::text[]) AS x(t, i, p, lo, hi)),
   i5 AS (INSERT INTO search_number (resource_type, id, param, value)
-         SELECT $1, $2, * FROM unnest($17::text[], $18::numeric[])),
+         SELECT * FROM unnest($25::text[], $26::text[], $27::text[], $28::numeric[])),
   i6 AS (INSERT INTO search_quantity (resource_type, id, param, value, system, code)
-         SELECT $1, $2, * FROM unnest($19::text[], $20::numeric[], $21::text[], $22::text[])),
+         SELECT * FROM unnest($29::text[], $30::text[], $31::text[], $32::numeric[], $33::text[], $34::text[])),
   i7 AS (INSERT INTO search_uri (resource_type, id, param, value)
-         SELECT $1, $2, * FROM unnest($23::text[], $24::text[]))
+         SELECT * FROM unnest($35::text[], $36::text[], $37::text[], $38::text[]))
 SELECT 1`;
 
-export async function replaceIndexRows(
-  tx: SqlExecutor,
-  type: string,
-  id: string,
-  rows: IndexRows | null,
-): Promise<void> {
-  const r = rows ?? { string: [], token: [], reference: [], date: [], number: [], quantity: [], uri: [] };
+export interface IndexRowsOf {
+  resourceType: string;
+  id: string;
+  /** Its new rows; null (a deletion) or empty: none. */
+  rows: IndexRows | null;
+  /** False when the resource is known to have no rows yet (a new resource): nothing to delete. */
+  replacesRows: boolean;
+}
+
+/** Each owner's rows of one kind, with the owner's type and id as the first two columns. */
+function owned<Row>(owners: IndexRowsOf[], rowsOf: (rows: IndexRows) => Row[]): [string[], string[], Row[]] {
+  const types: string[] = [];
+  const ids: string[] = [];
+  const all: Row[] = [];
+  for (const owner of owners) {
+    for (const row of owner.rows ? rowsOf(owner.rows) : []) {
+      types.push(owner.resourceType);
+      ids.push(owner.id);
+      all.push(row);
+    }
+  }
+  return [types, ids, all];
+}
+
+/** Replaces the index rows of each resource named once in `owners` (a name twice would keep both sets). */
+export async function replaceIndexRowsOfMany(tx: SqlExecutor, owners: IndexRowsOf[]): Promise<void> {
+  if (owners.length === 0) return;
+  const replaced = owners.filter((o) => o.replacesRows);
+  const [sT, sI, s] = owned(owners, (r) => r.string);
+  const [tT, tI, t] = owned(owners, (r) => r.token);
+  const [rT, rI, r] = owned(owners, (x) => x.reference);
+  const [dT, dI, d] = owned(owners, (x) => x.date);
+  const [nT, nI, n] = owned(owners, (x) => x.number);
+  const [qT, qI, q] = owned(owners, (x) => x.quantity);
+  const [uT, uI, u] = owned(owners, (x) => x.uri);
   const params: SqlValue[] = [
-    type,
-    id,
-    r.string.map((x) => x.param),
-    r.string.map((x) => indexedText(x.norm)),
-    r.string.map((x) => x.exact),
-    r.token.map((x) => x.param),
-    r.token.map((x) => indexedTextOrNull(x.system)) as string[],
-    r.token.map((x) => indexedTextOrNull(x.code)) as string[],
-    r.token.map((x) => x.text) as string[],
-    r.reference.map((x) => x.param),
-    r.reference.map((x) => indexedTextOrNull(x.targetType)) as string[],
-    r.reference.map((x) => indexedTextOrNull(x.targetId)) as string[],
-    r.reference.map((x) => x.raw),
-    r.date.map((x) => x.param),
-    r.date.map((x) => x.lo),
-    r.date.map((x) => x.hi),
-    r.number.map((x) => x.param),
-    r.number.map((x) => x.value),
-    r.quantity.map((x) => x.param),
-    r.quantity.map((x) => x.value),
-    r.quantity.map((x) => x.system) as string[],
-    r.quantity.map((x) => x.code) as string[],
-    r.uri.map((x) => x.param),
-    r.uri.map((x) => indexedText(x.value)),
+    replaced.map((o) => o.resourceType),
+    replaced.map((o) => o.id),
+    sT,
+    sI,
+    s.map((x) => x.param),
+    s.map((x) => indexedText(x.norm)),
+    s.map((x) => x.exact),
+    tT,
+    tI,
+    t.map((x) => x.param),
+    t.map((x) => indexedTextOrNull(x.system)) as string[],
+    t.map((x) => indexedTextOrNull(x.code)) as string[],
+    t.map((x) => x.text) as string[],
+    rT,
+    rI,
+    r.map((x) => x.param),
+    r.map((x) => indexedTextOrNull(x.targetType)) as string[],
+    r.map((x) => indexedTextOrNull(x.targetId)) as string[],
+    r.map((x) => x.raw),
+    dT,
+    dI,
+    d.map((x) => x.param),
+    d.map((x) => x.lo),
+    d.map((x) => x.hi),
+    nT,
+    nI,
+    n.map((x) => x.param),
+    n.map((x) => x.value),
+    qT,
+    qI,
+    q.map((x) => x.param),
+    q.map((x) => x.value),
+    q.map((x) => x.system) as string[],
+    q.map((x) => x.code) as string[],
+    uT,
+    uI,
+    u.map((x) => x.param),
+    u.map((x) => indexedText(x.value)),
   ];
   await tx.query(REPLACE_SQL, params);
 }

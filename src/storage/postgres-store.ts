@@ -10,27 +10,15 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { createAuthStore } from './auth-store';
-import { replaceIndexRows } from './index-writer';
-import {
-  CURRENT_COLUMNS,
-  HISTORY_COLUMNS,
-  lastUpdatedText,
-  toVersionRecord,
-  type VersionRow,
-} from './version-row';
+import { replaceIndexRowsOfMany } from './index-writer';
+import { CURRENT_COLUMNS, HISTORY_COLUMNS, toVersionRecord, type VersionRow } from './version-row';
 import { runHistory, runIncludes, runSearch } from './search-runner';
 import type { SqlClient, SqlExecutor, SqlValue } from './sql-client';
 import type { HistoryPage, HistoryQuery } from './search-query';
 import { StatisticsKeeper } from './statistics-keeper';
 import { WriteQueue } from './write-queue';
-import type {
-  NewVersion,
-  ReadOptions,
-  ResourceStore,
-  StoreHead,
-  VersionRecord,
-  WriteSession,
-} from './resource-store';
+import { openWriteBehindSession } from './write-behind-session';
+import type { ReadOptions, ResourceStore, StoreHead, VersionRecord, WriteSession } from './resource-store';
 
 const WRITE_LOCK_KEY = 0x64697277; // "dirw"
 
@@ -53,63 +41,6 @@ async function readVersion(
     [type, id, versionId],
   );
   return rows[0] && toVersionRecord(rows[0]);
-}
-
-async function writeVersion(
-  tx: SqlExecutor,
-  version: NewVersion,
-): Promise<VersionRecord & { resource: Resource | null }> {
-  const [stamp] = await tx.query<{ seq: string | number; now: string; previous: number | null }>(
-    `SELECT nextval('change_seq') AS seq,
-            ${lastUpdatedText("date_trunc('milliseconds', clock_timestamp())")} AS now,
-            (SELECT version_id FROM resource WHERE resource_type = $1 AND id = $2) AS previous`,
-    [version.resourceType, version.id],
-  );
-  if (!stamp) throw new Error('the database returned no change sequence');
-  const versionId = (stamp.previous === null ? 0 : Number(stamp.previous)) + 1;
-  const seq = Number(stamp.seq);
-  const lastUpdated = stamp.now;
-  let resource: Resource | null = null;
-  let content: string | null = null;
-  if (version.resource) {
-    resource = {
-      ...version.resource,
-      id: version.id,
-      meta: { ...version.resource.meta, versionId: String(versionId), lastUpdated },
-    };
-    content = JSON.stringify(resource);
-  }
-  await tx.query(
-    `INSERT INTO resource (resource_type, id, version_id, last_updated, deleted, seq, content)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)
-     ON CONFLICT (resource_type, id) DO UPDATE SET version_id = EXCLUDED.version_id,
-       last_updated = EXCLUDED.last_updated, deleted = EXCLUDED.deleted, seq = EXCLUDED.seq,
-       content = EXCLUDED.content`,
-    [version.resourceType, version.id, versionId, lastUpdated, resource === null, seq, content],
-  );
-  await replaceIndexRows(
-    tx,
-    version.resourceType,
-    version.id,
-    resource === null ? null : (version.index ?? null),
-  );
-  await tx.query(
-    `INSERT INTO resource_history (seq, resource_type, id, version_id, last_updated, method, content)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-    [seq, version.resourceType, version.id, versionId, lastUpdated, version.method, content],
-  );
-  const record: VersionRecord & { resource: Resource | null } = {
-    resourceType: version.resourceType,
-    id: version.id,
-    versionId,
-    lastUpdated,
-    deleted: resource === null,
-    seq,
-    method: version.method,
-    resource,
-  };
-  if (content !== null) record.content = content;
-  return record;
 }
 
 /**
@@ -229,13 +160,15 @@ export function createPostgresStore(db: SqlClient, options: PostgresStoreOptions
               async (tx) => {
                 // No history row records this change: the epoch tells response caches (in any process).
                 await tx.query('UPDATE store_epoch SET epoch = epoch + 1 WHERE id = 1');
-                for (const row of rows)
-                  await replaceIndexRows(
-                    tx,
-                    row.resource_type,
-                    row.id,
-                    indexer(JSON.parse(row.content) as Resource),
-                  );
+                await replaceIndexRowsOfMany(
+                  tx,
+                  rows.map((row) => ({
+                    resourceType: row.resource_type,
+                    id: row.id,
+                    rows: indexer(JSON.parse(row.content) as Resource),
+                    replacesRows: true,
+                  })),
+                );
               },
               { maintenance: true, advisoryLock: WRITE_LOCK_KEY },
             ),
@@ -263,17 +196,12 @@ export function createPostgresStore(db: SqlClient, options: PostgresStoreOptions
       const result = await writers.run(() =>
         headMemo.moving(() =>
           db.transaction(
-            (tx) =>
-              work({
-                read: (type, id) => readCurrent(tx, type, id),
-                vread: (type, id, versionId) => readVersion(tx, type, id, versionId),
-                search: (query) => runSearch(tx, query),
-                include: (specs, matches, cap) => runIncludes(tx, specs, matches, cap),
-                writeVersion: (version) => {
-                  written += 1;
-                  return writeVersion(tx, version);
-                },
-              }),
+            async (tx) => {
+              const { session, flush } = openWriteBehindSession(tx);
+              const answer = await work(session);
+              written = await flush();
+              return answer;
+            },
             { advisoryLock: WRITE_LOCK_KEY },
           ),
         ),

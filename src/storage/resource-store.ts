@@ -51,9 +51,27 @@ export interface NewVersion {
   index?: IndexRows;
 }
 
+export interface ResourceKey {
+  resourceType: string;
+  id: string;
+}
+
+/**
+ * A write transaction's view. It holds the write lock, so what it reads stays true until it writes:
+ * versions are stamped when written and their rows written behind, in a few multi-row statements
+ * before the next search and before COMMIT (write-behind-session.ts).
+ */
 export interface WriteSession extends ResourceReader {
-  /** Stores the next version; sets meta.versionId and meta.lastUpdated on a copy of the resource. */
+  /**
+   * Stores the next version; sets meta.versionId and meta.lastUpdated on a copy of the resource.
+   * Versions of one transaction share one lastUpdated (the database clock at its first write).
+   */
   writeVersion(version: NewVersion): Promise<VersionRecord & { resource: Resource | null }>;
+  /**
+   * Reads the current versions of these resources in one statement, so that reading or writing any
+   * of them later in the session needs no statement of its own (a large transaction's or import's).
+   */
+  prefetch(keys: ResourceKey[]): Promise<void>;
 }
 
 export interface ReindexOptions {

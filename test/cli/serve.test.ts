@@ -48,7 +48,8 @@ describe('the server process', () => {
     const history = await call('GET', `${second.baseUrl}/_history?_count=1000`);
     expect(history.body.entry.every((e: any) => e.response.etag === 'W/"1"')).toBe(true);
     expect(await second.stop('SIGTERM')).toBe(0);
-  }, 180_000);
+    // Two starts, each within START_DEADLINE_MS (150 s), and a few requests.
+  }, 330_000);
 
   it('reports every configuration problem at once and exits 2', async () => {
     const result = await runCli(['serve'], {

@@ -38,7 +38,7 @@ const bundle = (n: number): string =>
 describe('ResponseCache', () => {
   it('serves an entry only while the head is the one read before it was computed', async () => {
     const head = fakeHead();
-    const cache = new ResponseCache(head.read, 1 << 20);
+    const cache = new ResponseCache({ readHead: head.read, maxBytes: 1 << 20 });
     let computed = 0;
     const compute = (): Promise<string> => Promise.resolve(bundle(++computed));
 
@@ -69,7 +69,7 @@ describe('ResponseCache', () => {
         new Set([...changes].filter(([seq]) => seq > after && seq <= upto).map(([, type]) => type)),
       );
     };
-    const cache = new ResponseCache(head.read, 1 << 20, undefined, typesChanged);
+    const cache = new ResponseCache({ readHead: head.read, maxBytes: 1 << 20, typesChanged });
     let computed = 0;
     const orgs = (): Promise<{ text: string; types: string[] }> =>
       Promise.resolve({ text: bundle(++computed), types: ['Organization'] });
@@ -93,9 +93,11 @@ describe('ResponseCache', () => {
 
   it('computes again when the store cannot say which types changed', async () => {
     const head = fakeHead();
-    const cache = new ResponseCache(head.read, 1 << 20, undefined, () =>
-      Promise.reject(new Error('database gone')),
-    );
+    const cache = new ResponseCache({
+      readHead: head.read,
+      maxBytes: 1 << 20,
+      typesChanged: () => Promise.reject(new Error('database gone')),
+    });
     const orgs = (): Promise<{ text: string; types: string[] }> =>
       Promise.resolve({ text: bundle(1), types: ['Organization'] });
     await cache.answer('orgs', orgs);
@@ -105,7 +107,7 @@ describe('ResponseCache', () => {
 
   it('stores an answer under the head read before computing it, so a write during the search is never hidden', async () => {
     const head = fakeHead();
-    const cache = new ResponseCache(head.read, 1 << 20);
+    const cache = new ResponseCache({ readHead: head.read, maxBytes: 1 << 20 });
     // The write commits while the search runs: the search may or may not have seen it.
     await cache.answer('k', () => {
       head.head = { seq: 2, epoch: 0 };
@@ -118,7 +120,7 @@ describe('ResponseCache', () => {
   it('puts the current time in the Bundle timestamp of a hit', async () => {
     const head = fakeHead();
     let now = '2030-05-06T07:08:09.010Z';
-    const cache = new ResponseCache(head.read, 1 << 20, () => now);
+    const cache = new ResponseCache({ readHead: head.read, maxBytes: 1 << 20, now: () => now });
     await cache.answer('k', () => Promise.resolve(bundle(7)));
     now = '2031-01-02T03:04:05.006Z';
     const hit = await cache.answer('k', () => Promise.resolve(bundle(8)));
@@ -132,7 +134,7 @@ describe('ResponseCache', () => {
   });
 
   it('does not cache failures', async () => {
-    const cache = new ResponseCache(fakeHead().read, 1 << 20);
+    const cache = new ResponseCache({ readHead: fakeHead().read, maxBytes: 1 << 20 });
     await expect(cache.answer('k', () => Promise.reject(new Error('bad search')))).rejects.toThrow(
       'bad search',
     );
@@ -145,7 +147,7 @@ describe('ResponseCache', () => {
     const text = bundle(1);
     // UTF-8 bytes of the Bundle, the UTF-16 key, and 200 for the map's bookkeeping.
     const entryBytes = Buffer.byteLength(text) + 2 * 'a'.length + 200;
-    const cache = new ResponseCache(head.read, entryBytes * 2);
+    const cache = new ResponseCache({ readHead: head.read, maxBytes: entryBytes * 2 });
     const compute = (): Promise<string> => Promise.resolve(text);
     await cache.answer('a', compute);
     await cache.answer('b', compute);
@@ -158,14 +160,14 @@ describe('ResponseCache', () => {
   });
 
   it('never stores an answer larger than the whole budget', async () => {
-    const cache = new ResponseCache(fakeHead().read, 100);
+    const cache = new ResponseCache({ readHead: fakeHead().read, maxBytes: 100 });
     await cache.answer('k', () => Promise.resolve(bundle(1)));
     expect(cache.stats()).toMatchObject({ entries: 0, bytes: 0 });
     expect(await cache.answer('k', () => Promise.resolve(bundle(1)))).toMatchObject({ status: 'miss' });
   });
 
   it('lets identical requests at the same head share one computation', async () => {
-    const cache = new ResponseCache(fakeHead().read, 1 << 20);
+    const cache = new ResponseCache({ readHead: fakeHead().read, maxBytes: 1 << 20 });
     let computed = 0;
     let finish: (text: string) => void = () => undefined;
     const slow = (): Promise<string> => {

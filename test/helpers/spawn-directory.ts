@@ -39,45 +39,92 @@ export async function childDatabaseEnv(
   };
 }
 
+/**
+ * How long a start may take: migrations and seeding 966 resources take a few seconds on an idle
+ * machine, but the suite shares two cores with other work and a start once took over 60 s there.
+ * A start that takes longer is a failure, reported with the server's stderr and last log lines.
+ */
+export const START_DEADLINE_MS = 150_000;
+
+/** Polls `url` until it answers 200 or `deadline` (Date.now() ms) passes; true when it answered. */
+async function answersBy(url: string, deadline: number): Promise<boolean> {
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url);
+      await res.arrayBuffer();
+      if (res.status === 200) return true;
+    } catch {
+      // not accepting connections yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return false;
+}
+
+/**
+ * Starts dist/main.js and resolves once it has logged that it listens and its /health answers 200,
+ * within START_DEADLINE_MS; otherwise kills it and rejects with what it said.
+ */
 export function startBuiltServer(env: NodeJS.ProcessEnv): Promise<SpawnedServer> {
   const child = spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], {
     cwd: ROOT,
     env: { ...env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const deadline = Date.now() + START_DEADLINE_MS;
   const lines: Record<string, unknown>[] = [];
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const said = (): string =>
+    `stderr: ${stderr}\nlast log lines: ${lines
+      .slice(-5)
+      .map((l) => JSON.stringify(l))
+      .join('\n')}`;
+  const server = (baseUrl: string): SpawnedServer => ({
+    child,
+    baseUrl,
+    logLines: () => lines,
+    stop: (signal = 'SIGTERM') =>
+      new Promise((done) => {
+        child.removeAllListeners('exit');
+        child.once('exit', (code) => done(code));
+        child.kill(signal);
+      }),
+  });
   return new Promise((resolve, reject) => {
     let buffer = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 60_000);
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${stderr}`)));
+    const fail = (why: string): void => {
+      child.removeAllListeners('exit');
+      child.kill('SIGKILL');
+      reject(new Error(`${why}\n${said()}`));
+    };
+    const timer = setTimeout(
+      () => fail(`server did not start in ${START_DEADLINE_MS} ms`),
+      START_DEADLINE_MS,
+    );
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}\n${said()}`));
+    });
     child.stdout?.on('data', (d: Buffer) => {
       buffer += d.toString();
       let newline: number;
       while ((newline = buffer.indexOf('\n')) >= 0) {
         const line = buffer.slice(0, newline);
         buffer = buffer.slice(newline + 1);
+        let parsed: Record<string, unknown>;
         try {
-          const parsed = JSON.parse(line) as Record<string, unknown>;
-          lines.push(parsed);
-          if (parsed.msg === 'fhir-directory listening') {
-            clearTimeout(timer);
-            resolve({
-              child,
-              baseUrl: parsed.baseUrl as string,
-              logLines: () => lines,
-              stop: (signal = 'SIGTERM') =>
-                new Promise((done) => {
-                  child.removeAllListeners('exit');
-                  child.once('exit', (code) => done(code));
-                  child.kill(signal);
-                }),
-            });
-          }
+          parsed = JSON.parse(line) as Record<string, unknown>;
         } catch {
-          // not a log line
+          continue; // not a log line
         }
+        lines.push(parsed);
+        if (parsed.msg !== 'fhir-directory listening') continue;
+        clearTimeout(timer);
+        const baseUrl = parsed.baseUrl as string;
+        void answersBy(`${new URL(baseUrl).origin}/health`, deadline).then((ready) =>
+          ready ? resolve(server(baseUrl)) : fail(`server logged that it listens but /health never answered`),
+        );
       }
     });
   });

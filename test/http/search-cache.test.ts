@@ -358,11 +358,14 @@ describe('search response cache', () => {
     // Three searches with answers of one size (ids and names of equal length); the budget holds two.
     for (const id of ['lru-1', 'lru-2', 'lru-3']) await put(dir, org(id, `Budget ${id}`));
     const url = (id: string): string => dir.url(`/Organization?_id=${id}`);
-    const measuring = new ResponseCache(() => dir.store.head(), 1 << 20);
+    const measuring = new ResponseCache({ readHead: () => dir.store.head(), maxBytes: 1 << 20 });
     dir.ctx.responseCache = measuring;
     await call('GET', url('lru-1'));
     const entryBytes = measuring.stats().bytes;
-    const small = new ResponseCache(() => dir.store.head(), Math.floor(entryBytes * 2.5));
+    const small = new ResponseCache({
+      readHead: () => dir.store.head(),
+      maxBytes: Math.floor(entryBytes * 2.5),
+    });
     dir.ctx.responseCache = small;
     try {
       for (const id of ['lru-1', 'lru-2', 'lru-1', 'lru-3']) await call('GET', url(id));
@@ -373,7 +376,7 @@ describe('search response cache', () => {
       expect(cacheOf(await call('GET', url('lru-2')))).toBe('miss');
       expect(small.stats().bytes).toBeLessThanOrEqual(small.maxBytes);
     } finally {
-      dir.ctx.responseCache = new ResponseCache(() => dir.store.head(), 64 << 20);
+      dir.ctx.responseCache = new ResponseCache({ readHead: () => dir.store.head(), maxBytes: 64 << 20 });
     }
   });
 

@@ -42,7 +42,7 @@ export async function planTransaction(
   for (const entry of entries) {
     if (!entry.criteria) continue;
     await atEntryAsync(entry.index, async () => {
-      const match = await findConditionalMatch(reader, entry, ctx.baseUrl);
+      const match = await findConditionalMatch(reader, entry, ctx);
       matches.set(entry.index, match);
       settleConditional(entry, match);
     });
@@ -70,13 +70,12 @@ export async function planTransaction(
 export async function planStillHolds(
   plan: TransactionPlan,
   reader: ResourceReader,
-  baseUrl: string,
+  ctx: Pick<FhirContext, 'baseUrl' | 'limits'>,
 ): Promise<boolean> {
   for (const entry of plan.entries) {
     if (!entry.criteria) continue;
     try {
-      if ((await findConditionalMatch(reader, entry, baseUrl)) !== plan.matches.get(entry.index))
-        return false;
+      if ((await findConditionalMatch(reader, entry, ctx)) !== plan.matches.get(entry.index)) return false;
     } catch (err) {
       if (isFhirError(err)) return false;
       throw err;
@@ -88,10 +87,11 @@ export async function planStillHolds(
 function findConditionalMatch(
   reader: ResourceReader,
   entry: EntryRequest,
-  baseUrl: string,
+  ctx: Pick<FhirContext, 'baseUrl' | 'limits'>,
 ): Promise<string | undefined> {
   const what = `Conditional ${entry.method}`;
-  return findSingleMatch(reader, entry.type, entry.criteria as URLSearchParams, what, baseUrl).then(
+  const criteria = entry.criteria as URLSearchParams;
+  return findSingleMatch(reader, entry.type, criteria, what, ctx.limits, ctx.baseUrl).then(
     (match) => match?.id,
   );
 }

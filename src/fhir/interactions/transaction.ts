@@ -81,9 +81,15 @@ async function runTransaction(
 ): Promise<RawEntry[]> {
   const planned = await planTransaction(ctx, readEntries, ctx.store);
   return ctx.store.write(async (session) => {
-    const plan = (await planStillHolds(planned, session, ctx.baseUrl))
+    const plan = (await planStillHolds(planned, session, ctx))
       ? planned
       : await planTransaction(ctx, readEntries, session);
+    // One statement reads every entry's current version: the writes below need no lookup of their own.
+    await session.prefetch(
+      plan.entries.flatMap((e) =>
+        e.method === 'GET' || e.id === undefined ? [] : [{ resourceType: e.type, id: e.id }],
+      ),
+    );
     const byIndex = new Map<number, RawEntry>();
     const ordered = [...plan.entries].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
     // Every entry's ownership is decided (ownership-guard.ts): one forbidden entry fails them all.

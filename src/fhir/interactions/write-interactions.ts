@@ -68,7 +68,7 @@ export async function create(ctx: FhirContext, request: FhirRequest, type: strin
   const result = await writeOwned(ctx, request, async (session, ownership) => {
     if (ifNoneExist !== undefined) {
       const criteria = new URLSearchParams(ifNoneExist.replace(/^[^?]*\?/, ''));
-      const match = await findSingleMatch(session, type, criteria, 'If-None-Exist', ctx.baseUrl);
+      const match = await findSingleMatch(session, type, criteria, 'If-None-Exist', ctx.limits, ctx.baseUrl);
       // FHIR http.html#ccreate: one match means nothing is created; the existing resource is the answer.
       if (match) return { status: 200, record: match, resource: storedResource(match), changed: false };
     }
@@ -88,7 +88,14 @@ export async function conditionalUpdate(
   const options = updateOptions(request);
   ctx.validator.assertValid(resource);
   const result = await writeOwned(ctx, request, async (session, ownership) => {
-    const match = await findSingleMatch(session, type, request.query, 'Conditional update', ctx.baseUrl);
+    const match = await findSingleMatch(
+      session,
+      type,
+      request.query,
+      'Conditional update',
+      ctx.limits,
+      ctx.baseUrl,
+    );
     if (match && resource.id !== undefined && resource.id !== match.id) {
       throw invalid(
         `The resource id '${resource.id}' is not the id of the matching ${type} '${match.id}'`,
@@ -108,7 +115,14 @@ export async function conditionalDelete(
   type: string,
 ): Promise<FhirResult> {
   const result = await writeOwned(ctx, request, async (session, ownership) => {
-    const match = await findSingleMatch(session, type, request.query, 'Conditional delete', ctx.baseUrl);
+    const match = await findSingleMatch(
+      session,
+      type,
+      request.query,
+      'Conditional delete',
+      ctx.limits,
+      ctx.baseUrl,
+    );
     return match ? deleteResource(session, type, match.id, { ownership }) : undefined;
   });
   if (!result) return { status: 200, body: informational(`No ${type} matched; nothing was deleted`) };

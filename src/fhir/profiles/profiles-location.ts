@@ -7,4 +7,4 @@ import { join } from 'node:path';
 export const PROFILES_DIR = join(__dirname, '..', '..', '..', 'profiles');
 
 /** Profiles whose canonical URL starts here are ours: stored resources are validated against them. */
-export const DIRECTORY_CANONICAL = 'https://fhir-directory.example.org/fhir';
+export { DIRECTORY_CANONICAL } from '../directory-canonical';

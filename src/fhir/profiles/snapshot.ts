@@ -7,18 +7,12 @@
  * land somewhere: one that matches nothing is an error, never silently dropped.
  */
 import type { ElementDefinition, StructureDefinition } from '@medplum/fhirtypes';
+import { elementTree, type ElementNode } from '../element-tree';
+
+export type { ElementNode };
 
 /** Finds the snapshot of a base definition or datatype by canonical URL or type name. */
 export type SnapshotSource = (urlOrType: string) => StructureDefinition | undefined;
-
-export interface ElementNode {
-  element: ElementDefinition;
-  /** The element's own name under its parent (`identifier`, `value[x]`), or its slice name. */
-  name: string;
-  children: ElementNode[];
-  /** Slices the base already defines on this element (US Core's identifier:NPI). */
-  slices: ElementNode[];
-}
 
 /** Elements that add up rather than replace (profiling.html#snapshot: constraints accumulate). */
 const ACCUMULATED = new Set<keyof ElementDefinition>(['constraint', 'condition', 'mapping']);
@@ -59,25 +53,6 @@ export function generateSnapshot(profile: StructureDefinition, source: SnapshotS
   if (unused.length > 0)
     throw new Error(`${profile.url}: differential elements match nothing: ${unused.join(', ')}`);
   return out;
-}
-
-/** The base snapshot as a tree by element id: `A.b` is a child of `A`, `A.b:s` a slice of `A.b`. */
-export function elementTree(elements: readonly ElementDefinition[]): ElementNode[] {
-  const roots: ElementNode[] = [];
-  const byId = new Map<string, ElementNode>();
-  for (const element of elements) {
-    const id = element.id ?? element.path;
-    const dot = id.lastIndexOf('.');
-    const colon = id.lastIndexOf(':');
-    const cut = Math.max(dot, colon);
-    const node: ElementNode = { element, name: id.slice(cut + 1), children: [], slices: [] };
-    byId.set(id, node);
-    const owner = cut < 0 ? undefined : byId.get(id.slice(0, cut));
-    if (!owner) roots.push(node);
-    else if (colon > dot) owner.slices.push(node);
-    else owner.children.push(node);
-  }
-  return roots;
 }
 
 /**

@@ -239,7 +239,23 @@ export class KeyMemo {
   }
 }
 
+export interface ResponseCacheOptions {
+  /** Reads the store's committed head (ResourceStore.head). */
+  readHead: () => Promise<StoreHead>;
+  /** SEARCH_CACHE_MB in bytes: entries and key memo together. */
+  maxBytes: number;
+  /** The clock stamped into each served Bundle's meta.lastUpdated (tests fix it). */
+  now?: () => string;
+  /** Lets an entry outlive changes to types it did not read (none: any change ends every entry). */
+  typesChanged?: TypesChanged;
+  /** How much of maxBytes the key memo may use (none: it remembers nothing). */
+  keyMemoBytes?: number;
+}
+
 export class ResponseCache {
+  readonly maxBytes: number;
+  private readonly now: () => string;
+  private readonly typesChanged: TypesChanged | undefined;
   /** Request text → key for the HTTP hit lane; its bytes are part of maxBytes. */
   readonly keyMemo: KeyMemo;
   /** What the entries may use: maxBytes less the key memo's share. */
@@ -255,17 +271,13 @@ export class ResponseCache {
   private misses = 0;
   private evictions = 0;
 
-  constructor(
-    readHead: () => Promise<StoreHead>,
-    readonly maxBytes: number,
-    private readonly now: () => string = () => new Date().toISOString(),
-    private readonly typesChanged?: TypesChanged,
-    /** How much of maxBytes the key memo may use (none: it remembers nothing). */
-    keyMemoBytes = 0,
-  ) {
-    this.heads = new OrderedHeadReader(readHead);
-    this.keyMemo = new KeyMemo(Math.min(keyMemoBytes, maxBytes));
-    this.entryBytes = maxBytes - this.keyMemo.maxBytes;
+  constructor(options: ResponseCacheOptions) {
+    this.maxBytes = options.maxBytes;
+    this.now = options.now ?? (() => new Date().toISOString());
+    this.typesChanged = options.typesChanged;
+    this.heads = new OrderedHeadReader(options.readHead);
+    this.keyMemo = new KeyMemo(Math.min(options.keyMemoBytes ?? 0, options.maxBytes));
+    this.entryBytes = options.maxBytes - this.keyMemo.maxBytes;
   }
 
   /**
@@ -322,7 +334,14 @@ export class ResponseCache {
     if (entry) return this.answerFrom(entry, 'hit');
     this.misses += 1;
     const shared = this.pending.get(key);
-    if (shared && sameHead(shared.head, head)) return this.answerFrom((await shared.promise).entry, 'miss');
+    if (shared && sameHead(shared.head, head)) {
+      try {
+        return this.answerFrom((await shared.promise).entry, 'miss');
+      } catch {
+        // The request that started it failed, or was cancelled because its client left (its reads
+        // carry that client's signal): this caller still wants the answer, so it computes its own.
+      }
+    }
 
     const promise = compute().then((computed) => makeEntry(key, head, computed));
     const mine: Pending = { head, promise };

@@ -19,8 +19,9 @@ import type {
   StructureDefinition,
 } from '@medplum/fhirtypes';
 import { issue } from '../errors';
-import { DIRECTORY_CANONICAL } from '../profiles/profiles-location';
-import { elementTree, type ElementNode } from '../profiles/snapshot';
+import { DIRECTORY_CANONICAL } from '../directory-canonical';
+import { elementTree, type ElementNode } from '../element-tree';
+import { isObject } from '../json-value';
 import { type Expansion, type TerminologySource, ValueSetExpander } from './value-set-expansion';
 
 type Json = Record<string, unknown>;
@@ -303,8 +304,4 @@ function dedupe(issues: OperationOutcomeIssue[]): OperationOutcomeIssue[] {
     seen.add(key);
     return true;
   });
-}
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -5,6 +5,7 @@
  * datatypes beneath it; every coded value outside its value set yields one `code-invalid` issue.
  * Value sets we cannot expand completely are skipped, never used to reject.
  */
+import { isObject, type JsonObject } from '../json-value';
 import { readR4Bundle } from '../r4-bundles';
 import type {
   ElementDefinition,
@@ -153,12 +154,6 @@ interface Walk {
   readonly issues: OperationOutcomeIssue[];
   /** Guards against cycles and shared subtrees in objects built in memory (parsed JSON has none). */
   readonly seen: Set<object>;
-}
-
-type JsonObject = Record<string, unknown>;
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function visitResource(walk: Walk, value: unknown, path: string | undefined, depth: number): void {

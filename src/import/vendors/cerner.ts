@@ -12,7 +12,8 @@ import type { ImportItem } from '../read-import-file';
 import { referenceIndex, type CernerOrg, type CernerOrganizations } from './cerner-entries';
 import { planCernerEndpoints } from './cerner-endpoints';
 import { groupCernerUnits } from './cerner-units';
-import { completeOrganization, foreign, isObject, labelOf, rejectEntry, type Json } from './list-entries';
+import { isObject } from '../../fhir/json-value';
+import { completeOrganization, foreign, labelOf, rejectEntry, type Json } from './list-entries';
 import { VENDOR_LISTS, type VendorPlan } from './vendor-plan';
 
 export function planCerner(items: ImportItem[]): VendorPlan {

@@ -1,6 +1,6 @@
 import type { ImportSource } from '../import-report';
 import type { ImportItem } from '../read-import-file';
-import { isObject } from './list-entries';
+import { isObject } from '../../fhir/json-value';
 
 /**
  * The vendor shape of a file, if it has one:

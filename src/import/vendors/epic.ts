@@ -8,7 +8,8 @@ import type { Endpoint, Organization } from '@medplum/fhirtypes';
 import type { ImportIssue, Normalization } from '../import-report';
 import { importIssues, normalizeResource } from '../normalize-resource';
 import type { ImportItem } from '../read-import-file';
-import { completeOrganization, foreign, isObject, labelOf, rejectEntry } from './list-entries';
+import { isObject } from '../../fhir/json-value';
+import { completeOrganization, foreign, labelOf, rejectEntry } from './list-entries';
 import {
   addEndpoint,
   VENDOR_LISTS,

@@ -3,14 +3,12 @@
  * for the report, give its Organization the directory's defaults, and reject what has no place.
  */
 import type { Organization } from '@medplum/fhirtypes';
+import { isObject } from '../../fhir/json-value';
 import type { ImportItem } from '../read-import-file';
 import { rejection, type ImportIssue, type Normalization } from '../import-report';
 import type { PlannedOrganization, VendorList, VendorPlan } from './vendor-plan';
 
 export type Json = Record<string, unknown>;
-
-export const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Vendor patient-access lists publish provider organizations: organization-type#prov. */
 export const PROVIDER_TYPE = {

@@ -29,6 +29,7 @@ export async function matchEndpoints(
             'Endpoint',
             new URLSearchParams({ organization: `Organization/${manager.id}` }),
             ctx.baseUrl,
+            ctx.limits,
           )
         ).filter((r) => (r as Endpoint).address === address)
       : [];

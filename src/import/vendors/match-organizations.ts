@@ -1,5 +1,6 @@
 import type { Organization } from '@medplum/fhirtypes';
 import { randomUUID } from 'node:crypto';
+import type { RequestLimits } from '../../fhir/limits';
 import type { WriteSession } from '../../storage/resource-store';
 import { escapeValue, searchAll } from './search-all';
 import type { OrgState } from './unit-state';
@@ -11,13 +12,14 @@ import type { OrgState } from './unit-state';
 export async function matchOrganizations(
   session: WriteSession,
   baseUrl: string,
+  limits: Readonly<RequestLimits>,
   orgs: OrgState[],
 ): Promise<void> {
   for (const org of orgs) {
     if (org.issues.length > 0) continue;
     const { system, value, name } = org.planned.match;
     const params = new URLSearchParams({ identifier: `${escapeValue(system)}|${escapeValue(value)}` });
-    const matches = (await searchAll(session, 'Organization', params, baseUrl)).filter(
+    const matches = (await searchAll(session, 'Organization', params, baseUrl, limits)).filter(
       (r) =>
         (r as Organization).identifier?.some((i) => i.system === system && i.value === value) &&
         (name === undefined || (r as Organization).name === name),

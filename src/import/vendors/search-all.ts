@@ -1,5 +1,6 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { storedResource } from '../../fhir/interactions/conditional';
+import type { RequestLimits } from '../../fhir/limits';
 import { parseSearch } from '../../fhir/search/parse-search';
 import type { WriteSession } from '../../storage/resource-store';
 import type { SearchQuery } from '../../storage/search-query';
@@ -13,8 +14,9 @@ export async function searchAll(
   type: string,
   params: URLSearchParams,
   baseUrl: string,
+  limits: Readonly<RequestLimits>,
 ): Promise<Array<Resource & { id: string }>> {
-  const { query } = parseSearch(type, params, false, baseUrl);
+  const { query } = parseSearch(type, params, false, baseUrl, limits);
   let page: SearchQuery = { ...query, count: 200, sort: [], withTotal: false };
   const found: Array<Resource & { id: string }> = [];
   for (;;) {

@@ -23,7 +23,7 @@ export async function writeVendorUnit(
   unit: VendorUnit,
 ): Promise<WriteEvent[]> {
   const state = unitState(unit);
-  await matchOrganizations(session, ctx.baseUrl, state.orgs);
+  await matchOrganizations(session, ctx.baseUrl, ctx.limits, state.orgs);
   await matchEndpoints(session, ctx, state);
   settleLinks(ctx, state);
 

@@ -18,6 +18,7 @@ import { findSingleMatch, storedResource } from './conditional';
 import { invalid, informational } from '../errors';
 import { randomUUID } from 'node:crypto';
 import { PreparedWrites } from './prepared-writes';
+import { actorOf, writeRecorded } from '../recorded-write';
 
 function updateOptions(request: FhirRequest): UpdateOptions {
   const ifMatch = header(request, 'if-match');
@@ -46,7 +47,7 @@ export async function create(ctx: FhirContext, request: FhirRequest, type: strin
   const id = randomUUID();
   const options = prepared(ctx, withoutId, id, {});
   const ifNoneExist = header(request, 'if-none-exist');
-  const result = await ctx.store.write(async (session) => {
+  const result = await writeRecorded(ctx, actorOf(request), async (session) => {
     if (ifNoneExist !== undefined) {
       const criteria = new URLSearchParams(ifNoneExist.replace(/^[^?]*\?/, ''));
       const match = await findSingleMatch(session, type, criteria, 'If-None-Exist', ctx.baseUrl);
@@ -68,7 +69,7 @@ export async function conditionalUpdate(
   if (resource.id !== undefined) requireValidId(resource.id, `${type}.id`);
   const options = updateOptions(request);
   ctx.validator.assertValid(resource);
-  const result = await ctx.store.write(async (session) => {
+  const result = await writeRecorded(ctx, actorOf(request), async (session) => {
     const match = await findSingleMatch(session, type, request.query, 'Conditional update', ctx.baseUrl);
     if (match && resource.id !== undefined && resource.id !== match.id) {
       throw invalid(
@@ -88,7 +89,7 @@ export async function conditionalDelete(
   request: FhirRequest,
   type: string,
 ): Promise<FhirResult> {
-  const result = await ctx.store.write(async (session) => {
+  const result = await writeRecorded(ctx, actorOf(request), async (session) => {
     const match = await findSingleMatch(session, type, request.query, 'Conditional delete', ctx.baseUrl);
     return match ? deleteResource(session, type, match.id) : undefined;
   });
@@ -106,7 +107,7 @@ export async function update(
   const resource = requireBody(ctx, request, type);
   requireMatchingId(resource, id);
   const options = prepared(ctx, resource, id, updateOptions(request));
-  const result = await ctx.store.write((session) =>
+  const result = await writeRecorded(ctx, actorOf(request), (session) =>
     updateResource(session, resource as Resource & { id: string }, options),
   );
   return writeResponse(ctx, request, result);
@@ -120,7 +121,7 @@ export async function patch(
 ): Promise<FhirResult> {
   requireValidId(id);
   const options = updateOptions(request);
-  const result = await ctx.store.write((session) =>
+  const result = await writeRecorded(ctx, actorOf(request), (session) =>
     patchResource(session, ctx.validator, type, id, request.body, writeOptions(ctx, options)),
   );
   return writeResponse(ctx, request, result);
@@ -134,6 +135,8 @@ export async function remove(
 ): Promise<FhirResult> {
   requireValidId(id);
   const options = updateOptions(request);
-  const result = await ctx.store.write((session) => deleteResource(session, type, id, options));
+  const result = await writeRecorded(ctx, actorOf(request), (session) =>
+    deleteResource(session, type, id, options),
+  );
   return writeResponse(ctx, request, result);
 }

@@ -2,7 +2,9 @@
  * The one way the FHIR core writes: a store transaction whose session records, for every version it
  * writes, that version's Provenance (provenance.ts) in the same transaction, so a write and the
  * record of who made it are stored together or not at all (DESIGN.md, "Storage promises"). A write
- * that changes nothing calls no writeVersion, so it records nothing.
+ * that changes nothing calls no writeVersion, so it records nothing. The Provenances are written
+ * after the work, each after the version it records (so system history lists a transaction's
+ * versions, then their Provenances).
  *
  * The types only the directory writes (Provenance, AuditEvent) get no Provenance of their own, and
  * a client can never write them through here, whatever its token allows.
@@ -37,26 +39,47 @@ function provenanceVersion(written: VersionRecord, actor: WriteActor, baseUrl: s
   };
 }
 
-/** `session`, with every version it writes followed by that version's Provenance. */
-export function recordingSession(session: WriteSession, actor: WriteActor, baseUrl: string): WriteSession {
-  return {
-    read: (type, id) => session.read(type, id),
-    vread: (type, id, versionId) => session.vread(type, id, versionId),
-    search: (query, options) => session.search(query, options),
-    include: (specs, matches, cap, options) => session.include(specs, matches, cap, options),
-    async writeVersion(version): Promise<VersionRecord & { resource: Resource | null }> {
-      const directoryWritten = DIRECTORY_WRITTEN_TYPES.has(version.resourceType);
-      if (directoryWritten && actor.kind === 'client')
-        throw forbidden(
-          `${version.resourceType} resources are written only by the directory itself`,
-          version.resourceType,
-        );
-      const written = await session.writeVersion(version);
-      // No Provenance of a Provenance (nor of an AuditEvent): the directory's own records end here.
-      if (!directoryWritten) await session.writeVersion(provenanceVersion(written, actor, baseUrl));
-      return written;
-    },
-  };
+/**
+ * A write session that notes each version written through it, and then writes their Provenances,
+ * after the work and before the commit, as a second batch (one statement per batch, once the store
+ * writes versions in batches).
+ */
+export class ProvenanceRecorder {
+  readonly session: WriteSession;
+  private readonly pending: VersionRecord[] = [];
+
+  constructor(
+    private readonly inner: WriteSession,
+    private readonly actor: WriteActor,
+    private readonly baseUrl: string,
+  ) {
+    this.session = {
+      read: (type, id) => inner.read(type, id),
+      vread: (type, id, versionId) => inner.vread(type, id, versionId),
+      search: (query, options) => inner.search(query, options),
+      include: (specs, matches, cap, options) => inner.include(specs, matches, cap, options),
+      writeVersion: (version) => this.writeVersion(version),
+    };
+  }
+
+  private async writeVersion(version: NewVersion): Promise<VersionRecord & { resource: Resource | null }> {
+    const directoryWritten = DIRECTORY_WRITTEN_TYPES.has(version.resourceType);
+    if (directoryWritten && this.actor.kind === 'client')
+      throw forbidden(
+        `${version.resourceType} resources are written only by the directory itself`,
+        version.resourceType,
+      );
+    const written = await this.inner.writeVersion(version);
+    // No Provenance of a Provenance (nor of an AuditEvent): the directory's own records end here.
+    if (!directoryWritten) this.pending.push(written);
+    return written;
+  }
+
+  /** Writes the Provenance of every version written so far, in the same transaction. */
+  async writeProvenances(): Promise<void> {
+    const versions = this.pending.splice(0).map((w) => provenanceVersion(w, this.actor, this.baseUrl));
+    for (const version of versions) await this.inner.writeVersion(version);
+  }
 }
 
 /** Runs `work` as one store transaction (ResourceStore.write) whose writes record `actor`'s Provenance. */
@@ -65,5 +88,10 @@ export function writeRecorded<T>(
   actor: WriteActor,
   work: (session: WriteSession) => Promise<T>,
 ): Promise<T> {
-  return ctx.store.write((session) => work(recordingSession(session, actor, ctx.baseUrl)));
+  return ctx.store.write(async (session) => {
+    const recorder = new ProvenanceRecorder(session, actor, ctx.baseUrl);
+    const result = await work(recorder.session);
+    await recorder.writeProvenances();
+    return result;
+  });
 }

@@ -26,7 +26,7 @@ afterAll(async () => {
 /** The stored Provenances, read once the CLI has exited (PGlite: one process at a time). */
 async function storedProvenances(): Promise<Provenance[]> {
   const store = await openStore(
-    env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : { dataDir: env.DATA_DIR as string },
+    env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : { dataDir: env.DATA_DIR },
   );
   try {
     const page = await store.history({ type: 'Provenance', count: 100 });

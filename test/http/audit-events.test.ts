@@ -228,6 +228,19 @@ describe('who reads AuditEvents', () => {
     }
   });
 
+  it('conditional write criteria through AuditEvent are refused, for admins too', async () => {
+    const criteria = '_has:AuditEvent:entity:outcome=8';
+    expectOutcome(await call('DELETE', dir.url(`/Endpoint?${criteria}`), undefined, admin), 403);
+    expectOutcome(
+      await call('POST', dir.url('/Endpoint'), endpoint({ id: 'probe' }), {
+        ...implementer,
+        'if-none-exist': criteria,
+      }),
+      403,
+    );
+    expect((await call('GET', dir.url('/Endpoint/audited'))).status).toBe(200);
+  });
+
   it('a batch GET of an AuditEvent is 403 in its entry for a non-admin, 200 for an admin', async () => {
     const bundle = {
       resourceType: 'Bundle',

@@ -8,6 +8,8 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { invalid, preconditionFailed } from '../errors';
 import { parseSearch } from '../search/parse-search';
+import { requireReadable } from '../admin-only';
+import { typesNamed } from './search';
 import type { ResourceReader, VersionRecord } from '../../storage/resource-store';
 
 /** The current resources matching `criteria` (at most two: more than one is already an answer). */
@@ -20,6 +22,8 @@ export async function findMatches(
 ): Promise<VersionRecord[]> {
   const { query } = parseSearch(type, criteria, false, baseUrl);
   if (query.conditions.length === 0) throw invalid(`${what} needs search criteria`);
+  // Criteria through AuditEvent would let a writer probe what only admins read: refused for all.
+  requireReadable(typesNamed(query, []), undefined);
   const page = await reader.search({ ...query, count: 2, sort: [], withTotal: false });
   return page.records;
 }

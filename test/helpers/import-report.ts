@@ -28,7 +28,8 @@ export async function versionCount(store: ResourceStore): Promise<number> {
   let beforeSeq: number | undefined;
   for (;;) {
     const page = await store.history({ count: 1000, ...(beforeSeq === undefined ? {} : { beforeSeq }) });
-    total += page.entries.length;
+    // The versions imported, not the Provenance each records (src/fhir/recorded-write.ts).
+    total += page.entries.filter((e) => e.resourceType !== 'Provenance').length;
     if (page.nextBeforeSeq === undefined) return total;
     beforeSeq = page.nextBeforeSeq;
   }

@@ -22,7 +22,7 @@ export function counts(report: ImportReport): Record<string, number | string | b
   };
 }
 
-/** Every version ever written, deletions included: a write that changes nothing adds none. */
+/** Every version ever written but Provenances, deletions included: a write that changes nothing adds none. */
 export async function versionCount(store: ResourceStore): Promise<number> {
   let total = 0;
   let beforeSeq: number | undefined;

@@ -28,6 +28,21 @@ export default tseslint.config(
     },
   },
   {
+    // Every write records its Provenance: writers go through writeRecorded (src/fhir/recorded-write.ts).
+    files: ['src/fhir/**/*.ts', 'src/import/**/*.ts'],
+    ignores: ['src/fhir/recorded-write.ts', 'src/fhir/audit-event-sink.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.property.name='write'][callee.object.property.name='store']",
+          message:
+            'Write through writeRecorded (src/fhir/recorded-write.ts), so the write records its Provenance.',
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts', 'src/**/*.test.ts'],
     // Tests read arbitrary JSON response bodies; typing every one would add noise, not safety.
     rules: {

@@ -5,13 +5,14 @@
 import type { Server } from 'node:http';
 import type { Express } from 'express';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { CONFIG_VARIABLES, type Config } from './config';
 import type { FhirContext } from './fhir/context';
 import { DEFAULT_LIMITS, type RequestLimits } from './fhir/limits';
 import { KEY_MEMO_SHARE, ResponseCache } from './fhir/search/response-cache';
 import { loadR4Definitions } from './fhir/definitions';
 import { buildCapabilityStatement } from './fhir/interactions/capabilities';
+import { AuditEventSink } from './fhir/audit-event-sink';
 import { createResourceValidator } from './fhir/validation/resource-validator';
 import { directoryProfiles, profileCheck } from './fhir/profiles/register-profiles';
 import { createApp } from './http/app';
@@ -26,7 +27,6 @@ import type { ResourceStore } from './storage/resource-store';
 import { tokenEndpointOf } from './security/access-control';
 import { Authenticator } from './security/authenticator';
 import { RateLimiter } from './security/rate-limiter';
-import { NO_SECURITY_EVENTS } from './security/security-events';
 
 export const SEED_FILE = join(__dirname, '..', 'seed-data', 'directory.json');
 
@@ -99,7 +99,7 @@ export async function seedIfEmpty(
   file = SEED_FILE,
 ): Promise<ImportReport | undefined> {
   if ((await ctx.store.count()) > 0) return undefined;
-  const report = await importResources(ctx, await readImportFile(file));
+  const report = await importResources(ctx, await readImportFile(file), { fileName: basename(file) });
   logger.info(
     { created: report.created, rejected: report.rejected.length },
     'loaded seed data into the empty store',
@@ -161,10 +161,11 @@ export async function startDirectory(
     tokenTtlSeconds: config.accessTokenTtlSeconds ?? CONFIG_VARIABLES.ACCESS_TOKEN_TTL_SECONDS.default,
   });
   await authenticator.start();
+  const events = new AuditEventSink(openedStore, baseUrl, { log: logger });
   ctx.access = {
     authenticator,
     readAccess: config.readAccess ?? CONFIG_VARIABLES.READ_ACCESS.default,
-    events: NO_SECURITY_EVENTS,
+    events,
     tokenLimiter: new RateLimiter(
       config.tokenRatePerMinute ?? CONFIG_VARIABLES.TOKEN_RATE_PER_MINUTE.default,
     ),
@@ -198,6 +199,7 @@ export async function startDirectory(
           server.closeIdleConnections();
         });
         authenticator.close();
+        await events.close();
         await openedStore.close();
       })();
       return closing;

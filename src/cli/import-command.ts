@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { loadConfig } from '../config';
 import { createFhirContext, openStore } from '../directory';
 import { IMPORT_SOURCES, reportLines, type ImportSource } from '../import/import-report';
@@ -58,6 +59,7 @@ export async function runImport(args: string[]): Promise<number> {
     const report = await importResources(ctx, items, {
       chunkSize: parsed.chunkSize,
       dryRun: parsed.dryRun,
+      fileName: basename(parsed.file),
       ...(parsed.source ? { source: parsed.source } : {}),
       onProgress: (done, total, r) => {
         process.stderr.write(

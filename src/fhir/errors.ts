@@ -95,6 +95,10 @@ export const unknownType = (type: string): FhirError =>
 export const gone = (type: string, id: string): FhirError =>
   fail('deleted', `${type}/${id} has been deleted`, 410);
 
+/** 403: the caller is known but may not do this; the diagnostics name the rule that refused it. */
+export const forbidden = (diagnostics: string, expression?: string | string[]): FhirError =>
+  fail('forbidden', diagnostics, 403, expression);
+
 export const conflict = (diagnostics: string): FhirError => fail('conflict', diagnostics, 409);
 
 /** FHIR http.html#concurrency: 412 when If-Match names a version that is not the current one. */

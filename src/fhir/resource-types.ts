@@ -2,6 +2,8 @@
  * The resource types this directory stores, and the interactions it offers on each. The
  * CapabilityStatement, the router and the OpenAPI test all read this one list.
  */
+import { DIRECTORY_WRITTEN_TYPES } from '../security/principal';
+
 export const DIRECTORY_TYPES = [
   'Organization',
   'Endpoint',
@@ -11,6 +13,10 @@ export const DIRECTORY_TYPES = [
   'Practitioner',
   'PractitionerRole',
   'CapabilityStatement',
+  // Written only by the directory itself: a Provenance for every write, an AuditEvent for every
+  // security event (src/fhir/provenance.ts, src/fhir/audit-event.ts). Clients read them.
+  'Provenance',
+  'AuditEvent',
 ] as const;
 
 export type DirectoryType = (typeof DIRECTORY_TYPES)[number];
@@ -26,6 +32,20 @@ export const TYPE_INTERACTIONS = [
   'create',
   'search-type',
 ] as const;
+
+/** What clients may do with the types only the directory writes (DIRECTORY_WRITTEN_TYPES). */
+export const READ_ONLY_INTERACTIONS = [
+  'read',
+  'vread',
+  'history-instance',
+  'history-type',
+  'search-type',
+] as const;
+
+/** The interactions a client may use on `type`, as the CapabilityStatement lists them. */
+export function interactionsOf(type: string): readonly (typeof TYPE_INTERACTIONS)[number][] {
+  return DIRECTORY_WRITTEN_TYPES.has(type) ? READ_ONLY_INTERACTIONS : TYPE_INTERACTIONS;
+}
 
 export const SYSTEM_INTERACTIONS = ['transaction', 'batch', 'history-system', 'search-system'] as const;
 

@@ -15,6 +15,7 @@
  * one a real import would give, and nothing is stored.
  */
 import type { FhirContext } from '../fhir/context';
+import type { WriteActor } from '../fhir/provenance';
 import type { ImportReport, ImportSource } from './import-report';
 import { planPlain } from './plain-resources';
 import type { ImportItem } from './read-import-file';
@@ -41,6 +42,11 @@ export interface ImportOptions {
   dryRun?: boolean;
   /** The file's shape; detected when absent (vendors/detect-source.ts). */
   source?: ImportSource;
+  /**
+   * The name of the file read (no directory: a path may say more than it should), named as the
+   * source entity of every Provenance the import records. The directory itself is the agent.
+   */
+  fileName?: string;
 }
 
 export async function importResources(
@@ -62,6 +68,7 @@ export async function importResources(
     normalized: [],
     rejected: [],
   };
+  const actor: WriteActor = { kind: 'directory', ...(options.fileName ? { source: options.fileName } : {}) };
   const rejectedOrder = new Map<object, number>();
   const apply = (event: WriteEvent): void => {
     if (event.type === 'rejected') {
@@ -90,7 +97,7 @@ export async function importResources(
       chunk.push(work);
       size += work.size;
     }
-    (await writeChunk(ctx, chunk, dryRun)).forEach(apply);
+    (await writeChunk(ctx, actor, chunk, dryRun)).forEach(apply);
     done += size;
     options.onProgress?.(done, report.total, report);
   }

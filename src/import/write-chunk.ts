@@ -4,6 +4,8 @@
  * only what was refused is rejected, with the database's reason.
  */
 import type { FhirContext } from '../fhir/context';
+import type { WriteActor } from '../fhir/provenance';
+import { writeRecorded } from '../fhir/recorded-write';
 import type { ResourceKey, WriteSession } from '../storage/resource-store';
 import type { WriteEvent } from './write-event';
 import { isRefusal } from './write-refusal';
@@ -26,9 +28,14 @@ export interface Plan {
 
 class DryRunRollback extends Error {}
 
-export async function writeChunk(ctx: FhirContext, chunk: Work[], dryRun: boolean): Promise<WriteEvent[]> {
+export async function writeChunk(
+  ctx: FhirContext,
+  actor: WriteActor,
+  chunk: Work[],
+  dryRun: boolean,
+): Promise<WriteEvent[]> {
   try {
-    return await inOneTransaction(ctx, chunk, dryRun);
+    return await inOneTransaction(ctx, actor, chunk, dryRun);
   } catch (err) {
     if (!isRefusal(err)) throw err;
     if (chunk.length === 1) return (chunk[0] as Work).refused(err);
@@ -36,7 +43,7 @@ export async function writeChunk(ctx: FhirContext, chunk: Work[], dryRun: boolea
   const events: WriteEvent[] = [];
   for (const work of chunk) {
     try {
-      events.push(...(await inOneTransaction(ctx, [work], dryRun)));
+      events.push(...(await inOneTransaction(ctx, actor, [work], dryRun)));
     } catch (err) {
       if (!isRefusal(err)) throw err;
       events.push(...work.refused(err));
@@ -45,10 +52,16 @@ export async function writeChunk(ctx: FhirContext, chunk: Work[], dryRun: boolea
   return events;
 }
 
-async function inOneTransaction(ctx: FhirContext, works: Work[], dryRun: boolean): Promise<WriteEvent[]> {
+async function inOneTransaction(
+  ctx: FhirContext,
+  actor: WriteActor,
+  works: Work[],
+  dryRun: boolean,
+): Promise<WriteEvent[]> {
   let events: WriteEvent[] = [];
   try {
-    await ctx.store.write(async (session) => {
+    // Each written version records its Provenance (the directory as agent) in the chunk's transaction.
+    await writeRecorded(ctx, actor, async (session) => {
       events = [];
       await session.prefetch(works.flatMap((work) => work.keys ?? []));
       for (const work of works) events.push(...(await work.run(session)));

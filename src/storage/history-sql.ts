@@ -9,6 +9,7 @@ export function compileHistory(query: HistoryQuery): CompiledSql {
   const where: string[] = [];
   if (query.type) where.push(`resource_type = ${b.bind(query.type)}`);
   if (query.id) where.push(`id = ${b.bind(query.id)}`);
+  if (query.excludeTypes?.length) where.push(`resource_type <> ALL(${b.bind(query.excludeTypes)}::text[])`);
   if (query.since) where.push(`last_updated >= ${b.bind(query.since)}::timestamptz`);
   if (query.before) where.push(`last_updated < ${b.bind(query.before)}::timestamptz`);
   if (query.beforeSeq !== undefined) where.push(`seq < ${b.bind(query.beforeSeq)}`);

@@ -102,6 +102,8 @@ export interface IncludeResult {
 export interface HistoryQuery {
   type?: string;
   id?: string;
+  /** Versions of these types are left out (system history: the types only admin clients read). */
+  excludeTypes?: string[];
   /** Only versions written at or after this instant (FHIR `_since`). */
   since?: string;
   /** Only versions written before this instant (FHIR `_at` upper bound / cut-off). */

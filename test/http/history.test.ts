@@ -80,9 +80,11 @@ describe('history', () => {
       next = page.body.link.find((l: any) => l.relation === 'next')?.url;
     }
     expect(new Set(seen).size).toBe(seen.length);
-    expect(seen).toHaveLength(60);
+    // Each write's Provenance is a version too (src/fhir/recorded-write.ts): 60 Organizations, 60 Provenances.
+    expect(seen).toHaveLength(120);
+    expect(seen.filter((s) => s.includes('/Provenance/'))).toHaveLength(60);
     const everything = await followNext(dir.url(`/_history?_since=${encodeURIComponent(since)}&_count=50`));
-    expect(everything).toHaveLength(65);
+    expect(everything).toHaveLength(130);
   });
 
   it('caps _count at 1000 and includes self links on every page', async () => {

@@ -63,7 +63,11 @@ describe('GET /fhir/metadata', () => {
     'Practitioner',
     'PractitionerRole',
     'CapabilityStatement',
+    'Provenance',
+    'AuditEvent',
   ];
+  /** Written only by the directory: clients read them. */
+  const READ_ONLY = ['read', 'vread', 'history-instance', 'history-type', 'search-type'];
   const TYPE_INTERACTIONS = [
     'read',
     'vread',
@@ -91,7 +95,7 @@ describe('GET /fhir/metadata', () => {
     for (const r of resources) {
       expect([r.type, r.interaction.map((i) => i.code).sort()]).toEqual([
         r.type,
-        [...TYPE_INTERACTIONS].sort(),
+        [...(['Provenance', 'AuditEvent'].includes(r.type) ? READ_ONLY : TYPE_INTERACTIONS)].sort(),
       ]);
     }
     const system = (rest.interaction as Array<{ code: string }>).map((i) => i.code).sort();

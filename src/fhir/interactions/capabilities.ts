@@ -8,7 +8,8 @@ import type {
   CapabilityStatementRestResourceSearchParam,
 } from '@medplum/fhirtypes';
 import { searchableParams } from '../search/parse-search';
-import { DIRECTORY_TYPES, SYSTEM_INTERACTIONS, TYPE_INTERACTIONS } from '../resource-types';
+import { DIRECTORY_TYPES, interactionsOf, SYSTEM_INTERACTIONS } from '../resource-types';
+import { DIRECTORY_WRITTEN_TYPES } from '../../security/principal';
 import type { FhirContext } from '../context';
 
 export interface SoftwareInfo {
@@ -68,6 +69,17 @@ const VALIDATE_OPERATION = {
     'POST [type]/$validate and POST|GET [type]/[id]/$validate: every issue against base R4 and the directory profile (or the `profile` asked for), as an OperationOutcome; nothing is stored.',
 };
 
+/** What a client may write on the types it writes. */
+const WRITES = {
+  updateCreate: true,
+  conditionalCreate: true,
+  conditionalUpdate: true,
+  conditionalDelete: 'single',
+} as const;
+
+const DIRECTORY_WRITTEN =
+  'Read-only: written by the directory itself (a Provenance for every write, an AuditEvent for every security event); AuditEvents are readable by admin clients only.';
+
 export function buildCapabilityStatement(
   ctx: Pick<FhirContext, 'baseUrl' | 'profiles'>,
   software: SoftwareInfo,
@@ -77,14 +89,11 @@ export function buildCapabilityStatement(
     type,
     profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
     ...nonEmpty('supportedProfile', supportedProfiles(ctx, type)),
-    interaction: TYPE_INTERACTIONS.map((code) => ({ code })),
+    interaction: interactionsOf(type).map((code) => ({ code })),
     versioning: 'versioned-update',
     readHistory: true,
-    updateCreate: true,
-    conditionalCreate: true,
     conditionalRead: 'not-match',
-    conditionalUpdate: true,
-    conditionalDelete: 'single',
+    ...(DIRECTORY_WRITTEN_TYPES.has(type) ? { documentation: DIRECTORY_WRITTEN } : WRITES),
     referencePolicy: ['literal', 'local'],
     ...nonEmpty('searchInclude', includesOf(type)),
     ...nonEmpty('searchRevInclude', revIncludesOf(type)),

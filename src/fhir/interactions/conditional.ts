@@ -10,6 +10,8 @@ import type { Resource } from '@medplum/fhirtypes';
 import { invalid, preconditionFailed } from '../errors';
 import type { RequestLimits } from '../limits';
 import { parseSearch } from '../search/parse-search';
+import { requireReadable } from '../admin-only';
+import { typesNamed } from './search';
 import type { ResourceReader, VersionRecord } from '../../storage/resource-store';
 
 /** The current resources matching `criteria` (at most two: more than one is already an answer). */
@@ -23,6 +25,8 @@ export async function findMatches(
 ): Promise<VersionRecord[]> {
   const { query } = parseSearch(type, criteria, false, baseUrl, limits);
   if (query.conditions.length === 0) throw invalid(`${what} needs search criteria`);
+  // Criteria through AuditEvent would let a writer probe what only admins read: refused for all.
+  requireReadable(typesNamed(query, []), undefined);
   const page = await reader.search({ ...query, count: 2, sort: [], withTotal: false });
   return page.records;
 }

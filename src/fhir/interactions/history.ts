@@ -17,6 +17,9 @@ import { cachedAnswer, type CacheScope } from '../search/cached-answer';
 import type { VersionRecord } from '../../storage/resource-store';
 import type { HistoryQuery } from '../../storage/search-query';
 import { requireStorableParameters } from '../search/storable-text';
+import { contextToRead, everyoneTypes } from '../admin-only';
+import { DIRECTORY_TYPES } from '../resource-types';
+import { ADMIN_ONLY_TYPES } from '../../security/principal';
 
 const HISTORY_PARAMETERS: ReadonlySet<string> = new Set(['_since', '_count', '_page', '_at']);
 
@@ -32,11 +35,13 @@ export function historyScope(scope: HistoryScope, lenient: boolean): CacheScope 
 
 /** History, answered from the response cache while the store's head has not moved (see search). */
 export function history(ctx: FhirContext, request: FhirRequest, scope: HistoryScope): Promise<FhirResult> {
-  // Type and instance history read that type's rows only; system history reads every type.
-  const types = scope.type ? [scope.type] : undefined;
-  return cachedAnswer(ctx, request, historyScope(scope, isLenient(request)), async (query) => ({
-    text: await historyBundle(ctx, { ...request, query }, scope),
-    ...(types ? { types } : {}),
+  // Type and instance history read that type's rows only; system history reads every type but the
+  // admin-only ones (admin-only.ts), so an AuditEvent written ends none of its cached pages.
+  const types = scope.type ? [scope.type] : everyoneTypes(DIRECTORY_TYPES);
+  const c = contextToRead(ctx, types, request.principal);
+  return cachedAnswer(c, request, historyScope(scope, isLenient(request)), async (query) => ({
+    text: await historyBundle(c, { ...request, query }, scope),
+    types,
   }));
 }
 
@@ -46,6 +51,7 @@ async function historyBundle(ctx: FhirContext, request: FhirRequest, scope: Hist
   const query: HistoryQuery = { count: parseCount(request.query) };
   if (scope.type) query.type = scope.type;
   if (scope.id) query.id = requireValidId(scope.id);
+  if (!scope.type) query.excludeTypes = [...ADMIN_ONLY_TYPES];
   // Years 0001-9999 (date-range.ts): `_at=9999` ends at infinity, which PostgreSQL compares like any instant.
   const since = request.query.get('_since');
   if (since !== null) query.since = parseDateRange(since, '_since').start;

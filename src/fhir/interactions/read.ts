@@ -9,6 +9,8 @@ import type { FhirContext } from '../context';
 import { cachedResource, type CacheScope, type ResourceAnswer } from '../search/cached-answer';
 import type { VersionRecord } from '../../storage/resource-store';
 import { versionHeaders } from './write-response';
+import { contextToRead } from '../admin-only';
+import type { Principal } from '../../security/principal';
 
 /** What a read's cache key names (shared with src/http's hit lane). */
 export function readScope(type: string, id: string): CacheScope {
@@ -46,25 +48,31 @@ export async function read(
   id: string,
 ): Promise<FhirResult> {
   requireValidId(id);
-  const result = await cachedResource(ctx, readScope(type, id), type, async () =>
-    present(await ctx.store.read(type, id), type, id, `${type}/${id}`),
+  const c = contextToRead(ctx, [type], request.principal);
+  const result = await cachedResource(c, readScope(type, id), type, async () =>
+    present(await c.store.read(type, id), type, id, `${type}/${id}`),
   );
   return conditional(request, result);
 }
 
-/** `request`, when given, may make it conditional (If-None-Match); a batch's vread entry gives none. */
+/**
+ * `request`, when given, may make it conditional (If-None-Match); a batch's vread entry gives none,
+ * and `reader` is then the batch's principal.
+ */
 export async function vread(
   ctx: FhirContext,
   type: string,
   id: string,
   versionId: string,
   request?: FhirRequest,
+  reader: Principal | undefined = request?.principal,
 ): Promise<FhirResult> {
   requireValidId(id);
   if (!/^[1-9]\d{0,8}$/.test(versionId)) throw invalid(`'${versionId}' is not a version id`, 'versionId');
-  const result = await cachedResource(ctx, vreadScope(type, id, versionId), type, async () =>
+  const c = contextToRead(ctx, [type], reader);
+  const result = await cachedResource(c, vreadScope(type, id, versionId), type, async () =>
     present(
-      await ctx.store.vread(type, id, Number(versionId)),
+      await c.store.vread(type, id, Number(versionId)),
       type,
       id,
       `${type}/${id}/_history/${versionId}`,

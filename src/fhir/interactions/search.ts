@@ -16,6 +16,14 @@ import type { Computed } from '../search/response-cache';
 import { needsShaping, shapeResource } from '../search/shape-result';
 import type { VersionRecord } from '../../storage/resource-store';
 import type { Condition, IncludeSpec, SearchQuery } from '../../storage/search-query';
+import {
+  contextToRead,
+  everyoneTypes,
+  isAdminOnlyType,
+  mentionsAdminOnlyType,
+  requireReadable,
+  withoutCache,
+} from '../admin-only';
 
 /** Included resources are capped; a warning outcome says when some were left out. */
 export const INCLUDE_CAP = 1000;
@@ -34,7 +42,8 @@ export function systemSearch(ctx: FhirContext, request: FhirRequest): Promise<Fh
     .split(',')
     .map((t) => t.trim())
     .filter(Boolean);
-  const types = listed.length > 0 ? listed : [...DIRECTORY_TYPES];
+  // Unnamed, the admin-only types are left out for everyone (admin-only.ts).
+  const types = listed.length > 0 ? listed : everyoneTypes(DIRECTORY_TYPES);
   const unknown = types.filter((t) => !isDirectoryType(t));
   if (unknown.length > 0)
     throw invalid(`_type names types this directory does not store: ${unknown.join(', ')}`, '_type');
@@ -53,8 +62,11 @@ export function search(
   types?: string[],
 ): Promise<FhirResult> {
   const lenient = isLenient(request);
-  return cachedAnswer(ctx, request, searchScope(type, lenient, types), (query) =>
-    runSearch(ctx, query, lenient, type, types, request.signal),
+  const named = contextToRead(ctx, types ?? [type], request.principal);
+  // A chain, _has or include through an admin-only type is checked once parsed; never cached.
+  const c = mentionsAdminOnlyType(request.query) ? withoutCache(named) : named;
+  return cachedAnswer(c, request, searchScope(type, lenient, types), (query) =>
+    runSearch(c, query, lenient, type, types, request),
   );
 }
 
@@ -90,19 +102,39 @@ export function typesRead(query: SearchQuery, includes: IncludeSpec[]): string[]
   return [...read];
 }
 
+/** Every type a search names: its own, its chains' targets, its `_has` sources, its includes' types. */
+export function typesNamed(query: SearchQuery, includes: IncludeSpec[]): Set<string> {
+  const named = new Set<string>(query.types ?? [query.type]);
+  const visit = (conditions: Condition[]): void => {
+    for (const c of conditions) {
+      if (c.kind === 'chain') named.add(c.targetType);
+      if (c.kind === 'has') named.add(c.sourceType);
+      if (c.kind === 'chain' || c.kind === 'has') visit(c.conditions);
+    }
+  };
+  visit(query.conditions);
+  for (const spec of includes) {
+    named.add(spec.sourceType);
+    if (spec.targetType) named.add(spec.targetType);
+  }
+  return named;
+}
+
 async function runSearch(
   ctx: FhirContext,
   query: URLSearchParams,
   lenient: boolean,
   type: string,
-  types?: string[],
-  signal?: AbortSignal,
+  types: string[] | undefined,
+  request: FhirRequest,
 ): Promise<Computed> {
+  const signal = request.signal;
   // Across types, a parameter must mean something for every one of them.
   for (const other of types?.slice(1) ?? []) parseSearch(other, query, lenient, ctx.baseUrl, ctx.limits);
   const parsed = parseSearch(type, query, lenient, ctx.baseUrl, ctx.limits);
   const searchQuery = parsed.query;
   if (types) searchQuery.types = types;
+  const namesAdminOnly = requireReadable(typesNamed(searchQuery, parsed.includes), request.principal);
   const countOnly = parsed.summary === 'count';
   if (countOnly) searchQuery.count = 0;
   const page = await ctx.store.search(searchQuery, { signal });
@@ -134,7 +166,11 @@ async function runSearch(
   const entries: RawEntry[] = countOnly ? [] : page.records.map((r) => entryOf(r, 'match'));
   if (!countOnly && parsed.includes.length > 0 && page.records.length > 0) {
     const included = await ctx.store.include(parsed.includes, page.records, INCLUDE_CAP, { signal });
-    entries.push(...included.records.map((r) => entryOf(r, 'include')));
+    // An include that reaches an admin-only type without naming it leaves it out, for everyone.
+    const shown = namesAdminOnly
+      ? included.records
+      : included.records.filter((r) => !isAdminOnlyType(r.resourceType));
+    entries.push(...shown.map((r) => entryOf(r, 'include')));
     if (included.truncated) {
       entries.push(
         outcomeEntry(

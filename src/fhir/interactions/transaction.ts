@@ -30,6 +30,8 @@ import { storedResource } from './conditional';
 import type { PreparedWrites } from './prepared-writes';
 import { atEntry, planStillHolds, planTransaction } from './transaction-plan';
 import { type OwnershipCheck, ownershipGuard } from './ownership-guard';
+import { actorOf, writeRecorded } from '../recorded-write';
+import { requireReadable } from '../admin-only';
 
 const STATUS_TEXT: Record<number, string> = { 200: '200 OK', 201: '201 Created', 204: '204 No Content' };
 
@@ -80,7 +82,7 @@ async function runTransaction(
   readEntries: () => EntryRequest[],
 ): Promise<RawEntry[]> {
   const planned = await planTransaction(ctx, readEntries, ctx.store);
-  return ctx.store.write(async (session) => {
+  return writeRecorded(ctx, actorOf(request), async (session) => {
     const plan = (await planStillHolds(planned, session, ctx))
       ? planned
       : await planTransaction(ctx, readEntries, session);
@@ -193,6 +195,7 @@ async function runEntry(
       if (entry.settled === 'nothing') return { entry: { response: { status: '204 No Content' } } };
       return writeEntry(ctx, request, await deleteResource(session, entry.type, entry.id as string, options));
     case 'GET': {
+      requireReadable([entry.type], request.principal);
       // Inside the transaction a read sees the transaction's own writes.
       if (entry.query || entry.id === undefined)
         throw invalid('A search inside a transaction is not supported; use a batch');
@@ -222,12 +225,13 @@ async function runGet(ctx: FhirContext, request: FhirRequest, entry: EntryReques
     method: 'GET',
     query: entry.query ?? new URLSearchParams(),
     headers: request.headers,
+    ...(request.principal ? { principal: request.principal } : {}),
   };
   const result =
     entry.id === undefined
       ? await search(ctx, inner, entry.type)
       : entry.versionId
-        ? await vread(ctx, entry.type, entry.id, entry.versionId)
+        ? await vread(ctx, entry.type, entry.id, entry.versionId, undefined, request.principal)
         : await read(ctx, inner, entry.type, entry.id);
   const response: NonNullable<BundleEntry['response']> = { status: String(result.status) };
   if (result.headers?.etag) response.etag = result.headers.etag;

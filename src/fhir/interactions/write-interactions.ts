@@ -20,6 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { PreparedWrites } from './prepared-writes';
 import { type OwnershipCheck, ownershipGuard } from './ownership-guard';
 import type { WriteSession } from '../../storage/resource-store';
+import { actorOf, writeRecorded } from '../recorded-write';
 
 function updateOptions(request: FhirRequest): UpdateOptions {
   const ifMatch = header(request, 'if-match');
@@ -50,7 +51,7 @@ function writeOwned<T>(
   request: FhirRequest,
   work: (session: WriteSession, ownership: OwnershipCheck | undefined) => Promise<T>,
 ): Promise<T> {
-  return ctx.store.write(async (session) => {
+  return writeRecorded(ctx, actorOf(request), async (session) => {
     const guard = ownershipGuard(request.principal, session, ctx.baseUrl);
     const result = await work(session, guard);
     await guard?.settle();

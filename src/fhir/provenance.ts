@@ -1,0 +1,99 @@
+/**
+ * The Provenance of one written version (FHIR R4 provenance.html): which version it is about, when,
+ * what was done, and who did it. Pure: recorded-write.ts writes it in the write's own transaction.
+ *
+ * Who: a client is a Device identified by its client id (a logical reference, references.html#logical:
+ * no Device resource exists), acting on behalf of the Organization it is bound to; the directory
+ * itself (imports, the seed, the CLI) is the Device `urn:fhir-directory:system|fhir-directory`, and an
+ * import names the file it read as the Provenance's source entity.
+ */
+import type { Device, Provenance, ProvenanceAgent, ProvenanceEntity, Reference } from '@medplum/fhirtypes';
+import type { Principal } from '../security/principal';
+import type { VersionRecord } from '../storage/version-record';
+
+/** Identifier system of a client Device: the value is its client id. */
+export const CLIENT_SYSTEM = 'urn:fhir-directory:client';
+/** Identifier system of the directory itself as a Device. */
+export const SYSTEM_SYSTEM = 'urn:fhir-directory:system';
+/** Identifier system of an import's source file (the value is the file's name, never its path). */
+export const IMPORT_SYSTEM = 'urn:fhir-directory:import';
+
+export const DATA_OPERATION = 'http://terminology.hl7.org/CodeSystem/v3-DataOperation';
+export const PARTICIPANT_TYPE = 'http://terminology.hl7.org/CodeSystem/provenance-participant-type';
+
+/** Who makes a write: a client (the principal of its token), or the directory itself. */
+export type WriteActor =
+  | { kind: 'client'; principal: Principal }
+  /** `source`: the name of the file an import reads, when there is one. */
+  | { kind: 'directory'; source?: string };
+
+export const DIRECTORY_ACTOR: WriteActor = Object.freeze({ kind: 'directory' });
+
+/** The directory itself, as the Device that observed or made something. */
+export const DIRECTORY_DEVICE: Reference<Device> = Object.freeze({
+  type: 'Device',
+  identifier: { system: SYSTEM_SYSTEM, value: 'fhir-directory' },
+  display: 'fhir-directory',
+});
+
+/** A client as a Device, identified by its client id. */
+export function clientDevice(clientId: string, clientName?: string): Reference<Device> {
+  return {
+    type: 'Device',
+    identifier: { system: CLIENT_SYSTEM, value: clientId },
+    ...(clientName ? { display: clientName } : {}),
+  };
+}
+
+const OPERATIONS = {
+  CREATE: 'create',
+  UPDATE: 'update',
+  DELETE: 'delete',
+} as const;
+
+/**
+ * CREATE for a first version or a POST, DELETE for a deletion, UPDATE otherwise (a PUT or PATCH of
+ * an existing resource; a PUT that brings back a deleted one too, as its version number says).
+ */
+function operationOf(version: VersionRecord): keyof typeof OPERATIONS {
+  if (version.deleted) return 'DELETE';
+  return version.method === 'POST' || version.versionId === 1 ? 'CREATE' : 'UPDATE';
+}
+
+function agentOf(actor: WriteActor): ProvenanceAgent {
+  const type = { coding: [{ system: PARTICIPANT_TYPE, code: 'author', display: 'Author' }] };
+  if (actor.kind === 'directory') return { type, who: { ...DIRECTORY_DEVICE } };
+  const { principal } = actor;
+  return {
+    type,
+    who: clientDevice(principal.clientId, principal.clientName),
+    ...(principal.organization ? { onBehalfOf: { reference: principal.organization } } : {}),
+  };
+}
+
+function sourceEntity(actor: WriteActor): ProvenanceEntity[] {
+  if (actor.kind !== 'directory' || !actor.source) return [];
+  return [
+    {
+      role: 'source',
+      what: {
+        identifier: { system: IMPORT_SYSTEM, value: actor.source },
+        display: `import of ${actor.source}`,
+      },
+    },
+  ];
+}
+
+/** The Provenance of `version` (as written: its versionId and lastUpdated are known) made by `actor`. */
+export function provenanceOf(version: VersionRecord, actor: WriteActor): Provenance {
+  const operation = operationOf(version);
+  const entity = sourceEntity(actor);
+  return {
+    resourceType: 'Provenance',
+    target: [{ reference: `${version.resourceType}/${version.id}/_history/${version.versionId}` }],
+    recorded: version.lastUpdated,
+    activity: { coding: [{ system: DATA_OPERATION, code: operation, display: OPERATIONS[operation] }] },
+    agent: [agentOf(actor)],
+    ...(entity.length > 0 ? { entity } : {}),
+  };
+}

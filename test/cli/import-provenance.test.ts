@@ -1,0 +1,75 @@
+/**
+ * `fhir-directory import` as a user runs it (the built CLI in its own process) records, for each
+ * resource it writes, a Provenance naming the directory itself as agent and the file (its name, not
+ * its path) as source, in the same transaction; a re-import that changes nothing records nothing.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Provenance } from '@medplum/fhirtypes';
+import { openStore } from '../../src/directory';
+import { organization, endpoint } from '../helpers/resources';
+import { childDatabaseEnv, runCli } from '../helpers/spawn-directory';
+
+let work: string;
+let env: NodeJS.ProcessEnv;
+let cleanup: () => Promise<void>;
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'fhir-directory-import-provenance-'));
+  ({ env, cleanup } = await childDatabaseEnv(join(work, 'db')));
+});
+afterAll(async () => {
+  await cleanup();
+  await rm(work, { recursive: true, force: true });
+});
+
+/** The stored Provenances, read once the CLI has exited (PGlite: one process at a time). */
+async function storedProvenances(): Promise<Provenance[]> {
+  const store = await openStore(
+    env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : { dataDir: env.DATA_DIR },
+  );
+  try {
+    const page = await store.history({ type: 'Provenance', count: 100 });
+    return page.entries.map((e) => JSON.parse(e.content as string) as Provenance);
+  } finally {
+    await store.close();
+  }
+}
+
+it('records one Provenance per imported resource, the directory as agent and the file as source', async () => {
+  const file = join(work, 'members.json');
+  await writeFile(
+    file,
+    JSON.stringify({
+      resourceType: 'Bundle',
+      type: 'collection',
+      entry: [
+        { resource: organization({ id: 'cli-org', name: 'CLI Org' }) },
+        { resource: endpoint({ id: 'cli-ep', managingOrganization: { reference: 'Organization/cli-org' } }) },
+      ],
+    }),
+  );
+  const first = await runCli(['import', file], env);
+  expect(first.code).toBe(0);
+  const provenances = await storedProvenances();
+  expect(provenances.map((p) => p.target?.[0]?.reference).sort()).toEqual([
+    'Endpoint/cli-ep/_history/1',
+    'Organization/cli-org/_history/1',
+  ]);
+  for (const p of provenances) {
+    expect(p.agent?.[0]?.who?.identifier).toEqual({
+      system: 'urn:fhir-directory:system',
+      value: 'fhir-directory',
+    });
+    expect(p.entity?.[0]?.what.identifier).toEqual({
+      system: 'urn:fhir-directory:import',
+      value: 'members.json',
+    });
+    expect(JSON.stringify(p)).not.toContain(work);
+  }
+
+  const again = await runCli(['import', file], env);
+  expect(again.code).toBe(0);
+  expect(again.stdout).toMatch(/0 created, 0 updated, 2 unchanged/);
+  expect(await storedProvenances()).toHaveLength(2);
+}, 240_000); // two runs of the CLI and two opens of the store

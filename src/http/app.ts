@@ -3,6 +3,7 @@ import express, { type Express } from 'express';
 import type { FhirContext } from '../fhir/context';
 import type { FhirResult } from '../fhir/request';
 import type { Logger } from '../logger';
+import { answerPreflight } from './cors';
 import { errorHandler, notFoundHandler } from './error-handler';
 import { createFhirRouter } from './fhir-routes';
 import { serveOpenApi } from './openapi-route';
@@ -26,6 +27,7 @@ export function createApp(options: AppOptions): Express {
     res.json({ status: 'ok' });
   });
   app.get('/openapi.json', serveOpenApi);
+  app.use(FHIR_MOUNT, answerPreflight);
   app.use(FHIR_MOUNT, createFhirRouter(options));
   app.use(notFoundHandler);
   app.use(errorHandler(options.logger));

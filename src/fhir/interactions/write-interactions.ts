@@ -18,6 +18,7 @@ import { findSingleMatch, storedResource } from './conditional';
 import { invalid, informational } from '../errors';
 import { randomUUID } from 'node:crypto';
 import { PreparedWrites } from './prepared-writes';
+import { requireWriteAccess } from '../access-checks';
 
 function updateOptions(request: FhirRequest): UpdateOptions {
   const ifMatch = header(request, 'if-match');
@@ -40,6 +41,7 @@ function prepared(ctx: FhirContext, resource: Resource, id: string, extra: Updat
 }
 
 export async function create(ctx: FhirContext, request: FhirRequest, type: string): Promise<FhirResult> {
+  requireWriteAccess(request, type, 'create');
   const resource = requireBody(ctx, request, type);
   // FHIR http.html#create: an id in the body is ignored; the server assigns one.
   const { id: _ignored, ...withoutId } = resource;
@@ -64,6 +66,7 @@ export async function conditionalUpdate(
   request: FhirRequest,
   type: string,
 ): Promise<FhirResult> {
+  requireWriteAccess(request, type, 'update');
   const resource = requireBody(ctx, request, type);
   if (resource.id !== undefined) requireValidId(resource.id, `${type}.id`);
   const options = updateOptions(request);
@@ -88,6 +91,7 @@ export async function conditionalDelete(
   request: FhirRequest,
   type: string,
 ): Promise<FhirResult> {
+  requireWriteAccess(request, type, 'delete');
   const result = await ctx.store.write(async (session) => {
     const match = await findSingleMatch(session, type, request.query, 'Conditional delete', ctx.baseUrl);
     return match ? deleteResource(session, type, match.id) : undefined;
@@ -102,6 +106,7 @@ export async function update(
   type: string,
   id: string,
 ): Promise<FhirResult> {
+  requireWriteAccess(request, type, 'update');
   requireValidId(id);
   const resource = requireBody(ctx, request, type);
   requireMatchingId(resource, id);
@@ -118,6 +123,7 @@ export async function patch(
   type: string,
   id: string,
 ): Promise<FhirResult> {
+  requireWriteAccess(request, type, 'update');
   requireValidId(id);
   const options = updateOptions(request);
   const result = await ctx.store.write((session) =>
@@ -132,6 +138,7 @@ export async function remove(
   type: string,
   id: string,
 ): Promise<FhirResult> {
+  requireWriteAccess(request, type, 'delete');
   requireValidId(id);
   const options = updateOptions(request);
   const result = await ctx.store.write((session) => deleteResource(session, type, id, options));

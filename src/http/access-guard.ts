@@ -117,7 +117,7 @@ export function recordRefusal(
     outcome: first?.code ?? 'forbidden',
     reason: first?.diagnostics ?? err.message,
     method: req.method,
-    path: req.originalUrl.split('?', 1)[0] as string,
+    path: req.originalUrl.split('?', 1)[0],
     ...(req.socket.remoteAddress ? { address: req.socket.remoteAddress } : {}),
     ...(target ? { target } : {}),
   });

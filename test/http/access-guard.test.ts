@@ -115,7 +115,7 @@ describe('A3, A4: a token that is not good', () => {
   }
 
   it.each([
-    ['garbage', async () => 'not-a-token'],
+    ['garbage', () => Promise.resolve('not-a-token')],
     ['forged (another secret)', async () => signed({ secret: Buffer.alloc(32, 7) })],
     ['issued for another audience', async () => signed({ audience: 'https://other.example.org/fhir' })],
     ['issued to an unknown client', async () => signed({ clientId: 'nobody' })],

@@ -16,6 +16,7 @@ const STATUS_BY_CODE: Partial<Record<IssueCode, number>> = {
   invariant: 400,
   security: 401,
   login: 401,
+  expired: 401,
   unknown: 401,
   forbidden: 403,
   suppressed: 403,
@@ -37,13 +38,16 @@ const STATUS_BY_CODE: Partial<Record<IssueCode, number>> = {
 export class FhirError extends Error {
   readonly status: number;
   readonly outcome: OperationOutcome;
+  /** Headers the answer must carry (WWW-Authenticate on a 401/403, Retry-After on a 429). */
+  readonly headers: Readonly<Record<string, string>> | undefined;
 
-  constructor(outcome: OperationOutcome, status?: number) {
+  constructor(outcome: OperationOutcome, status?: number, headers?: Readonly<Record<string, string>>) {
     const first = outcome.issue?.[0];
     super(first?.diagnostics ?? first?.details?.text ?? 'FHIR error');
     this.name = 'FhirError';
     this.outcome = outcome;
     this.status = status ?? STATUS_BY_CODE[first?.code ?? 'exception'] ?? 500;
+    this.headers = headers;
   }
 }
 
@@ -71,8 +75,9 @@ function fail(
   diagnostics: string,
   status?: number,
   expression?: string | string[],
+  headers?: Readonly<Record<string, string>>,
 ): FhirError {
-  return new FhirError(outcomeOf([issue(code, diagnostics, expression)]), status);
+  return new FhirError(outcomeOf([issue(code, diagnostics, expression)]), status, headers);
 }
 
 /** 400: the request is malformed (bad JSON, bad id, bad parameter). */
@@ -95,8 +100,8 @@ export const unknownType = (type: string): FhirError =>
 export const gone = (type: string, id: string): FhirError =>
   fail('deleted', `${type}/${id} has been deleted`, 410);
 
-/** 403: the caller is known but may not do this; the diagnostics name the rule that refused it. */
-export const forbidden = (diagnostics: string, expression?: string | string[]): FhirError =>
+/** 403 naming the rule that refused the caller and what it touched (no scope would allow it). */
+export const forbiddenAt = (diagnostics: string, expression: string | string[]): FhirError =>
   fail('forbidden', diagnostics, 403, expression);
 
 export const conflict = (diagnostics: string): FhirError => fail('conflict', diagnostics, 409);
@@ -145,6 +150,53 @@ export const limitExceeded = (
 
 /** 503 with Retry-After: the database could not take the request in time (a busy pool); retry shortly. */
 export const unavailable = (diagnostics: string): FhirError => fail('transient', diagnostics, 503);
+
+/** The realm every WWW-Authenticate challenge names (RFC 6750 §3). */
+export const AUTH_REALM = 'fhir-directory';
+
+/** Why a request carried no usable bearer token (src/security/principal.ts AuthProblem's problems). */
+export type LoginProblem = 'login' | 'expired' | 'malformed';
+
+/**
+ * RFC 6750 §3.1: no token is a bare challenge (401 `login`); an unknown, forged, revoked or expired
+ * token is `invalid_token` (401 `login` or `expired`); an Authorization header that is not one
+ * `Bearer <token>` is `invalid_request`, 400 as the RFC says, with an `invalid` outcome.
+ */
+export function unauthorized(problem: LoginProblem, reason: string, tokenSent: boolean): FhirError {
+  if (problem === 'malformed')
+    return fail('invalid', reason, 400, undefined, {
+      'www-authenticate': `Bearer realm="${AUTH_REALM}", error="invalid_request"`,
+    });
+  const challenge = tokenSent
+    ? `Bearer realm="${AUTH_REALM}", error="invalid_token"`
+    : `Bearer realm="${AUTH_REALM}"`;
+  return fail(problem, reason, 401, undefined, { 'www-authenticate': challenge });
+}
+
+/**
+ * 403 `forbidden` naming the rule that failed. With `neededScope`, the token lacks a scope that
+ * would allow it (RFC 6750 `insufficient_scope`, naming the scope); without, no scope would.
+ */
+export function forbidden(diagnostics: string, neededScope?: string): FhirError {
+  const headers =
+    neededScope === undefined
+      ? undefined
+      : {
+          'www-authenticate': `Bearer realm="${AUTH_REALM}", error="insufficient_scope", scope="${neededScope}"`,
+        };
+  return fail('forbidden', diagnostics, 403, undefined, headers);
+}
+
+/** 429 `throttled` with Retry-After in seconds. */
+export const throttled = (diagnostics: string, retryAfterSeconds: number): FhirError =>
+  fail('throttled', diagnostics, 429, undefined, { 'retry-after': String(retryAfterSeconds) });
+
+/** Whether an error refuses the caller (401, 403, 429), as opposed to failing its request. */
+export const isRefusal = (err: FhirError): boolean =>
+  err.status === 401 ||
+  err.status === 403 ||
+  err.status === 429 ||
+  err.headers?.['www-authenticate'] !== undefined;
 
 /** 500 with a request id and no internals: the log has the rest. */
 export const internalError = (requestId: string): FhirError =>

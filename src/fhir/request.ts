@@ -21,6 +21,11 @@ export interface FhirRequest {
    */
   reportUnexpected?: (err: unknown) => FhirError;
   /**
+   * Reports a refusal (401/403/429) met inside the request that does not end it: a batch entry
+   * answered 403 while the others go on. The request's own refusal src/http reports itself.
+   */
+  reportRefused?: (err: FhirError) => void;
+  /**
    * The client whose bearer token came with the request. Absent: no token, or the directory itself
    * (imports, seeding, the CLI), which never comes through HTTP; src/http refuses an HTTP write that
    * has none before it reaches an interaction.

@@ -4,6 +4,7 @@ import type { FhirContext } from '../fhir/context';
 import type { FhirResult } from '../fhir/request';
 import type { Logger } from '../logger';
 import { ADMIN_MOUNT, createAdminRouter } from './admin-routes';
+import { answerPreflight } from './cors';
 import { errorHandler, notFoundHandler } from './error-handler';
 import { createFhirRouter } from './fhir-routes';
 import { serveOpenApi } from './openapi-route';
@@ -27,6 +28,7 @@ export function createApp(options: AppOptions): Express {
     res.json({ status: 'ok' });
   });
   app.get('/openapi.json', serveOpenApi);
+  app.use(FHIR_MOUNT, answerPreflight);
   app.use(FHIR_MOUNT, createFhirRouter(options));
   if (options.ctx.access) app.use(ADMIN_MOUNT, createAdminRouter(options.ctx, options.ctx.access));
   app.use(notFoundHandler);

@@ -83,6 +83,8 @@ export function errorHandler(logger: Logger) {
       return;
     }
     if (fhirError.status === 413) res.setHeader('connection', 'close');
+    // WWW-Authenticate on a 401/403, Retry-After on a 429 (src/fhir/errors.ts).
+    for (const [name, value] of Object.entries(fhirError.headers ?? {})) res.setHeader(name, value);
     res.status(fhirError.status).setHeader('content-type', FHIR_JSON).end(JSON.stringify(fhirError.outcome));
   };
 }

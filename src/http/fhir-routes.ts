@@ -4,8 +4,8 @@
  */
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { FhirContext } from '../fhir/context';
-import { type FhirError, internalError, methodNotAllowed, unknownType } from '../fhir/errors';
-import type { FhirResult } from '../fhir/request';
+import { type FhirError, internalError, isFhirError, methodNotAllowed, unknownType } from '../fhir/errors';
+import type { FhirRequest, FhirResult } from '../fhir/request';
 import { decideFormat } from './content-negotiation';
 import { readBody } from './read-body';
 import { fhirRequestOf, routeTakes } from './route-match';
@@ -13,7 +13,8 @@ import { FHIR_ROUTES, type FhirRoute, type RouteParams } from './route-table';
 import { requestId } from './request-context';
 import { sendResult } from './send-result';
 import type { Logger } from '../logger';
-import { isPrincipal, type Principal } from '../security/principal';
+import type { Principal } from '../security/principal';
+import { directoryWrittenRefusal, guardRoute, recordRefusal } from './access-guard';
 
 export { FHIR_ROUTES, type FhirRoute, type HttpMethod, type RouteParams } from './route-table';
 
@@ -73,52 +74,73 @@ export function routeFhirRequests(answer: RouteAnswer): Router {
   return router;
 }
 
-/**
- * The client a bearer token stands for, when the request carries a valid one. Deciding what a
- * request without one (or with a bad one) gets is the access guard's work.
- */
-async function principalOf(
-  ctx: FhirContext,
-  authorization: string | undefined,
-): Promise<Principal | undefined> {
-  if (!ctx.access || authorization === undefined) return undefined;
-  const found = await ctx.access.authenticator.authenticate(authorization);
-  return isPrincipal(found) ? found : undefined;
+export function createFhirRouter(options: FhirRouterOptions): Router {
+  const { ctx } = options;
+  const router = Router({ caseSensitive: true, strict: false });
+  // Provenance and AuditEvent are written by the directory only, whether or not a route serves them.
+  router.use(async (req: Request, _res: Response, next: NextFunction) => {
+    const refused = await directoryWrittenRefusal(ctx, req.method, req.path, req.headers.authorization);
+    if (!refused) return next();
+    recordRefusal(ctx, refused, req, undefined, req.path.split('/')[1]);
+    throw refused;
+  });
+  router.use(
+    routeFhirRequests(async (route, params, req, res) => {
+      const request = fhirRequestOf(req.method, req.originalUrl, req.headers);
+      const format = decideFormat(request.query, req.headers.accept);
+      if (route === 'metadata') {
+        sendResult(res, options.capabilityStatement(), format.pretty);
+        return;
+      }
+      const target = params.type && params.id ? `${params.type}/${params.id}` : params.type;
+      let principal: Principal | undefined;
+      try {
+        principal = await guardRoute(ctx, { ...route, type: params.type }, req.headers.authorization);
+        await answerRoute(options, route, params, request, req, res, principal, format.pretty);
+      } catch (err) {
+        if (isFhirError(err)) recordRefusal(ctx, err, req, principal, target);
+        throw err;
+      }
+    }),
+  );
+  return router;
 }
 
-export function createFhirRouter(options: FhirRouterOptions): Router {
-  return routeFhirRequests(async (route, params, req, res) => {
-    const request = fhirRequestOf(req.method, req.originalUrl, req.headers);
-    const format = decideFormat(request.query, req.headers.accept);
-    if (route === 'metadata') {
-      sendResult(res, options.capabilityStatement(), format.pretty);
-      return;
-    }
-    const body = route.bodyTypes ? await readBody(req, options.maxBodyBytes, route.bodyTypes) : undefined;
-    // The client hanging up before its answer is complete cancels the database work still running.
-    const clientGone = new AbortController();
-    res.on('close', () => {
-      if (!res.writableFinished) clientGone.abort();
-    });
-    const principal = await principalOf(options.ctx, req.headers.authorization);
-    const result = await route.handle(
-      options.ctx,
-      {
-        ...request,
-        ...(principal ? { principal } : {}),
-        body: body?.value,
-        signal: clientGone.signal,
-        reportUnexpected: (err: unknown): FhirError => {
-          const id = requestId(res);
-          options.logger?.error(
-            { reqId: id, err, method: req.method, path: req.originalUrl },
-            'unexpected error',
-          );
-          return internalError(id);
-        },
-      },
-      params,
-    );
-    sendResult(res, result, format.pretty);
+/** Runs the route's interaction for a request the guard let through, and writes its answer. */
+async function answerRoute(
+  options: FhirRouterOptions,
+  route: FhirRoute,
+  params: RouteParams,
+  request: FhirRequest,
+  req: Request,
+  res: Response,
+  principal: Principal | undefined,
+  pretty: boolean,
+): Promise<void> {
+  const body = route.bodyTypes ? await readBody(req, options.maxBodyBytes, route.bodyTypes) : undefined;
+  // The client hanging up before its answer is complete cancels the database work still running.
+  const clientGone = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) clientGone.abort();
   });
+  const result = await route.handle(
+    options.ctx,
+    {
+      ...request,
+      ...(principal ? { principal } : {}),
+      body: body?.value,
+      signal: clientGone.signal,
+      reportUnexpected: (err: unknown): FhirError => {
+        const id = requestId(res);
+        options.logger?.error(
+          { reqId: id, err, method: req.method, path: req.originalUrl },
+          'unexpected error',
+        );
+        return internalError(id);
+      },
+      reportRefused: (err: FhirError): void => recordRefusal(options.ctx, err, req, principal, params.type),
+    },
+    params,
+  );
+  sendResult(res, result, pretty);
 }

@@ -22,6 +22,7 @@ import type { Logger } from '../logger';
 import { decideFormat } from './content-negotiation';
 import { fhirRequestOf, matchFhirRoute } from './route-match';
 import { trackRequest } from './request-context';
+import { guardRoute } from './access-guard';
 import { FHIR_JSON } from './send-result';
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -78,8 +79,27 @@ function answer(req: IncomingMessage, res: ServerResponse, hit: CachedBytes): vo
 }
 
 /**
+ * Whether the full path's access guard would let this request through to its interaction, decided
+ * by the same guard (access-guard.ts) with the same Authenticator. Anything it would refuse, the
+ * lane leaves to the full path, which answers the refusal and reports it.
+ */
+async function guardWouldPass(ctx: FhirContext, req: IncomingMessage): Promise<boolean> {
+  const url = req.url ?? '';
+  const mark = url.indexOf('?');
+  const match = matchFhirRoute('GET', mark < 0 ? url : url.slice(0, mark));
+  if (match === undefined || match === 'metadata') return false;
+  try {
+    await guardRoute(ctx, { ...match.route, type: match.params.type }, req.headers.authorization);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * The lane in front of `app`: a request listener for the HTTP server that answers current cache
- * hits itself and hands every other request to `app` untouched.
+ * hits itself and hands every other request to `app` untouched. A request with no Authorization
+ * header under READ_ACCESS=public costs nothing more; any other goes through the access guard first.
  */
 export function withHitLane(ctx: FhirContext, logger: Logger, app: Listener): Listener {
   return (req, res): void => {
@@ -90,17 +110,38 @@ export function withHitLane(ctx: FhirContext, logger: Logger, app: Listener): Li
       return;
     }
     const started = process.hrtime.bigint();
-    cache.hit(key).then(
-      (hit) => {
-        if (hit === undefined) {
-          app(req, res);
-          return;
-        }
-        trackRequest(logger, req, res, started);
-        answer(req, res, hit);
-      },
-      // The head could not be read: the full path reports the error as usual.
+    const open = req.headers.authorization === undefined && (ctx.access?.readAccess ?? 'public') === 'public';
+    if (open) {
+      answerHit(cache, key, logger, app, req, res, started);
+      return;
+    }
+    guardWouldPass(ctx, req).then(
+      (pass) => (pass ? answerHit(cache, key, logger, app, req, res, started) : app(req, res)),
       () => app(req, res),
     );
   };
+}
+
+/** Answers a current hit for `key`, or hands the request to `app` when the entry is no longer current. */
+function answerHit(
+  cache: ResponseCache,
+  key: string,
+  logger: Logger,
+  app: Listener,
+  req: IncomingMessage,
+  res: ServerResponse,
+  started: bigint,
+): void {
+  cache.hit(key).then(
+    (hit) => {
+      if (hit === undefined) {
+        app(req, res);
+        return;
+      }
+      trackRequest(logger, req, res, started);
+      answer(req, res, hit);
+    },
+    // The head could not be read: the full path reports the error as usual.
+    () => app(req, res),
+  );
 }

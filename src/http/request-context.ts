@@ -1,11 +1,12 @@
 /**
  * A request id on every request (the caller's X-Request-Id when sane), `X-Content-Type-Options:
- * nosniff`, and one log line when it ends.
+ * nosniff`, the CORS headers (cors.ts), and one log line when it ends.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../logger';
+import { allowCrossOrigin } from './cors';
 
 const SANE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -32,6 +33,7 @@ export function trackRequest(
   const id = typeof incoming === 'string' && SANE_ID.test(incoming) ? incoming : randomUUID();
   res.setHeader('x-request-id', id);
   noSniff(res);
+  allowCrossOrigin(res);
   // Now: a mounted router rewrites req.url while it handles the request.
   const path = (req.url ?? '').split('?', 1)[0];
   res.once('finish', () => {

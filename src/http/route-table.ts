@@ -18,6 +18,7 @@ import {
   update,
 } from '../fhir/interactions/write-interactions';
 import type { CacheScope } from '../fhir/search/cached-answer';
+import type { RouteAccess } from '../security/access-rules';
 import { FHIR_JSON_TYPES, FORM_TYPE, JSON_PATCH_TYPE } from './read-body';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -51,12 +52,24 @@ export interface FhirRoute {
   /** Media types the body may have; none means the route takes no body. */
   bodyTypes?: ReadonlySet<string>;
   handle: (ctx: FhirContext, request: FhirRequest, params: RouteParams) => Promise<FhirResult>;
+  /**
+   * Who may use the route (src/security/access-rules.ts): the access guard decides from this before
+   * the handler runs, so a route cannot be added without saying whether it writes.
+   */
+  access: RouteAccess;
   /** Present on the GET routes whose answers the response cache holds. */
   lane?: LaneSpec;
 }
 
 const PATCH_TYPES: ReadonlySet<string> = new Set([JSON_PATCH_TYPE]);
 const FORM_TYPES: ReadonlySet<string> = new Set([FORM_TYPE]);
+
+const READ: RouteAccess = { kind: 'read', interaction: 'read' };
+const SEARCH: RouteAccess = { kind: 'read', interaction: 'search' };
+const SEARCH_ALL: RouteAccess = { kind: 'read', interaction: 'search', allTypes: true };
+const CREATE: RouteAccess = { kind: 'write', interaction: 'create' };
+const UPDATE: RouteAccess = { kind: 'write', interaction: 'update' };
+const DELETE: RouteAccess = { kind: 'write', interaction: 'delete' };
 
 const t = (p: RouteParams): string => p.type as string;
 const i = (p: RouteParams): string => p.id as string;
@@ -68,14 +81,22 @@ export const FHIR_ROUTES: readonly FhirRoute[] = [
     method: 'get',
     path: '/_history',
     interaction: 'history-system',
+    access: SEARCH_ALL,
     handle: (c, r) => history(c, r, {}),
     lane: { scope: (_p, lenient) => historyScope({}, lenient), query: 'canonical' },
   },
-  { method: 'get', path: '/', interaction: 'search-system', handle: (c, r) => systemSearch(c, r) },
+  {
+    method: 'get',
+    path: '/',
+    interaction: 'search-system',
+    access: SEARCH_ALL,
+    handle: (c, r) => systemSearch(c, r),
+  },
   {
     method: 'post',
     path: '/',
     interaction: 'transaction',
+    access: { kind: 'bundle' },
     bodyTypes: FHIR_JSON_TYPES,
     handle: (c, r) => transactionOrBatch(c, r),
   },
@@ -83,6 +104,7 @@ export const FHIR_ROUTES: readonly FhirRoute[] = [
     method: 'get',
     path: '/:type/_history',
     interaction: 'history-type',
+    access: SEARCH,
     handle: (c, r, p) => history(c, r, { type: t(p) }),
     lane: { scope: (p, lenient) => historyScope({ type: t(p) }, lenient), query: 'canonical' },
   },
@@ -90,6 +112,7 @@ export const FHIR_ROUTES: readonly FhirRoute[] = [
     method: 'get',
     path: '/:type',
     interaction: 'search-type',
+    access: SEARCH,
     handle: (c, r, p) => search(c, r, t(p)),
     lane: { scope: (p, lenient) => searchScope(t(p), lenient), query: 'canonical' },
   },
@@ -97,6 +120,7 @@ export const FHIR_ROUTES: readonly FhirRoute[] = [
     method: 'put',
     path: '/:type',
     interaction: 'conditional-update',
+    access: UPDATE,
     bodyTypes: FHIR_JSON_TYPES,
     handle: (c, r, p) => conditionalUpdate(c, r, t(p)),
   },
@@ -104,12 +128,14 @@ export const FHIR_ROUTES: readonly FhirRoute[] = [
     method: 'delete',
     path: '/:type',
     interaction: 'conditional-delete',
+    access: DELETE,
     handle: (c, r, p) => conditionalDelete(c, r, t(p)),
   },
   {
     method: 'post',
     path: '/:type/_search',
     interaction: 'search-type',
+    access: SEARCH,
     bodyTypes: FORM_TYPES,
     handle: (c, r, p) => searchPost(c, r, t(p)),
   },
@@ -117,6 +143,7 @@ export const FHIR_ROUTES: readonly FhirRoute[] = [
     method: 'post',
     path: '/:type/$validate',
     interaction: 'operation-validate',
+    access: READ,
     bodyTypes: FHIR_JSON_TYPES,
     handle: (c, r, p) => validateOperation(c, r, t(p)),
   },
@@ -124,6 +151,7 @@ export const FHIR_ROUTES: readonly FhirRoute[] = [
     method: 'post',
     path: '/:type/:id/$validate',
     interaction: 'operation-validate',
+    access: READ,
     bodyTypes: FHIR_JSON_TYPES,
     handle: (c, r, p) => validateOperation(c, r, t(p), i(p)),
   },
@@ -131,12 +159,14 @@ export const FHIR_ROUTES: readonly FhirRoute[] = [
     method: 'get',
     path: '/:type/:id/$validate',
     interaction: 'operation-validate',
+    access: READ,
     handle: (c, r, p) => validateOperation(c, r, t(p), i(p)),
   },
   {
     method: 'post',
     path: '/:type',
     interaction: 'create',
+    access: CREATE,
     bodyTypes: FHIR_JSON_TYPES,
     handle: (c, r, p) => create(c, r, t(p)),
   },
@@ -144,6 +174,7 @@ export const FHIR_ROUTES: readonly FhirRoute[] = [
     method: 'get',
     path: '/:type/:id/_history',
     interaction: 'history-instance',
+    access: READ,
     handle: (c, r, p) => history(c, r, { type: t(p), id: i(p) }),
     lane: { scope: (p, lenient) => historyScope({ type: t(p), id: i(p) }, lenient), query: 'canonical' },
   },
@@ -151,6 +182,7 @@ export const FHIR_ROUTES: readonly FhirRoute[] = [
     method: 'get',
     path: '/:type/:id/_history/:vid',
     interaction: 'vread',
+    access: READ,
     handle: (c, r, p) => vread(c, t(p), i(p), v(p), r),
     lane: { scope: (p) => vreadScope(t(p), i(p), v(p)), query: 'none' },
   },
@@ -158,6 +190,7 @@ export const FHIR_ROUTES: readonly FhirRoute[] = [
     method: 'get',
     path: '/:type/:id',
     interaction: 'read',
+    access: READ,
     handle: (c, r, p) => read(c, r, t(p), i(p)),
     lane: { scope: (p) => readScope(t(p), i(p)), query: 'none' },
   },
@@ -165,6 +198,7 @@ export const FHIR_ROUTES: readonly FhirRoute[] = [
     method: 'put',
     path: '/:type/:id',
     interaction: 'update',
+    access: UPDATE,
     bodyTypes: FHIR_JSON_TYPES,
     handle: (c, r, p) => update(c, r, t(p), i(p)),
   },
@@ -172,6 +206,7 @@ export const FHIR_ROUTES: readonly FhirRoute[] = [
     method: 'patch',
     path: '/:type/:id',
     interaction: 'patch',
+    access: UPDATE,
     bodyTypes: PATCH_TYPES,
     handle: (c, r, p) => patch(c, r, t(p), i(p)),
   },
@@ -179,6 +214,7 @@ export const FHIR_ROUTES: readonly FhirRoute[] = [
     method: 'delete',
     path: '/:type/:id',
     interaction: 'delete',
+    access: DELETE,
     handle: (c, r, p) => remove(c, r, t(p), i(p)),
   },
 ];

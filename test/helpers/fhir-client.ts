@@ -1,4 +1,40 @@
-/** A small fetch wrapper for tests: JSON in, status, headers and parsed JSON out. */
+/**
+ * A small fetch wrapper for tests: JSON in, status, headers and parsed JSON out. A request to a
+ * directory that registered a token provider (test-directory.ts: its admin client) carries
+ * `Authorization: Bearer <token>` unless the caller sends its own `authorization` header; an empty
+ * one (`{ authorization: '' }`) means none at all.
+ */
+export type TokenProvider = () => Promise<string>;
+
+/** Origin (`http://127.0.0.1:PORT`) → the token its requests carry by default. */
+const tokenProviders = new Map<string, TokenProvider>();
+
+/** Makes requests to `baseUrl`'s origin carry the provider's token; returns the undo. */
+export function useTokenFor(baseUrl: string, provider: TokenProvider): () => void {
+  const origin = new URL(baseUrl).origin;
+  tokenProviders.set(origin, provider);
+  return () => {
+    if (tokenProviders.get(origin) === provider) tokenProviders.delete(origin);
+  };
+}
+
+/**
+ * The headers of a request to `url` with the default token added as `call` adds it (for tests that
+ * send requests through node:http or fetch themselves).
+ */
+export async function withDefaultToken(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<Record<string, string>> {
+  const own = Object.keys(headers).find((name) => name.toLowerCase() === 'authorization');
+  if (own !== undefined) {
+    if (headers[own] !== '') return headers;
+    const { [own]: _none, ...rest } = headers;
+    return rest;
+  }
+  const provider = tokenProviders.get(new URL(url).origin);
+  return provider ? { ...headers, authorization: `Bearer ${await provider()}` } : headers;
+}
 export interface FhirResponse<T = any> {
   status: number;
   headers: Headers;
@@ -12,7 +48,10 @@ export async function call<T = any>(
   body?: unknown,
   headers: Record<string, string> = {},
 ): Promise<FhirResponse<T>> {
-  const init: RequestInit = { method, headers: { accept: 'application/fhir+json', ...headers } };
+  const init: RequestInit = {
+    method,
+    headers: { accept: 'application/fhir+json', ...(await withDefaultToken(url, headers)) },
+  };
   if (body !== undefined) {
     init.body = typeof body === 'string' ? body : JSON.stringify(body);
     init.headers = { 'content-type': 'application/fhir+json', ...init.headers };

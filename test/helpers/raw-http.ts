@@ -9,6 +9,7 @@ import {
   type OutgoingHttpHeaders,
 } from 'node:http';
 import type { OperationOutcome } from '@medplum/fhirtypes';
+import { withDefaultToken } from './fhir-client';
 
 export interface RawResponse {
   status: number;
@@ -25,13 +26,31 @@ function parse(text: string): OperationOutcome | undefined {
   }
 }
 
-/** One request, the whole answer. */
-export function rawRequest(
+/**
+ * `headers` with the default token of `url`'s directory added, as `call` (fhir-client.ts) adds it:
+ * unless they name their own `authorization` (an empty one: none at all).
+ */
+export async function withDefaultAuth(
+  url: string,
+  headers: OutgoingHttpHeaders,
+): Promise<OutgoingHttpHeaders> {
+  const own = Object.keys(headers).find((name) => name.toLowerCase() === 'authorization');
+  if (own !== undefined) {
+    if (headers[own] !== '') return headers;
+    const { [own]: _none, ...rest } = headers;
+    return rest;
+  }
+  return { ...headers, ...(await withDefaultToken(url)) };
+}
+
+/** One request, the whole answer (with the directory's default token, see withDefaultAuth). */
+export async function rawRequest(
   url: string,
   method: string,
-  headers: OutgoingHttpHeaders,
+  requestHeaders: OutgoingHttpHeaders,
   body?: string,
 ): Promise<RawResponse> {
+  const headers = await withDefaultAuth(url, requestHeaders);
   return new Promise((resolve, reject) => {
     const req = httpRequest(url, { method, headers }, (res) => {
       const chunks: Buffer[] = [];

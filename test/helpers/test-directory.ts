@@ -10,9 +10,20 @@ import type { RequestLimits } from '../../src/fhir/limits';
 import { createLogger } from '../../src/logger';
 import type { ResourceStore } from '../../src/storage/resource-store';
 import { openTemplateCopy } from './pglite-template';
+import { CONFIG_VARIABLES } from '../../src/config';
+import type { ReadAccess } from '../../src/security/access-control';
+import { registerClient, tokenFor, type TestClient } from './auth';
+import { useTokenFor } from './fhir-client';
 
 export interface TestDirectory extends RunningDirectory {
   url(path: string): string;
+  /**
+   * The directory's admin client (bound to no Organization, `system/*.cruds`), whose token `call()`
+   * (fhir-client.ts) sends with every request to this directory unless told otherwise.
+   */
+  admin: TestClient;
+  /** A current token of the admin client (minted again a minute before it expires). */
+  adminToken(): Promise<string>;
   /**
    * Another store on this directory's database, as a second server process would open it: on
    * PostgreSQL a pool of its own on the same schema; on PGlite (one process, one connection) this
@@ -32,6 +43,10 @@ export interface TestDirectoryOptions {
   limits?: Partial<RequestLimits>;
   /** Serve this store instead of opening one (closed with the directory). */
   store?: ResourceStore;
+  /** READ_ACCESS (`public` when absent). */
+  readAccess?: ReadAccess;
+  /** WRITE_RATE_PER_MINUTE (its default when absent). */
+  writeRatePerMinute?: number;
 }
 
 export const onPostgres = (): boolean => Boolean(process.env.DATABASE_URL);
@@ -100,17 +115,42 @@ export async function startTestDirectory(options: TestDirectoryOptions = {}): Pr
       ...(options.searchCacheMb === undefined ? {} : { searchCacheMb: options.searchCacheMb }),
       ...(options.enforceProfiles === undefined ? {} : { enforceProfiles: options.enforceProfiles }),
       ...(options.limits === undefined ? {} : { limits: options.limits }),
+      ...(options.readAccess === undefined ? {} : { readAccess: options.readAccess }),
+      ...(options.writeRatePerMinute === undefined ? {} : { writeRatePerMinute: options.writeRatePerMinute }),
     },
     createLogger('silent'),
     store,
   );
+  const admin = await registerClient(directory, {
+    name: 'test admin',
+    admin: true,
+    scopes: ['system/*.cruds'],
+  });
+  const adminToken = tokenKeeper(directory, admin);
+  const stopUsingToken = useTokenFor(directory.baseUrl, adminToken);
   return {
     ...directory,
     url: (path: string) => `${directory.baseUrl}${path}`,
     openSecondStore: opened.openSecondStore,
+    admin,
+    adminToken,
     async close() {
+      stopUsingToken();
       await directory.close();
       await cleanup();
     },
+  };
+}
+
+/** A client's token, minted when first asked for and again once it has less than a minute to live. */
+function tokenKeeper(directory: RunningDirectory, client: TestClient): () => Promise<string> {
+  let current: { token: string; renewAt: number } | undefined;
+  return async () => {
+    if (!current || Date.now() >= current.renewAt) {
+      const token = await tokenFor(directory, client);
+      const ttl = CONFIG_VARIABLES.ACCESS_TOKEN_TTL_SECONDS.default;
+      current = { token, renewAt: Date.now() + (ttl - 60) * 1000 };
+    }
+    return current.token;
   };
 }

@@ -34,6 +34,7 @@ describe('body size limit', () => {
     const req = httpRequest(small.url('/Organization'), {
       method: 'POST',
       headers: {
+        authorization: `Bearer ${await small.adminToken()}`,
         'content-type': 'application/fhir+json',
         'content-length': String(50 * 1024 * 1024),
         accept: 'application/fhir+json',
@@ -57,7 +58,11 @@ describe('body size limit', () => {
   it('answers 413 to a chunked body that streams past the limit', async () => {
     const req = httpRequest(small.url('/Organization'), {
       method: 'POST',
-      headers: { 'content-type': 'application/fhir+json', accept: 'application/fhir+json' }, // no Content-Length: chunked
+      headers: {
+        authorization: `Bearer ${await small.adminToken()}`,
+        'content-type': 'application/fhir+json',
+        accept: 'application/fhir+json',
+      }, // no Content-Length: chunked
     });
     req.on('error', () => undefined);
     let answered = false;

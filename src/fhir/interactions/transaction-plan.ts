@@ -237,5 +237,5 @@ export function atEntry(err: FhirError, index: number): FhirError {
       : `${where}: ${i.diagnostics ?? ''}`,
     expression: i.expression?.map(rebase) ?? [where],
   }));
-  return new FhirError({ ...err.outcome, issue: issues }, err.status);
+  return new FhirError({ ...err.outcome, issue: issues }, err.status, err.headers);
 }

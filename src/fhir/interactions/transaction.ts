@@ -6,7 +6,17 @@
  */
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { bundleJson, type RawEntry } from '../bundle-json';
-import { FhirError, gone, internalError, invalid, isFhirError, limitExceeded, notFound } from '../errors';
+import {
+  FhirError,
+  gone,
+  internalError,
+  invalid,
+  isFhirError,
+  isRefusal,
+  limitExceeded,
+  notFound,
+} from '../errors';
+import { requireEntryAccess } from '../access-checks';
 import { etagFor } from '../etag';
 import { LIMIT_VARIABLES } from '../limits';
 import { returnPreference } from '../prefer';
@@ -66,8 +76,14 @@ async function transaction(
   request: FhirRequest,
   rawEntries: unknown[],
 ): Promise<FhirResult> {
+  // Every entry's access is checked as it is read, so one forbidden entry fails the whole Bundle
+  // before anything is planned or written.
   const readEntries = (): EntryRequest[] =>
-    rawEntries.map((entry, index) => readEntryRequest(entry, index, ctx.baseUrl, ctx.limits.resourceBytes));
+    rawEntries.map((raw, index) => {
+      const entry = readEntryRequest(raw, index, ctx.baseUrl, ctx.limits.resourceBytes);
+      checkEntryAccess(ctx, request, entry);
+      return entry;
+    });
   const results = await runTransaction(ctx, request, readEntries);
   return { status: 200, body: bundleJson({ type: 'transaction-response' }, results) };
 }
@@ -122,14 +138,25 @@ async function batch(ctx: FhirContext, request: FhirRequest, rawEntries: unknown
       const readEntry = (): EntryRequest =>
         readEntryRequest(raw, index, ctx.baseUrl, ctx.limits.resourceBytes);
       const entry = readEntry();
+      checkEntryAccess(ctx, request, entry);
       if (entry.method === 'GET') results.push(await runGet(ctx, request, entry));
       else results.push(...(await runTransaction(ctx, request, () => [readEntry()])));
     } catch (err) {
       const failed = atEntry(isFhirError(err) ? err : unexpected(request, err), index);
+      if (isRefusal(failed)) request.reportRefused?.(failed);
       results.push({ entry: { response: { status: String(failed.status), outcome: failed.outcome } } });
     }
   }
   return { status: 200, body: bundleJson({ type: 'batch-response' }, results) };
+}
+
+/** The entry's access (access-checks.ts), its error naming the entry. */
+function checkEntryAccess(ctx: FhirContext, request: FhirRequest, entry: EntryRequest): void {
+  try {
+    requireEntryAccess(ctx, request, entry);
+  } catch (err) {
+    throw isFhirError(err) ? atEntry(err, entry.index) : err;
+  }
 }
 
 function unexpected(request: FhirRequest, err: unknown): FhirError {

@@ -21,6 +21,7 @@ import { PreparedWrites } from './prepared-writes';
 import { type OwnershipCheck, ownershipGuard } from './ownership-guard';
 import type { WriteSession } from '../../storage/resource-store';
 import { actorOf, writeRecorded } from '../recorded-write';
+import { requireWriteAccess } from '../access-checks';
 
 function updateOptions(request: FhirRequest): UpdateOptions {
   const ifMatch = header(request, 'if-match');
@@ -60,6 +61,7 @@ function writeOwned<T>(
 }
 
 export async function create(ctx: FhirContext, request: FhirRequest, type: string): Promise<FhirResult> {
+  requireWriteAccess(request, type, 'create');
   const resource = requireBody(ctx, request, type);
   // FHIR http.html#create: an id in the body is ignored; the server assigns one.
   const { id: _ignored, ...withoutId } = resource;
@@ -84,6 +86,7 @@ export async function conditionalUpdate(
   request: FhirRequest,
   type: string,
 ): Promise<FhirResult> {
+  requireWriteAccess(request, type, 'update');
   const resource = requireBody(ctx, request, type);
   if (resource.id !== undefined) requireValidId(resource.id, `${type}.id`);
   const options = updateOptions(request);
@@ -115,6 +118,7 @@ export async function conditionalDelete(
   request: FhirRequest,
   type: string,
 ): Promise<FhirResult> {
+  requireWriteAccess(request, type, 'delete');
   const result = await writeOwned(ctx, request, async (session, ownership) => {
     const match = await findSingleMatch(
       session,
@@ -136,6 +140,7 @@ export async function update(
   type: string,
   id: string,
 ): Promise<FhirResult> {
+  requireWriteAccess(request, type, 'update');
   requireValidId(id);
   const resource = requireBody(ctx, request, type);
   requireMatchingId(resource, id);
@@ -152,6 +157,7 @@ export async function patch(
   type: string,
   id: string,
 ): Promise<FhirResult> {
+  requireWriteAccess(request, type, 'update');
   requireValidId(id);
   const options = updateOptions(request);
   const result = await writeOwned(ctx, request, (session, ownership) =>
@@ -173,6 +179,7 @@ export async function remove(
   type: string,
   id: string,
 ): Promise<FhirResult> {
+  requireWriteAccess(request, type, 'delete');
   requireValidId(id);
   const options = updateOptions(request);
   const result = await writeOwned(ctx, request, (session, ownership) =>

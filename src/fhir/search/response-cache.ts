@@ -29,6 +29,7 @@
  * Reads (read.ts) are kept here too, as resources with their ETag and Last-Modified, under the same
  * rule: a read outlives writes to other types, never one to its own.
  */
+import { ADMIN_ONLY_TYPES } from '../../security/principal';
 import type { StoreHead } from '../../storage/resource-store';
 
 export type CacheStatus = 'hit' | 'miss';
@@ -100,6 +101,14 @@ export type Computed =
 /** The Bundle text of a computation. */
 export const computedText = (computed: Computed): string =>
   typeof computed === 'string' ? computed : computed.text;
+
+/**
+ * Answers that only admin clients may see (an AuditEvent anywhere in them: a read, a search, a
+ * history page, an include) are never kept, so neither the cache nor the hit lane, which serves only
+ * what is kept, can hand one to anybody else. One scan of an answer already computed.
+ */
+const ADMIN_ONLY_MARKER = new RegExp(`"resourceType"\\s*:\\s*"(?:${[...ADMIN_ONLY_TYPES].join('|')})"`);
+const holdsAdminOnly = (text: string): boolean => ADMIN_ONLY_MARKER.test(text);
 
 const sameHead = (a: StoreHead, b: StoreHead): boolean => a.seq === b.seq && a.epoch === b.epoch;
 const newerHead = (a: StoreHead, b: StoreHead): boolean => a.seq > b.seq || a.epoch > b.epoch;
@@ -348,7 +357,7 @@ export class ResponseCache {
     this.pending.set(key, mine);
     try {
       const made = await promise;
-      this.store(key, made.entry);
+      if (!holdsAdminOnly(made.text)) this.store(key, made.entry);
       return made.entry.headers
         ? { body: made.text, status: 'miss', headers: made.entry.headers }
         : { body: made.text, status: 'miss' };

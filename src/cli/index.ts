@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-/** `fhir-directory <command>`: serve, import, migrate. Built from the same factories as main.ts. */
+/** `fhir-directory <command>`: serve, import, migrate, token. Built from the same factories as main.ts. */
 import { ConfigError } from '../config';
 import { runImport } from './import-command';
 import { runBuildProfiles } from './build-profiles-command';
 import { exitWhenFlushed, ignoreClosedPipes } from './exit-when-flushed';
 import { runMigrate } from './migrate-command';
 import { runReindex } from './reindex-command';
+import { runToken } from './token-command';
 import { main as serve } from '../main';
 
 const USAGE = `Usage: fhir-directory <command> [options]
@@ -20,6 +21,10 @@ Commands:
   migrate                     Apply pending schema migrations and exit
   reindex [--type T]          Rebuild the search indexes (all types, or one)
   build-profiles              Regenerate the profile snapshots in profiles/ from profiles/source/
+  token --client-id ID --key KEY.json [--scope "…"] [--url BASE]
+                              Get an access token from a running directory (SMART Backend Services:
+                              a client assertion signed with the private JWK); prints only the token.
+                              BASE defaults to http://localhost:8080/fhir; scope, to all the client may have
   help                        Show this help
 
 Configuration comes from environment variables (DATABASE_URL, DATA_DIR, ...): see README.md.
@@ -40,6 +45,8 @@ export async function run(argv: string[]): Promise<number> {
       return runReindex(rest);
     case 'build-profiles':
       return runBuildProfiles();
+    case 'token':
+      return runToken(rest);
     case undefined:
     case 'help':
     case '--help':

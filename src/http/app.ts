@@ -8,6 +8,8 @@ import { createFhirRouter } from './fhir-routes';
 import { serveOpenApi } from './openapi-route';
 import { requestContext } from './request-context';
 import { FHIR_MOUNT } from './route-match';
+import { createAuthRouter } from './auth-routes';
+import { createWellKnownRouter, WELL_KNOWN_MOUNT } from './well-known-routes';
 
 export interface AppOptions {
   ctx: FhirContext;
@@ -26,6 +28,9 @@ export function createApp(options: AppOptions): Express {
     res.json({ status: 'ok' });
   });
   app.get('/openapi.json', serveOpenApi);
+  app.use('/auth', createAuthRouter({ ctx: options.ctx }));
+  // Before the FHIR router, whose `/:type/:id` would take these paths.
+  app.use(WELL_KNOWN_MOUNT, createWellKnownRouter(options.ctx));
   app.use(FHIR_MOUNT, createFhirRouter(options));
   app.use(notFoundHandler);
   app.use(errorHandler(options.logger));

@@ -91,6 +91,8 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
     const request = fhirRequestOf(req.method, req.originalUrl, req.headers);
     const format = decideFormat(request.query, req.headers.accept);
     if (route === 'metadata') {
+      // SMART app-launch.html: CORS open on the public discovery documents, metadata among them.
+      res.setHeader('access-control-allow-origin', '*');
       sendResult(res, options.capabilityStatement(), format.pretty);
       return;
     }

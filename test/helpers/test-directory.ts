@@ -32,6 +32,8 @@ export interface TestDirectoryOptions {
   limits?: Partial<RequestLimits>;
   /** Serve this store instead of opening one (closed with the directory). */
   store?: ResourceStore;
+  /** TOKEN_RATE_PER_MINUTE (its default when absent; 0: no limit). */
+  tokenRatePerMinute?: number;
 }
 
 export const onPostgres = (): boolean => Boolean(process.env.DATABASE_URL);
@@ -100,6 +102,7 @@ export async function startTestDirectory(options: TestDirectoryOptions = {}): Pr
       ...(options.searchCacheMb === undefined ? {} : { searchCacheMb: options.searchCacheMb }),
       ...(options.enforceProfiles === undefined ? {} : { enforceProfiles: options.enforceProfiles }),
       ...(options.limits === undefined ? {} : { limits: options.limits }),
+      ...(options.tokenRatePerMinute === undefined ? {} : { tokenRatePerMinute: options.tokenRatePerMinute }),
     },
     createLogger('silent'),
     store,

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** `fhir-directory <command>`: serve, import, migrate. Built from the same factories as main.ts. */
+/** `fhir-directory <command>`: serve, import, migrate, token. Built from the same factories as main.ts. */
 import { ConfigError } from '../config';
 import { runImport } from './import-command';
 import { runBuildProfiles } from './build-profiles-command';
@@ -7,6 +7,7 @@ import { runClients } from './clients-command';
 import { exitWhenFlushed, ignoreClosedPipes } from './exit-when-flushed';
 import { runMigrate } from './migrate-command';
 import { runReindex } from './reindex-command';
+import { runToken } from './token-command';
 import { main as serve } from '../main';
 
 const USAGE = `Usage: fhir-directory <command> [options]
@@ -23,6 +24,10 @@ Commands:
   build-profiles              Regenerate the profile snapshots in profiles/ from profiles/source/
   clients <action> ...        Register and manage machine-to-machine clients: add, list, show, disable,
                               enable, rotate-key, remove-key, set-scopes (fhir-directory clients help)
+  token --client-id ID --key KEY.json [--scope "…"] [--url BASE]
+                              Get an access token from a running directory (SMART Backend Services:
+                              a client assertion signed with the private JWK); prints only the token.
+                              BASE defaults to http://localhost:8080/fhir; scope, to all the client may have
   help                        Show this help
 
 Configuration comes from environment variables (DATABASE_URL, DATA_DIR, ...): see README.md.
@@ -45,6 +50,8 @@ export async function run(argv: string[]): Promise<number> {
       return runBuildProfiles();
     case 'clients':
       return runClients(rest);
+    case 'token':
+      return runToken(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -10,6 +10,8 @@ import { createFhirRouter } from './fhir-routes';
 import { serveOpenApi } from './openapi-route';
 import { requestContext } from './request-context';
 import { FHIR_MOUNT } from './route-match';
+import { createAuthRouter } from './auth-routes';
+import { createWellKnownRouter, WELL_KNOWN_MOUNT } from './well-known-routes';
 
 export interface AppOptions {
   ctx: FhirContext;
@@ -29,6 +31,9 @@ export function createApp(options: AppOptions): Express {
   });
   app.get('/openapi.json', serveOpenApi);
   app.use(FHIR_MOUNT, answerPreflight);
+  app.use('/auth', createAuthRouter({ ctx: options.ctx }));
+  // Before the FHIR router, whose `/:type/:id` would take these paths.
+  app.use(WELL_KNOWN_MOUNT, createWellKnownRouter(options.ctx));
   app.use(FHIR_MOUNT, createFhirRouter(options));
   if (options.ctx.access) app.use(ADMIN_MOUNT, createAdminRouter(options.ctx, options.ctx.access));
   app.use(notFoundHandler);

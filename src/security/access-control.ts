@@ -24,3 +24,8 @@ export interface AccessControl {
 export function tokenEndpointOf(baseUrl: string): string {
   return `${new URL(baseUrl).origin}/auth/token`;
 }
+
+/** The introspection endpoint's URL for a FHIR base (`…/auth/introspect`, RFC 7662). */
+export function introspectionEndpointOf(baseUrl: string): string {
+  return `${new URL(baseUrl).origin}/auth/introspect`;
+}

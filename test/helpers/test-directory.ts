@@ -47,6 +47,8 @@ export interface TestDirectoryOptions {
   readAccess?: ReadAccess;
   /** WRITE_RATE_PER_MINUTE (its default when absent). */
   writeRatePerMinute?: number;
+  /** TOKEN_RATE_PER_MINUTE (its default when absent; 0: no limit). */
+  tokenRatePerMinute?: number;
 }
 
 export const onPostgres = (): boolean => Boolean(process.env.DATABASE_URL);
@@ -117,6 +119,7 @@ export async function startTestDirectory(options: TestDirectoryOptions = {}): Pr
       ...(options.limits === undefined ? {} : { limits: options.limits }),
       ...(options.readAccess === undefined ? {} : { readAccess: options.readAccess }),
       ...(options.writeRatePerMinute === undefined ? {} : { writeRatePerMinute: options.writeRatePerMinute }),
+      ...(options.tokenRatePerMinute === undefined ? {} : { tokenRatePerMinute: options.tokenRatePerMinute }),
     },
     createLogger('silent'),
     store,

@@ -9,7 +9,8 @@ import Ajv2020 from 'ajv/dist/2020';
 import type { Express } from 'express';
 import { DIRECTORY_TYPES } from '../../src/fhir/resource-types';
 import { FHIR_ROUTES } from '../../src/http/fhir-routes';
-import { bearer, registerClient, tokenFor } from '../helpers/auth';
+
+import { assertionFor, bearer, postForm, registerClient, tokenFor, tokenForm } from '../helpers/auth';
 import { call } from '../helpers/fhir-client';
 import { organization } from '../helpers/resources';
 import { startTestDirectory, type TestDirectory } from '../helpers/test-directory';
@@ -60,6 +61,8 @@ const ADMIN_OPERATIONS = [
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 const OPERATION_OUTCOME_RESPONSE = '#/components/responses/OperationOutcome';
+/** The authorization server speaks OAuth's error dialect (RFC 6749 §5.2), not OperationOutcome. */
+const OAUTH_ERROR_RESPONSE = '#/components/responses/OAuthError';
 
 let dir: TestDirectory;
 let doc: OpenApiDocument;
@@ -213,6 +216,11 @@ describe('the document and the routes agree', () => {
       ['GET /openapi.json', undefined],
       ['GET /fhir/metadata', 'capabilities'],
       ...ADMIN_OPERATIONS.map((key): [string, undefined] => [key, undefined]),
+      // The authorization server (src/http/auth-routes.ts) and discovery (well-known-routes.ts).
+      ['POST /auth/token', undefined],
+      ['POST /auth/introspect', undefined],
+      ['GET /fhir/.well-known/smart-configuration', undefined],
+      ['GET /fhir/.well-known/udap', undefined],
       ...FHIR_ROUTES.map((r): [string, string] => [
         operationKey(r.method, toOpenApiPath(`/fhir${r.path}`)),
         r.interaction,
@@ -293,12 +301,13 @@ describe('every operation', () => {
     for (const op of operations()) expect(op.operation.summary).toEqual(expect.any(String));
   });
 
-  it('answers errors with the one OperationOutcome response and every response with X-Request-Id', () => {
+  it('answers errors with the one OperationOutcome response (OAuth errors under /auth) and every response with X-Request-Id', () => {
     for (const op of operations()) {
+      const errorResponse = op.path.startsWith('/auth/') ? OAUTH_ERROR_RESPONSE : OPERATION_OUTCOME_RESPONSE;
       for (const [status, response] of Object.entries(op.operation.responses)) {
         if (Number(status) >= 400) {
           expect(`${op.key} ${status}: ${(response as Reference).$ref}`).toBe(
-            `${op.key} ${status}: ${OPERATION_OUTCOME_RESPONSE}`,
+            `${op.key} ${status}: ${errorResponse}`,
           );
         }
         expect(Object.keys(resolve(response).headers ?? {})).toContain('X-Request-Id');
@@ -407,5 +416,25 @@ describe('the documented schemas describe what the server sends', () => {
       expect(`${op.key} ${JSON.stringify((op.operation as { security?: unknown }).security)}`).toBe(
         `${op.key} [{"bearer":[]}]`,
       );
+  });
+
+  it('for the authorization server and its discovery documents', async () => {
+    expectSchema('SmartConfiguration', (await call('GET', dir.url('/.well-known/smart-configuration'))).body);
+    const client = await registerClient(dir, { admin: true });
+    const issued = await postForm(dir, tokenForm(await assertionFor(dir, client), 'system/Endpoint.rs'));
+    expect(issued.status).toBe(200);
+    expectSchema('TokenResponse', issued.body);
+    const refused = await postForm(dir, { grant_type: 'password' });
+    expect(refused.status).toBe(400);
+    expectSchema('OAuthError', refused.body);
+    const introspected = await postForm(
+      dir,
+      { token: issued.body.access_token },
+      bearer(issued.body.access_token),
+      '/auth/introspect',
+    );
+    expect(introspected.status).toBe(200);
+    expectSchema('IntrospectionResponse', introspected.body);
+    expectSchema('OperationOutcome', (await call('GET', dir.url('/.well-known/udap'))).body);
   });
 });

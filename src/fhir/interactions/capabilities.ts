@@ -6,11 +6,13 @@ import type {
   CapabilityStatement,
   CapabilityStatementRestResource,
   CapabilityStatementRestResourceSearchParam,
+  CapabilityStatementRestSecurity,
 } from '@medplum/fhirtypes';
 import { searchableParams } from '../search/parse-search';
 import { DIRECTORY_TYPES, interactionsOf, SYSTEM_INTERACTIONS } from '../resource-types';
 import { DIRECTORY_WRITTEN_TYPES } from '../../security/principal';
 import type { FhirContext } from '../context';
+import { introspectionEndpointOf, tokenEndpointOf } from '../../security/access-control';
 
 export interface SoftwareInfo {
   name: string;
@@ -79,6 +81,37 @@ const WRITES = {
 
 const DIRECTORY_WRITTEN =
   'Read-only: written by the directory itself (a Provenance for every write, an AuditEvent for every security event); AuditEvents are readable by admin clients only.';
+/**
+ * SMART App Launch 2.2 conformance.html: `rest.security` names SMART-on-FHIR and, in the oauth-uris
+ * extension, the token and introspection endpoints (SMART Backend Services; the discovery document
+ * at `.well-known/smart-configuration` says the same). CORS is open on the public reads.
+ */
+function securityOf(baseUrl: string): CapabilityStatementRestSecurity {
+  return {
+    cors: true,
+    service: [
+      {
+        coding: [
+          {
+            system: 'http://terminology.hl7.org/CodeSystem/restful-security-service',
+            code: 'SMART-on-FHIR',
+            display: 'SMART-on-FHIR',
+          },
+        ],
+        text: 'SMART Backend Services: OAuth 2.0 client_credentials with a signed JWT client assertion',
+      },
+    ],
+    extension: [
+      {
+        url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
+        extension: [
+          { url: 'token', valueUri: tokenEndpointOf(baseUrl) },
+          { url: 'introspect', valueUri: introspectionEndpointOf(baseUrl) },
+        ],
+      },
+    ],
+  };
+}
 
 export function buildCapabilityStatement(
   ctx: Pick<FhirContext, 'baseUrl' | 'profiles'>,
@@ -119,6 +152,7 @@ export function buildCapabilityStatement(
         mode: 'server',
         documentation:
           'Organizations, their Endpoints (IHE/SOAP, FHIR REST, Direct) and where each can be reached.',
+        security: securityOf(ctx.baseUrl),
         resource,
         interaction: SYSTEM_INTERACTIONS.map((code) => ({ code })),
         searchParam: COMMON_SEARCH_PARAMETERS.map((p) => ({ ...p })),

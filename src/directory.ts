@@ -122,20 +122,22 @@ export interface RunningDirectory {
 }
 
 export type DirectoryConfig = Pick<Config, 'port' | 'host' | 'maxBodyBytes' | 'seed'> &
-  Partial<Pick<Config, 'readAccess' | 'accessTokenTtlSeconds' | 'tokenRatePerMinute' | 'writeRatePerMinute'>> & {
-  baseUrl?: string;
-  databaseUrl?: string;
-  dataDir?: string;
-  /** SEARCH_CACHE_MB; its default when absent. */
-  searchCacheMb?: number;
-  /** ENFORCE_PROFILES; true when absent. */
-  enforceProfiles?: boolean;
-  /** SEARCH_MAX_*, BUNDLE_MAX_ENTRIES, MAX_RESOURCE_BYTES; DEFAULT_LIMITS for any absent. */
-  limits?: Partial<RequestLimits>;
-  /** STATEMENT_TIMEOUT_MS and DB_ACQUIRE_TIMEOUT_MS (used when the directory opens its store). */
-  statementTimeoutMs?: number;
-  dbAcquireTimeoutMs?: number;
-};
+  Partial<
+    Pick<Config, 'readAccess' | 'accessTokenTtlSeconds' | 'tokenRatePerMinute' | 'writeRatePerMinute'>
+  > & {
+    baseUrl?: string;
+    databaseUrl?: string;
+    dataDir?: string;
+    /** SEARCH_CACHE_MB; its default when absent. */
+    searchCacheMb?: number;
+    /** ENFORCE_PROFILES; true when absent. */
+    enforceProfiles?: boolean;
+    /** SEARCH_MAX_*, BUNDLE_MAX_ENTRIES, MAX_RESOURCE_BYTES; DEFAULT_LIMITS for any absent. */
+    limits?: Partial<RequestLimits>;
+    /** STATEMENT_TIMEOUT_MS and DB_ACQUIRE_TIMEOUT_MS (used when the directory opens its store). */
+    statementTimeoutMs?: number;
+    dbAcquireTimeoutMs?: number;
+  };
 
 export async function startDirectory(
   config: DirectoryConfig,
@@ -164,8 +166,12 @@ export async function startDirectory(
     authenticator,
     readAccess: config.readAccess ?? CONFIG_VARIABLES.READ_ACCESS.default,
     events: NO_SECURITY_EVENTS,
-    tokenLimiter: new RateLimiter(config.tokenRatePerMinute ?? CONFIG_VARIABLES.TOKEN_RATE_PER_MINUTE.default),
-    writeLimiter: new RateLimiter(config.writeRatePerMinute ?? CONFIG_VARIABLES.WRITE_RATE_PER_MINUTE.default),
+    tokenLimiter: new RateLimiter(
+      config.tokenRatePerMinute ?? CONFIG_VARIABLES.TOKEN_RATE_PER_MINUTE.default,
+    ),
+    writeLimiter: new RateLimiter(
+      config.writeRatePerMinute ?? CONFIG_VARIABLES.WRITE_RATE_PER_MINUTE.default,
+    ),
   };
   if (config.seed) await seedIfEmpty(ctx, logger);
   const capability = buildCapabilityStatement(ctx, SOFTWARE, new Date().toISOString());

@@ -21,6 +21,8 @@ import {
 import { runHistory, runIncludes, runSearch } from './search-runner';
 import type { SqlClient, SqlExecutor, SqlValue } from './sql-client';
 import type { HistoryPage, HistoryQuery } from './search-query';
+import { DurationHistogram, secondsSince } from '../observability/duration-histogram';
+import { pendingMigrations } from './migrations';
 import { StatisticsKeeper } from './statistics-keeper';
 import { WriteQueue } from './write-queue';
 import type {
@@ -160,6 +162,19 @@ export function createPostgresStore(db: SqlClient, options: PostgresStoreOptions
   const headMemo = new HeadMemo(db.driver === 'pglite');
   const writers = new WriteQueue();
   const statistics = new StatisticsKeeper(db, options.onBackgroundError);
+  const lockWaits = new DurationHistogram();
+  /** Runs `work` in a write transaction, recording how long the connection and the lock took. */
+  const locked = <T>(work: (tx: SqlExecutor) => Promise<T>, maintenance: boolean): Promise<T> => {
+    const turn = process.hrtime.bigint();
+    return db.transaction(
+      (tx) => {
+        lockWaits.observe(secondsSince(turn));
+        return work(tx);
+      },
+      { advisoryLock: WRITE_LOCK_KEY, ...(maintenance ? { maintenance } : {}) },
+    );
+  };
+  let closing: Promise<void> | undefined;
   return {
     auth: createAuthStore(db),
     read: (type, id) => readCurrent(db, type, id),
@@ -225,20 +240,17 @@ export function createPostgresStore(db: SqlClient, options: PostgresStoreOptions
         // Under the write lock, like every write: a concurrent update cannot interleave with its reindex.
         await writers.run(() =>
           headMemo.moving(() =>
-            db.transaction(
-              async (tx) => {
-                // No history row records this change: the epoch tells response caches (in any process).
-                await tx.query('UPDATE store_epoch SET epoch = epoch + 1 WHERE id = 1');
-                for (const row of rows)
-                  await replaceIndexRows(
-                    tx,
-                    row.resource_type,
-                    row.id,
-                    indexer(JSON.parse(row.content) as Resource),
-                  );
-              },
-              { maintenance: true, advisoryLock: WRITE_LOCK_KEY },
-            ),
+            locked(async (tx) => {
+              // No history row records this change: the epoch tells response caches (in any process).
+              await tx.query('UPDATE store_epoch SET epoch = epoch + 1 WHERE id = 1');
+              for (const row of rows)
+                await replaceIndexRows(
+                  tx,
+                  row.resource_type,
+                  row.id,
+                  indexer(JSON.parse(row.content) as Resource),
+                );
+            }, true),
           ),
         );
         statistics.noteChanges(rows.length);
@@ -262,7 +274,7 @@ export function createPostgresStore(db: SqlClient, options: PostgresStoreOptions
       let written = 0;
       const result = await writers.run(() =>
         headMemo.moving(() =>
-          db.transaction(
+          locked(
             (tx) =>
               work({
                 read: (type, id) => readCurrent(tx, type, id),
@@ -274,7 +286,7 @@ export function createPostgresStore(db: SqlClient, options: PostgresStoreOptions
                   return writeVersion(tx, version);
                 },
               }),
-            { advisoryLock: WRITE_LOCK_KEY },
+            false,
           ),
         ),
       );
@@ -282,9 +294,24 @@ export function createPostgresStore(db: SqlClient, options: PostgresStoreOptions
       return result;
     },
 
-    async close() {
-      await statistics.close();
-      await db.close();
+    stats() {
+      const pool = db.poolStats?.();
+      return {
+        ...(pool ? { pool } : {}),
+        writeQueueWaits: writers.waits,
+        writeLockWaits: lockWaits,
+        analyze: statistics.stats,
+      };
+    },
+
+    pendingMigrations: () => pendingMigrations(db),
+
+    close() {
+      closing ??= (async () => {
+        await statistics.close();
+        await db.close();
+      })();
+      return closing;
     },
   };
 }

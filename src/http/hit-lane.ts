@@ -17,22 +17,31 @@ import { notModified } from '../fhir/interactions/read';
 import { isLenient } from '../fhir/query-parameters';
 import { header } from '../fhir/request';
 import { CACHE_HEADER, cacheKey } from '../fhir/search/cached-answer';
-import { canonicalQuery, type CachedBytes, type ResponseCache } from '../fhir/search/response-cache';
+import {
+  canonicalQuery,
+  type CachedBytes,
+  type MemoKey,
+  type ResponseCache,
+} from '../fhir/search/response-cache';
 import type { Logger } from '../logger';
 import { decideFormat } from './content-negotiation';
-import { fhirRequestOf, matchFhirRoute } from './route-match';
+import type { RequestMetrics } from './metrics';
+import { fhirRequestOf, matchFhirRoute, routeLabel } from './route-match';
 import { trackRequest } from './request-context';
 import { FHIR_JSON } from './send-result';
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
-/** The cache key a GET request would be answered under on the full path, or undefined. */
+/**
+ * The cache key a GET request would be answered under on the full path, with its route's template
+ * as the label (for the metrics), or undefined.
+ */
 export function laneKey(
   ctx: FhirContext,
   method: string,
   url: string,
   headers: IncomingMessage['headers'],
-): string | undefined {
+): MemoKey | undefined {
   if (method !== 'GET') return undefined;
   const mark = url.indexOf('?');
   const path = mark < 0 ? url : url.slice(0, mark);
@@ -44,13 +53,14 @@ export function laneKey(
   const format = decideFormat(request.query, header(request, 'accept')); // a 406 throws: the router says it
   if (format.pretty) return undefined;
   const scope = lane.scope(match.params, isLenient(request));
-  if (lane.query === 'canonical') return cacheKey(ctx, scope, canonicalQuery(request.query));
+  const label = routeLabel(match.route);
+  if (lane.query === 'canonical') return { key: cacheKey(ctx, scope, canonicalQuery(request.query)), label };
   for (const name of request.query.keys()) if (name !== '_format') return undefined;
-  return cacheKey(ctx, scope);
+  return { key: cacheKey(ctx, scope), label };
 }
 
 /** The key for a request, remembered by URL, Accept and Prefer (all the key depends on). */
-function rememberedKey(ctx: FhirContext, cache: ResponseCache, req: IncomingMessage): string | undefined {
+function rememberedKey(ctx: FhirContext, cache: ResponseCache, req: IncomingMessage): MemoKey | undefined {
   const url = req.url ?? '';
   const { accept, prefer } = req.headers;
   const text = `${url}\n${accept ?? ''}\n${Array.isArray(prefer) ? prefer.join(', ') : (prefer ?? '')}`;
@@ -81,22 +91,27 @@ function answer(req: IncomingMessage, res: ServerResponse, hit: CachedBytes): vo
  * The lane in front of `app`: a request listener for the HTTP server that answers current cache
  * hits itself and hands every other request to `app` untouched.
  */
-export function withHitLane(ctx: FhirContext, logger: Logger, app: Listener): Listener {
+export function withHitLane(
+  ctx: FhirContext,
+  logger: Logger,
+  app: Listener,
+  metrics?: RequestMetrics,
+): Listener {
   return (req, res): void => {
     const cache = ctx.responseCache;
-    const key = cache && req.method === 'GET' ? rememberedKey(ctx, cache, req) : undefined;
-    if (!cache || key === undefined || !cache.has(key)) {
+    const found = cache && req.method === 'GET' ? rememberedKey(ctx, cache, req) : undefined;
+    if (!cache || found === undefined || !cache.has(found.key)) {
       app(req, res);
       return;
     }
     const started = process.hrtime.bigint();
-    cache.hit(key).then(
+    cache.hit(found.key).then(
       (hit) => {
         if (hit === undefined) {
           app(req, res);
           return;
         }
-        trackRequest(logger, req, res, started);
+        trackRequest(logger, req, res, started, metrics, found.label);
         answer(req, res, hit);
       },
       // The head could not be read: the full path reports the error as usual.

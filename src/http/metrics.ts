@@ -18,6 +18,7 @@ import type { FhirContext } from '../fhir/context';
 import { FhirError, issue, outcomeOf } from '../fhir/errors';
 import { DurationHistogram } from '../observability/duration-histogram';
 import type { ResourceStore } from '../storage/resource-store';
+import type { PoolStats } from '../storage/sql-client';
 
 /** `hit`: answered by the hit lane (hit-lane.ts) before express; `full`: by the express application. */
 export type Lane = 'hit' | 'full';
@@ -41,9 +42,9 @@ export class RequestMetrics {
 
   observe(lane: Lane, route: string, method: string, status: number, seconds: number): void {
     let methods = this.lanes[lane].get(route);
-    if (!methods) this.lanes[lane].set(route, (methods = new Map()));
+    if (!methods) this.lanes[lane].set(route, (methods = new Map<string, Map<number, Series>>()));
     let statuses = methods.get(method);
-    if (!statuses) methods.set(method, (statuses = new Map()));
+    if (!statuses) methods.set(method, (statuses = new Map<number, Series>()));
     let series = statuses.get(status);
     if (!series) {
       series = {
@@ -154,11 +155,7 @@ function registerCache(registry: Registry, ctx: FhirContext): void {
 
 function registerStore(registry: Registry, store: ResourceStore): void {
   if (store.stats().pool) {
-    const pool = (
-      suffix: string,
-      help: string,
-      read: (p: NonNullable<ReturnType<ResourceStore['stats']>['pool']>) => number,
-    ): void =>
+    const pool = (suffix: string, help: string, read: (p: PoolStats) => number): void =>
       register(registry, `${PREFIX}db_pool_${suffix}`, help, 'gauge', () => {
         const stats = store.stats().pool;
         return stats ? [value(read(stats))] : [];

@@ -33,6 +33,8 @@ export interface Config {
   tokenRatePerMinute: number;
   /** Write requests per client per minute, per process (a Bundle counts once). */
   writeRatePerMinute: number;
+  /** When set, GET /metrics needs `Authorization: Bearer <this>`; unset, /metrics is public. */
+  metricsToken?: string;
 }
 
 /** Each variable: its name, what it means and its default, as README.md's table shows them. */
@@ -70,7 +72,11 @@ export const CONFIG_VARIABLES = {
   ACCESS_TOKEN_TTL_SECONDS: { type: 'integer', minimum: 10, maximum: 300, default: 300 },
   TOKEN_RATE_PER_MINUTE: { type: 'integer', minimum: 0, maximum: 1000000, default: 60 },
   WRITE_RATE_PER_MINUTE: { type: 'integer', minimum: 0, maximum: 10000000, default: 1200 },
+  METRICS_TOKEN: { type: 'string', minLength: 16, pattern: '^[\\x21-\\x7e]+$' },
 } as const;
+
+/** Variables whose values never appear in a problem report (or a log: they are kept off enumeration). */
+const SECRETS: ReadonlySet<string> = new Set(['DATABASE_URL', 'METRICS_TOKEN']);
 
 const schema = { type: 'object', properties: CONFIG_VARIABLES, additionalProperties: true };
 
@@ -92,7 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   if (!validate(values)) {
     const problems = (validate.errors ?? []).map((e) => {
       const name = e.instancePath.replace(/^\//, '');
-      const shown = name === 'DATABASE_URL' ? '(redacted)' : JSON.stringify(values[name]);
+      const shown = SECRETS.has(name) ? '(redacted)' : JSON.stringify(values[name]);
       return `${name} ${e.message ?? 'is invalid'} (got ${shown})`;
     });
     throw new ConfigError(problems);
@@ -128,5 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     // Kept off enumeration so the connection string (and its password) never reaches a log line.
     Object.defineProperty(config, 'databaseUrl', { value: values.DATABASE_URL, enumerable: false });
   }
+  if (typeof values.METRICS_TOKEN === 'string')
+    Object.defineProperty(config, 'metricsToken', { value: values.METRICS_TOKEN, enumerable: false });
   return Object.freeze(config);
 }

@@ -16,7 +16,9 @@ import { AuditEventSink } from './fhir/audit-event-sink';
 import { createResourceValidator } from './fhir/validation/resource-validator';
 import { directoryProfiles, profileCheck } from './fhir/profiles/register-profiles';
 import { createApp } from './http/app';
+import { createMetricsRegistry, RequestMetrics } from './http/metrics';
 import { listen } from './http/server';
+import { checkReadiness } from './observability/readiness';
 import { importResources, type ImportReport } from './import/import-resources';
 import { readImportFile } from './import/read-import-file';
 import type { Logger } from './logger';
@@ -122,7 +124,10 @@ export interface RunningDirectory {
 
 export type DirectoryConfig = Pick<Config, 'port' | 'host' | 'maxBodyBytes' | 'seed'> &
   Partial<
-    Pick<Config, 'readAccess' | 'accessTokenTtlSeconds' | 'tokenRatePerMinute' | 'writeRatePerMinute'>
+    Pick<
+      Config,
+      'readAccess' | 'accessTokenTtlSeconds' | 'tokenRatePerMinute' | 'writeRatePerMinute' | 'metricsToken'
+    >
   > & {
     baseUrl?: string;
     databaseUrl?: string;
@@ -176,13 +181,29 @@ export async function startDirectory(
   if (config.seed) await seedIfEmpty(ctx, logger);
   const capability = buildCapabilityStatement(ctx, SOFTWARE, new Date().toISOString());
   const capabilityJson = JSON.stringify(capability);
+  const requests = new RequestMetrics();
   const app = createApp({
     ctx,
     logger,
     maxBodyBytes: config.maxBodyBytes,
     capabilityStatement: () => ({ status: 200, body: capabilityJson }),
+    requests,
+    operations: {
+      readiness: () =>
+        checkReadiness({
+          store: openedStore,
+          seedRequested: config.seed,
+          onDatabaseError: (err) => logger.warn({ err }, '/ready: the database did not answer'),
+        }),
+      metrics: createMetricsRegistry({
+        ctx,
+        requests,
+        info: { version: SOFTWARE.version, database: openedStore.stats().pool ? 'postgresql' : 'pglite' },
+      }),
+      ...(config.metricsToken === undefined ? {} : { metricsToken: config.metricsToken }),
+    },
   });
-  listening.serve(ctx, logger, app);
+  listening.serve(ctx, logger, app, requests);
   logger.info({ baseUrl, port: address.port }, 'fhir-directory listening');
 
   let closing: Promise<void> | undefined;

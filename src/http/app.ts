@@ -8,7 +8,10 @@ import { answerPreflight } from './cors';
 import { errorHandler, notFoundHandler } from './error-handler';
 import { createFhirRouter } from './fhir-routes';
 import { serveOpenApi } from './openapi-route';
-import { requestContext } from './request-context';
+import { addDocsRoutes } from './docs-route';
+import type { RequestMetrics } from './metrics';
+import { addOperationsRoutes, type OperationsOptions } from './operations-routes';
+import { requestContext, routeTo } from './request-context';
 import { FHIR_MOUNT } from './route-match';
 import { createAuthRouter } from './auth-routes';
 import { createWellKnownRouter, WELL_KNOWN_MOUNT } from './well-known-routes';
@@ -18,6 +21,9 @@ export interface AppOptions {
   logger: Logger;
   maxBodyBytes: number;
   capabilityStatement: () => FhirResult;
+  /** /ready, /metrics (and /health); the requests are counted into `requests`. */
+  operations: OperationsOptions;
+  requests: RequestMetrics;
 }
 
 export function createApp(options: AppOptions): Express {
@@ -25,11 +31,13 @@ export function createApp(options: AppOptions): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
-  app.use(requestContext(options.logger));
-  app.get('/health', (_req, res) => {
-    res.json({ status: 'ok' });
+  app.use(requestContext(options.logger, options.requests));
+  addOperationsRoutes(app, options.operations);
+  app.get('/openapi.json', (req, res) => {
+    routeTo(res, '/openapi.json');
+    serveOpenApi(req, res);
   });
-  app.get('/openapi.json', serveOpenApi);
+  addDocsRoutes(app);
   app.use(FHIR_MOUNT, answerPreflight);
   app.use('/auth', createAuthRouter({ ctx: options.ctx }));
   // Before the FHIR router, whose `/:type/:id` would take these paths.

@@ -8,9 +8,9 @@ import { type FhirError, internalError, isFhirError, methodNotAllowed, unknownTy
 import type { FhirRequest, FhirResult } from '../fhir/request';
 import { decideFormat } from './content-negotiation';
 import { readBody } from './read-body';
-import { fhirRequestOf, routeTakes } from './route-match';
+import { FHIR_MOUNT, fhirRequestOf, routeLabel, routeTakes } from './route-match';
 import { FHIR_ROUTES, type FhirRoute, type RouteParams } from './route-table';
-import { requestId } from './request-context';
+import { requestId, routeTo } from './request-context';
 import { sendResult } from './send-result';
 import type { Logger } from '../logger';
 import type { Principal } from '../security/principal';
@@ -42,8 +42,12 @@ export type RouteAnswer = (
 export function routeFhirRequests(answer: RouteAnswer): Router {
   const router = Router({ caseSensitive: true, strict: false });
 
-  router.get('/metadata', (req: Request, res: Response) => answer('metadata', {}, req, res));
+  router.get('/metadata', (req: Request, res: Response) => {
+    routeTo(res, routeLabel('metadata'));
+    return answer('metadata', {}, req, res);
+  });
   router.all('/metadata', (_req: Request, res: Response) => {
+    routeTo(res, routeLabel('metadata'));
     res.setHeader('allow', 'GET');
     throw methodNotAllowed('metadata only answers GET');
   });
@@ -53,6 +57,7 @@ export function routeFhirRequests(answer: RouteAnswer): Router {
       const params = req.params as RouteParams;
       // Not a type (`/_history`, `/Patient`): let the later handlers answer 405 or 404.
       if (!routeTakes(params)) return next();
+      routeTo(res, routeLabel(route));
       await answer(route, params, req, res);
     });
   }
@@ -62,7 +67,9 @@ export function routeFhirRequests(answer: RouteAnswer): Router {
   for (const route of FHIR_ROUTES)
     methodsByPath.set(route.path, [...(methodsByPath.get(route.path) ?? []), route.method.toUpperCase()]);
   for (const [path, methods] of methodsByPath) {
+    const label = path === '/' ? FHIR_MOUNT : FHIR_MOUNT + path;
     router.all(path, (req: Request, res: Response) => {
+      routeTo(res, label);
       const params = req.params as RouteParams;
       if (!routeTakes(params)) throw unknownType(params.type as string);
       res.setHeader('allow', methods.join(', '));

@@ -17,23 +17,32 @@ import { notModified } from '../fhir/interactions/read';
 import { isLenient } from '../fhir/query-parameters';
 import { header } from '../fhir/request';
 import { CACHE_HEADER, cacheKey } from '../fhir/search/cached-answer';
-import { canonicalQuery, type CachedBytes, type ResponseCache } from '../fhir/search/response-cache';
+import {
+  canonicalQuery,
+  type CachedBytes,
+  type MemoKey,
+  type ResponseCache,
+} from '../fhir/search/response-cache';
 import type { Logger } from '../logger';
 import { decideFormat } from './content-negotiation';
-import { fhirRequestOf, matchFhirRoute } from './route-match';
+import type { RequestMetrics } from './metrics';
+import { fhirRequestOf, matchFhirRoute, routeLabel } from './route-match';
 import { trackRequest } from './request-context';
 import { guardRoute } from './access-guard';
 import { FHIR_JSON } from './send-result';
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
-/** The cache key a GET request would be answered under on the full path, or undefined. */
+/**
+ * The cache key a GET request would be answered under on the full path, with its route's template
+ * as the label (for the metrics), or undefined.
+ */
 export function laneKey(
   ctx: FhirContext,
   method: string,
   url: string,
   headers: IncomingMessage['headers'],
-): string | undefined {
+): MemoKey | undefined {
   if (method !== 'GET') return undefined;
   const mark = url.indexOf('?');
   const path = mark < 0 ? url : url.slice(0, mark);
@@ -45,13 +54,14 @@ export function laneKey(
   const format = decideFormat(request.query, header(request, 'accept')); // a 406 throws: the router says it
   if (format.pretty) return undefined;
   const scope = lane.scope(match.params, isLenient(request));
-  if (lane.query === 'canonical') return cacheKey(ctx, scope, canonicalQuery(request.query));
+  const label = routeLabel(match.route);
+  if (lane.query === 'canonical') return { key: cacheKey(ctx, scope, canonicalQuery(request.query)), label };
   for (const name of request.query.keys()) if (name !== '_format') return undefined;
-  return cacheKey(ctx, scope);
+  return { key: cacheKey(ctx, scope), label };
 }
 
 /** The key for a request, remembered by URL, Accept and Prefer (all the key depends on). */
-function rememberedKey(ctx: FhirContext, cache: ResponseCache, req: IncomingMessage): string | undefined {
+function rememberedKey(ctx: FhirContext, cache: ResponseCache, req: IncomingMessage): MemoKey | undefined {
   const url = req.url ?? '';
   const { accept, prefer } = req.headers;
   const text = `${url}\n${accept ?? ''}\n${Array.isArray(prefer) ? prefer.join(', ') : (prefer ?? '')}`;
@@ -101,22 +111,28 @@ async function guardWouldPass(ctx: FhirContext, req: IncomingMessage): Promise<b
  * hits itself and hands every other request to `app` untouched. A request with no Authorization
  * header under READ_ACCESS=public costs nothing more; any other goes through the access guard first.
  */
-export function withHitLane(ctx: FhirContext, logger: Logger, app: Listener): Listener {
+export function withHitLane(
+  ctx: FhirContext,
+  logger: Logger,
+  app: Listener,
+  metrics?: RequestMetrics,
+): Listener {
   return (req, res): void => {
     const cache = ctx.responseCache;
-    const key = cache && req.method === 'GET' ? rememberedKey(ctx, cache, req) : undefined;
-    if (!cache || key === undefined || !cache.has(key)) {
+    const found = cache && req.method === 'GET' ? rememberedKey(ctx, cache, req) : undefined;
+    if (!cache || found === undefined || !cache.has(found.key)) {
       app(req, res);
       return;
     }
     const started = process.hrtime.bigint();
     const open = req.headers.authorization === undefined && (ctx.access?.readAccess ?? 'public') === 'public';
+    const hitFound = (): void => answerHit(cache, found, logger, app, req, res, started, metrics);
     if (open) {
-      answerHit(cache, key, logger, app, req, res, started);
+      hitFound();
       return;
     }
     guardWouldPass(ctx, req).then(
-      (pass) => (pass ? answerHit(cache, key, logger, app, req, res, started) : app(req, res)),
+      (pass) => (pass ? hitFound() : app(req, res)),
       () => app(req, res),
     );
   };
@@ -125,20 +141,21 @@ export function withHitLane(ctx: FhirContext, logger: Logger, app: Listener): Li
 /** Answers a current hit for `key`, or hands the request to `app` when the entry is no longer current. */
 function answerHit(
   cache: ResponseCache,
-  key: string,
+  found: MemoKey,
   logger: Logger,
   app: Listener,
   req: IncomingMessage,
   res: ServerResponse,
   started: bigint,
+  metrics: RequestMetrics | undefined,
 ): void {
-  cache.hit(key).then(
+  cache.hit(found.key).then(
     (hit) => {
       if (hit === undefined) {
         app(req, res);
         return;
       }
-      trackRequest(logger, req, res, started);
+      trackRequest(logger, req, res, started, metrics, found.label);
       answer(req, res, hit);
     },
     // The head could not be read: the full path reports the error as usual.

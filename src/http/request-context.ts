@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../logger';
 import { allowCrossOrigin } from './cors';
+import { UNMATCHED_ROUTE, type RequestMetrics } from './metrics';
 
 const SANE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -19,15 +20,25 @@ export function noSniff(res: ServerResponse): void {
   res.setHeader('x-content-type-options', 'nosniff');
 }
 
+/** The route template express answered a request by, set by the route (res.locals.route). */
+function expressRoute(res: ServerResponse): string {
+  const route = (res as Partial<Response>).locals?.route as unknown;
+  return typeof route === 'string' ? route : UNMATCHED_ROUTE;
+}
+
 /**
  * Gives the request its id (the X-Request-Id response header) and nosniff, and logs one line when the response
  * is finished. `started` is when the request arrived (process.hrtime.bigint()). Returns the id.
+ * With `metrics`, the request is counted too: under `laneRoute` by the hit lane, which knows its
+ * route; else by express, under the route it set in `res.locals.route` (see routeTo).
  */
 export function trackRequest(
   logger: Logger,
   req: IncomingMessage,
   res: ServerResponse,
   started = process.hrtime.bigint(),
+  metrics?: RequestMetrics,
+  laneRoute?: string,
 ): string {
   const incoming = req.headers['x-request-id'];
   const id = typeof incoming === 'string' && SANE_ID.test(incoming) ? incoming : randomUUID();
@@ -37,7 +48,15 @@ export function trackRequest(
   // Now: a mounted router rewrites req.url while it handles the request.
   const path = (req.url ?? '').split('?', 1)[0];
   res.once('finish', () => {
-    const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+    const elapsed = process.hrtime.bigint() - started;
+    const durationMs = Number(elapsed) / 1e6;
+    if (metrics) {
+      const seconds = Number(elapsed) / 1e9;
+      const method = req.method ?? 'GET';
+      if (laneRoute === undefined)
+        metrics.observe('full', expressRoute(res), method, res.statusCode, seconds);
+      else metrics.observe('hit', laneRoute, method, res.statusCode, seconds);
+    }
     const line = {
       reqId: id,
       method: req.method,
@@ -51,9 +70,17 @@ export function trackRequest(
   return id;
 }
 
-export function requestContext(logger: Logger) {
+export function requestContext(logger: Logger, metrics?: RequestMetrics) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    res.locals.requestId = trackRequest(logger, req, res);
+    res.locals.requestId = trackRequest(logger, req, res, undefined, metrics);
     next();
   };
+}
+
+/**
+ * Names the route template a request is answered by, for the metrics' `route` label: a handler (or
+ * the middleware before it) calls this with a constant, never with the path.
+ */
+export function routeTo(res: Response, template: string): void {
+  res.locals.route = template;
 }

@@ -54,6 +54,17 @@ const COMPILED: readonly CompiledRoute[] = FHIR_ROUTES.map((route) => ({
 }));
 const METADATA = compileRoutePath('/metadata').pattern;
 
+/** Each route's template under the mount (`/fhir/:type/:id`), made once: the metrics' route label. */
+const LABELS = new Map<FhirRoute, string>(
+  FHIR_ROUTES.map((route) => [route, route.path === '/' ? FHIR_MOUNT : FHIR_MOUNT + route.path]),
+);
+const METADATA_LABEL = `${FHIR_MOUNT}/metadata`;
+
+/** The route's template under the mount, e.g. `/fhir/:type/:id` (never the path itself, with its ids). */
+export function routeLabel(route: FhirRoute | 'metadata'): string {
+  return route === 'metadata' ? METADATA_LABEL : (LABELS.get(route) ?? FHIR_MOUNT + route.path);
+}
+
 /** The path under the `/fhir` mount, or undefined when the path is not under it. */
 export function pathUnderMount(pathname: string): string | undefined {
   if (pathname.length < FHIR_MOUNT.length) return undefined;

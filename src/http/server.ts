@@ -1,6 +1,7 @@
 /**
  * The directory's HTTP server: listening from the start, answering 503 until the application is
- * ready, then every request through the hit lane and on to the express application. Malformed
+ * ready (but /health 200: the process is alive), then every request through the hit lane and on to
+ * the express application. Malformed
  * requests node itself refuses are answered as FHIR errors too.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -8,7 +9,10 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { FhirContext } from '../fhir/context';
 import { issue, outcomeOf } from '../fhir/errors';
 import type { Logger } from '../logger';
+import { STARTING } from '../observability/readiness';
 import { withHitLane } from './hit-lane';
+import type { RequestMetrics } from './metrics';
+import { HEALTH_BODY } from './operations-routes';
 import { noSniff } from './request-context';
 import { FHIR_JSON } from './send-result';
 
@@ -18,8 +22,30 @@ const STARTING_OUTCOME = JSON.stringify(
   ]),
 );
 
-function answerStarting(_req: IncomingMessage, res: ServerResponse): void {
+const STARTING_READINESS = JSON.stringify(STARTING);
+
+/** `/health` or `/ready` as express would route them (any case, one trailing slash, any query). */
+function probeOf(url: string | undefined): 'health' | 'ready' | undefined {
+  const mark = (url ?? '').indexOf('?');
+  const path = (mark < 0 ? (url ?? '') : (url ?? '').slice(0, mark)).toLowerCase().replace(/\/$/, '');
+  return path === '/health' ? 'health' : path === '/ready' ? 'ready' : undefined;
+}
+
+/**
+ * While starting: alive (/health 200) but not ready (/ready 503, saying so); anything else 503 with
+ * Retry-After, as an OperationOutcome.
+ */
+function answerStarting(req: IncomingMessage, res: ServerResponse): void {
   noSniff(res);
+  const probe = probeOf(req.url);
+  if (probe) {
+    res.writeHead(probe === 'health' ? 200 : 503, {
+      'content-type': 'application/json; charset=utf-8',
+      'cache-control': 'no-store',
+    });
+    res.end(probe === 'health' ? HEALTH_BODY : STARTING_READINESS);
+    return;
+  }
   res.writeHead(503, { 'content-type': FHIR_JSON, 'retry-after': '5' });
   res.end(STARTING_OUTCOME);
 }
@@ -46,8 +72,13 @@ function answerClientError(err: Error & { code?: string }, socket: Socket): void
 export interface DirectoryServer {
   server: Server;
   address: AddressInfo;
-  /** From now on, requests go through the hit lane to `app` instead of the 503. */
-  serve(ctx: FhirContext, logger: Logger, app: (req: IncomingMessage, res: ServerResponse) => void): void;
+  /** From now on, requests go through the hit lane (counted into `metrics`) to `app` instead of the 503. */
+  serve(
+    ctx: FhirContext,
+    logger: Logger,
+    app: (req: IncomingMessage, res: ServerResponse) => void,
+    metrics?: RequestMetrics,
+  ): void;
 }
 
 /** Listens on `port` (0: any free one) and `host`, answering 503 until serve() is called. */
@@ -66,9 +97,9 @@ export async function listen(port: number, host: string): Promise<DirectoryServe
   return {
     server,
     address: server.address() as AddressInfo,
-    serve(ctx, logger, app) {
+    serve(ctx, logger, app, metrics) {
       server.off('request', answerStarting);
-      server.on('request', withHitLane(ctx, logger, app));
+      server.on('request', withHitLane(ctx, logger, app, metrics));
     },
   };
 }

@@ -1,5 +1,12 @@
 import { Client, Pool, type PoolClient, type PoolConfig } from 'pg';
-import type { QueryOptions, SqlClient, SqlExecutor, SqlValue, TransactionOptions } from './sql-client';
+import type {
+  PoolStats,
+  QueryOptions,
+  SqlClient,
+  SqlExecutor,
+  SqlValue,
+  TransactionOptions,
+} from './sql-client';
 import { DatabaseBusyError, QueryCancelledError, translateSqlError } from './storage-errors';
 
 export interface PgClientOptions {
@@ -38,9 +45,10 @@ export function createPgClient(connectionString: string, options: PgClientOption
     connectionString,
     ...(options.searchPath ? { options: `-c search_path=${options.searchPath}` } : {}),
   };
+  const max = options.max ?? 10;
   const pool = new Pool({
     ...connection,
-    max: options.max ?? 10,
+    max,
     ...(statementTimeoutMs > 0 ? { statement_timeout: statementTimeoutMs } : {}),
     ...(acquireTimeoutMs > 0 ? { connectionTimeoutMillis: acquireTimeoutMs } : {}),
   });
@@ -108,6 +116,12 @@ export function createPgClient(connectionString: string, options: PgClientOption
 
   return {
     driver: 'pg',
+    poolStats: (): PoolStats => ({
+      total: pool.totalCount,
+      idle: pool.idleCount,
+      waiting: pool.waitingCount,
+      max,
+    }),
     query<Row extends object>(text: string, params?: SqlValue[], options?: QueryOptions): Promise<Row[]> {
       return onConnection(options?.signal, true, async (client) => {
         const result = options?.prepareAs

@@ -15,6 +15,8 @@ import { CURRENT_COLUMNS, HISTORY_COLUMNS, toVersionRecord, type VersionRow } fr
 import { runHistory, runIncludes, runSearch } from './search-runner';
 import type { SqlClient, SqlExecutor, SqlValue } from './sql-client';
 import type { HistoryPage, HistoryQuery } from './search-query';
+import { DurationHistogram, secondsSince } from '../observability/duration-histogram';
+import { pendingMigrations } from './migrations';
 import { StatisticsKeeper } from './statistics-keeper';
 import { WriteQueue } from './write-queue';
 import { openWriteBehindSession } from './write-behind-session';
@@ -91,6 +93,19 @@ export function createPostgresStore(db: SqlClient, options: PostgresStoreOptions
   const headMemo = new HeadMemo(db.driver === 'pglite');
   const writers = new WriteQueue();
   const statistics = new StatisticsKeeper(db, options.onBackgroundError);
+  const lockWaits = new DurationHistogram();
+  /** Runs `work` in a write transaction, recording how long the connection and the lock took. */
+  const locked = <T>(work: (tx: SqlExecutor) => Promise<T>, maintenance: boolean): Promise<T> => {
+    const turn = process.hrtime.bigint();
+    return db.transaction(
+      (tx) => {
+        lockWaits.observe(secondsSince(turn));
+        return work(tx);
+      },
+      { advisoryLock: WRITE_LOCK_KEY, ...(maintenance ? { maintenance } : {}) },
+    );
+  };
+  let closing: Promise<void> | undefined;
   return {
     auth: createAuthStore(db),
     read: (type, id) => readCurrent(db, type, id),
@@ -156,22 +171,19 @@ export function createPostgresStore(db: SqlClient, options: PostgresStoreOptions
         // Under the write lock, like every write: a concurrent update cannot interleave with its reindex.
         await writers.run(() =>
           headMemo.moving(() =>
-            db.transaction(
-              async (tx) => {
-                // No history row records this change: the epoch tells response caches (in any process).
-                await tx.query('UPDATE store_epoch SET epoch = epoch + 1 WHERE id = 1');
-                await replaceIndexRowsOfMany(
-                  tx,
-                  rows.map((row) => ({
-                    resourceType: row.resource_type,
-                    id: row.id,
-                    rows: indexer(JSON.parse(row.content) as Resource),
-                    replacesRows: true,
-                  })),
-                );
-              },
-              { maintenance: true, advisoryLock: WRITE_LOCK_KEY },
-            ),
+            locked(async (tx) => {
+              // No history row records this change: the epoch tells response caches (in any process).
+              await tx.query('UPDATE store_epoch SET epoch = epoch + 1 WHERE id = 1');
+              await replaceIndexRowsOfMany(
+                tx,
+                rows.map((row) => ({
+                  resourceType: row.resource_type,
+                  id: row.id,
+                  rows: indexer(JSON.parse(row.content) as Resource),
+                  replacesRows: true,
+                })),
+              );
+            }, true),
           ),
         );
         statistics.noteChanges(rows.length);
@@ -195,24 +207,36 @@ export function createPostgresStore(db: SqlClient, options: PostgresStoreOptions
       let written = 0;
       const result = await writers.run(() =>
         headMemo.moving(() =>
-          db.transaction(
-            async (tx) => {
-              const { session, flush } = openWriteBehindSession(tx);
-              const answer = await work(session);
-              written = await flush();
-              return answer;
-            },
-            { advisoryLock: WRITE_LOCK_KEY },
-          ),
+          locked(async (tx) => {
+            const { session, flush } = openWriteBehindSession(tx);
+            const answer = await work(session);
+            written = await flush();
+            return answer;
+          }, false),
         ),
       );
       statistics.noteChanges(written);
       return result;
     },
 
-    async close() {
-      await statistics.close();
-      await db.close();
+    stats() {
+      const pool = db.poolStats?.();
+      return {
+        ...(pool ? { pool } : {}),
+        writeQueueWaits: writers.waits,
+        writeLockWaits: lockWaits,
+        analyze: statistics.stats,
+      };
+    },
+
+    pendingMigrations: () => pendingMigrations(db),
+
+    close() {
+      closing ??= (async () => {
+        await statistics.close();
+        await db.close();
+      })();
+      return closing;
     },
   };
 }

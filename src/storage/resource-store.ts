@@ -4,7 +4,10 @@
  * is one database transaction holding the directory's write lock.
  */
 import type { Resource } from '@medplum/fhirtypes';
+import type { DurationHistogram } from '../observability/duration-histogram';
 import type { AuthStore } from './auth-store';
+import type { PoolStats } from './sql-client';
+import type { AnalyzeStats } from './statistics-keeper';
 import type { IndexRows } from './search-index';
 import type {
   HistoryPage,
@@ -91,6 +94,21 @@ export interface StoreHead {
   epoch: number;
 }
 
+/** What the store can tell an operator, read when /metrics is (plain numbers; no Prometheus here). */
+export interface StoreStats {
+  /** The connection pool now (PostgreSQL); absent on PGlite. */
+  pool?: PoolStats;
+  /** How long writers waited in this process's write queue for their turn (write-queue.ts). */
+  writeQueueWaits: DurationHistogram;
+  /**
+   * How long a writer, its turn come, waited for a connection and the advisory write lock (that
+   * is, for writers of other processes on PostgreSQL) before its transaction could start.
+   */
+  writeLockWaits: DurationHistogram;
+  /** Background VACUUM (ANALYZE) passes (statistics-keeper.ts). */
+  analyze: Readonly<AnalyzeStats>;
+}
+
 export interface ResourceStore extends ResourceReader {
   /** The authorization server's clients, assertion replays and token secret, on the same database. */
   readonly auth: AuthStore;
@@ -121,5 +139,13 @@ export interface ResourceStore extends ResourceReader {
    * Writers of one process queue before they take a database connection (write-queue.ts).
    */
   write<T>(work: (session: WriteSession) => Promise<T>): Promise<T>;
+  /** Live counters for /metrics: cheap, no query. */
+  stats(): StoreStats;
+  /**
+   * The ids of the schema migrations the database has not recorded (/ready wants none); one small
+   * query, so it also tells whether the database answers (it throws when not).
+   */
+  pendingMigrations(): Promise<number[]>;
+  /** Closes the database; a second call waits for the first and does nothing more. */
   close(): Promise<void>;
 }

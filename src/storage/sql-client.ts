@@ -38,8 +38,21 @@ export interface SqlExecutor {
   ): Promise<Row[]>;
 }
 
+/** A connection pool's state now (the pg driver; PGlite has one connection and no pool). */
+export interface PoolStats {
+  /** Connections open, idle or in use. */
+  total: number;
+  idle: number;
+  /** Callers waiting for a connection. */
+  waiting: number;
+  /** The pool's size. */
+  max: number;
+}
+
 export interface SqlClient extends SqlExecutor {
   readonly driver: 'pg' | 'pglite';
+  /** The pool's state, read when metrics are collected; absent on PGlite. */
+  poolStats?(): PoolStats;
   /** Runs `work` in one database transaction: COMMIT when it resolves, ROLLBACK when it throws. */
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /**

@@ -14,6 +14,7 @@
  * turn in the connection's queue, so a request waits for at most one table's VACUUM. A pass never
  * runs twice at once; changes made during a pass count towards the next.
  */
+import { secondsSince } from '../observability/duration-histogram';
 import type { SqlClient } from './sql-client';
 import { INDEX_TABLES } from './search-index';
 
@@ -30,7 +31,18 @@ export const STATISTICS_TABLES: readonly string[] = [
   'store_epoch',
 ];
 
+/** What the background passes have done so far (read by /metrics). */
+export interface AnalyzeStats {
+  /** Passes that finished. */
+  runs: number;
+  /** Passes that failed (the next one tries again). */
+  failures: number;
+  /** Time spent in passes, finished or failed, in seconds. */
+  seconds: number;
+}
+
 export class StatisticsKeeper {
+  readonly stats: AnalyzeStats = { runs: 0, failures: 0, seconds: 0 };
   private changes = 0;
   /** Rows of `resource` when statistics were last taken (unknown at start: 0, so the base decides). */
   private rows = 0;
@@ -68,9 +80,19 @@ export class StatisticsKeeper {
 
   private start(): void {
     if (this.running || this.closed) return;
+    const started = process.hrtime.bigint();
     this.running = this.pass()
-      .catch((err: unknown) => this.onError(err))
+      .then(
+        () => {
+          this.stats.runs += 1;
+        },
+        (err: unknown) => {
+          this.stats.failures += 1;
+          this.onError(err);
+        },
+      )
       .finally(() => {
+        this.stats.seconds += secondsSince(started);
         this.running = undefined;
         if (this.due()) this.start();
       });

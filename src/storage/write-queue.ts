@@ -9,12 +9,23 @@
  * previous writer ran get in first. On PGlite, whose one connection runs each statement on this
  * thread, queued write transactions would otherwise follow one another with no I/O in between, and
  * reads would wait for the whole queue.
+ *
+ * How long each writer waited for its turn is kept in `waits` (read by /metrics).
  */
+import { DurationHistogram, secondsSince } from '../observability/duration-histogram';
+
 export class WriteQueue {
   private tail: Promise<unknown> = Promise.resolve();
+  /** From run() to the start of the writer's turn, in seconds. */
+  readonly waits = new DurationHistogram();
 
   run<T>(work: () => Promise<T>): Promise<T> {
-    const next = (): Promise<T> => new Promise<void>((resolve) => setImmediate(resolve)).then(work);
+    const queued = process.hrtime.bigint();
+    const next = (): Promise<T> =>
+      new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        this.waits.observe(secondsSince(queued));
+        return work();
+      });
     const turn = this.tail.then(next, next);
     this.tail = turn.catch(() => undefined);
     return turn;

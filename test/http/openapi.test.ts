@@ -213,7 +213,11 @@ describe('the document and the routes agree', () => {
   const expected = (): Map<string, string | undefined> =>
     new Map<string, string | undefined>([
       ['GET /health', undefined],
+      ['GET /ready', undefined],
+      ['GET /metrics', undefined],
       ['GET /openapi.json', undefined],
+      ['GET /docs', undefined],
+      ['GET /docs/{asset}', undefined],
       ['GET /fhir/metadata', 'capabilities'],
       ...ADMIN_OPERATIONS.map((key): [string, undefined] => [key, undefined]),
       // The authorization server (src/http/auth-routes.ts) and discovery (well-known-routes.ts).
@@ -227,7 +231,7 @@ describe('the document and the routes agree', () => {
       ]),
     ]);
 
-  it('documents every route in FHIR_ROUTES, /fhir/metadata, /health, /openapi.json and /admin/clients, with its FHIR interaction', () => {
+  it('documents every route in FHIR_ROUTES, /fhir/metadata, the service, authorization and admin routes, with its FHIR interaction', () => {
     const documented = new Map(operations().map((op) => [op.key, op.operation]));
     for (const [key, interaction] of expected()) {
       expect(documented.has(key) ? key : `${key} is not documented`).toBe(key);
@@ -246,7 +250,12 @@ describe('the document and the routes agree', () => {
   });
 
   it('documents only operations the running server answers (no 405, no unknown-path 404)', async () => {
-    const example: Record<string, string> = { type: 'Organization', id: 'x', vid: '1' };
+    const example: Record<string, string> = {
+      type: 'Organization',
+      id: 'x',
+      vid: '1',
+      asset: 'swagger-ui.css',
+    };
     for (const op of operations()) {
       const url = origin() + op.path.replace(/\{(\w+)\}/g, (_m, name: string) => example[name] ?? name);
       const res = await call(op.method.toUpperCase(), url);
@@ -287,7 +296,15 @@ describe('the document and the routes agree', () => {
         `${key}: ${[...(route.bodyTypes ?? [])].sort().join(' ')}`,
       );
     }
-    for (const key of ['GET /health', 'GET /openapi.json', 'GET /fhir/metadata']) {
+    for (const key of [
+      'GET /health',
+      'GET /ready',
+      'GET /metrics',
+      'GET /openapi.json',
+      'GET /docs',
+      'GET /docs/{asset}',
+      'GET /fhir/metadata',
+    ]) {
       expect(documented.get(key)?.requestBody).toBeUndefined();
     }
   });
@@ -305,7 +322,12 @@ describe('every operation', () => {
     for (const op of operations()) {
       const errorResponse = op.path.startsWith('/auth/') ? OAUTH_ERROR_RESPONSE : OPERATION_OUTCOME_RESPONSE;
       for (const [status, response] of Object.entries(op.operation.responses)) {
-        if (Number(status) >= 400) {
+        // A readiness probe answers 503 with the same Readiness body as its 200, naming the failed checks.
+        if (op.key === 'GET /ready' && status === '503') {
+          expect(resolve(response)).toMatchObject({
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Readiness' } } },
+          });
+        } else if (Number(status) >= 400) {
           expect(`${op.key} ${status}: ${(response as Reference).$ref}`).toBe(
             `${op.key} ${status}: ${errorResponse}`,
           );
@@ -359,6 +381,7 @@ describe('the documented schemas describe what the server sends', () => {
 
   it('for the service endpoints, the CapabilityStatement, resources, Bundles and OperationOutcomes', async () => {
     expectSchema('Health', (await call('GET', `${origin()}/health`)).body);
+    expectSchema('Readiness', (await call('GET', `${origin()}/ready`)).body);
     expectSchema('OpenApiDocument', doc);
     expectSchema('CapabilityStatement', (await call('GET', dir.url('/metadata'))).body);
 

@@ -203,17 +203,28 @@ const CHANGE_MEMO_SIZE = 1000;
 export const KEY_MEMO_SHARE = 1 / 16;
 /** Request texts longer than this are not remembered: long distinct URLs would only churn the memo. */
 export const KEY_MEMO_MAX_TEXT = 2048;
-/** Two bytes a character, plus the map's own bookkeeping. */
-const memoSize = (text: string, key: string | null): number => 2 * (text.length + (key?.length ?? 0)) + 100;
+/**
+ * What the memo keeps for a request text: the cache key, and a label the caller decides with it and
+ * wants back on every hit without deciding again (the hit lane: the route, for its metrics). Labels
+ * are meant to be a few shared strings, so only the object is counted, not the label's characters.
+ */
+export interface MemoKey {
+  key: string;
+  label: string;
+}
+
+/** Two bytes a character, plus the map's and the MemoKey's own bookkeeping. */
+const memoSize = (text: string, found: MemoKey | null): number =>
+  2 * (text.length + (found?.key.length ?? 0)) + 100;
 
 /**
- * Request text → cache key (null: not a request the cache answers), for a caller that answers hits
- * before it parses a request (the HTTP hit lane) and sees the same URLs again and again. Bounded by
- * bytes, a share of the cache's own budget; a text over KEY_MEMO_MAX_TEXT characters is not kept.
- * Oldest out first.
+ * Request text → cache key and label (null: not a request the cache answers), for a caller that
+ * answers hits before it parses a request (the HTTP hit lane) and sees the same URLs again and
+ * again. Bounded by bytes, a share of the cache's own budget; a text over KEY_MEMO_MAX_TEXT
+ * characters is not kept. Oldest out first.
  */
 export class KeyMemo {
-  private readonly keys = new Map<string, string | null>();
+  private readonly keys = new Map<string, MemoKey | null>();
   private used = 0;
 
   constructor(readonly maxBytes: number) {}
@@ -227,15 +238,15 @@ export class KeyMemo {
   }
 
   /** The key remembered for `text`, else `compute`'s (remembered when the text is short enough). */
-  key(text: string, compute: () => string | undefined): string | undefined {
+  key(text: string, compute: () => MemoKey | undefined): MemoKey | undefined {
     const known = this.keys.get(text);
     if (known !== undefined) return known ?? undefined;
-    const key = compute();
-    if (text.length <= KEY_MEMO_MAX_TEXT) this.remember(text, key ?? null);
-    return key;
+    const found = compute();
+    if (text.length <= KEY_MEMO_MAX_TEXT) this.remember(text, found ?? null);
+    return found;
   }
 
-  private remember(text: string, key: string | null): void {
+  private remember(text: string, key: MemoKey | null): void {
     const size = memoSize(text, key);
     if (size > this.maxBytes) return;
     this.keys.set(text, key);

@@ -3,7 +3,7 @@
  * server processes starting against one database apply each migration exactly once. The same SQL
  * runs on PostgreSQL and PGlite. No statement timeout applies: building an index may take long.
  */
-import type { SqlClient } from '../sql-client';
+import type { SqlClient, SqlExecutor } from '../sql-client';
 import { M001_RESOURCES } from './001-resources';
 import { M002_SEARCH_INDEX } from './002-search-index';
 import { M003_INDEX_STATISTICS } from './003-index-statistics';
@@ -60,6 +60,16 @@ export async function migrate(db: SqlClient): Promise<number[]> {
     },
     { maintenance: true },
   );
+}
+
+/**
+ * The ids of MIGRATIONS not recorded in schema_migration: what /ready checks. Throws when the
+ * database does not answer (or has no schema_migration table: nothing was ever migrated).
+ */
+export async function pendingMigrations(db: SqlExecutor): Promise<number[]> {
+  const done = await db.query<{ id: number }>('SELECT id FROM schema_migration');
+  const applied = new Set(done.map((row) => Number(row.id)));
+  return MIGRATIONS.filter((migration) => !applied.has(migration.id)).map((migration) => migration.id);
 }
 
 /** Migrations are plain DDL without functions or quoted semicolons, so splitting on ';' is safe. */

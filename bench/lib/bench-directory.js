@@ -86,6 +86,7 @@ async function startBenchDirectory(store, options = {}) {
       limits: config.limits,
       searchCacheMb: options.searchCacheMb ?? 0,
       writeRatePerMinute: options.writeRatePerMinute ?? 0,
+      ...(options.readAccess ? { readAccess: options.readAccess } : {}),
     },
     createLogger('silent'),
     store,

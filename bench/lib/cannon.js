@@ -3,25 +3,32 @@
  * The load generator, run as a child process of bench/run.js so that autocannon does not share an
  * event loop with the server it measures. Receives one job over IPC, answers with a summary, exits.
  *
- * Job: { origin, paths: [string], connections, seconds, warmupSeconds }
+ * Job: { origin, paths: [string], connections, seconds, warmupSeconds, headers?, put? }
+ * `headers` are sent with every request (e.g. a bearer token). `put` makes every request a PUT of
+ * `put.resource` to its path with a new `alias` each time (a real change, so a real write).
  * Each request takes the next path in turn (a shared round robin), so a query with several values
  * (NPIs, ids) spreads over them instead of hitting one row.
  */
 const autocannon = require('autocannon');
 
+let written = 0;
+
 function run(job, seconds) {
   let next = 0;
+  const headers = { accept: 'application/fhir+json', ...(job.headers || {}) };
+  if (job.put) headers['content-type'] = 'application/fhir+json';
   return autocannon({
     url: job.origin,
     connections: job.connections,
     duration: seconds,
     timeout: 30,
-    headers: { accept: 'application/fhir+json' },
+    headers,
     requests: [
       {
-        method: 'GET',
+        method: job.put ? 'PUT' : 'GET',
         setupRequest(req) {
           req.path = job.paths[next++ % job.paths.length];
+          if (job.put) req.body = JSON.stringify({ ...job.put.resource, alias: [`bench write ${process.pid}-${++written}`] });
           return req;
         },
       },

@@ -259,7 +259,17 @@ describe('deletes, patches and conditional writes', () => {
       name: 'Acme site',
       managingOrganization: { reference: 'Organization/acme' },
     };
-    expect(forbidden(await call('PUT', dir.url('/Location/acme-site'), location, acme))).toBe(
+    // A client whose scopes allow Location writes still owns no Location (the scope check comes first).
+    const withLocationScope = bearer(
+      await tokenFor(
+        dir,
+        await registerClient(dir, {
+          organization: 'Organization/acme',
+          scopes: ['system/Organization.cruds', 'system/Endpoint.cruds', 'system/Location.cruds'],
+        }),
+      ),
+    );
+    expect(forbidden(await call('PUT', dir.url('/Location/acme-site'), location, withLocationScope))).toBe(
       'Location entries have no implementer owner: only an operator (admin) client writes them',
     );
     const unbound = bearer(await tokenFor(dir, await registerClient(dir, {})));

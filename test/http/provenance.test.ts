@@ -132,17 +132,22 @@ describe('Provenance of writes through HTTP', () => {
   });
 
   it('records nothing for a PUT of the content already stored', async () => {
-    const first = await call('PUT', dir.url('/Endpoint/same'), endpoint({ id: 'same' }), acmeHeaders);
+    const first = await call('PUT', dir.url('/Endpoint/same'), endpoint({ id: 'same' }), operatorHeaders);
     expect(first.status).toBe(201);
-    const again = await call('PUT', dir.url('/Endpoint/same'), endpoint({ id: 'same' }), acmeHeaders);
+    const again = await call('PUT', dir.url('/Endpoint/same'), endpoint({ id: 'same' }), operatorHeaders);
     expect(again.status).toBe(200);
     expect(again.body.meta.versionId).toBe('1');
     expect(await provenancesOf('Endpoint/same')).toHaveLength(1);
   });
 
   it('is found with Provenance?target= and with _revinclude=Provenance:target', async () => {
-    await call('PUT', dir.url('/Endpoint/revinc'), endpoint({ id: 'revinc' }), acmeHeaders);
-    await call('PUT', dir.url('/Endpoint/revinc'), endpoint({ id: 'revinc', name: 'Renamed' }), acmeHeaders);
+    await call('PUT', dir.url('/Endpoint/revinc'), endpoint({ id: 'revinc' }), operatorHeaders);
+    await call(
+      'PUT',
+      dir.url('/Endpoint/revinc'),
+      endpoint({ id: 'revinc', name: 'Renamed' }),
+      operatorHeaders,
+    );
     expect(await provenancesOf('Endpoint/revinc')).toHaveLength(2);
     const res = await call('GET', dir.url('/Endpoint?_id=revinc&_revinclude=Provenance:target'));
     expect(res.status).toBe(200);
@@ -171,7 +176,7 @@ describe('Provenance of writes through HTTP', () => {
       'POST',
       dir.url(''),
       { resourceType: 'Bundle', type: 'transaction', entry: entries },
-      acmeHeaders,
+      operatorHeaders,
     );
     expect(ok.status).toBe(200);
     expect(await countOf('Provenance')).toBe(before + 3);
@@ -185,7 +190,7 @@ describe('Provenance of writes through HTTP', () => {
         { request: { method: 'DELETE', url: 'Endpoint/never-was' } },
       ],
     };
-    const failed = await call('POST', dir.url(''), failing, acmeHeaders);
+    const failed = await call('POST', dir.url(''), failing, operatorHeaders);
     expect(failed.status).toBe(404);
     expect(await countOf('Provenance')).toBe(before + 3);
     expect((await call('GET', dir.url('/Endpoint/tx-4'))).status).toBe(404);
@@ -197,7 +202,7 @@ describe('Provenance of writes through HTTP', () => {
       contained: [endpoint({ id: 'ep1', managingOrganization: { reference: 'Organization/cq-org' } })],
       endpoint: [{ reference: '#ep1' }],
     });
-    const res = await call('PUT', dir.url('/Organization/cq-org'), org, acmeHeaders);
+    const res = await call('PUT', dir.url('/Organization/cq-org'), org, operatorHeaders);
     expect(res.status).toBe(201);
     expect(await provenancesOf('Organization/cq-org')).toHaveLength(1);
     expect(await provenancesOf('Endpoint/cq-org-ep1')).toHaveLength(1);
@@ -227,7 +232,7 @@ describe('Provenance of writes through HTTP', () => {
       'POST',
       dir.url('/Endpoint'),
       endpoint({ name: 'History check' }),
-      acmeHeaders,
+      operatorHeaders,
     );
     const res = await call('GET', dir.url('/_history?_count=2'));
     const [newest, second] = res.body.entry as {

@@ -21,7 +21,8 @@ let operatorToken: string;
 let acmeToken: string;
 let admin: Record<string, string>;
 let implementer: Record<string, string>;
-const anonymous: Record<string, string> = {};
+// No Authorization header at all (the test helper sends the directory's admin token unless told otherwise).
+const anonymous: Record<string, string> = { authorization: '' };
 
 const at = (): string => new Date().toISOString();
 

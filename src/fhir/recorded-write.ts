@@ -59,6 +59,7 @@ export class ProvenanceRecorder {
       search: (query, options) => inner.search(query, options),
       include: (specs, matches, cap, options) => inner.include(specs, matches, cap, options),
       prefetch: (keys) => inner.prefetch(keys),
+      flush: () => inner.flush(),
       writeVersion: (version) => this.writeVersion(version),
     };
   }

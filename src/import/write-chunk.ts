@@ -65,7 +65,11 @@ async function inOneTransaction(
       events = [];
       await session.prefetch(works.flatMap((work) => work.keys ?? []));
       for (const work of works) events.push(...(await work.run(session)));
-      if (dryRun) throw new DryRunRollback();
+      if (dryRun) {
+        // The rows are sent before the rollback, so a dry run meets the database's refusals too.
+        await session.flush();
+        throw new DryRunRollback();
+      }
     });
   } catch (err) {
     if (!(err instanceof DryRunRollback)) throw err;

@@ -75,6 +75,12 @@ export interface WriteSession extends ResourceReader {
    * of them later in the session needs no statement of its own (a large transaction's or import's).
    */
   prefetch(keys: ResourceKey[]): Promise<void>;
+  /**
+   * Sends the versions written so far to the database now (they are otherwise sent before the next
+   * search or include, or at the commit): a dry run, which rolls back, still meets every refusal the
+   * database would make.
+   */
+  flush(): Promise<void>;
 }
 
 export interface ReindexOptions {

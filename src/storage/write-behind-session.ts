@@ -128,6 +128,9 @@ export function openWriteBehindSession(tx: SqlExecutor): WriteBehindSession {
     read,
     prefetch,
     writeVersion,
+    async flush() {
+      await flush();
+    },
     async vread(type, id, versionId) {
       if (pending.some((p) => p.record.resourceType === type && p.record.id === id)) await flush();
       const rows = await tx.query<VersionRow>(

@@ -19,6 +19,12 @@ export interface RequestLimits {
   bundleEntries: number;
   /** Bytes of one resource in a write or $validate (a Bundle's entries each count on their own). */
   resourceBytes: number;
+  /**
+   * The database work one search may cost, in PostgreSQL planner cost units, as the planner estimates
+   * it before running (src/storage/statement-cost.ts): a page over it is refused, a `_total` over it
+   * left out, and includes stop when all of them together would pass it (both with a warning).
+   */
+  searchCost: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<RequestLimits> = Object.freeze({
@@ -29,6 +35,9 @@ export const DEFAULT_LIMITS: Readonly<RequestLimits> = Object.freeze({
   chainDepth: 4,
   bundleEntries: 1000,
   resourceBytes: 262144,
+  // Every workload query of bench/lib/workload.js plans at 13-930 on the full-size bench store; a
+  // statement of 10,000 ran 150-400 ms on PGlite there, the worst accepted search's page 180,000.
+  searchCost: 10000,
 });
 
 /** The configuration variable behind each limit, named in the OperationOutcome of a breach. */
@@ -40,4 +49,5 @@ export const LIMIT_VARIABLES: Readonly<Record<keyof RequestLimits, string>> = Ob
   chainDepth: 'SEARCH_MAX_CHAIN_DEPTH',
   bundleEntries: 'BUNDLE_MAX_ENTRIES',
   resourceBytes: 'MAX_RESOURCE_BYTES',
+  searchCost: 'SEARCH_MAX_COST',
 });

@@ -11,7 +11,12 @@ import { parseTimestamptz, TIMESTAMPTZ_OID } from './pglite-timestamptz';
  * `SET statement_timeout = 500; SELECT pg_sleep(2)` returns after 2 s, without error), and a running
  * WASM call cannot be interrupted. What it can do: a statement whose caller's signal aborted while it
  * waited in the queue is dropped there and never runs. Work per request is bounded on PGlite by the
- * request limits alone.
+ * request limits, and each search statement by SEARCH_MAX_COST (statement-cost.ts), before it runs.
+ *
+ * Each statement first yields to the event loop (setImmediate): a statement runs on this thread, so
+ * a request that sends statements back to back would otherwise keep new requests (and cached answers,
+ * which need no statement) waiting until its last one; after the yield they are read and queued in
+ * between, and the queue takes turns.
  */
 // The contrib entry point ships CommonJS but only ESM typings, so TypeScript cannot import it directly.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -45,7 +50,8 @@ export async function createPgliteClient(dataDir?: string): Promise<SqlClient> {
     driver: 'pglite',
     query<Row extends object>(text: string, params?: SqlValue[], options?: QueryOptions): Promise<Row[]> {
       const signal = options?.signal;
-      return exclusive(() => {
+      return exclusive(async () => {
+        await new Promise<void>((resolve) => setImmediate(resolve));
         if (signal?.aborted) throw new QueryCancelledError();
         return run<Row>(text, params);
       });

@@ -134,8 +134,9 @@ export function createPostgresStore(db: SqlClient, options: PostgresStoreOptions
     history: (query: HistoryQuery, options?: ReadOptions): Promise<HistoryPage> =>
       runHistory(reader(db, options), query),
 
-    search: (query, options) => runSearch(reader(db, options), query),
-    include: (specs, matches, cap, options) => runIncludes(reader(db, options), specs, matches, cap),
+    search: (query, options) => runSearch(reader(db, options), query, options?.maxCost),
+    include: (specs, matches, cap, options) =>
+      runIncludes(reader(db, options), specs, matches, cap, options?.maxCost),
 
     async count(type?: string): Promise<number> {
       const [row] = type

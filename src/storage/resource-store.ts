@@ -28,6 +28,12 @@ export interface ReadOptions {
    * statement is cancelled (PostgreSQL) or dropped before it starts (PGlite), with QueryCancelledError.
    */
   signal?: AbortSignal;
+  /**
+   * The most a search may cost, in planner cost units (SEARCH_MAX_COST): a search whose shape can be
+   * expensive has its page planned first and is refused (SearchTooCostlyError) when over it; its
+   * `_total` is left out, and its includes stop, when their statements would take it over.
+   */
+  maxCost?: number;
 }
 
 export interface ResourceReader {

@@ -91,12 +91,16 @@ export interface SearchResult {
   /** Cursor for the next page, when there is one. */
   next?: { keys: (string | number)[]; id: string; type: string };
   total?: number;
+  /** `_total` was asked for but its count was estimated over the request's cost budget, so it is absent. */
+  totalTooCostly?: true;
 }
 
 export interface IncludeResult {
   records: VersionRecord[];
   /** True when more resources would have been included than the cap allows. */
   truncated: boolean;
+  /** True when the includes stopped early because the next statement was estimated over the cost budget. */
+  tooCostly?: true;
 }
 
 export interface HistoryQuery {

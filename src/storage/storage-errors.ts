@@ -51,3 +51,17 @@ export function translateSqlError(err: unknown, statementTimeoutMs: number, sign
     return new StatementTimeoutError(statementTimeoutMs);
   return err;
 }
+
+/**
+ * The planner estimated a search's page over SEARCH_MAX_COST (statement-cost.ts): refused before it
+ * ran. Not a StorageError (the database is fine; the request asks too much): src/fhir answers 400.
+ */
+export class SearchTooCostlyError extends Error {
+  constructor(
+    readonly estimate: number,
+    readonly maxCost: number,
+  ) {
+    super(`the search's planner estimate ${Math.round(estimate)} is over the limit ${maxCost}`);
+    this.name = 'SearchTooCostlyError';
+  }
+}

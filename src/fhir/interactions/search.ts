@@ -4,7 +4,8 @@
  */
 import type { BundleLink } from '@medplum/fhirtypes';
 import { bundleJson, outcomeEntry, pageLink, type RawEntry } from '../bundle-json';
-import { informational, invalid, issue, outcomeOf } from '../errors';
+import { informational, invalid, issue, limitExceeded, outcomeOf } from '../errors';
+import { LIMIT_VARIABLES } from '../limits';
 import { DIRECTORY_TYPES, isDirectoryType } from '../resource-types';
 import { encodeCursor } from '../paging';
 import { isLenient } from '../query-parameters';
@@ -15,7 +16,8 @@ import { cachedAnswer, type CacheScope } from '../search/cached-answer';
 import type { Computed } from '../search/response-cache';
 import { needsShaping, shapeResource } from '../search/shape-result';
 import type { VersionRecord } from '../../storage/resource-store';
-import type { Condition, IncludeSpec, SearchQuery } from '../../storage/search-query';
+import type { Condition, IncludeSpec, SearchQuery, SearchResult } from '../../storage/search-query';
+import { SearchTooCostlyError } from '../../storage/storage-errors';
 import {
   contextToRead,
   everyoneTypes,
@@ -137,7 +139,8 @@ async function runSearch(
   const namesAdminOnly = requireReadable(typesNamed(searchQuery, parsed.includes), request.principal);
   const countOnly = parsed.summary === 'count';
   if (countOnly) searchQuery.count = 0;
-  const page = await ctx.store.search(searchQuery, { signal });
+  const maxCost = ctx.limits.searchCost;
+  const page = await searchWithinCost(ctx, searchQuery, maxCost, signal);
 
   const base = types ? ctx.baseUrl : `${ctx.baseUrl}/${type}`;
   const link: BundleLink[] = [{ relation: 'self', url: pageLink(base, query, {}) }];
@@ -165,26 +168,26 @@ async function runSearch(
   };
   const entries: RawEntry[] = countOnly ? [] : page.records.map((r) => entryOf(r, 'match'));
   if (!countOnly && parsed.includes.length > 0 && page.records.length > 0) {
-    const included = await ctx.store.include(parsed.includes, page.records, INCLUDE_CAP, { signal });
+    const included = await ctx.store.include(parsed.includes, page.records, INCLUDE_CAP, {
+      signal,
+      maxCost,
+    });
     // An include that reaches an admin-only type without naming it leaves it out, for everyone.
     const shown = namesAdminOnly
       ? included.records
       : included.records.filter((r) => !isAdminOnlyType(r.resourceType));
     entries.push(...shown.map((r) => entryOf(r, 'include')));
     if (included.truncated) {
-      entries.push(
-        outcomeEntry(
-          outcomeOf([
-            issue(
-              'too-costly',
-              `Only the first ${INCLUDE_CAP} included resources are returned`,
-              undefined,
-              'warning',
-            ),
-          ]),
-        ),
-      );
+      const why = included.tooCostly
+        ? `The includes stopped early: the rest would cost more than SEARCH_MAX_COST (${maxCost}) allows`
+        : `Only the first ${INCLUDE_CAP} included resources are returned`;
+      entries.push(outcomeEntry(outcomeOf([issue('too-costly', why, undefined, 'warning')])));
     }
+  }
+  if (page.totalTooCostly) {
+    // FHIR search.html#total: `_total` is a hint the server SHOULD honour; here it says why it did not.
+    const why = `Bundle.total is left out: counting every match would cost more than SEARCH_MAX_COST (${maxCost}) allows`;
+    entries.push(outcomeEntry(outcomeOf([issue('too-costly', why, '_total', 'warning')])));
   }
   if (parsed.ignored.length > 0) {
     entries.push(
@@ -199,4 +202,24 @@ async function runSearch(
   );
   const read = typesRead(searchQuery, parsed.includes);
   return read ? { text, types: read } : text;
+}
+
+/** The page, refused with 400 `too-costly` naming SEARCH_MAX_COST when the planner estimates it over. */
+async function searchWithinCost(
+  ctx: FhirContext,
+  query: SearchQuery,
+  maxCost: number,
+  signal: AbortSignal | undefined,
+): Promise<SearchResult> {
+  try {
+    return await ctx.store.search(query, { signal, maxCost });
+  } catch (err) {
+    if (!(err instanceof SearchTooCostlyError)) throw err;
+    throw limitExceeded(
+      `The database estimates this search at ${Math.round(err.estimate)} cost units: narrow it ` +
+        '(fewer values, chain links, sort keys or includes, a smaller _count, no _total)',
+      LIMIT_VARIABLES.searchCost,
+      err.maxCost,
+    );
+  }
 }

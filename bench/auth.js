@@ -105,13 +105,16 @@ async function main() {
       `  → vs the mean public run: token ${(token.reqPerSec / base.reqPerSec).toFixed(2)}, authenticated ${(auth.reqPerSec / base.reqPerSec).toFixed(2)}`,
     );
     const noToken = await go('READ_ACCESS=authenticated, no token', locked, paths.slice(0, 1), {});
-    if (noToken.statusCodes['401'] === undefined) throw new Error('authenticated mode answered a request without a token');
+    if (noToken.statusCodes['401'] === undefined)
+      throw new Error('authenticated mode answered a request without a token');
   }
   const members = await json(
     `${open.baseUrl}/Organization?partof=Organization/${encodeURIComponent(implementer)}&_count=20`,
   );
   const orgs = members.entry.map((e) => e.resource);
-  console.log(`writes: PUT one of ${orgs.length} member Organizations of ${implementer}, a new alias each time`);
+  console.log(
+    `writes: PUT one of ${orgs.length} member Organizations of ${implementer}, a new alias each time`,
+  );
   const readPaths = orgs.map((o) => `/fhir/Organization/${encodeURIComponent(o.id)}`);
   const readBase = await go('read by id (cached), public', open, readPaths, {});
   for (const [label, headers] of [

@@ -28,7 +28,11 @@ function run(job, seconds) {
         method: job.put ? 'PUT' : 'GET',
         setupRequest(req) {
           req.path = job.paths[next++ % job.paths.length];
-          if (job.put) req.body = JSON.stringify({ ...job.put.resource, alias: [`bench write ${process.pid}-${++written}`] });
+          if (job.put)
+            req.body = JSON.stringify({
+              ...job.put.resource,
+              alias: [`bench write ${process.pid}-${++written}`],
+            });
           return req;
         },
       },

@@ -35,7 +35,9 @@ function rawExchange(head: string): Promise<{ status: number; headers: string; b
       });
     });
     // The server may answer and close before it has read all of it.
-    socket.on('connect', () => socket.end(head));
+    // Not end(): a client that half-closes its side may see the server drop a request still being
+    // answered; `Connection: close` (or the 431) has the server close once it has answered.
+    socket.on('connect', () => socket.write(head));
   });
 }
 

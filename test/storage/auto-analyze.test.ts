@@ -85,7 +85,14 @@ test(`${BUNDLES * PER_BUNDLE} resources loaded through the API are analyzed with
   }
 
   // The pass runs in the background: wait for it (bounded), then look at what the planner knows.
-  for (let attempt = 0; attempt < 600 && (await tablesNeverAnalyzed()).length > 0; attempt += 1)
+  // A pass may still be under way (a table analyzed early, while it was nearly empty, is analyzed
+  // again): wait until every table has been analyzed and the planner has column statistics for these.
+  const settled = async (): Promise<boolean> =>
+    (await tablesNeverAnalyzed()).length === 0 &&
+    (await columnsWithStatistics('resource')) > 0 &&
+    (await columnsWithStatistics('search_string')) > 0 &&
+    (await columnsWithStatistics('resource_history')) > 0;
+  for (let attempt = 0; attempt < 600 && !(await settled()); attempt += 1)
     await new Promise((resolve) => setTimeout(resolve, 100));
   expect(await tablesNeverAnalyzed()).toEqual([]);
   // Every write also stores its Provenance, so the table holds twice the Organizations; the planner

@@ -16,6 +16,7 @@ import {
   methodNotAllowed,
   notFound,
   outcomeOf,
+  AUTH_REALM,
 } from '../fhir/errors';
 import type { AccessControl } from '../security/access-control';
 import { parseClientPatchBody, parseNewClientBody } from '../security/client-request-bodies';
@@ -34,7 +35,7 @@ export const ADMIN_MOUNT = '/admin';
 export const ADMIN_BODY_BYTES = 64 * 1024;
 const JSON_TYPES: ReadonlySet<string> = new Set(['application/json']);
 const PATCH_TYPES: ReadonlySet<string> = new Set(['application/merge-patch+json', 'application/json']);
-const REALM = 'realm="fhir-directory"';
+const REALM = `realm="${AUTH_REALM}"`;
 
 /**
  * The admin client a request comes from, or a 401/403 (RFC 6750 §3): no token → 401 `Bearer realm`;

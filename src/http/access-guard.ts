@@ -10,16 +10,9 @@
 import type { Request } from 'express';
 import { forbidden, isFhirError, isRefusal, throttled, unauthorized, type FhirError } from '../fhir/errors';
 import { tokenEndpointOf, type AccessControl } from '../security/access-control';
-import { anonymousMayUse, readRefusal, writeRefusal, type RouteAccess } from '../security/access-rules';
+import { anonymousMayUse, readRefusal, writeRefusal, type GuardedRoute } from '../security/access-rules';
 import { DIRECTORY_WRITTEN_TYPES, isPrincipal, type Principal } from '../security/principal';
 import type { FhirContext } from '../fhir/context';
-
-/** What the guard needs to know of a route: its access marking and, for `/:type` routes, the type. */
-export interface GuardedRoute {
-  access: RouteAccess;
-  interaction: string;
-  type?: string | undefined;
-}
 
 /** The client a sent token stands for; a 401 (400 when malformed) when it stands for none. */
 async function authenticate(access: AccessControl | undefined, authorization: string): Promise<Principal> {

@@ -14,7 +14,7 @@ export function requireWriteAccess(request: FhirRequest, type: string, interacti
   const principal = request.principal;
   if (!principal) return;
   const refused = writeRefusal(principal, type, interaction);
-  if (refused) throw forbidden(refused.rule, refused.neededScope);
+  if (refused) throw forbidden(refused.rule, { neededScope: refused.neededScope });
 }
 
 /** What a Bundle entry asks for (bundle-entry-request.ts's EntryRequest, as far as access goes). */
@@ -35,7 +35,7 @@ export function requireEntryAccess(ctx: FhirContext, request: FhirRequest, entry
   const interaction = entryInteraction(entry.method, entry.id !== undefined);
   if (interaction === 'read' || interaction === 'search') {
     const refused = readRefusal(principal, ctx.access?.readAccess ?? 'public', entry.type, interaction);
-    if (refused) throw forbidden(refused.rule, refused.neededScope);
+    if (refused) throw forbidden(refused.rule, { neededScope: refused.neededScope });
     return;
   }
   requireWriteAccess(request, entry.type, interaction);

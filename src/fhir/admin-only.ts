@@ -10,7 +10,7 @@
  */
 import { ADMIN_ONLY_TYPES, type Principal } from '../security/principal';
 import type { FhirContext } from './context';
-import { forbiddenAt } from './errors';
+import { forbidden } from './errors';
 
 /** The context to answer with: `ctx`, or `ctx` without its response cache when `named` holds an admin-only type. */
 export function contextToRead(
@@ -35,7 +35,8 @@ export function requireReadable(named: Iterable<string>, reader: Principal | und
   let adminOnly = false;
   for (const type of named) {
     if (!ADMIN_ONLY_TYPES.has(type)) continue;
-    if (!reader?.admin) throw forbiddenAt(`${type} resources are readable only by admin clients`, type);
+    if (!reader?.admin)
+      throw forbidden(`${type} resources are readable only by admin clients`, { expression: type });
     adminOnly = true;
   }
   return adminOnly;

@@ -100,10 +100,6 @@ export const unknownType = (type: string): FhirError =>
 export const gone = (type: string, id: string): FhirError =>
   fail('deleted', `${type}/${id} has been deleted`, 410);
 
-/** 403 naming the rule that refused the caller and what it touched (no scope would allow it). */
-export const forbiddenAt = (diagnostics: string, expression: string | string[]): FhirError =>
-  fail('forbidden', diagnostics, 403, expression);
-
 export const conflict = (diagnostics: string): FhirError => fail('conflict', diagnostics, 409);
 
 /** FHIR http.html#concurrency: 412 when If-Match names a version that is not the current one. */
@@ -157,34 +153,63 @@ export const AUTH_REALM = 'fhir-directory';
 /** Why a request carried no usable bearer token (src/security/principal.ts AuthProblem's problems). */
 export type LoginProblem = 'login' | 'expired' | 'malformed';
 
+export interface UnauthorizedOptions {
+  /** Whether the request carried a token (then an unusable one is `invalid_token`); false when absent. */
+  tokenSent?: boolean;
+  /** The challenge's realm; AUTH_REALM when absent. */
+  realm?: string;
+}
+
 /**
  * RFC 6750 §3.1: no token is a bare challenge (401 `login`); an unknown, forged, revoked or expired
  * token is `invalid_token` (401 `login` or `expired`); an Authorization header that is not one
  * `Bearer <token>` is `invalid_request`, 400 as the RFC says, with an `invalid` outcome.
  */
-export function unauthorized(problem: LoginProblem, reason: string, tokenSent: boolean): FhirError {
+export function unauthorized(
+  problem: LoginProblem,
+  reason: string,
+  options: UnauthorizedOptions = {},
+): FhirError {
+  const realm = `realm="${options.realm ?? AUTH_REALM}"`;
   if (problem === 'malformed')
     return fail('invalid', reason, 400, undefined, {
-      'www-authenticate': `Bearer realm="${AUTH_REALM}", error="invalid_request"`,
+      'www-authenticate': `Bearer ${realm}, error="invalid_request"`,
     });
-  const challenge = tokenSent
-    ? `Bearer realm="${AUTH_REALM}", error="invalid_token"`
-    : `Bearer realm="${AUTH_REALM}"`;
+  const challenge = options.tokenSent ? `Bearer ${realm}, error="invalid_token"` : `Bearer ${realm}`;
   return fail(problem, reason, 401, undefined, { 'www-authenticate': challenge });
 }
 
-/**
- * 403 `forbidden` naming the rule that failed. With `neededScope`, the token lacks a scope that
- * would allow it (RFC 6750 `insufficient_scope`, naming the scope); without, no scope would.
- */
-export function forbidden(diagnostics: string, neededScope?: string): FhirError {
-  const headers =
-    neededScope === undefined
-      ? undefined
-      : {
-          'www-authenticate': `Bearer realm="${AUTH_REALM}", error="insufficient_scope", scope="${neededScope}"`,
-        };
-  return fail('forbidden', diagnostics, 403, undefined, headers);
+export interface ForbiddenOptions {
+  /**
+   * The scope that would allow it: the token lacks it (RFC 6750 `insufficient_scope`, naming the
+   * scope). Absent: no scope would.
+   */
+  neededScope?: string;
+  /**
+   * The token lacks a privilege no scope grants (the admin API's admin clients): RFC 6750
+   * `insufficient_scope` with no scope named.
+   */
+  insufficientPrivilege?: boolean;
+  /** What it touched, as the issue's expression. */
+  expression?: string | string[];
+}
+
+/** 403 `forbidden` naming the rule that failed; see ForbiddenOptions for the challenge and expression. */
+export function forbidden(diagnostics: string, options: ForbiddenOptions = {}): FhirError {
+  const { neededScope, insufficientPrivilege, expression } = options;
+  const challenge =
+    neededScope !== undefined
+      ? `Bearer realm="${AUTH_REALM}", error="insufficient_scope", scope="${neededScope}"`
+      : insufficientPrivilege
+        ? `Bearer realm="${AUTH_REALM}", error="insufficient_scope"`
+        : undefined;
+  return fail(
+    'forbidden',
+    diagnostics,
+    403,
+    expression,
+    challenge === undefined ? undefined : { 'www-authenticate': challenge },
+  );
 }
 
 /** 429 `throttled` with Retry-After in seconds. */

@@ -17,7 +17,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { DIRECTORY_WRITTEN_TYPES } from '../security/principal';
 import type { NewVersion, VersionRecord, WriteSession } from '../storage/resource-store';
 import type { FhirContext } from './context';
-import { forbiddenAt } from './errors';
+import { forbidden } from './errors';
 import { checkSourceOwnership } from './source-ownership';
 import { DIRECTORY_ACTOR, provenanceOf, type WriteActor } from './provenance';
 import type { FhirRequest } from './request';
@@ -70,10 +70,9 @@ export class ProvenanceRecorder {
   private async writeVersion(version: NewVersion): Promise<VersionRecord & { resource: Resource | null }> {
     const directoryWritten = DIRECTORY_WRITTEN_TYPES.has(version.resourceType);
     if (directoryWritten && this.actor.kind === 'client')
-      throw forbiddenAt(
-        `${version.resourceType} resources are written only by the directory itself`,
-        version.resourceType,
-      );
+      throw forbidden(`${version.resourceType} resources are written only by the directory itself`, {
+        expression: version.resourceType,
+      });
     const written = await this.inner.writeVersion(
       directoryWritten ? version : await checkSourceOwnership(this.inner, this.actor, version),
     );

@@ -13,7 +13,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { ownerOfStored } from '../security/ownership';
 import type { NewVersion, VersionRecord, WriteSession } from '../storage/resource-store';
 import type { SourceRef } from '../storage/source-store';
-import { conflict, forbiddenAt } from './errors';
+import { conflict, forbidden } from './errors';
 import type { WriteActor } from './provenance';
 
 /** `resource` as `source` stores it: its uri in meta.source (compare with this, not the raw body). */
@@ -54,18 +54,18 @@ export async function checkSourceOwnership(
   if (owner.kind === 'source') {
     const source = await session.sourceByUri(owner.uri);
     if (source)
-      throw forbiddenAt(
+      throw forbidden(
         `${key} is owned by the source ${source.name} (${source.uri}); only its sync or import changes it`,
-        version.resourceType,
+        { expression: version.resourceType },
       );
   }
   const claimed = version.resource?.meta?.source;
   if (typeof claimed === 'string' && claimed !== '') {
     const source = await session.sourceByUri(claimed);
     if (source)
-      throw forbiddenAt(
+      throw forbidden(
         `meta.source ${claimed} names the source ${source.name}, whose entries only its sync or import writes`,
-        `${version.resourceType}.meta.source`,
+        { expression: `${version.resourceType}.meta.source` },
       );
   }
   return version;

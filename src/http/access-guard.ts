@@ -10,22 +10,15 @@
 import type { Request } from 'express';
 import { forbidden, isFhirError, isRefusal, throttled, unauthorized, type FhirError } from '../fhir/errors';
 import { tokenEndpointOf, type AccessControl } from '../security/access-control';
-import { anonymousMayUse, readRefusal, writeRefusal, type RouteAccess } from '../security/access-rules';
+import { anonymousMayUse, readRefusal, writeRefusal, type GuardedRoute } from '../security/access-rules';
 import { DIRECTORY_WRITTEN_TYPES, isPrincipal, type Principal } from '../security/principal';
 import type { FhirContext } from '../fhir/context';
 
-/** What the guard needs to know of a route: its access marking and, for `/:type` routes, the type. */
-export interface GuardedRoute {
-  access: RouteAccess;
-  interaction: string;
-  type?: string | undefined;
-}
-
 /** The client a sent token stands for; a 401 (400 when malformed) when it stands for none. */
 async function authenticate(access: AccessControl | undefined, authorization: string): Promise<Principal> {
-  if (!access) throw unauthorized('login', 'this server accepts no access tokens', true);
+  if (!access) throw unauthorized('login', 'this server accepts no access tokens', { tokenSent: true });
   const found = await access.authenticator.authenticate(authorization);
-  if (!isPrincipal(found)) throw unauthorized(found.problem, found.reason, true);
+  if (!isPrincipal(found)) throw unauthorized(found.problem, found.reason, { tokenSent: true });
   return found;
 }
 
@@ -47,14 +40,13 @@ export async function guardRoute(
     throw unauthorized(
       'login',
       `${what} needs an access token: send Authorization: Bearer <token>, a token from ${tokenEndpointOf(ctx.baseUrl)}`,
-      false,
     );
   }
   const principal = await authenticate(access, authorization);
   if (route.access.kind === 'read') {
     const type = route.access.allTypes ? '*' : (route.type ?? '*');
     const refused = readRefusal(principal, readAccess, type, route.access.interaction);
-    if (refused) throw forbidden(refused.rule, refused.neededScope);
+    if (refused) throw forbidden(refused.rule, { neededScope: refused.neededScope });
     return principal;
   }
   const decision = access?.writeLimiter.take(principal.clientId);

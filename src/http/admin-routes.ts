@@ -6,17 +6,16 @@
  * registers its public keys (or their URL) and keeps its private key to itself.
  */
 import { Router, type Request, type Response } from 'express';
-import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import type { FhirContext } from '../fhir/context';
 import {
   FhirError,
+  forbidden,
   invalid,
   invalidResource,
   issue,
   methodNotAllowed,
   notFound,
-  outcomeOf,
-  AUTH_REALM,
+  unauthorized,
 } from '../fhir/errors';
 import type { AccessControl } from '../security/access-control';
 import { parseClientPatchBody, parseNewClientBody } from '../security/client-request-bodies';
@@ -28,6 +27,7 @@ import {
   type RegistrationProblem,
 } from '../security/client-registration';
 import { isPrincipal, type Principal } from '../security/principal';
+import { recordRefusal } from './access-guard';
 import { readBody } from './read-body';
 
 export const ADMIN_MOUNT = '/admin';
@@ -35,54 +35,26 @@ export const ADMIN_MOUNT = '/admin';
 export const ADMIN_BODY_BYTES = 64 * 1024;
 const JSON_TYPES: ReadonlySet<string> = new Set(['application/json']);
 const PATCH_TYPES: ReadonlySet<string> = new Set(['application/merge-patch+json', 'application/json']);
-const REALM = `realm="${AUTH_REALM}"`;
-
 /**
- * The admin client a request comes from, or a 401/403 (RFC 6750 §3): no token → 401 `Bearer realm`;
- * a bad, revoked or expired one → 401 `error="invalid_token"`; a header that is not `Bearer <token>`
- * → 401 `error="invalid_request"`; a valid token of a client that is not an admin → 403
- * `error="insufficient_scope"`. Refusals are reported as security events.
+ * The admin client a request comes from, or the access guard's refusals (RFC 6750 §3): no token →
+ * 401 `Bearer realm`; a bad, revoked or expired one → 401 `error="invalid_token"`; a header that is
+ * not `Bearer <token>` → 400 `error="invalid_request"`; a valid token of a client that is not an
+ * admin → 403 `error="insufficient_scope"`. Refusals are reported as security events, as the FHIR
+ * routes report theirs.
  */
-async function requireAdmin(access: AccessControl, req: Request, res: Response): Promise<Principal> {
+async function requireAdmin(ctx: FhirContext, access: AccessControl, req: Request): Promise<Principal> {
   const authorization = req.headers.authorization;
   const found = await access.authenticator.authenticate(authorization);
   if (isPrincipal(found) && found.admin) return found;
-  const refused = (
-    status: number,
-    code: OperationOutcomeIssue['code'],
-    reason: string,
-    challenge: string,
-  ): never => {
-    access.events.record({
-      kind: 'access-refused',
-      at: new Date().toISOString(),
-      ...(isPrincipal(found) ? { clientId: found.clientId } : {}),
-      outcome: code,
-      reason,
-      method: req.method,
-      path: req.baseUrl + req.path,
-      ...(req.socket.remoteAddress ? { address: req.socket.remoteAddress } : {}),
-    });
-    res.setHeader('www-authenticate', challenge);
-    throw new FhirError(outcomeOf([issue(code, reason)]), status);
-  };
-  if (isPrincipal(found))
-    return refused(
-      403,
-      'forbidden',
-      `the admin API is for admin clients only; client ${found.clientId} is not one`,
-      `Bearer ${REALM}, error="insufficient_scope"`,
-    );
-  if (authorization === undefined || authorization === '')
-    return refused(401, 'login', found.reason, `Bearer ${REALM}`);
-  if (found.problem === 'malformed')
-    return refused(401, 'login', found.reason, `Bearer ${REALM}, error="invalid_request"`);
-  return refused(
-    401,
-    found.problem === 'expired' ? 'expired' : 'login',
-    found.reason,
-    `Bearer ${REALM}, error="invalid_token"`,
-  );
+  const refusal = isPrincipal(found)
+    ? forbidden(`the admin API is for admin clients only; client ${found.clientId} is not one`, {
+        insufficientPrivilege: true,
+      })
+    : unauthorized(found.problem, found.reason, {
+        tokenSent: authorization !== undefined && authorization !== '',
+      });
+  recordRefusal(ctx, refusal, req, isPrincipal(found) ? found : undefined, undefined);
+  throw refusal;
 }
 
 /** 400 naming every field that is wrong, each as an issue with the field as its expression. */
@@ -110,7 +82,7 @@ export function createAdminRouter(ctx: FhirContext, access: AccessControl): Rout
   const router = Router();
   const auth = ctx.store.auth;
   router.use(async (req, res, next) => {
-    await requireAdmin(access, req, res);
+    await requireAdmin(ctx, access, req);
     next();
   });
 

@@ -26,6 +26,7 @@ import {
 import type { Logger } from '../logger';
 import { decideFormat } from './content-negotiation';
 import type { RequestMetrics } from './metrics';
+import { LanePasses } from './lane-passes';
 import { fhirRequestOf, matchFhirRoute, routeLabel } from './route-match';
 import { trackRequest } from './request-context';
 import { guardRoute } from './access-guard';
@@ -54,10 +55,17 @@ export function laneKey(
   const format = decideFormat(request.query, header(request, 'accept')); // a 406 throws: the router says it
   if (format.pretty) return undefined;
   const scope = lane.scope(match.params, isLenient(request));
-  const label = routeLabel(match.route);
-  if (lane.query === 'canonical') return { key: cacheKey(ctx, scope, canonicalQuery(request.query)), label };
+  // What the access guard needs, kept with the key so that a hit never matches the route again.
+  const route = {
+    label: routeLabel(match.route),
+    access: match.route.access,
+    interaction: match.route.interaction,
+    type: match.params.type,
+  };
+  if (lane.query === 'canonical')
+    return { key: cacheKey(ctx, scope, canonicalQuery(request.query)), ...route };
   for (const name of request.query.keys()) if (name !== '_format') return undefined;
-  return { key: cacheKey(ctx, scope), label };
+  return { key: cacheKey(ctx, scope), ...route };
 }
 
 /** The key for a request, remembered by URL, Accept and Prefer (all the key depends on). */
@@ -90,16 +98,21 @@ function answer(req: IncomingMessage, res: ServerResponse, hit: CachedBytes): vo
 
 /**
  * Whether the full path's access guard would let this request through to its interaction, decided
- * by the same guard (access-guard.ts) with the same Authenticator. Anything it would refuse, the
- * lane leaves to the full path, which answers the refusal and reports it.
+ * by the same guard (access-guard.ts) with the same Authenticator, for the route the key memo kept
+ * with the key. A pass for a token is remembered per key while it stands (lane-passes.ts); anything
+ * the guard would refuse, the lane leaves to the full path, which answers the refusal and reports it.
  */
-async function guardWouldPass(ctx: FhirContext, req: IncomingMessage): Promise<boolean> {
-  const url = req.url ?? '';
-  const mark = url.indexOf('?');
-  const match = matchFhirRoute('GET', mark < 0 ? url : url.slice(0, mark));
-  if (match === undefined || match === 'metadata') return false;
+async function guardWouldPass(
+  ctx: FhirContext,
+  found: MemoKey,
+  authorization: string | undefined,
+  passes: LanePasses | undefined,
+): Promise<boolean> {
+  const revision = passes?.revision();
   try {
-    await guardRoute(ctx, { ...match.route, type: match.params.type }, req.headers.authorization);
+    const principal = await guardRoute(ctx, found, authorization);
+    if (passes && revision !== undefined && principal && authorization)
+      passes.remember(authorization, found, revision, principal.expiresAt);
     return true;
   } catch {
     return false;
@@ -109,7 +122,8 @@ async function guardWouldPass(ctx: FhirContext, req: IncomingMessage): Promise<b
 /**
  * The lane in front of `app`: a request listener for the HTTP server that answers current cache
  * hits itself and hands every other request to `app` untouched. A request with no Authorization
- * header under READ_ACCESS=public costs nothing more; any other goes through the access guard first.
+ * header under READ_ACCESS=public costs nothing more; any other goes through the access guard first,
+ * or, for a token the guard let through to the same key before, through its remembered pass.
  */
 export function withHitLane(
   ctx: FhirContext,
@@ -117,6 +131,8 @@ export function withHitLane(
   app: Listener,
   metrics?: RequestMetrics,
 ): Listener {
+  const authenticator = ctx.access?.authenticator;
+  const passes = authenticator ? new LanePasses(authenticator) : undefined;
   return (req, res): void => {
     const cache = ctx.responseCache;
     const found = cache && req.method === 'GET' ? rememberedKey(ctx, cache, req) : undefined;
@@ -125,13 +141,14 @@ export function withHitLane(
       return;
     }
     const started = process.hrtime.bigint();
-    const open = req.headers.authorization === undefined && (ctx.access?.readAccess ?? 'public') === 'public';
+    const authorization = req.headers.authorization;
+    const open = authorization === undefined && (ctx.access?.readAccess ?? 'public') === 'public';
     const hitFound = (): void => answerHit(cache, found, logger, app, req, res, started, metrics);
-    if (open) {
+    if (open || (authorization && passes?.passes(authorization, found))) {
       hitFound();
       return;
     }
-    guardWouldPass(ctx, req).then(
+    guardWouldPass(ctx, found, authorization, passes).then(
       (pass) => (pass ? hitFound() : app(req, res)),
       () => app(req, res),
     );

@@ -15,7 +15,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { collectDefaultMetrics, Registry, type Metric } from 'prom-client';
 import type { FhirContext } from '../fhir/context';
-import { FhirError, issue, outcomeOf } from '../fhir/errors';
+import { unauthorized, type FhirError } from '../fhir/errors';
 import { DurationHistogram } from '../observability/duration-histogram';
 import type { ResourceStore } from '../storage/resource-store';
 import type { PoolStats } from '../storage/sql-client';
@@ -221,11 +221,13 @@ export function createMetricsRegistry(options: MetricsOptions): Registry {
 /** A SHA-256 of the text: equal lengths for timingSafeEqual, whatever a caller sends. */
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
 
-/** 401 with `WWW-Authenticate: Bearer` (RFC 6750 §3), as an OperationOutcome like every error. */
-function unauthorized(res: Response, diagnostics: string): FhirError {
-  res.setHeader('www-authenticate', 'Bearer realm="metrics"');
-  return new FhirError(outcomeOf([issue('login', diagnostics)]), 401);
-}
+/**
+ * 401 with a bare `WWW-Authenticate: Bearer realm="metrics"` (RFC 6750 §3), as an OperationOutcome
+ * like every error: METRICS_TOKEN is a shared secret, not one of the directory's access tokens, so
+ * a wrong one is not called an `invalid_token`.
+ */
+const metricsRefusal = (diagnostics: string): FhirError =>
+  unauthorized('login', diagnostics, { realm: 'metrics' });
 
 /**
  * The /metrics handler. With a token (METRICS_TOKEN), only `Authorization: Bearer <token>` is
@@ -237,9 +239,9 @@ export function serveMetrics(registry: Registry, token: string | undefined) {
     if (expected) {
       const presented = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '')?.[1];
       if (presented === undefined)
-        throw unauthorized(res, '/metrics needs Authorization: Bearer <METRICS_TOKEN>');
+        throw metricsRefusal('/metrics needs Authorization: Bearer <METRICS_TOKEN>');
       if (!timingSafeEqual(digest(presented), expected))
-        throw unauthorized(res, 'The metrics token is not the one configured');
+        throw metricsRefusal('The metrics token is not the one configured');
     }
     const text = await registry.metrics();
     res.status(200).setHeader('content-type', registry.contentType);

@@ -33,6 +33,13 @@ export type RouteAccess =
   | { kind: 'write'; interaction: WriteInteraction }
   | { kind: 'bundle' };
 
+/** What the access guard needs to know of a route: its access marking and, for `/:type` routes, the type. */
+export interface GuardedRoute {
+  access: RouteAccess;
+  interaction: string;
+  type?: string | undefined;
+}
+
 /** Why a principal may not do something: the rule, in words, and the scope that would allow it. */
 export interface AccessRefusal {
   rule: string;

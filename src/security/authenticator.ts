@@ -106,6 +106,24 @@ export class Authenticator {
     return this.refreshing;
   }
 
+  /** The clients' revision as last read: a decision made from them holds while it is unchanged. */
+  get clientsRevision(): number {
+    return this.revision;
+  }
+
+  /**
+   * Whether a decision `authenticate` made for a token expiring at `expiresAt` (epoch seconds), from
+   * the clients as read at `revision`, still stands: the clients have not changed since (a client
+   * disabled or its scopes narrowed moves the revision), they were read recently enough to be
+   * trusted (within `staleMs`: else authenticate waits for a fresh read), and the token has not
+   * expired. The hit lane remembers the access guard's decisions under this rule (lane-passes.ts).
+   */
+  decisionStands(revision: number, expiresAt: number): boolean {
+    return (
+      revision === this.revision && Date.now() - this.refreshedAt <= this.staleMs && this.now() < expiresAt
+    );
+  }
+
   /** The client as last read (undefined: unknown). */
   client(clientId: string): ClientRecord | undefined {
     return this.clients.get(clientId);

@@ -1,6 +1,6 @@
 /** The ownership decisions alone, over an in-memory partOf map (the HTTP journeys are in test/http/ownership*.test.ts). */
-import type { Endpoint, Organization } from '@medplum/fhirtypes';
-import { MAX_PARTOF_LINKS, mayWrite, type OrganizationLinks } from './ownership';
+import type { Endpoint, Organization, Resource } from '@medplum/fhirtypes';
+import { MANAGING_ELEMENTS, MAX_PARTOF_LINKS, mayWrite, type OrganizationLinks } from './ownership';
 import type { Principal } from './principal';
 
 const client = (organization?: string, admin = false): Principal => ({
@@ -94,6 +94,45 @@ describe('mayWrite', () => {
     expect(await mayWrite(acme, org('a', 'b'), org('a', 'acme'), cyclic)).toMatchObject({
       ok: false,
       rule: expect.stringContaining('a → b → a (a cycle)') as unknown,
+    });
+  });
+});
+
+describe('the managing-element table', () => {
+  const managed = (type: string, element: string, id: string, manager?: string): Resource =>
+    ({
+      resourceType: type,
+      id,
+      ...(manager ? { [element]: { reference: `Organization/${manager}` } } : {}),
+    }) as Resource;
+
+  it.each(Object.entries(MANAGING_ELEMENTS))('%s belongs to the owner of its %s', async (type, element) => {
+    expect(await mayWrite(acme, undefined, managed(type, element, 'x', 'dept'), links(tree))).toEqual({
+      ok: true,
+    });
+    expect(
+      await mayWrite(
+        acme,
+        managed(type, element, 'x', 'other-member'),
+        managed(type, element, 'x', 'acme'),
+        links(tree),
+      ),
+    ).toMatchObject({ ok: false });
+    expect(await mayWrite(acme, undefined, managed(type, element, 'x', 'other'), links(tree))).toMatchObject({
+      ok: false,
+      expression: `${type}.${element}`,
+    });
+    expect(await mayWrite(acme, undefined, managed(type, element, 'x'), links(tree))).toMatchObject({
+      ok: false,
+      expression: `${type}.${element}`,
+    });
+  });
+
+  it('a type absent from it is the operator’s', async () => {
+    expect(MANAGING_ELEMENTS.Practitioner).toBeUndefined();
+    expect(await mayWrite(acme, undefined, { resourceType: 'Practitioner', id: 'p' }, links(tree))).toEqual({
+      ok: false,
+      rule: 'Practitioner entries have no implementer owner: only an operator (admin) client writes them',
     });
   });
 });

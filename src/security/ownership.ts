@@ -1,7 +1,9 @@
 /**
  * Who may write an entry (issue 10, "Ownership"): a client bound to Organization/{root} may write that
- * Organization, every Organization whose partOf chain reaches it, and every Endpoint managed by one of
- * those; an admin client writes everything. Pure decisions over a small port that reads the stored
+ * Organization, every Organization whose partOf chain reaches it, and every entry whose managing
+ * element (MANAGING_ELEMENTS: an Endpoint's or a Location's managingOrganization, a
+ * HealthcareService's providedBy, a PractitionerRole's or an OrganizationAffiliation's organization)
+ * names one of those; an admin client writes everything. Pure decisions over a small port that reads the stored
  * partOf links, so the FHIR core decides them inside the write (src/fhir/interactions/ownership-guard.ts).
  *
  * A write is judged twice: the version it replaces or deletes (`mayChangeStored`) and the version it
@@ -12,8 +14,8 @@
  * - The root Organization may be created by its client (it needs none above it), but only without
  *   `partOf`, and its stored `partOf` changes only through an operator: pointing the root into another
  *   tree would move a whole tree at once.
- * - An Endpoint with no `managingOrganization`, and every type other than Organization and Endpoint,
- *   has no implementer owner: only an admin client writes it.
+ * - An entry whose managing element is empty, and every type absent from MANAGING_ELEMENTS
+ *   (Practitioner, CapabilityStatement), has no implementer owner: only an admin client writes it.
  * - A partOf chain that loops, leaves the directory (an absolute reference elsewhere), names an
  *   Organization that is not stored, or is longer than MAX_PARTOF_LINKS, is not ownership.
  */
@@ -22,6 +24,19 @@ import type { Principal } from './principal';
 
 /** Real hierarchies are a few levels deep (an HIE, a health system, a hospital, a department). */
 export const MAX_PARTOF_LINKS = 64;
+
+/**
+ * Per type, the element naming the Organization that manages an entry (an absolute or relative
+ * reference, as FHIR R4 defines the element): the entry belongs to whoever owns that Organization.
+ * Organization itself is owned through its `partOf` tree. A type not listed has no implementer owner.
+ */
+export const MANAGING_ELEMENTS: Readonly<Record<string, string>> = {
+  Endpoint: 'managingOrganization',
+  Location: 'managingOrganization',
+  HealthcareService: 'providedBy',
+  PractitionerRole: 'organization',
+  OrganizationAffiliation: 'organization',
+};
 
 /** Reads the directory's Organizations as they stand in the write. */
 export interface OrganizationLinks {
@@ -81,15 +96,18 @@ async function walkUp(
 const partOfRef = (resource: Resource): string | null =>
   (resource as { partOf?: { reference?: string } }).partOf?.reference ?? null;
 
-const managerRef = (resource: Resource): string | undefined =>
-  (resource as { managingOrganization?: { reference?: string } }).managingOrganization?.reference;
+/** The reference in `element` of `resource` (a Reference), if any. */
+const referenceIn = (resource: Resource, element: string): string | undefined => {
+  const value = (resource as unknown as Record<string, { reference?: unknown } | undefined>)[element];
+  return typeof value?.reference === 'string' ? value.reference : undefined;
+};
 
 /** Checks every client-level rule and finds the rule for the type; undefined means admin (no check). */
 function ownerOf(principal: Principal, resource: Resource): OwnershipDecision | string | undefined {
   if (principal.admin) return undefined;
   const root = rootOf(principal);
   if (root === undefined) return refuse('The client is bound to no Organization, so it owns no entries');
-  if (resource.resourceType !== 'Organization' && resource.resourceType !== 'Endpoint')
+  if (resource.resourceType !== 'Organization' && MANAGING_ELEMENTS[resource.resourceType] === undefined)
     return refuse(
       `${resource.resourceType} entries have no implementer owner: only an operator (admin) client writes them`,
     );
@@ -112,7 +130,7 @@ export async function mayChangeStored(
       ? ALLOWED
       : refuse(`${what} is not in the tree of Organization/${root} (its partOf chain: ${walk.chain})`);
   }
-  return managedInTree(root, what, 'is', managerRef(stored), links);
+  return managedInTree(root, stored, 'is', links);
 }
 
 /**
@@ -143,7 +161,7 @@ export async function mayStoreNext(
           'Organization.partOf',
         );
   }
-  return managedInTree(root, what, 'would be', managerRef(next), links);
+  return managedInTree(root, next, 'would be', links);
 }
 
 /** Both sides of one write, the stored links read as they stand: for a write of one entry. */
@@ -158,17 +176,24 @@ export async function mayWrite(
   return mayStoreNext(principal, next, stored, links);
 }
 
+/** `an Endpoint`, `a Location`. */
+const withArticle = (type: string): string => `${/^[AEIOU]/.test(type) ? 'an' : 'a'} ${type}`;
+
+/** Whether the Organization that `entry`'s managing element names is in the tree of `root`. */
 async function managedInTree(
   root: string,
-  what: string,
+  entry: Resource,
   verb: 'is' | 'would be',
-  reference: string | undefined,
   links: OrganizationLinks,
 ): Promise<OwnershipDecision> {
-  const expression = verb === 'is' ? undefined : 'Endpoint.managingOrganization';
+  const type = entry.resourceType;
+  const what = `${type}/${entry.id ?? ''}`;
+  const element = MANAGING_ELEMENTS[type] as string; // ownerOf let only listed types through
+  const expression = verb === 'is' ? undefined : `${type}.${element}`;
+  const reference = referenceIn(entry, element);
   if (reference === undefined)
     return refuse(
-      `${what} ${verb} managed by no Organization: only an operator (admin) client writes such an Endpoint`,
+      `${what} ${verb} managed by no Organization: only an operator (admin) client writes such ${withArticle(type)}`,
       expression,
     );
   const manager = links.organizationId(reference);

@@ -8,7 +8,10 @@ export const ROOT = join(__dirname, '..', '..');
 
 export interface SpawnedServer {
   child: ChildProcess;
+  /** The FHIR base URL the server names itself by (BASE_URL when set). */
   baseUrl: string;
+  /** Where this process really listens (`http://127.0.0.1:PORT`), whatever BASE_URL says. */
+  origin: string;
   logLines: () => Record<string, unknown>[];
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -80,9 +83,10 @@ export function startBuiltServer(env: NodeJS.ProcessEnv): Promise<SpawnedServer>
       .slice(-5)
       .map((l) => JSON.stringify(l))
       .join('\n')}`;
-  const server = (baseUrl: string): SpawnedServer => ({
+  const server = (baseUrl: string, origin: string): SpawnedServer => ({
     child,
     baseUrl,
+    origin,
     logLines: () => lines,
     stop: (signal = 'SIGTERM') =>
       new Promise((done) => {
@@ -122,8 +126,11 @@ export function startBuiltServer(env: NodeJS.ProcessEnv): Promise<SpawnedServer>
         if (parsed.msg !== 'fhir-directory listening') continue;
         clearTimeout(timer);
         const baseUrl = parsed.baseUrl as string;
-        void answersBy(`${new URL(baseUrl).origin}/health`, deadline).then((ready) =>
-          ready ? resolve(server(baseUrl)) : fail(`server logged that it listens but /health never answered`),
+        const origin = `http://127.0.0.1:${String(parsed.port)}`;
+        void answersBy(`${origin}/health`, deadline).then((ready) =>
+          ready
+            ? resolve(server(baseUrl, origin))
+            : fail(`server logged that it listens but /health never answered`),
         );
       }
     });

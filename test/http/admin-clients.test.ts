@@ -63,7 +63,7 @@ describe('who may use /admin/clients', () => {
     expect(issuesOf(res)[0]?.code).toBe('login');
   });
 
-  it('a forged token: 401 invalid_token; a header that is not Bearer: 401 invalid_request', async () => {
+  it('a forged token: 401 invalid_token; a header that is not Bearer: 400 invalid_request, as on the FHIR routes', async () => {
     const forged = await call('GET', clientsUrl(), undefined, bearer(`${adminToken.slice(0, -4)}AAAA`));
     expectOutcome(forged, 401);
     expect(forged.headers.get('www-authenticate')).toBe(
@@ -75,10 +75,17 @@ describe('who may use /admin/clients', () => {
       { name: 'x' },
       { authorization: 'Basic YWRtaW46YWRtaW4=' },
     );
-    expectOutcome(basic, 401);
+    expectOutcome(basic, 400);
     expect(basic.headers.get('www-authenticate')).toBe(
       'Bearer realm="fhir-directory", error="invalid_request"',
     );
+    expect(issuesOf(basic)[0]?.code).toBe('invalid');
+    const fhir = await call('GET', dir.url('/Organization'), undefined, {
+      authorization: 'Basic YWRtaW46YWRtaW4=',
+    });
+    expectOutcome(fhir, 400);
+    expect(fhir.headers.get('www-authenticate')).toBe(basic.headers.get('www-authenticate'));
+    expect(issuesOf(fhir)[0]?.code).toBe('invalid');
   });
 
   it('a client that is not an admin: 403 insufficient_scope, forbidden, and nothing registered', async () => {

@@ -253,29 +253,82 @@ describe('deletes, patches and conditional writes', () => {
   });
 
   it('types without an implementer owner, and a client bound to no Organization, write nothing', async () => {
-    const location = {
-      resourceType: 'Location',
-      id: 'acme-site',
-      name: 'Acme site',
-      managingOrganization: { reference: 'Organization/acme' },
-    };
-    // A client whose scopes allow Location writes still owns no Location (the scope check comes first).
-    const withLocationScope = bearer(
+    const practitioner = { resourceType: 'Practitioner', id: 'acme-doctor', name: [{ family: 'Acme' }] };
+    // A client whose scopes allow Practitioner writes still owns no Practitioner (the scope check comes first).
+    const withPractitionerScope = bearer(
       await tokenFor(
         dir,
         await registerClient(dir, {
           organization: 'Organization/acme',
-          scopes: ['system/Organization.cruds', 'system/Endpoint.cruds', 'system/Location.cruds'],
+          scopes: ['system/Organization.cruds', 'system/Endpoint.cruds', 'system/Practitioner.cruds'],
         }),
       ),
     );
-    expect(forbidden(await call('PUT', dir.url('/Location/acme-site'), location, withLocationScope))).toBe(
-      'Location entries have no implementer owner: only an operator (admin) client writes them',
-    );
+    expect(
+      forbidden(await call('PUT', dir.url('/Practitioner/acme-doctor'), practitioner, withPractitionerScope)),
+    ).toBe('Practitioner entries have no implementer owner: only an operator (admin) client writes them');
     const unbound = bearer(await tokenFor(dir, await registerClient(dir, {})));
     expect(forbidden(await put(ep('acme-ep3', 'acme'), unbound))).toBe(
       'The client is bound to no Organization, so it owns no entries',
     );
+  });
+});
+
+describe.each([
+  ['Location', 'managingOrganization', { name: 'A site', status: 'active' }],
+  ['HealthcareService', 'providedBy', { name: 'A service', active: true }],
+])('%s entries belong to the owner of their %s', (type, element, body) => {
+  let client: Record<string, string>;
+  const entry = (id: string, manager?: string): Record<string, unknown> => ({
+    resourceType: type,
+    id,
+    ...body,
+    ...(manager ? { [element]: { reference: `Organization/${manager}` } } : {}),
+  });
+  const write = (id: string, manager: string | undefined, headers: Record<string, string>) =>
+    call('PUT', dir.url(`/${type}/${id}`), entry(id, manager), headers);
+  const id = (name: string): string => `${type.toLowerCase()}-${name}`;
+  // The directory's admin client (system/*.cruds), whose token call() sends when given none.
+  const operator = {};
+
+  beforeAll(async () => {
+    client = bearer(
+      await tokenFor(
+        dir,
+        await registerClient(dir, {
+          organization: 'Organization/acme',
+          scopes: ['system/Organization.cruds', `system/${type}.cruds`],
+        }),
+      ),
+    );
+    expect((await write(id('other'), 'other-member', operator)).status).toBe(201);
+  });
+
+  it('one managed in the client’s tree may be created, updated and deleted', async () => {
+    expect((await write(id('mine'), 'acme-dept', client)).status).toBe(201);
+    expect((await write(id('mine'), 'acme', client)).status).toBe(200);
+    expect((await call('DELETE', dir.url(`/${type}/${id('mine')}`), undefined, client)).status).toBe(200);
+  });
+
+  it('another implementer’s may not be changed, deleted or claimed; nor one moved out of the tree', async () => {
+    expect(forbidden(await write(id('other'), 'acme', client))).toMatch(
+      new RegExp(
+        `^${type}/${id('other')} is managed by Organization/other-member, which is outside the tree of Organization/acme`,
+      ),
+    );
+    forbidden(await call('DELETE', dir.url(`/${type}/${id('other')}`), undefined, client));
+    expect((await write(id('moved'), 'acme-member', client)).status).toBe(201);
+    const moved = await write(id('moved'), 'other-member', client);
+    expect(forbidden(moved)).toMatch(new RegExp(`would be managed by Organization/other-member`));
+    expect(issuesOf(moved)[0]?.expression).toEqual([`${type}.${element}`]);
+    expect(forbidden(await write(id('new-foreign'), 'other-hie', client))).toMatch(/outside the tree/);
+  });
+
+  it('one managed by no Organization is the operator’s', async () => {
+    expect(forbidden(await write(id('orphan'), undefined, client))).toBe(
+      `${type}/${id('orphan')} would be managed by no Organization: only an operator (admin) client writes such a ${type}`,
+    );
+    expect((await write(id('orphan'), undefined, operator)).status).toBe(201);
   });
 });
 

@@ -29,6 +29,7 @@
  * Reads (read.ts) are kept here too, as resources with their ETag and Last-Modified, under the same
  * rule: a read outlives writes to other types, never one to its own.
  */
+import type { GuardedRoute } from '../../security/access-rules';
 import { ADMIN_ONLY_TYPES } from '../../security/principal';
 import type { StoreHead } from '../../storage/resource-store';
 
@@ -204,18 +205,20 @@ export const KEY_MEMO_SHARE = 1 / 16;
 /** Request texts longer than this are not remembered: long distinct URLs would only churn the memo. */
 export const KEY_MEMO_MAX_TEXT = 2048;
 /**
- * What the memo keeps for a request text: the cache key, and a label the caller decides with it and
- * wants back on every hit without deciding again (the hit lane: the route, for its metrics). Labels
- * are meant to be a few shared strings, so only the object is counted, not the label's characters.
+ * What the memo keeps for a request text: the cache key, and what the caller decided with it and
+ * wants back on every hit without deciding again (the hit lane: the route's template as a label for
+ * its metrics, and what the access guard needs to know of the route: its access marking, interaction
+ * and type). Labels, markings and interactions are a few shared values and types are short names, so
+ * only the object is counted, not their characters.
  */
-export interface MemoKey {
+export interface MemoKey extends GuardedRoute {
   key: string;
   label: string;
 }
 
 /** Two bytes a character, plus the map's and the MemoKey's own bookkeeping. */
 const memoSize = (text: string, found: MemoKey | null): number =>
-  2 * (text.length + (found?.key.length ?? 0)) + 100;
+  2 * (text.length + (found?.key.length ?? 0) + (found?.type?.length ?? 0)) + 140;
 
 /**
  * Request text → cache key and label (null: not a request the cache answers), for a caller that

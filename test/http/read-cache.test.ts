@@ -49,10 +49,12 @@ describe('a read through the cache', () => {
     expect(stableHeaders(second)).toEqual({
       'access-control-allow-origin': '*',
       'access-control-expose-headers': expect.stringContaining('ETag') as unknown,
+      'cache-control': 'no-cache',
       'content-length': String(Buffer.byteLength(first.text)),
       'content-type': 'application/fhir+json; charset=utf-8',
       etag: 'W/"1"',
       'last-modified': new Date(first.body.meta.lastUpdated as string).toUTCString(),
+      vary: 'Accept, Prefer, Authorization',
       'x-content-type-options': 'nosniff',
     });
     expect(second.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);

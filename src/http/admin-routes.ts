@@ -29,6 +29,7 @@ import {
 } from '../security/client-registration';
 import { isPrincipal, type Principal } from '../security/principal';
 import { readBody } from './read-body';
+import { labelRoutes } from './request-context';
 
 export const ADMIN_MOUNT = '/admin';
 /** A client registration is a few KB even with ten RSA keys; more is not a registration. */
@@ -108,6 +109,7 @@ async function jsonBody(req: Request, accepted: ReadonlySet<string>): Promise<un
 
 export function createAdminRouter(ctx: FhirContext, access: AccessControl): Router {
   const router = Router();
+  labelRoutes(router, ADMIN_MOUNT, ['/clients', '/clients/:id']);
   const auth = ctx.store.auth;
   router.use(async (req, res, next) => {
     await requireAdmin(access, req, res);

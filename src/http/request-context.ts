@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { NextFunction, Request, Response } from 'express';
+import type { NextFunction, Request, Response, Router } from 'express';
 import type { Logger } from '../logger';
 import { allowCrossOrigin } from './cors';
 import { UNMATCHED_ROUTE, type RequestMetrics } from './metrics';
@@ -83,4 +83,17 @@ export function requestContext(logger: Logger, metrics?: RequestMetrics) {
  */
 export function routeTo(res: Response, template: string): void {
   res.locals.route = template;
+}
+
+/**
+ * Names the route template of every request one of `paths` of `router` (mounted at `mount`) takes,
+ * before any of the router's own middleware runs: a request refused there (an admin route's 401) is
+ * labelled by its route too, not `unmatched`. Call it first, on the new router.
+ */
+export function labelRoutes(router: Router, mount: string, paths: readonly string[]): void {
+  for (const path of paths)
+    router.all(path, (_req: Request, res: Response, next: NextFunction) => {
+      routeTo(res, mount + path);
+      next();
+    });
 }

@@ -5,11 +5,11 @@
  * negotiation. It decides nothing itself: the route comes from route-match.ts (the router's own
  * matcher), the FhirRequest, format and leniency from the functions the router uses, and the key
  * from the route's LaneSpec, the scope function its interaction stores its answer under. So it
- * answers only what the full path would answer, the same way (same body; same headers: ETag and
- * Last-Modified for a read, Cache-Control and Vary, X-Request-Id, Content-Type, X-Cache: hit,
- * nosniff; If-None-Match → 304 as revalidation.ts decides it for the full path; the same log line); anything else (a miss, an entry that is no longer
- * current, any method but GET, `_pretty`, a format the router would refuse) goes on down the
- * application unchanged.
+ * answers only what the full path would answer, the same way (same body; same headers: the ETag,
+ * a read's Last-Modified, Cache-Control and Vary, X-Request-Id, Content-Type, X-Cache: hit, the
+ * security headers; If-None-Match → 304 by the full path's rule, revalidation.ts; the same log
+ * line); anything else (a miss, an entry that is no longer current, any method but GET, `_pretty`,
+ * a format the router would refuse) goes on down the application unchanged.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FhirContext } from '../fhir/context';

@@ -53,7 +53,9 @@ describe('a read through the cache', () => {
       'content-length': String(Buffer.byteLength(first.text)),
       'content-type': 'application/fhir+json; charset=utf-8',
       etag: 'W/"1"',
+      'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
       'last-modified': new Date(first.body.meta.lastUpdated as string).toUTCString(),
+      'referrer-policy': 'no-referrer',
       vary: 'Accept, Prefer, Authorization',
       'x-content-type-options': 'nosniff',
     });

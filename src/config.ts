@@ -35,6 +35,8 @@ export interface Config {
   writeRatePerMinute: number;
   /** When set, GET /metrics needs `Authorization: Bearer <this>`; unset, /metrics is public. */
   metricsToken?: string;
+  /** Server processes on the one port (node:cluster; PostgreSQL only): a number, or `auto` (one a core). */
+  workers: number | 'auto';
 }
 
 /** Each variable: its name, what it means and its default, as README.md's table shows them. */
@@ -74,6 +76,7 @@ export const CONFIG_VARIABLES = {
   TOKEN_RATE_PER_MINUTE: { type: 'integer', minimum: 0, maximum: 1000000, default: 60 },
   WRITE_RATE_PER_MINUTE: { type: 'integer', minimum: 0, maximum: 10000000, default: 1200 },
   METRICS_TOKEN: { type: 'string', minLength: 16, pattern: '^[\\x21-\\x7e]+$' },
+  WORKERS: { anyOf: [{ type: 'integer', minimum: 1, maximum: 256 }, { const: 'auto' }], default: 1 },
 } as const;
 
 /** Variables whose values never appear in a problem report (or a log: they are kept off enumeration). */
@@ -130,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     accessTokenTtlSeconds: values.ACCESS_TOKEN_TTL_SECONDS as number,
     tokenRatePerMinute: values.TOKEN_RATE_PER_MINUTE as number,
     writeRatePerMinute: values.WRITE_RATE_PER_MINUTE as number,
+    workers: values.WORKERS as Config['workers'],
   };
   if (typeof values.BASE_URL === 'string') config.baseUrl = values.BASE_URL.replace(/\/+$/, '');
   if (typeof values.DATABASE_URL === 'string') {

@@ -7,7 +7,8 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   return pino(
     {
       level,
-      base: { service: 'fhir-directory' },
+      // The pid tells the processes apart when WORKERS runs several (their lines share one stdout).
+      base: { service: 'fhir-directory', pid: process.pid },
       redact: ['req.headers.authorization', 'headers.authorization', 'token', 'password'],
     },
     destination,

@@ -21,10 +21,13 @@ export function contextToRead(
   return requireReadable(named, reader) ? withoutCache(ctx) : ctx;
 }
 
-/** `ctx` without its response cache: what is answered with it is neither looked up nor kept. */
+/**
+ * `ctx` without its response cache, for an answer that may hold an admin-only type: what is answered
+ * with it is neither looked up nor kept, and HTTP caches are told not to keep it either.
+ */
 export function withoutCache(ctx: FhirContext): FhirContext {
   const { responseCache: _never, ...uncached } = ctx;
-  return uncached;
+  return { ...uncached, adminOnlyAnswer: true };
 }
 
 /**

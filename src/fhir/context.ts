@@ -20,6 +20,11 @@ export interface FhirContext {
   /** Search and history responses keyed by query and store head; absent when disabled. */
   responseCache?: ResponseCache;
   /**
+   * Set (admin-only.ts withoutCache) when the answer may hold what only admin clients read: neither
+   * the response cache nor any HTTP cache keeps it (revalidation.ts ADMIN_ONLY_CACHING).
+   */
+  adminOnlyAnswer?: true;
+  /**
    * Tokens, read policy, security events and rate limits (src/security). Absent where no HTTP client
    * can reach the context (the CLI's import and reindex): the directory itself is then the actor.
    */

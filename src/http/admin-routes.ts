@@ -29,6 +29,7 @@ import {
 import { isPrincipal, type Principal } from '../security/principal';
 import { recordRefusal } from './access-guard';
 import { readBody } from './read-body';
+import { labelRoutes } from './request-context';
 
 export const ADMIN_MOUNT = '/admin';
 /** A client registration is a few KB even with ten RSA keys; more is not a registration. */
@@ -80,6 +81,7 @@ async function jsonBody(req: Request, accepted: ReadonlySet<string>): Promise<un
 
 export function createAdminRouter(ctx: FhirContext, access: AccessControl): Router {
   const router = Router();
+  labelRoutes(router, ADMIN_MOUNT, ['/clients', '/clients/:id']);
   const auth = ctx.store.auth;
   router.use(async (req, res, next) => {
     await requireAdmin(ctx, access, req);

@@ -13,7 +13,7 @@ import type { RequestMetrics } from './metrics';
 import { addOperationsRoutes, type OperationsOptions } from './operations-routes';
 import { requestContext, routeTo } from './request-context';
 import { FHIR_MOUNT } from './route-match';
-import { createAuthRouter } from './auth-routes';
+import { AUTH_MOUNT, createAuthRouter } from './auth-routes';
 import { createWellKnownRouter, WELL_KNOWN_MOUNT } from './well-known-routes';
 
 export interface AppOptions {
@@ -39,7 +39,7 @@ export function createApp(options: AppOptions): Express {
   });
   addDocsRoutes(app);
   app.use(FHIR_MOUNT, answerPreflight);
-  app.use('/auth', createAuthRouter({ ctx: options.ctx }));
+  app.use(AUTH_MOUNT, createAuthRouter({ ctx: options.ctx }));
   // Before the FHIR router, whose `/:type/:id` would take these paths.
   app.use(WELL_KNOWN_MOUNT, createWellKnownRouter(options.ctx));
   app.use(FHIR_MOUNT, createFhirRouter(options));

@@ -17,6 +17,10 @@ import { isOAuthError, oauthError, oauthErrorBody, type OAuthError } from '../se
 import { INTROSPECT_SCOPE } from '../security/scopes';
 import { requestToken, tokenRefused } from '../security/token-endpoint';
 import { FORM_TYPE, mediaTypeOf, readBody } from './read-body';
+import { labelRoutes } from './request-context';
+
+/** Where the router is mounted. */
+export const AUTH_MOUNT = '/auth';
 
 /** 64 KB: a token request is a few KB (an RSA-4096 assertion is under 2 KB); more is not one. */
 export const TOKEN_BODY_LIMIT = 64 * 1024;
@@ -79,6 +83,7 @@ export function createAuthRouter(options: AuthRouterOptions): Router {
   const jwks = options.jwks ?? new JwksSource();
   const tokenEndpoint = tokenEndpointOf(ctx.baseUrl);
   const router = Router({ caseSensitive: true });
+  labelRoutes(router, AUTH_MOUNT, ['/token', '/introspect']);
 
   router.post('/token', async (req: Request, res: Response) => {
     noStore(res);

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Express, NextFunction, Request, Response } from 'express';
 import { routeTo } from './request-context';
+import { pageSecurityHeaders } from './security-headers';
 
 export const DOCS_CSP = [
   "default-src 'none'",
@@ -88,7 +89,7 @@ export function addDocsRoutes(app: Express): void {
     routeTo(res, '/docs');
     res.status(200);
     res.setHeader('content-type', 'text/html; charset=utf-8');
-    res.setHeader('content-security-policy', DOCS_CSP);
+    pageSecurityHeaders(res, DOCS_CSP);
     res.setHeader('cache-control', 'no-cache');
     res.end(PAGE);
   });

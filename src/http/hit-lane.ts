@@ -5,15 +5,15 @@
  * negotiation. It decides nothing itself: the route comes from route-match.ts (the router's own
  * matcher), the FhirRequest, format and leniency from the functions the router uses, and the key
  * from the route's LaneSpec, the scope function its interaction stores its answer under. So it
- * answers only what the full path would answer, the same way (same body; same headers: ETag and
- * Last-Modified for a read, X-Request-Id, Content-Type, X-Cache: hit, nosniff; If-None-Match → 304
- * as read.ts decides it; the same log line); anything else (a miss, an entry that is no longer
- * current, any method but GET, `_pretty`, a format the router would refuse) goes on down the
- * application unchanged.
+ * answers only what the full path would answer, the same way (same body; same headers: the ETag,
+ * a read's Last-Modified, Cache-Control and Vary, X-Request-Id, Content-Type, X-Cache: hit, the
+ * security headers; If-None-Match → 304 by the full path's rule, revalidation.ts; the same log
+ * line); anything else (a miss, an entry that is no longer current, any method but GET, `_pretty`,
+ * a format the router would refuse) goes on down the application unchanged.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FhirContext } from '../fhir/context';
-import { notModified } from '../fhir/interactions/read';
+import { notModified } from '../fhir/revalidation';
 import { isLenient } from '../fhir/query-parameters';
 import { header } from '../fhir/request';
 import { CACHE_HEADER, cacheKey } from '../fhir/search/cached-answer';

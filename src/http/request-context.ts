@@ -1,23 +1,19 @@
 /**
- * A request id on every request (the caller's X-Request-Id when sane), `X-Content-Type-Options:
- * nosniff`, the CORS headers (cors.ts), and one log line when it ends.
+ * A request id on every request (the caller's X-Request-Id when sane), the security headers
+ * (security-headers.ts), the CORS headers (cors.ts), and one log line when it ends.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { NextFunction, Request, Response } from 'express';
+import type { NextFunction, Request, Response, Router } from 'express';
 import type { Logger } from '../logger';
 import { allowCrossOrigin } from './cors';
+import { securityHeaders } from './security-headers';
 import { UNMATCHED_ROUTE, type RequestMetrics } from './metrics';
 
 const SANE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function requestId(res: Response): string {
   return (res.locals.requestId as string | undefined) ?? 'unknown';
-}
-
-/** No content sniffing, on every response: the hit lane, express, errors, the 503 while starting. */
-export function noSniff(res: ServerResponse): void {
-  res.setHeader('x-content-type-options', 'nosniff');
 }
 
 /** The route template express answered a request by, set by the route (res.locals.route). */
@@ -27,7 +23,7 @@ function expressRoute(res: ServerResponse): string {
 }
 
 /**
- * Gives the request its id (the X-Request-Id response header) and nosniff, and logs one line when the response
+ * Gives the request its id (the X-Request-Id response header) and the security headers, and logs one line when the response
  * is finished. `started` is when the request arrived (process.hrtime.bigint()). Returns the id.
  * With `metrics`, the request is counted too: under `laneRoute` by the hit lane, which knows its
  * route; else by express, under the route it set in `res.locals.route` (see routeTo).
@@ -43,7 +39,7 @@ export function trackRequest(
   const incoming = req.headers['x-request-id'];
   const id = typeof incoming === 'string' && SANE_ID.test(incoming) ? incoming : randomUUID();
   res.setHeader('x-request-id', id);
-  noSniff(res);
+  securityHeaders(res);
   allowCrossOrigin(res);
   // Now: a mounted router rewrites req.url while it handles the request.
   const path = (req.url ?? '').split('?', 1)[0];
@@ -83,4 +79,17 @@ export function requestContext(logger: Logger, metrics?: RequestMetrics) {
  */
 export function routeTo(res: Response, template: string): void {
   res.locals.route = template;
+}
+
+/**
+ * Names the route template of every request one of `paths` of `router` (mounted at `mount`) takes,
+ * before any of the router's own middleware runs: a request refused there (an admin route's 401) is
+ * labelled by its route too, not `unmatched`. Call it first, on the new router.
+ */
+export function labelRoutes(router: Router, mount: string, paths: readonly string[]): void {
+  for (const path of paths)
+    router.all(path, (_req: Request, res: Response, next: NextFunction) => {
+      routeTo(res, mount + path);
+      next();
+    });
 }

@@ -13,7 +13,7 @@ import { STARTING } from '../observability/readiness';
 import { withHitLane } from './hit-lane';
 import type { RequestMetrics } from './metrics';
 import { HEALTH_BODY } from './operations-routes';
-import { noSniff } from './request-context';
+import { SECURITY_HEADERS, securityHeaders } from './security-headers';
 import { FHIR_JSON } from './send-result';
 
 const STARTING_OUTCOME = JSON.stringify(
@@ -36,7 +36,7 @@ function probeOf(url: string | undefined): 'health' | 'ready' | undefined {
  * Retry-After, as an OperationOutcome.
  */
 function answerStarting(req: IncomingMessage, res: ServerResponse): void {
-  noSniff(res);
+  securityHeaders(res);
   const probe = probeOf(req.url);
   if (probe) {
     res.writeHead(probe === 'health' ? 200 : 503, {
@@ -65,7 +65,10 @@ function answerClientError(err: Error & { code?: string }, socket: Socket): void
   const body = JSON.stringify(outcomeOf([issue(code, `The request could not be read: ${reason}`)]));
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-type: ${FHIR_JSON}\r\n` +
-      `x-content-type-options: nosniff\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      Object.entries(SECURITY_HEADERS)
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join('') +
+      `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
 }
 

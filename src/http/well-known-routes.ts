@@ -14,6 +14,7 @@ import { Router, type Request, type Response } from 'express';
 import type { FhirContext } from '../fhir/context';
 import { FhirError, methodNotAllowed, outcomeOf, issue } from '../fhir/errors';
 import { smartConfiguration } from '../security/smart-configuration';
+import { labelRoutes } from './request-context';
 
 /** Where the router is mounted. */
 export const WELL_KNOWN_MOUNT = '/fhir/.well-known';
@@ -25,6 +26,7 @@ export function openToAnyOrigin(res: Response): void {
 
 export function createWellKnownRouter(ctx: Pick<FhirContext, 'baseUrl'>): Router {
   const router = Router({ caseSensitive: true });
+  labelRoutes(router, WELL_KNOWN_MOUNT, ['/smart-configuration', '/udap']);
   const document = JSON.stringify(smartConfiguration(ctx.baseUrl));
 
   router.get('/smart-configuration', (_req: Request, res: Response) => {

@@ -91,6 +91,50 @@ describe('ResponseCache', () => {
     expect(computed).toBe(5);
   });
 
+  it('tags a Bundle with its key and the head it was computed at, kept while the entry is', async () => {
+    const head = fakeHead();
+    const changes = new Map([
+      [2, 'Endpoint'],
+      [3, 'Organization'],
+    ]);
+    const typesChanged = (after: number, upto: number): Promise<Set<string>> =>
+      Promise.resolve(
+        new Set([...changes].filter(([seq]) => seq > after && seq <= upto).map(([, type]) => type)),
+      );
+    const cache = new ResponseCache({ readHead: head.read, maxBytes: 1 << 20, typesChanged });
+    const orgs = (): Promise<{ text: string; types: string[] }> =>
+      Promise.resolve({ text: bundle(1), types: ['Organization'] });
+    const etagOf = async (key: string): Promise<string | undefined> =>
+      (await cache.answer(key, orgs)).headers?.etag;
+
+    const first = await etagOf('orgs');
+    expect(first).toMatch(/^W\/"[A-Za-z0-9_-]{27}"$/);
+    expect(await etagOf('orgs')).toBe(first); // a hit
+    expect(await etagOf('other query')).not.toBe(first); // another key, same head
+    head.head = { seq: 2, epoch: 0 }; // an Endpoint write: the same answer, the same tag
+    expect(await etagOf('orgs')).toBe(first);
+    head.head = { seq: 3, epoch: 0 }; // an Organization write: computed again, a new tag
+    const second = await etagOf('orgs');
+    expect(second).not.toBe(first);
+    // Another process (an empty cache) computing the same key at the same head tags it alike.
+    const elsewhere = new ResponseCache({ readHead: head.read, maxBytes: 1 << 20, typesChanged });
+    expect((await elsewhere.answer('orgs', orgs)).headers?.etag).toBe(second);
+    head.head = { seq: 3, epoch: 1 }; // a reindex
+    expect(await etagOf('orgs')).not.toBe(second);
+  });
+
+  it('keeps the ETag of an answer that brings its own (a read)', async () => {
+    const cache = new ResponseCache({ readHead: fakeHead().read, maxBytes: 1 << 20 });
+    const read = (): Promise<{ text: string; headers: Record<string, string>; timestamp: false }> =>
+      Promise.resolve({
+        text: '{"resourceType":"Organization"}',
+        headers: { etag: 'W/"4"' },
+        timestamp: false,
+      });
+    expect((await cache.answer('r', read)).headers).toEqual({ etag: 'W/"4"' });
+    expect((await cache.answer('r', read)).headers).toEqual({ etag: 'W/"4"' });
+  });
+
   it('computes again when the store cannot say which types changed', async () => {
     const head = fakeHead();
     const cache = new ResponseCache({
@@ -145,8 +189,9 @@ describe('ResponseCache', () => {
   it('evicts the least recently used entries to stay within its byte budget', async () => {
     const head = fakeHead();
     const text = bundle(1);
-    // UTF-8 bytes of the Bundle, the UTF-16 key, and 200 for the map's bookkeeping.
-    const entryBytes = Buffer.byteLength(text) + 2 * 'a'.length + 200;
+    // UTF-8 bytes of the Bundle, the UTF-16 key, its ETag header (W/"…": 31 characters) and 200
+    // for the map's bookkeeping.
+    const entryBytes = Buffer.byteLength(text) + 2 * 'a'.length + 2 * ('etag'.length + 31) + 200;
     const cache = new ResponseCache({ readHead: head.read, maxBytes: entryBytes * 2 });
     const compute = (): Promise<string> => Promise.resolve(text);
     await cache.answer('a', compute);

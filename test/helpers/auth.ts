@@ -30,7 +30,7 @@ export interface TestClientOptions {
 export const ALL_DIRECTORY_SCOPES = ['system/Organization.cruds', 'system/Endpoint.cruds'];
 
 export async function registerClient(
-  dir: RunningDirectory,
+  dir: { store: Pick<RunningDirectory['store'], 'auth'>; ctx: Pick<RunningDirectory['ctx'], 'access'> },
   options: TestClientOptions = {},
 ): Promise<TestClient> {
   const alg = options.alg ?? 'ES384';

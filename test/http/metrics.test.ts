@@ -164,6 +164,50 @@ describe('GET /metrics', () => {
   });
 });
 
+// A directory of its own: the refusals here record AuditEvents, written a moment later, which the
+// write-wait counts of the tests above must not see.
+describe('route labels outside /fhir', () => {
+  let own: TestDirectory;
+  beforeAll(async () => {
+    own = await startTestDirectory();
+  });
+  afterAll(() => own.close());
+
+  it('labels the /auth, /admin and /fhir/.well-known routes by template, refusals included', async () => {
+    const o = new URL(own.baseUrl).origin;
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    expect((await call('POST', `${o}/auth/token`, 'grant_type=nonsense', form)).status).toBe(400);
+    expect((await call('GET', `${o}/auth/token`)).status).toBe(405);
+    expect(
+      (await call('POST', `${o}/auth/introspect`, 'token=x', { ...form, authorization: '' })).status,
+    ).toBe(401);
+    expect((await call('GET', `${o}/admin/clients`)).status).toBe(200);
+    expect((await call('GET', `${o}/admin/clients`, undefined, { authorization: '' })).status).toBe(401);
+    expect((await call('GET', `${o}/admin/clients/metrics-no-such-client`)).status).toBe(404);
+    expect((await call('GET', own.url('/.well-known/smart-configuration'))).status).toBe(200);
+    expect((await call('GET', own.url('/.well-known/udap'))).status).toBe(404);
+    const res = await call('GET', `${o}/metrics`);
+    const samples = parsePrometheusText(res.text);
+    for (const [route, method, status] of [
+      ['/auth/token', 'POST', '400'],
+      ['/auth/token', 'GET', '405'],
+      ['/auth/introspect', 'POST', '401'],
+      ['/admin/clients', 'GET', '200'],
+      ['/admin/clients', 'GET', '401'],
+      ['/admin/clients/:id', 'GET', '404'],
+      ['/fhir/.well-known/smart-configuration', 'GET', '200'],
+      ['/fhir/.well-known/udap', 'GET', '404'],
+    ] as const)
+      expect(`${route} ${method} ${status}: ${requestCount(samples, { route, method, status })}`).toBe(
+        `${route} ${method} ${status}: 1`,
+      );
+    expect(res.text).not.toContain('metrics-no-such-client');
+    expect(samplesOf(samples, `${REQUESTS}_count`, { route: 'unmatched' })).toHaveLength(
+      samplesOf(samples, `${REQUESTS}_count`, { route: 'unmatched', status: '404' }).length,
+    );
+  });
+});
+
 describe('METRICS_TOKEN', () => {
   const TOKEN = 'metrics-token-0123456789abcdef';
 

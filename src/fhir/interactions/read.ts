@@ -1,9 +1,11 @@
 /**
  * FHIR http.html#read and #vread, answered through the response cache (cached-answer.ts) when there
  * is one: a read is served from it only while no resource of its type has been written since.
+ * FHIR http.html#cread: If-None-Match with the answer's ETag is 304 (revalidation.ts).
  */
 import { gone, invalid, notFound } from '../errors';
-import { header, type FhirRequest, type FhirResult } from '../request';
+import type { FhirRequest, FhirResult } from '../request';
+import { conditional } from '../revalidation';
 import { requireValidId } from '../resource-body';
 import type { FhirContext } from '../context';
 import { cachedResource, type CacheScope, type ResourceAnswer } from '../search/cached-answer';
@@ -26,19 +28,6 @@ function present(record: VersionRecord | undefined, type: string, id: string, wh
   if (!record) throw notFound(what);
   if (record.deleted || record.content === undefined) throw gone(type, id);
   return { text: record.content, headers: versionHeaders(record) };
-}
-
-/**
- * FHIR http.html#cread: If-None-Match with the answer's ETag is 304 Not Modified (the same headers,
- * no body). The one rule for read, vread and the hit lane.
- */
-export function notModified(ifNoneMatch: string | undefined, etag: string | undefined): boolean {
-  return ifNoneMatch !== undefined && etag !== undefined && ifNoneMatch.trim() === etag;
-}
-
-function conditional(request: FhirRequest, result: FhirResult): FhirResult {
-  if (!notModified(header(request, 'if-none-match'), result.headers?.etag)) return result;
-  return { status: 304, ...(result.headers ? { headers: result.headers } : {}) };
 }
 
 export async function read(

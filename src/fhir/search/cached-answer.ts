@@ -2,10 +2,19 @@
  * Answers a read-only interaction through the context's response cache, when there is one: a Bundle
  * interaction (search, history), whose Bundle is a function of the key alone (interaction, scope,
  * Prefer handling, the public base URL and the query in canonical order, on which the Bundle is then
- * built), or a read of one resource (read, vread), kept with its ETag and Last-Modified.
+ * built), or a read of one resource (read, vread), kept with its ETag and Last-Modified. Either way
+ * with the headers of HTTP caching (revalidation.ts), kept with the entry so that the hit lane
+ * answers exactly these.
  */
 import type { FhirContext } from '../context';
-import type { FhirRequest, FhirResult } from '../request';
+import { header, type FhirRequest, type FhirResult } from '../request';
+import {
+  ADMIN_ONLY_CACHING,
+  bundleEtag,
+  conditional,
+  notModified,
+  revalidationHeaders,
+} from '../revalidation';
 import { canonicalQuery, computedText, type Computed } from './response-cache';
 
 export const CACHE_HEADER = 'x-cache';
@@ -20,6 +29,25 @@ export function cacheKey(ctx: FhirContext, scope: CacheScope, canonical: URLSear
   return JSON.stringify([ctx.baseUrl, ...scope, canonical.toString()]);
 }
 
+/** The HTTP caching headers of an answer in `ctx` (not counting a Bundle's ETag). */
+function cachingHeaders(ctx: FhirContext): Record<string, string> {
+  return ctx.adminOnlyAnswer
+    ? { ...ADMIN_ONLY_CACHING }
+    : revalidationHeaders(ctx.access?.readAccess ?? 'public');
+}
+
+/** A computation's result with `headers` added (the response cache keeps them with the entry). */
+function withHeaders(computed: Computed, headers: Record<string, string>): Computed {
+  return typeof computed === 'string'
+    ? { text: computed, headers }
+    : { ...computed, headers: { ...computed.headers, ...headers } };
+}
+
+/**
+ * A Bundle interaction's answer: through the cache (whose entries get their ETag from the key and the
+ * head they were computed at, response-cache.ts), else computed with the ETag of the head read first
+ * (none for an admin-only answer), and 304 when If-None-Match names that ETag.
+ */
 export async function cachedAnswer(
   ctx: FhirContext,
   request: FhirRequest,
@@ -28,10 +56,23 @@ export async function cachedAnswer(
 ): Promise<FhirResult> {
   const query = canonicalQuery(request.query);
   const cache = ctx.responseCache;
-  if (!cache) return { status: 200, body: computedText(await build(query)) };
   const key = cacheKey(ctx, scope, query);
-  const answer = await cache.answer(key, () => build(query));
-  return { status: 200, headers: { [CACHE_HEADER]: answer.status }, body: answer.body };
+  const caching = cachingHeaders(ctx);
+  if (!cache && ctx.adminOnlyAnswer)
+    return { status: 200, headers: caching, body: computedText(await build(query)) };
+  if (!cache) {
+    // The head before the search: equal heads later mean no write between (see response-cache.ts),
+    // so a matching If-None-Match is answered without searching.
+    const headers = { etag: bundleEtag(key, await ctx.store.head()), ...caching };
+    if (notModified(header(request, 'if-none-match'), headers.etag)) return { status: 304, headers };
+    return { status: 200, headers, body: computedText(await build(query)) };
+  }
+  const answer = await cache.answer(key, async () => withHeaders(await build(query), caching));
+  return conditional(request, {
+    status: 200,
+    headers: { ...answer.headers, [CACHE_HEADER]: answer.status },
+    body: answer.body,
+  });
 }
 
 /** A resource as a read answers it: its JSON text and its ETag and Last-Modified. */
@@ -51,13 +92,14 @@ export async function cachedResource(
   build: () => Promise<ResourceAnswer>,
 ): Promise<FhirResult> {
   const cache = ctx.responseCache;
+  const caching = cachingHeaders(ctx);
   if (!cache) {
     const built = await build();
-    return { status: 200, headers: built.headers, body: built.text };
+    return { status: 200, headers: { ...built.headers, ...caching }, body: built.text };
   }
   const answer = await cache.answer(cacheKey(ctx, scope), async () => {
     const built = await build();
-    return { text: built.text, headers: built.headers, types: [type], timestamp: false };
+    return { text: built.text, headers: { ...built.headers, ...caching }, types: [type], timestamp: false };
   });
   return {
     status: 200,

@@ -27,10 +27,12 @@
  * passes `maxBytes` less the share the key memo (request text → key, for the HTTP hit lane) may use.
  *
  * Reads (read.ts) are kept here too, as resources with their ETag and Last-Modified, under the same
- * rule: a read outlives writes to other types, never one to its own.
+ * rule: a read outlives writes to other types, never one to its own. A Bundle entry gets an ETag
+ * naming its key and the head it was computed at (revalidation.ts).
  */
 import type { GuardedRoute } from '../../security/access-rules';
 import { ADMIN_ONLY_TYPES } from '../../security/principal';
+import { bundleEtag } from '../revalidation';
 import type { StoreHead } from '../../storage/resource-store';
 
 export type CacheStatus = 'hit' | 'miss';
@@ -135,7 +137,10 @@ function stampOffset(text: string): number {
 function makeEntry(key: string, head: StoreHead, computed: Computed): { text: string; entry: Entry } {
   const text = computedText(computed);
   const types = typeof computed === 'string' ? undefined : computed.types;
-  const headers = typeof computed === 'string' ? undefined : computed.headers;
+  const own = typeof computed === 'string' ? undefined : computed.headers;
+  // An answer with no ETag of its own (a Bundle) is tagged with its key and this head: the tag stays
+  // while the entry does (through writes to types it did not read), as its bytes do.
+  const headers = own?.etag === undefined ? { ...own, etag: bundleEtag(key, head) } : own;
   const bytes = Buffer.from(text, 'utf8');
   let size = bytes.length + 2 * key.length + ENTRY_OVERHEAD;
   for (const [name, value] of Object.entries(headers ?? {})) size += 2 * (name.length + value.length);

@@ -52,12 +52,17 @@ function writeOwned<T>(
   request: FhirRequest,
   work: (session: WriteSession, ownership: OwnershipCheck | undefined) => Promise<T>,
 ): Promise<T> {
-  return writeRecorded(ctx, actorOf(request), async (session) => {
-    const guard = ownershipGuard(request.principal, session, ctx.baseUrl);
-    const result = await work(session, guard);
-    await guard?.settle();
-    return result;
-  });
+  return writeRecorded(
+    ctx,
+    actorOf(request),
+    async (session) => {
+      const guard = ownershipGuard(request.principal, session, ctx.baseUrl);
+      const result = await work(session, guard);
+      await guard?.settle();
+      return result;
+    },
+    request.signal,
+  );
 }
 
 export async function create(ctx: FhirContext, request: FhirRequest, type: string): Promise<FhirResult> {

@@ -23,7 +23,11 @@
  *
  * Environment: DATABASE_URL or DATA_DIR (as bench/load.js), BENCH_QUERIES, BENCH_SECONDS,
  * BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS, BENCH_ROUNDS, BENCH_CACHE (both, on, off), BENCH_NOISE
- * (a candidate's name: use it without probing the others), SEARCH_CACHE_MB. The server's own
+ * (a candidate's name: use it without probing the others), BENCH_NOISE_ADDRESS (the address the
+ * noise connects from, default 127.0.0.2: a client of its own; empty: the measured clients' own),
+ * BENCH_CLIENTS (distinct, the default: each measured connection from an address of its own,
+ * 127.0.1.1 …, as many clients on many hosts; one: all from 127.0.0.1, one client with many connections),
+ * SEARCH_CACHE_MB. The server's own
  * configuration (STATEMENT_TIMEOUT_MS, SEARCH_MAX_*, …) applies as `fhir-directory serve` reads it.
  * Results: a table on stdout and bench/results/<timestamp>-noisy-neighbour.json.
  */
@@ -50,6 +54,14 @@ if (!CACHE_MODES) {
   process.exit(2);
 }
 const GOAL = 0.8;
+// The noise client's own address (lib/noise.js), so the directory tells it from the measured clients.
+const NOISE_ADDRESS = process.env.BENCH_NOISE_ADDRESS ?? '127.0.0.2';
+// The measured clients: by default each connection is a client of its own host (127.0.1.1, 127.0.1.2,
+// …), as the other clients of a public directory are; BENCH_CLIENTS=one: all from 127.0.0.1, one client.
+const CLIENT_ADDRESSES =
+  (process.env.BENCH_CLIENTS || 'distinct') === 'one'
+    ? undefined
+    : Array.from({ length: CONNECTIONS }, (_, i) => `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`);
 const MAX_COUNT = 1000; // src/fhir/paging.ts MAX_COUNT: the largest page a search may ask for
 const PROBE_TIMEOUT_MS = 300000;
 const SETTLE_SECONDS = 300;
@@ -279,7 +291,14 @@ async function main() {
       for (let round = 0; round < ROUNDS && !interrupted; round++) {
         for (const kind of ['alone', 'noisy']) {
           if (interrupted) break;
-          const job = { origin, paths, connections: CONNECTIONS, seconds: SECONDS, warmupSeconds: WARMUP };
+          const job = {
+            origin,
+            paths,
+            connections: CONNECTIONS,
+            seconds: SECONDS,
+            warmupSeconds: WARMUP,
+            ...(CLIENT_ADDRESSES ? { localAddresses: CLIENT_ADDRESSES } : {}),
+          };
           const run = {};
           const noise = kind === 'noisy' ? await startNoise(dir.baseUrl + worst.template, nonce) : undefined;
           try {
@@ -386,7 +405,12 @@ function startNoise(template, nonceStart) {
         };
       },
     };
-    proc.send({ url: template, nonceStart, timeoutMs: PROBE_TIMEOUT_MS });
+    proc.send({
+      url: template,
+      nonceStart,
+      timeoutMs: PROBE_TIMEOUT_MS,
+      localAddress: NOISE_ADDRESS || undefined,
+    });
   });
 }
 

@@ -3,13 +3,28 @@
  * The load generator, run as a child process of bench/run.js so that autocannon does not share an
  * event loop with the server it measures. Receives one job over IPC, answers with a summary, exits.
  *
- * Job: { origin, paths: [string], connections, seconds, warmupSeconds, headers?, put? }
+ * Job: { origin, paths: [string], connections, seconds, warmupSeconds, headers?, put?, localAddresses? }
  * `headers` are sent with every request (e.g. a bearer token). `put` makes every request a PUT of
  * `put.resource` to its path with a new `alias` each time (a real change, so a real write).
  * Each request takes the next path in turn (a shared round robin), so a query with several values
  * (NPIs, ids) spreads over them instead of hitting one row.
  */
+const net = require('net');
 const autocannon = require('autocannon');
+
+/**
+ * `localAddresses`: the connections connect from these addresses in turn (127.x addresses are all
+ * this host on Linux), so that the server sees each as a client of its own, as clients on many hosts
+ * would be. autocannon has no such option; it calls net.connect(port, host), wrapped here.
+ */
+function connectFrom(addresses) {
+  const connect = net.connect;
+  let next = 0;
+  net.connect = (port, host) =>
+    typeof port === 'number'
+      ? connect({ port, host, localAddress: addresses[next++ % addresses.length] })
+      : connect(port, host);
+}
 
 let written = 0;
 
@@ -42,6 +57,7 @@ function run(job, seconds) {
 
 process.once('message', async (job) => {
   try {
+    if (job.localAddresses && job.localAddresses.length > 0) connectFrom(job.localAddresses);
     if (job.warmupSeconds > 0) await run(job, job.warmupSeconds);
     const r = await run(job, job.seconds);
     const statusCodes = {};

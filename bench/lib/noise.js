@@ -5,9 +5,31 @@
  * request at a time over one keep-alive connection, until told to stop. Each request puts a new
  * number into the URL (`{nonce}` in the template), so no answer ever comes from a response cache.
  *
- * Job: { url (with {nonce}), nonceStart, timeoutMs }. Messages: 'started' after the first request
- * is sent; on 'stop' it finishes the request in flight and answers { requests, statuses, ms }.
+ * Job: { url (with {nonce}), nonceStart, timeoutMs, localAddress }. Messages: 'started' after the
+ * first request is sent; on 'stop' it finishes the request in flight and answers { requests, statuses, ms }.
+ *
+ * It connects from `localAddress` (127.0.0.2 by default in noisy-neighbour.js: any 127.x address is
+ * this host on Linux), so that the directory sees it as a client of its own, as a neighbour on
+ * another host would be, and not as one more connection of the measured clients (127.0.0.1).
  */
+const http = require('http');
+
+/** GET `url` over `agent`: resolves with the status once the whole body has arrived. */
+function get(url, agent, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const req = http.get(
+      url,
+      { agent, headers: { accept: 'application/fhir+json' }, timeout: timeoutMs },
+      (res) => {
+        res.on('data', () => undefined);
+        res.on('end', () => resolve(res.statusCode));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { name: 'TimeoutError' })));
+    req.on('error', reject);
+  });
+}
 
 process.once('message', async (job) => {
   let stopping = false;
@@ -18,22 +40,18 @@ process.once('message', async (job) => {
   const ms = [];
   let nonce = job.nonceStart;
   let first = true;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1, localAddress: job.localAddress });
   while (!stopping) {
     const url = job.url.replace('{nonce}', String(nonce++));
     const started = performance.now();
     let status;
     try {
-      const pending = fetch(url, {
-        headers: { accept: 'application/fhir+json' },
-        signal: AbortSignal.timeout(job.timeoutMs),
-      });
+      const pending = get(url, agent, job.timeoutMs);
       if (first) {
         first = false;
         process.send({ started: true });
       }
-      const res = await pending;
-      await res.arrayBuffer();
-      status = res.status;
+      status = await pending;
     } catch (err) {
       status = err && err.name === 'TimeoutError' ? 'timeout' : 'error';
     }

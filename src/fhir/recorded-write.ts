@@ -88,16 +88,23 @@ export class ProvenanceRecorder {
   }
 }
 
-/** Runs `work` as one store transaction (ResourceStore.write) whose writes record `actor`'s Provenance. */
+/**
+ * Runs `work` as one store transaction (ResourceStore.write) whose writes record `actor`'s Provenance.
+ * `signal`: the client's; a write whose client has gone by the time it holds the lock is abandoned.
+ */
 export function writeRecorded<T>(
   ctx: Pick<FhirContext, 'store' | 'baseUrl'>,
   actor: WriteActor,
   work: (session: WriteSession) => Promise<T>,
+  signal?: AbortSignal,
 ): Promise<T> {
-  return ctx.store.write(async (session) => {
-    const recorder = new ProvenanceRecorder(session, actor, ctx.baseUrl);
-    const result = await work(recorder.session);
-    await recorder.writeProvenances();
-    return result;
-  });
+  return ctx.store.write(
+    async (session) => {
+      const recorder = new ProvenanceRecorder(session, actor, ctx.baseUrl);
+      const result = await work(recorder.session);
+      await recorder.writeProvenances();
+      return result;
+    },
+    signal ? { signal } : undefined,
+  );
 }

@@ -14,6 +14,7 @@ import { requestId, routeTo } from './request-context';
 import { sendResult } from './send-result';
 import type { Logger } from '../logger';
 import type { Principal } from '../security/principal';
+import { runAsOwner } from '../storage/statement-owner';
 import { directoryWrittenRefusal, guardRoute, recordRefusal } from './access-guard';
 
 export { FHIR_ROUTES, type FhirRoute, type HttpMethod, type RouteParams } from './route-table';
@@ -103,7 +104,10 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
       let principal: Principal | undefined;
       try {
         principal = await guardRoute(ctx, { ...route, type: params.type }, req.headers.authorization);
-        await answerRoute(options, route, params, request, req, res, principal, format.pretty);
+        const known = principal;
+        await runAsOwner(ownerOf(known, req), () =>
+          answerRoute(options, route, params, request, req, res, known, format.pretty),
+        );
       } catch (err) {
         if (isFhirError(err)) recordRefusal(ctx, err, req, principal, target);
         throw err;
@@ -111,6 +115,14 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
     }),
   );
   return router;
+}
+
+/**
+ * Whose turn the request's statements take on the database (fair-queue.ts): its token's client, else
+ * the address it came from.
+ */
+function ownerOf(principal: Principal | undefined, req: Request): string {
+  return principal ? `client ${principal.clientId}` : `address ${req.socket.remoteAddress ?? ''}`;
 }
 
 /** Runs the route's interaction for a request the guard let through, and writes its answer. */

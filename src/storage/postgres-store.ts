@@ -20,8 +20,16 @@ import { DurationHistogram, secondsSince } from '../observability/duration-histo
 import { pendingMigrations } from './migrations';
 import { StatisticsKeeper } from './statistics-keeper';
 import { WriteQueue } from './write-queue';
+import { QueryCancelledError } from './storage-errors';
 import { openWriteBehindSession } from './write-behind-session';
-import type { ReadOptions, ResourceStore, StoreHead, VersionRecord, WriteSession } from './resource-store';
+import type {
+  ReadOptions,
+  ResourceStore,
+  StoreHead,
+  VersionRecord,
+  WriteOptions,
+  WriteSession,
+} from './resource-store';
 
 const WRITE_LOCK_KEY = 0x64697277; // "dirw"
 
@@ -206,18 +214,25 @@ export function createPostgresStore(db: SqlClient, options: PostgresStoreOptions
       return statistics.analyzeNow();
     },
 
-    async write<T>(work: (session: WriteSession) => Promise<T>): Promise<T> {
+    async write<T>(work: (session: WriteSession) => Promise<T>, writeOptions?: WriteOptions): Promise<T> {
+      const signal = writeOptions?.signal;
+      const abandonIfGone = (): void => {
+        if (signal?.aborted) throw new QueryCancelledError();
+      };
       let written = 0;
-      const result = await writers.run(() =>
-        headMemo.moving(() =>
+      const result = await writers.run(() => {
+        abandonIfGone(); // its turn came after the client left: no connection, no lock
+        return headMemo.moving(() =>
           locked(async (tx) => {
+            // The wait for a connection and the lock may be long too: checked again, before any write.
+            abandonIfGone();
             const { session, flush } = openWriteBehindSession(tx);
             const answer = await work(session);
             written = await flush();
             return answer;
           }, false),
-        ),
-      );
+        );
+      });
       statistics.noteChanges(written);
       return result;
     },
@@ -228,6 +243,7 @@ export function createPostgresStore(db: SqlClient, options: PostgresStoreOptions
         ...(pool ? { pool } : {}),
         writeQueueWaits: writers.waits,
         writeLockWaits: lockWaits,
+        writersWaiting: writers.waiting,
         analyze: statistics.stats,
       };
     },

@@ -125,8 +125,15 @@ export interface StoreStats {
    * is, for writers of other processes on PostgreSQL) before its transaction could start.
    */
   writeLockWaits: DurationHistogram;
+  /** Writers waiting in this process's write queue now. */
+  writersWaiting: number;
   /** Background VACUUM (ANALYZE) passes (statistics-keeper.ts). */
   analyze: Readonly<AnalyzeStats>;
+}
+
+export interface WriteOptions {
+  /** The caller's interest in the write (its HTTP client still there). */
+  signal?: AbortSignal;
 }
 
 export interface ResourceStore extends ResourceReader {
@@ -159,8 +166,11 @@ export interface ResourceStore extends ResourceReader {
   /**
    * Runs `work` as one database transaction under the write lock: all of it is stored, or none.
    * Writers of one process queue before they take a database connection (write-queue.ts).
+   * A write whose `signal` has aborted (its client went away) by the time it holds the write lock is
+   * abandoned before it writes anything, with QueryCancelledError; once it has begun it runs to its
+   * end (or rolls back whole).
    */
-  write<T>(work: (session: WriteSession) => Promise<T>): Promise<T>;
+  write<T>(work: (session: WriteSession) => Promise<T>, options?: WriteOptions): Promise<T>;
   /** Live counters for /metrics: cheap, no query. */
   stats(): StoreStats;
   /**

@@ -16,13 +16,21 @@ import { DurationHistogram, secondsSince } from '../observability/duration-histo
 
 export class WriteQueue {
   private tail: Promise<unknown> = Promise.resolve();
+  private queued = 0;
   /** From run() to the start of the writer's turn, in seconds. */
   readonly waits = new DurationHistogram();
 
+  /** Writers waiting for their turn now (not counting the one whose turn it is). */
+  get waiting(): number {
+    return this.queued;
+  }
+
   run<T>(work: () => Promise<T>): Promise<T> {
     const queued = process.hrtime.bigint();
+    this.queued += 1;
     const next = (): Promise<T> =>
       new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        this.queued -= 1;
         this.waits.observe(secondsSince(queued));
         return work();
       });

@@ -98,31 +98,38 @@ async function runTransaction(
   readEntries: () => EntryRequest[],
 ): Promise<RawEntry[]> {
   const planned = await planTransaction(ctx, readEntries, ctx.store);
-  return writeRecorded(ctx, actorOf(request), async (session) => {
-    const plan = (await planStillHolds(planned, session, ctx))
-      ? planned
-      : await planTransaction(ctx, readEntries, session);
-    // One statement reads every entry's current version: the writes below need no lookup of their own.
-    await session.prefetch(
-      plan.entries.flatMap((e) =>
-        e.method === 'GET' || e.id === undefined ? [] : [{ resourceType: e.type, id: e.id }],
-      ),
-    );
-    const byIndex = new Map<number, RawEntry>();
-    const ordered = [...plan.entries].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
-    // Every entry's ownership is decided (ownership-guard.ts): one forbidden entry fails them all.
-    const guard = ownershipGuard(request.principal, session, ctx.baseUrl);
-    for (const entry of ordered) {
-      try {
-        const ownership = guard?.forEntry(entry.index);
-        byIndex.set(entry.index, await runEntry(ctx, request, session, entry, plan.prepared, ownership));
-      } catch (err) {
-        throw isFhirError(err) ? atEntry(err, entry.index) : err;
+  return writeRecorded(
+    ctx,
+    actorOf(request),
+    async (session) => {
+      const plan = (await planStillHolds(planned, session, ctx))
+        ? planned
+        : await planTransaction(ctx, readEntries, session);
+      // One statement reads every entry's current version: the writes below need no lookup of their own.
+      await session.prefetch(
+        plan.entries.flatMap((e) =>
+          e.method === 'GET' || e.id === undefined ? [] : [{ resourceType: e.type, id: e.id }],
+        ),
+      );
+      const byIndex = new Map<number, RawEntry>();
+      const ordered = [...plan.entries].sort(
+        (a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index,
+      );
+      // Every entry's ownership is decided (ownership-guard.ts): one forbidden entry fails them all.
+      const guard = ownershipGuard(request.principal, session, ctx.baseUrl);
+      for (const entry of ordered) {
+        try {
+          const ownership = guard?.forEntry(entry.index);
+          byIndex.set(entry.index, await runEntry(ctx, request, session, entry, plan.prepared, ownership));
+        } catch (err) {
+          throw isFhirError(err) ? atEntry(err, entry.index) : err;
+        }
       }
-    }
-    await guard?.settle(atEntry);
-    return plan.entries.map((entry) => byIndex.get(entry.index) as RawEntry);
-  });
+      await guard?.settle(atEntry);
+      return plan.entries.map((entry) => byIndex.get(entry.index) as RawEntry);
+    },
+    request.signal,
+  );
 }
 
 /**

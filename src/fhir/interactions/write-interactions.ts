@@ -52,12 +52,17 @@ function writeOwned<T>(
   request: FhirRequest,
   work: (session: WriteSession, ownership: OwnershipCheck | undefined) => Promise<T>,
 ): Promise<T> {
-  return writeRecorded(ctx, actorOf(request), async (session) => {
-    const guard = ownershipGuard(request.principal, session, ctx.baseUrl);
-    const result = await work(session, guard);
-    await guard?.settle();
-    return result;
-  });
+  return writeRecorded(
+    ctx,
+    actorOf(request),
+    async (session) => {
+      const guard = ownershipGuard(request.principal, session, ctx.baseUrl);
+      const result = await work(session, guard);
+      await guard?.settle();
+      return result;
+    },
+    request.signal,
+  );
 }
 
 export async function create(ctx: FhirContext, request: FhirRequest, type: string): Promise<FhirResult> {
@@ -89,8 +94,28 @@ export async function conditionalUpdate(
   requireWriteAccess(request, type, 'update');
   const resource = requireBody(ctx, request, type);
   if (resource.id !== undefined) requireValidId(resource.id, `${type}.id`);
-  const options = updateOptions(request);
+  const conditions = updateOptions(request);
   ctx.validator.assertValid(resource);
+  // Before the lock, the index rows of the resource at the id it will most likely get (DESIGN.md, "One
+  // write lock"): its own id (any other match is refused), else the match a search finds now, else a
+  // new id. Under the lock the search decides again; a different id there extracts its rows there.
+  const fresh = randomUUID();
+  const expected =
+    resource.id ??
+    (await findSingleMatch(
+      ctx.store,
+      type,
+      request.query,
+      'Conditional update',
+      ctx.limits,
+      ctx.baseUrl,
+    ).then(
+      (match) => match?.id,
+      () => undefined, // the search under the lock answers any error
+    )) ??
+    fresh;
+  const options = writeOptions(ctx, { ...conditions, prepared: new PreparedWrites() });
+  prepareWrite({ ...resource, id: expected }, expected, options);
   const result = await writeOwned(ctx, request, async (session, ownership) => {
     const match = await findSingleMatch(
       session,
@@ -106,8 +131,8 @@ export async function conditionalUpdate(
         `${type}.id`,
       );
     }
-    const id = match?.id ?? resource.id ?? randomUUID();
-    return updateResource(session, { ...resource, id }, writeOptions(ctx, { ...options, ownership }));
+    const id = match?.id ?? resource.id ?? fresh;
+    return updateResource(session, { ...resource, id }, { ...options, ownership });
   });
   return writeResponse(ctx, request, result);
 }

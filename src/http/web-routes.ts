@@ -33,6 +33,10 @@ const PAGES: ReadonlyArray<{ path: string; page: PageOf }> = [
 ];
 
 function send(res: Response, page: Page): void {
+  if (page.redirect !== undefined) {
+    res.status(303).setHeader('location', page.redirect).end();
+    return;
+  }
   res.status(page.status);
   res.setHeader('content-type', HTML);
   res.setHeader('content-security-policy', WEB_CSP);

@@ -24,6 +24,8 @@ export interface Page {
   status: number;
   title: string;
   body: SafeHtml;
+  /** Send the browser here instead (303): the same page under its canonical, shareable URL. */
+  redirect?: string;
 }
 
 /** The whole document for a page. */
@@ -35,6 +37,8 @@ export function renderPage(page: Page): string {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>${page.title} · FHIR directory</title>
         <link rel="stylesheet" href="${STYLESHEET_PATH}" />
+        <!-- No icon: otherwise every browser asks for /favicon.ico, a 404. -->
+        <link rel="icon" href="data:," />
       </head>
       <body>
         <a class="skip" href="#main">Skip to main content</a>

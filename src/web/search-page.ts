@@ -112,6 +112,10 @@ function searchUrl(form: SearchForm, paging: Paging): string {
 
 export async function searchPage(reader: DirectoryReader, query: URLSearchParams): Promise<Page> {
   const { form, paging } = parseSearchForm(query);
+  // A form sends its empty fields too (`?name=&city=…`): the shareable URL leaves them out.
+  if ([...query.values()].some((v) => v.trim() === '')) {
+    return { status: 303, title: 'See other', body: html``, redirect: searchUrl(form, paging) };
+  }
   const bundle = await reader.search('Organization', fhirQuery(form, paging.page));
   const organizations = entriesOf<Organization>(bundle, 'match', 'Organization');
   const included = [

@@ -106,6 +106,16 @@ describe('the search page /', () => {
     expect(second.text).toContain('<a href="/?status=active">First page</a>');
   });
 
+  it('sends a form with empty fields on to the same search without them (303), a URL worth sharing', async () => {
+    const res = await fetch(`${origin}/?name=Salish&city=&state=&npi=&hcid=&connection=&status=active`, {
+      redirect: 'manual',
+    });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe('/?name=Salish&status=active');
+    const empty = await fetch(`${origin}/?name=&city=`, { redirect: 'manual' });
+    expect(empty.headers.get('location')).toBe('/');
+  });
+
   it.each([
     ['/?status=retired', 'status must be active, inactive or empty'],
     ['/?connection=smoke-signal', 'connection must be one of'],

@@ -144,20 +144,15 @@ export async function searchPage(reader: DirectoryReader, query: URLSearchParams
 }
 
 function searchFormHtml(form: SearchForm): SafeHtml {
-  const text = (name: keyof SearchForm, label: string, extra = ''): SafeHtml =>
+  const text = (name: keyof SearchForm, label: string, extra?: SafeHtml): SafeHtml =>
     html`<div>
       <label for="f-${name}">${label}</label
-      ><input
-        id="f-${name}"
-        name="${name}"
-        type="text"
-        value="${form[name]}"
-        ${extra ? html` ${extra}` : ''}
-      />
+      ><input id="f-${name}" name="${name}" type="text" value="${form[name]}" ${extra} />
     </div>`;
   return html`<form class="search" method="get" action="/" role="search" aria-label="Organizations">
-    ${text('name', 'Name')} ${text('city', 'City')} ${text('state', 'State (2 letters)')}
-    ${text('npi', 'NPI')} ${text('hcid', 'HCID (OID)')}
+    ${text('name', 'Name')} ${text('city', 'City', html`autocomplete="address-level2"`)}
+    ${text('state', 'State (2 letters)', html`autocomplete="address-level1" maxlength="2"`)}
+    ${text('npi', 'NPI', html`inputmode="numeric" maxlength="10"`)} ${text('hcid', 'HCID (OID)')}
     <div>
       <label for="f-connection">Connection type</label
       ><select id="f-connection" name="connection">

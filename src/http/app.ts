@@ -9,6 +9,7 @@ import { errorHandler, notFoundHandler } from './error-handler';
 import { createFhirRouter } from './fhir-routes';
 import { serveOpenApi } from './openapi-route';
 import { addDocsRoutes } from './docs-route';
+import { addWebRoutes } from './web-routes';
 import type { RequestMetrics } from './metrics';
 import { addOperationsRoutes, type OperationsOptions } from './operations-routes';
 import { requestContext, routeTo } from './request-context';
@@ -38,6 +39,7 @@ export function createApp(options: AppOptions): Express {
     serveOpenApi(req, res);
   });
   addDocsRoutes(app);
+  addWebRoutes(app, options.ctx);
   app.use(FHIR_MOUNT, answerPreflight);
   app.use(AUTH_MOUNT, createAuthRouter({ ctx: options.ctx }));
   // Before the FHIR router, whose `/:type/:id` would take these paths.

@@ -26,11 +26,15 @@ interface Parameter {
 
 interface Operation {
   operationId?: string;
+  tags?: string[];
   summary?: string;
   'x-fhir-interaction'?: string;
   parameters?: Array<Parameter | Reference>;
   requestBody?: { content: Record<string, unknown> };
-  responses: Record<string, { headers?: Record<string, unknown> } | Reference>;
+  responses: Record<
+    string,
+    { headers?: Record<string, unknown>; content?: Record<string, unknown> } | Reference
+  >;
 }
 
 type PathItem = { parameters?: Array<Parameter | Reference> } & Record<string, unknown>;
@@ -218,6 +222,12 @@ describe('the document and the routes agree', () => {
       ['GET /openapi.json', undefined],
       ['GET /docs', undefined],
       ['GET /docs/{asset}', undefined],
+      // The web directory (src/http/web-routes.ts): HTML pages, not FHIR.
+      ['GET /', undefined],
+      ['GET /about', undefined],
+      ['GET /organizations/{id}', undefined],
+      ['GET /endpoints/{id}', undefined],
+      ['GET /assets/web.css', undefined],
       ['GET /fhir/metadata', 'capabilities'],
       ...ADMIN_OPERATIONS.map((key): [string, undefined] => [key, undefined]),
       // The authorization server (src/http/auth-routes.ts) and discovery (well-known-routes.ts).
@@ -303,6 +313,8 @@ describe('the document and the routes agree', () => {
       'GET /openapi.json',
       'GET /docs',
       'GET /docs/{asset}',
+      'GET /',
+      'GET /organizations/{id}',
       'GET /fhir/metadata',
     ]) {
       expect(documented.get(key)?.requestBody).toBeUndefined();
@@ -327,6 +339,9 @@ describe('every operation', () => {
           expect(resolve(response)).toMatchObject({
             content: { 'application/json': { schema: { $ref: '#/components/schemas/Readiness' } } },
           });
+        } else if (status === '4XX' && op.operation.tags?.includes('web')) {
+          // The web directory's pages answer their errors as HTML pages (src/http/web-routes.ts).
+          expect(Object.keys(resolve(response).content ?? {})).toEqual(['text/html']);
         } else if (Number(status) >= 400) {
           expect(`${op.key} ${status}: ${(response as Reference).$ref}`).toBe(
             `${op.key} ${status}: ${errorResponse}`,

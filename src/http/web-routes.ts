@@ -6,6 +6,7 @@
  * (a bad form value, an unknown id, a search over a limit) is shown as an HTML page with its status
  * and the API's own diagnostics; anything else goes to the one error handler.
  */
+import { pageSecurityHeaders } from './security-headers';
 import type { Express, NextFunction, Request, Response } from 'express';
 import type { FhirContext } from '../fhir/context';
 import { isFhirError } from '../fhir/errors';
@@ -39,7 +40,7 @@ function send(res: Response, page: Page): void {
   }
   res.status(page.status);
   res.setHeader('content-type', HTML);
-  res.setHeader('content-security-policy', WEB_CSP);
+  pageSecurityHeaders(res, WEB_CSP);
   res.setHeader('referrer-policy', 'same-origin');
   // Rendered from the directory as it is now: a browser asks again each time.
   res.setHeader('cache-control', 'no-cache');

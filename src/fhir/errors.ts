@@ -100,6 +100,12 @@ export const unknownType = (type: string): FhirError =>
 export const gone = (type: string, id: string): FhirError =>
   fail('deleted', `${type}/${id} has been deleted`, 410);
 
+/** 410: content that was served for a time and no longer is (an expired Bulk Data export). */
+export const expired = (diagnostics: string): FhirError => fail('deleted', diagnostics, 410);
+
+/** 500 for work that failed after its request was answered (a Bulk Data export job), with why. */
+export const jobFailed = (diagnostics: string): FhirError => fail('exception', diagnostics, 500);
+
 /** 403 naming the rule that refused the caller and what it touched (no scope would allow it). */
 export const forbiddenAt = (diagnostics: string, expression: string | string[]): FhirError =>
   fail('forbidden', diagnostics, 403, expression);

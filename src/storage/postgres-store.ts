@@ -10,6 +10,7 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { createAuthStore } from './auth-store';
+import { createExportStore } from './export-store';
 import { replaceIndexRowsOfMany } from './index-writer';
 import { CURRENT_COLUMNS, HISTORY_COLUMNS, toVersionRecord, type VersionRow } from './version-row';
 import { runHistory, runIncludes, runSearch } from './search-runner';
@@ -108,6 +109,8 @@ export function createPostgresStore(db: SqlClient, options: PostgresStoreOptions
   let closing: Promise<void> | undefined;
   return {
     auth: createAuthStore(db),
+    // A kick-off fixes its snapshot under the write lock, taking its turn with this process's writers.
+    exports: createExportStore(db, (work) => writers.run(() => locked(work, false))),
     read: (type, id) => readCurrent(db, type, id),
     vread: (type, id, versionId) => readVersion(db, type, id, versionId),
 

@@ -81,13 +81,13 @@ export class ExportRunner {
   }
 
   private async drain(): Promise<void> {
-    const exports = this.ctx.store.exports;
+    const jobs = this.ctx.store.exports;
     while (this.wanted && !this.closed) {
       this.wanted = false;
-      await exports.purgeExpired(EXPIRED_KEPT_MINUTES);
+      await jobs.purgeExpired(EXPIRED_KEPT_MINUTES);
       for (;;) {
         if (this.closed) return;
-        const job = await exports.claim(this.owner, LEASE_SECONDS);
+        const job = await jobs.claim(this.owner, LEASE_SECONDS);
         if (!job) break;
         await this.runJob(job);
       }
@@ -95,12 +95,12 @@ export class ExportRunner {
   }
 
   private async runJob(job: ExportJob): Promise<void> {
-    const exports = this.ctx.store.exports;
+    const jobs = this.ctx.store.exports;
     try {
       const progress = readProgress(job.progress);
       const counted = await this.count(job, progress);
       if (!counted) return;
-      await exports.finish(
+      await jobs.finish(
         job.id,
         this.owner,
         { status: 'complete', progress: JSON.stringify(progress) },
@@ -110,7 +110,7 @@ export class ExportRunner {
       if (this.closed) return; // The store is closing under it: the next start resumes the job.
       this.options.logger?.error({ err, job: job.id }, 'export job failed');
       const reason = err instanceof Error ? err.message : String(err);
-      await exports.finish(
+      await jobs.finish(
         job.id,
         this.owner,
         { status: 'failed', error: reason },
@@ -121,11 +121,11 @@ export class ExportRunner {
 
   /** The counting pass from `progress` on, saved at every page; false when it stopped (cancelled, or the process stops). */
   private async count(job: ExportJob, progress: ExportProgress): Promise<boolean> {
-    const exports = this.ctx.store.exports;
+    const jobs = this.ctx.store.exports;
     while (progress.typeIndex < job.types.length) {
       if (this.closed) return false;
       const type = job.types[progress.typeIndex] as string;
-      const page = await exports.countPage(snapshotQueryOf(this.ctx, job, type), {
+      const page = await jobs.countPage(snapshotQueryOf(this.ctx, job, type), {
         afterSeq: progress.afterSeq,
         limit: this.pageRows,
       });
@@ -136,7 +136,7 @@ export class ExportRunner {
         progress.typeIndex += 1;
         progress.afterSeq = 0;
       } else progress.afterSeq = page.lastSeq;
-      if (!(await exports.saveProgress(job.id, this.owner, JSON.stringify(progress), LEASE_SECONDS)))
+      if (!(await jobs.saveProgress(job.id, this.owner, JSON.stringify(progress), LEASE_SECONDS)))
         return false;
       await nextTurn();
     }

@@ -31,21 +31,20 @@ function option(name, fallback) {
 
 const mb = (bytes) => Math.round(bytes / 1024 / 1024);
 
-/** Reads a response body as NDJSON, counting lines without keeping them. */
+/**
+ * Reads a response body as NDJSON, counting lines without keeping them: the first line of each file
+ * is parsed (it must be a resource), the rest only counted, so the figure is the server's rate and
+ * not this client's JSON.parse (which shares the process, and the machine's two cores, with it).
+ */
 async function countLines(response) {
-  const decoder = new TextDecoder();
-  let rest = '';
   let lines = 0;
+  let first = '';
   for await (const chunk of response.body) {
-    const text = rest + decoder.decode(chunk, { stream: true });
-    const parts = text.split('\n');
-    rest = parts.pop();
-    for (const line of parts) {
-      if (line === '') continue;
-      JSON.parse(line);
-      lines += 1;
-    }
+    if (lines === 0) first += Buffer.from(chunk).toString('utf8');
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines += 1;
   }
+  if (lines > 0 && !JSON.parse(first.slice(0, first.indexOf('\n'))).resourceType)
+    throw new Error('not NDJSON');
   return lines;
 }
 

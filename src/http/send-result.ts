@@ -1,5 +1,4 @@
 /** Writes a FhirResult or an error as an HTTP response: FHIR JSON unless the result names its type. */
-import { once } from 'node:events';
 import type { Response } from 'express';
 import type { FhirResult } from '../fhir/request';
 
@@ -16,6 +15,19 @@ export function sendResult(res: Response, result: FhirResult, pretty = false): v
   if (pretty) text = JSON.stringify(JSON.parse(text), null, 2);
   res.setHeader('content-type', result.contentType ?? FHIR_JSON);
   res.end(text);
+}
+
+/** Waits until the client took what was written (`drain`) or went away (`close`), leaving no listener behind. */
+function drainedOrClosed(res: Response): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 /**
@@ -38,7 +50,7 @@ export async function sendStreamed(
         await chunks.return?.();
         return;
       }
-      if (!res.write(next.value)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      if (!res.write(next.value)) await drainedOrClosed(res);
       next = await chunks.next();
     }
     res.end();

@@ -118,6 +118,14 @@ describe('access', () => {
       prefer: 'respond-async',
     });
     expect(refused.status).toBe(403);
+    // The refusal's AuditEvent is written behind (audit-event-sink.ts, within a second): wait for it,
+    // so that the snapshot below holds one.
+    let audited = 0;
+    for (let i = 0; i < 200 && audited === 0; i += 1) {
+      audited = Number((await call('GET', dir.url('/AuditEvent?_summary=count'))).body.total);
+      if (audited === 0) await wait(50);
+    }
+    expect(audited).toBeGreaterThan(0);
     const admin = bearer(await dir.adminToken());
     const everything = await exportAll(dir.url('/$export'), admin);
     expect(everything.manifest.output.map((o) => o.type)).not.toContain('AuditEvent');

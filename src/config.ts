@@ -37,6 +37,12 @@ export interface Config {
   metricsToken?: string;
   /** Server processes on the one port (node:cluster; PostgreSQL only): a number, or `auto` (one a core). */
   workers: number | 'auto';
+  /** Bulk Data export jobs queued or running at once, over every process on the database (429 beyond). */
+  exportMaxJobs: number;
+  /** How long a finished export's manifest and files are served, in minutes (then 410). */
+  exportRetentionMinutes: number;
+  /** Whether this process runs export jobs (false: it answers $export, and other processes on the database run them). */
+  exportRunJobs: boolean;
 }
 
 /** Each variable: its name, what it means and its default, as README.md's table shows them. */
@@ -77,6 +83,9 @@ export const CONFIG_VARIABLES = {
   WRITE_RATE_PER_MINUTE: { type: 'integer', minimum: 0, maximum: 10000000, default: 1200 },
   METRICS_TOKEN: { type: 'string', minLength: 16, pattern: '^[\\x21-\\x7e]+$' },
   WORKERS: { anyOf: [{ type: 'integer', minimum: 1, maximum: 256 }, { const: 'auto' }], default: 1 },
+  EXPORT_MAX_JOBS: { type: 'integer', minimum: 1, maximum: 1000, default: 4 },
+  EXPORT_RETENTION_MINUTES: { type: 'number', minimum: 0.01, maximum: 43200, default: 60 },
+  EXPORT_RUN_JOBS: { type: 'boolean', default: true },
 } as const;
 
 /** Variables whose values never appear in a problem report (or a log: they are kept off enumeration). */
@@ -134,6 +143,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     tokenRatePerMinute: values.TOKEN_RATE_PER_MINUTE as number,
     writeRatePerMinute: values.WRITE_RATE_PER_MINUTE as number,
     workers: values.WORKERS as Config['workers'],
+    exportMaxJobs: values.EXPORT_MAX_JOBS as number,
+    exportRetentionMinutes: values.EXPORT_RETENTION_MINUTES as number,
+    exportRunJobs: values.EXPORT_RUN_JOBS as boolean,
   };
   if (typeof values.BASE_URL === 'string') config.baseUrl = values.BASE_URL.replace(/\/+$/, '');
   if (typeof values.DATABASE_URL === 'string') {

@@ -19,6 +19,7 @@ import { createApp } from './http/app';
 import { createMetricsRegistry, RequestMetrics } from './http/metrics';
 import { listen } from './http/server';
 import { checkReadiness } from './observability/readiness';
+import { ExportRunner } from './export/export-runner';
 import { importResources, type ImportReport } from './import/import-resources';
 import { readImportFile } from './import/read-import-file';
 import type { Logger } from './logger';
@@ -126,9 +127,18 @@ export type DirectoryConfig = Pick<Config, 'port' | 'host' | 'maxBodyBytes' | 's
   Partial<
     Pick<
       Config,
-      'readAccess' | 'accessTokenTtlSeconds' | 'tokenRatePerMinute' | 'writeRatePerMinute' | 'metricsToken'
+      | 'readAccess'
+      | 'accessTokenTtlSeconds'
+      | 'tokenRatePerMinute'
+      | 'writeRatePerMinute'
+      | 'metricsToken'
+      | 'exportMaxJobs'
+      | 'exportRetentionMinutes'
+      | 'exportRunJobs'
     >
   > & {
+    /** Versions an export job counts per statement (ExportRunner's default when absent). */
+    exportPageRows?: number;
     baseUrl?: string;
     databaseUrl?: string;
     dataDir?: string;
@@ -179,6 +189,19 @@ export async function startDirectory(
     ),
   };
   if (config.seed) await seedIfEmpty(ctx, logger);
+  const exportRetentionMinutes =
+    config.exportRetentionMinutes ?? CONFIG_VARIABLES.EXPORT_RETENTION_MINUTES.default;
+  const exportRunner = new ExportRunner(ctx, {
+    retentionMinutes: exportRetentionMinutes,
+    logger,
+    ...(config.exportPageRows === undefined ? {} : { pageRows: config.exportPageRows }),
+  });
+  ctx.exports = {
+    maxJobs: config.exportMaxJobs ?? CONFIG_VARIABLES.EXPORT_MAX_JOBS.default,
+    retentionMinutes: exportRetentionMinutes,
+    wake: () => exportRunner.wake(),
+  };
+  if (config.exportRunJobs ?? CONFIG_VARIABLES.EXPORT_RUN_JOBS.default) exportRunner.start();
   const capability = buildCapabilityStatement(ctx, SOFTWARE, new Date().toISOString());
   const capabilityJson = JSON.stringify(capability);
   const requests = new RequestMetrics();
@@ -220,6 +243,7 @@ export async function startDirectory(
           server.closeIdleConnections();
         });
         authenticator.close();
+        await exportRunner.close();
         await events.close();
         await openedStore.close();
       })();

@@ -1,4 +1,5 @@
 /** What every FHIR interaction receives: its dependencies, passed in, never module singletons. */
+import type { ExportSettings } from '../export/export-settings';
 import type { AccessControl } from '../security/access-control';
 import type { ResourceStore } from '../storage/resource-store';
 import type { RequestLimits } from './limits';
@@ -29,4 +30,6 @@ export interface FhirContext {
    * can reach the context (the CLI's import and reindex): the directory itself is then the actor.
    */
   access?: AccessControl;
+  /** Bulk Data $export (src/export/); absent where no HTTP client can reach the context. */
+  exports?: ExportSettings;
 }

@@ -100,6 +100,12 @@ export const unknownType = (type: string): FhirError =>
 export const gone = (type: string, id: string): FhirError =>
   fail('deleted', `${type}/${id} has been deleted`, 410);
 
+/** 410: content that was served for a time and no longer is (an expired Bulk Data export). */
+export const expired = (diagnostics: string): FhirError => fail('deleted', diagnostics, 410);
+
+/** 500 for work that failed after its request was answered (a Bulk Data export job), with why. */
+export const jobFailed = (diagnostics: string): FhirError => fail('exception', diagnostics, 500);
+
 export const conflict = (diagnostics: string): FhirError => fail('conflict', diagnostics, 409);
 
 /** FHIR http.html#concurrency: 412 when If-Match names a version that is not the current one. */

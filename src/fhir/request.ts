@@ -38,6 +38,13 @@ export interface FhirResult {
   headers?: Record<string, string>;
   /** A resource, or its JSON text when it comes straight from storage. */
   body?: Resource | string;
+  /** The body's media type when it is not FHIR JSON (a Bulk Data manifest, an NDJSON file). */
+  contentType?: string;
+  /**
+   * A body sent as it is produced, chunk by chunk (a Bulk Data NDJSON file): never whole in memory.
+   * Errors before the first chunk are answered as usual; after it, the response is cut short.
+   */
+  lines?: AsyncIterable<string>;
 }
 
 export function header(request: FhirRequest, name: string): string | undefined {

@@ -11,7 +11,7 @@ import { readBody } from './read-body';
 import { FHIR_MOUNT, fhirRequestOf, routeLabel, routeTakes } from './route-match';
 import { FHIR_ROUTES, type FhirRoute, type RouteParams } from './route-table';
 import { requestId, routeTo } from './request-context';
-import { sendResult } from './send-result';
+import { sendResult, sendStreamed } from './send-result';
 import type { Logger } from '../logger';
 import type { Principal } from '../security/principal';
 import { runAsOwner } from '../storage/statement-owner';
@@ -95,7 +95,10 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
   router.use(
     routeFhirRequests(async (route, params, req, res) => {
       const request = fhirRequestOf(req.method, req.originalUrl, req.headers);
-      const format = decideFormat(request.query, req.headers.accept);
+      const format =
+        route !== 'metadata' && route.ndjson
+          ? { pretty: false }
+          : decideFormat(request.query, req.headers.accept);
       if (route === 'metadata') {
         sendResult(res, options.capabilityStatement(), format.pretty);
         return;
@@ -161,5 +164,6 @@ async function answerRoute(
     },
     params,
   );
-  sendResult(res, result, pretty);
+  if (result.lines) await sendStreamed(res, { ...result, lines: result.lines });
+  else sendResult(res, result, pretty);
 }

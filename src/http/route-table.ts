@@ -4,6 +4,7 @@
  */
 import type { FhirContext } from '../fhir/context';
 import type { FhirRequest, FhirResult } from '../fhir/request';
+import { cancelExport, exportFile, exportStatus, kickOffExport } from '../export/export-interactions';
 import { history, historyScope } from '../fhir/interactions/history';
 import { read, readScope, vread, vreadScope } from '../fhir/interactions/read';
 import { search, searchPost, searchScope, systemSearch } from '../fhir/interactions/search';
@@ -27,6 +28,8 @@ export interface RouteParams {
   type?: string;
   id?: string;
   vid?: string;
+  /** A Bulk Data export file's name (`Organization.ndjson`). */
+  file?: string;
 }
 
 /**
@@ -59,6 +62,11 @@ export interface FhirRoute {
   access: RouteAccess;
   /** Present on the GET routes whose answers the response cache holds. */
   lane?: LaneSpec;
+  /**
+   * The route answers NDJSON (a Bulk Data file, export.html#file-request, asked for with
+   * `Accept: application/fhir+ndjson`), so Accept is not held to FHIR JSON; its errors are FHIR JSON.
+   */
+  ndjson?: true;
 }
 
 const PATCH_TYPES: ReadonlySet<string> = new Set([JSON_PATCH_TYPE]);
@@ -74,9 +82,72 @@ const DELETE: RouteAccess = { kind: 'write', interaction: 'delete' };
 const t = (p: RouteParams): string => p.type as string;
 const i = (p: RouteParams): string => p.id as string;
 const v = (p: RouteParams): string => p.vid as string;
+const f = (p: RouteParams): string => p.file as string;
+
+/**
+ * Bulk Data $export (Bulk Data Access IG 2.0, src/export/): kick-off at system and type level, the
+ * status URL and the files. Before `/:type/:id`, which would otherwise be tried first (and pass them on).
+ * The status and file URLs read any type, so under READ_ACCESS=authenticated they need a system-wide
+ * read scope like system search; the job itself answers only the client that kicked it off.
+ */
+const EXPORT_ROUTES: readonly FhirRoute[] = [
+  {
+    method: 'get',
+    path: '/$export',
+    interaction: 'operation-export',
+    access: SEARCH_ALL,
+    handle: (c, r) => kickOffExport(c, r),
+  },
+  {
+    method: 'post',
+    path: '/$export',
+    interaction: 'operation-export',
+    access: SEARCH_ALL,
+    bodyTypes: FHIR_JSON_TYPES,
+    handle: (c, r) => kickOffExport(c, r),
+  },
+  {
+    method: 'get',
+    path: '/$export-status/:id',
+    interaction: 'operation-export-status',
+    access: SEARCH_ALL,
+    handle: (c, r, p) => exportStatus(c, r, i(p)),
+  },
+  {
+    method: 'delete',
+    path: '/$export-status/:id',
+    interaction: 'operation-export-cancel',
+    access: SEARCH_ALL,
+    handle: (c, r, p) => cancelExport(c, r, i(p)),
+  },
+  {
+    method: 'get',
+    path: '/$export-file/:id/:file',
+    interaction: 'operation-export-file',
+    access: SEARCH_ALL,
+    ndjson: true,
+    handle: (c, r, p) => exportFile(c, r, i(p), f(p)),
+  },
+  {
+    method: 'get',
+    path: '/:type/$export',
+    interaction: 'operation-export',
+    access: SEARCH,
+    handle: (c, r, p) => kickOffExport(c, r, t(p)),
+  },
+  {
+    method: 'post',
+    path: '/:type/$export',
+    interaction: 'operation-export',
+    access: SEARCH,
+    bodyTypes: FHIR_JSON_TYPES,
+    handle: (c, r, p) => kickOffExport(c, r, t(p)),
+  },
+];
 
 /** Order matters where paths overlap: `/:type/_history` before `/:type/:id`. */
 export const FHIR_ROUTES: readonly FhirRoute[] = [
+  ...EXPORT_ROUTES,
   {
     method: 'get',
     path: '/_history',

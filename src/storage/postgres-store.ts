@@ -11,6 +11,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { createAuthStore } from './auth-store';
 import { createSourceStore } from './source-store';
+import { createExportStore } from './export-store';
 import { replaceIndexRowsOfMany } from './index-writer';
 import { CURRENT_COLUMNS, HISTORY_COLUMNS, toVersionRecord, type VersionRow } from './version-row';
 import { runHistory, runIncludes, runSearch } from './search-runner';
@@ -118,6 +119,8 @@ export function createPostgresStore(db: SqlClient, options: PostgresStoreOptions
   return {
     auth: createAuthStore(db),
     sources: createSourceStore(db),
+    // A kick-off fixes its snapshot under the write lock, taking its turn with this process's writers.
+    exports: createExportStore(db, (work) => writers.run(() => locked(work, false))),
     read: (type, id) => readCurrent(db, type, id),
     vread: (type, id, versionId) => readVersion(db, type, id, versionId),
 

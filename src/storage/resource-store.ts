@@ -7,6 +7,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { DurationHistogram } from '../observability/duration-histogram';
 import type { AuthStore } from './auth-store';
 import type { SourceJson, SourceRef, SourceStore } from './source-store';
+import type { ExportStore } from './export-store';
 import type { PoolStats } from './sql-client';
 import type { AnalyzeStats } from './statistics-keeper';
 import type { IndexRows } from './search-index';
@@ -141,6 +142,8 @@ export interface ResourceStore extends ResourceReader {
   readonly auth: AuthStore;
   /** The sources the directory follows or imports (DESIGN.md, "Who owns an entry"), on the same database. */
   readonly sources: SourceStore;
+  /** Bulk Data export jobs and their snapshots (src/export/), on the same database. */
+  readonly exports: ExportStore;
   /** The committed head, read in a snapshot taken after the call (one cheap query). */
   head(): Promise<StoreHead>;
   /**

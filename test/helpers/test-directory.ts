@@ -49,6 +49,12 @@ export interface TestDirectoryOptions {
   writeRatePerMinute?: number;
   /** TOKEN_RATE_PER_MINUTE (its default when absent; 0: no limit). */
   tokenRatePerMinute?: number;
+  /** EXPORT_MAX_JOBS and EXPORT_RETENTION_MINUTES (their defaults when absent). */
+  exportMaxJobs?: number;
+  exportRetentionMinutes?: number;
+  /** EXPORT_RUN_JOBS (true when absent), and the rows an export job counts per statement. */
+  exportRunJobs?: boolean;
+  exportPageRows?: number;
 }
 
 export const onPostgres = (): boolean => Boolean(process.env.DATABASE_URL);
@@ -120,6 +126,12 @@ export async function startTestDirectory(options: TestDirectoryOptions = {}): Pr
       ...(options.readAccess === undefined ? {} : { readAccess: options.readAccess }),
       ...(options.writeRatePerMinute === undefined ? {} : { writeRatePerMinute: options.writeRatePerMinute }),
       ...(options.tokenRatePerMinute === undefined ? {} : { tokenRatePerMinute: options.tokenRatePerMinute }),
+      ...(options.exportMaxJobs === undefined ? {} : { exportMaxJobs: options.exportMaxJobs }),
+      ...(options.exportRetentionMinutes === undefined
+        ? {}
+        : { exportRetentionMinutes: options.exportRetentionMinutes }),
+      ...(options.exportRunJobs === undefined ? {} : { exportRunJobs: options.exportRunJobs }),
+      ...(options.exportPageRows === undefined ? {} : { exportPageRows: options.exportPageRows }),
     },
     createLogger('silent'),
     store,

@@ -421,14 +421,22 @@ describe('DirectoryEndpoint', () => {
 });
 
 describe('the CapabilityStatement', () => {
-  it('declares the profiles as supportedProfile and $validate as an operation', async () => {
+  it('declares the profiles as supportedProfile, and $validate and $export as operations', async () => {
     const res = await call('GET', dir.url('/metadata'));
     const resource = (type: string): { supportedProfile?: string[]; operation?: Array<{ name: string }> } =>
       res.body.rest[0].resource.find((r: { type: string }) => r.type === type);
     expect(resource('Organization').supportedProfile?.[0]).toBe(ORG_PROFILE);
     expect(resource('Endpoint').supportedProfile).toEqual([EP_PROFILE]);
     expect(resource('Location').supportedProfile).toBeUndefined();
-    expect(resource('Endpoint').operation?.map((o) => o.name)).toEqual(['validate']);
+    expect(resource('Endpoint').operation?.map((o) => o.name)).toEqual(['validate', 'export']);
+    // Bulk Data Access IG 2.0: the system-level export, by its canonical OperationDefinition.
+    expect(res.body.rest[0].operation).toEqual([
+      expect.objectContaining({
+        name: 'export',
+        definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export',
+      }),
+    ]);
+    expect(res.body.instantiates).toEqual(['http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data']);
   });
 });
 

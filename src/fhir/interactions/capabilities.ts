@@ -71,6 +71,19 @@ const VALIDATE_OPERATION = {
     'POST [type]/$validate and POST|GET [type]/[id]/$validate: every issue against base R4 and the directory profile (or the `profile` asked for), as an OperationOutcome; nothing is stored.',
 };
 
+/**
+ * Bulk Data Access IG 2.0 (src/export/): the system-level export operation, also offered per type
+ * (`/fhir/Organization/$export`, `_type` fixed to that type), and the Bulk Data CapabilityStatement it
+ * instantiates.
+ */
+const EXPORT_OPERATION = {
+  name: 'export',
+  definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export',
+  documentation:
+    'Bulk Data $export (Prefer: respond-async): _type, _since, _until, _typeFilter, _outputFormat=application/fhir+ndjson; a snapshot as of transactionTime',
+};
+const BULK_DATA_CAPABILITIES = 'http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data';
+
 /** What a client may write on the types it writes. */
 const WRITES = {
   updateCreate: true,
@@ -131,7 +144,7 @@ export function buildCapabilityStatement(
     ...nonEmpty('searchInclude', includesOf(type)),
     ...nonEmpty('searchRevInclude', revIncludesOf(type)),
     searchParam: searchParamsFor(type),
-    operation: [{ ...VALIDATE_OPERATION }],
+    operation: [{ ...VALIDATE_OPERATION }, { ...EXPORT_OPERATION }],
   }));
   return {
     resourceType: 'CapabilityStatement',
@@ -139,6 +152,7 @@ export function buildCapabilityStatement(
     date,
     publisher: 'fhir-directory',
     kind: 'instance',
+    instantiates: [BULK_DATA_CAPABILITIES],
     software: { name: software.name, version: software.version },
     implementation: {
       description: 'FHIR R4 directory of health-information-exchange endpoints',
@@ -156,6 +170,7 @@ export function buildCapabilityStatement(
         resource,
         interaction: SYSTEM_INTERACTIONS.map((code) => ({ code })),
         searchParam: COMMON_SEARCH_PARAMETERS.map((p) => ({ ...p })),
+        operation: [{ ...EXPORT_OPERATION }],
       },
     ],
   };

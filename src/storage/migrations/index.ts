@@ -13,6 +13,7 @@ import { M006_STRING_STATISTICS } from './006-string-statistics';
 import { M007_LONG_INDEX_VALUES } from './007-long-index-values';
 import { M008_AUTH } from './008-auth';
 import { M009_SOURCES } from './009-sources';
+import { M010_EXPORT_JOBS } from './010-export-jobs';
 
 export interface Migration {
   readonly id: number;
@@ -30,6 +31,7 @@ export const MIGRATIONS: readonly Migration[] = [
   M007_LONG_INDEX_VALUES,
   M008_AUTH,
   M009_SOURCES,
+  M010_EXPORT_JOBS,
 ];
 
 /** Any constant works; this one spells "fhir" so it is recognisable in pg_locks. */

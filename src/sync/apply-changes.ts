@@ -33,6 +33,7 @@ import { parseSearch } from '../fhir/search/parse-search';
 import { fhirErrorIssues, validationIssues } from '../import/validation-issues';
 import { importIssues, normalizeResource } from '../import/normalize-resource';
 import { isRefusal, refusalIssues } from '../import/write-refusal';
+import { ownerOfStored } from '../security/ownership';
 import type { WriteSession } from '../storage/resource-store';
 import { localId, toLocal } from './local-identity';
 import type { SourceEntry } from './source-pages';
@@ -138,6 +139,14 @@ function issueText(err: unknown, type: string): string {
 
 export function isProblem(value: PlannedChange | SyncProblem): value is SyncProblem {
   return 'kind' in value;
+}
+
+/** Whether a stored version is `source`'s own (its meta.source is the source's uri). */
+export function ownedBy(source: SourceIdentity): (stored: Resource) => boolean {
+  return (stored) => {
+    const owner = ownerOfStored(stored);
+    return owner.kind === 'source' && owner.uri === source.uri;
+  };
 }
 
 /** Who a stored resource belongs to, in words, for a conflict's reason. */

@@ -87,6 +87,20 @@ export interface FollowDeps extends ApplyDeps {
   /** Entries asked per page (`_count`); 1000 by default (Carequality's ceiling). */
   pageSize?: number;
   onProgress?: (progress: { type: SyncType; pages: number; counts: SyncCounts }) => void;
+  /** Stops the pass between two pages (the server shutting down). */
+  signal?: AbortSignal;
+}
+
+/** The pass was asked to stop (FollowDeps.signal) between two pages. */
+export class PassStopped extends Error {
+  constructor() {
+    super('stopped before its end (the process is shutting down)');
+    this.name = 'PassStopped';
+  }
+}
+
+function checkStopped(deps: FollowDeps): void {
+  if (deps.signal?.aborted) throw new PassStopped();
 }
 
 const MAX_PROBLEMS = 100;
@@ -138,7 +152,9 @@ export async function followOnce(deps: FollowDeps): Promise<PassSummary> {
       typeSummary.error =
         err instanceof Error ? `${err.name === 'Error' ? '' : `${err.name}: `}${err.message}` : String(err);
       deps.log?.error({ source: deps.source.name, type, err: typeSummary.error }, 'sync: pass stopped');
-      if (!(err instanceof MalformedPage) && !(err instanceof SourceError)) throw err;
+      if (!(err instanceof MalformedPage || err instanceof SourceError || err instanceof PassStopped))
+        throw err;
+      if (err instanceof PassStopped) break;
     }
   }
   summary.finishedAt = new Date().toISOString();
@@ -175,6 +191,7 @@ async function followHistory(
   const met = new Set<string>();
   let newest = since;
   while (url !== undefined) {
+    checkStopped(deps);
     const page: SourcePage = parseHistoryPage(await deps.client.getJson(url), type);
     summary.pages += 1;
     for (const e of page.entries)
@@ -207,6 +224,7 @@ async function compareInFull(
   let url: string | undefined = `${type}?_count=${count}&_sort=_id`;
   let offset = 0;
   while (url !== undefined) {
+    checkStopped(deps);
     const page = parseSearchPage(await deps.client.getJson(url), type);
     summary.pages += 1;
     const entries = latestPerEntry(page.entries, 'in-order');
@@ -225,6 +243,7 @@ async function compareInFull(
     else if (page.entries.length >= count) url = `${type}?_count=${count}&_start=${offset}`;
     else url = undefined;
   }
+  checkStopped(deps);
   const gone = await entriesGone(deps, type, kept);
   const deletions = gone.map((id) => ({
     label: `${type}/${id} (no longer listed by the source)`,

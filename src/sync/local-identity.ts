@@ -12,8 +12,8 @@
  * References inside a copied resource to Organization or Endpoint entries of the source (relative,
  * `Organization/x`, or absolute on the source's base, `https://src/fhir/Organization/x`, with or
  * without `/_history/n`) become `Organization/<local id>`; contained (`#x`) and other references are
- * kept as they are. meta.versionId, meta.lastUpdated and meta.source are the source's own: they are
- * dropped (the write stamps ours, and meta.source = the source's base URL).
+ * kept as they are. meta.versionId, meta.lastUpdated and meta.source are the source's own: the first
+ * two are dropped (the write stamps ours), meta.source becomes the source's base URL (its uri here).
  */
 import { createHash } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
@@ -41,13 +41,27 @@ export function toLocal<T extends Resource>(
     const m = pattern.exec(reference);
     return m ? `${m[1] as string}/${localId(sourceName, m[2] as string)}` : reference;
   }) as T;
-  const copy: T & { id: string } = { ...rewritten, id: localId(sourceName, String(resource.id)) };
-  if (copy.meta) {
-    const { versionId: _v, lastUpdated: _l, source: _s, ...meta } = copy.meta;
-    if (Object.keys(meta).length > 0) copy.meta = meta;
-    else delete copy.meta;
-  }
+  const copy = {
+    ...rewritten,
+    id: localId(sourceName, String(resource.id)),
+    meta: stamped(rewritten.meta, sourceBase),
+  } as T & { id: string };
+  // Contained Endpoints become entries of the source too (contained-endpoints.ts keeps their meta).
+  const contained = (copy as { contained?: Resource[] }).contained;
+  if (contained)
+    (copy as { contained?: Resource[] }).contained = contained.map((c) =>
+      c.resourceType === 'Endpoint' ? { ...c, meta: stamped(c.meta, sourceBase) } : c,
+    );
   return copy;
+}
+
+/**
+ * The source's meta without its server's own elements, stamped with our `meta.source` as the write
+ * seam stamps it: the planned version then compares equal to the stored one when nothing changed.
+ */
+function stamped(meta: Resource['meta'], uri: string): NonNullable<Resource['meta']> {
+  const { versionId: _v, lastUpdated: _l, source: _s, ...rest } = meta ?? {};
+  return { ...rest, source: uri };
 }
 
 function rewrite(value: unknown, map: (reference: string) => string): unknown {

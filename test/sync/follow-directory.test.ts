@@ -1,0 +1,136 @@
+/**
+ * A follower copies another directory (src/sync): server A with data, B follows it by type-level
+ * `_history`; B ends identical to A for the followed types; writes, deletes and re-creations on A
+ * then converge on the next (incremental) pass, and a pass with nothing new changes nothing.
+ */
+import type { Organization } from '@medplum/fhirtypes';
+import { runSourcePass } from '../../src/sync/run-source';
+import type { PassSummary } from '../../src/sync/follow-source';
+import { call } from '../helpers/fhir-client';
+import { endpoint, organization } from '../helpers/resources';
+import { startTestDirectory, type TestDirectory } from '../helpers/test-directory';
+import { comparable } from './sync-helpers';
+
+let a: TestDirectory;
+let b: TestDirectory;
+beforeAll(async () => {
+  [a, b] = await Promise.all([startTestDirectory(), startTestDirectory()]);
+});
+afterAll(async () => {
+  await Promise.all([a?.close(), b?.close()]);
+});
+
+const npi = (n: number): string => {
+  // A Luhn-valid NPI (US Core): prefix 80840 + 9 digits + check digit.
+  const base = `1${String(n).padStart(8, '0')}`;
+  const digits = `80840${base}`.split('').map(Number);
+  let sum = 0;
+  for (let i = digits.length - 1, double = true; i >= 0; i--, double = !double) {
+    let d = digits[i] as number;
+    if (double) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+    sum += d;
+  }
+  return `${base}${(10 - (sum % 10)) % 10}`;
+};
+
+async function put(dir: TestDirectory, path: string, body: unknown): Promise<void> {
+  const r = await call('PUT', dir.url(path), body);
+  if (r.status >= 300) throw new Error(`PUT ${path}: ${r.status} ${r.text}`);
+}
+
+async function pass(): Promise<PassSummary> {
+  const result = await runSourcePass({
+    ctx: b.ctx,
+    settings: {
+      name: 'a',
+      from: a.baseUrl,
+      auth: { kind: 'none' },
+      tls: {},
+      types: ['Organization', 'Endpoint'],
+    },
+    pageSize: 7,
+  });
+  if (result.state !== 'done') throw new Error('busy');
+  return result.summary;
+}
+
+async function expectConverged(): Promise<void> {
+  for (const type of ['Organization', 'Endpoint']) {
+    const { expected, actual } = await comparable(a.store, b.store, type, 'a');
+    expect(actual).toEqual(expected);
+  }
+}
+
+test('a first pass copies everything; later passes apply writes, deletes and re-creations; an idle pass changes nothing', async () => {
+  for (let i = 0; i < 12; i++) {
+    const org: Organization = organization({
+      name: `Org ${i}`,
+      identifier: [{ system: 'http://hl7.org/fhir/sid/us-npi', value: npi(i) }],
+    });
+    await put(a, `/Organization/org-${i}`, { ...org, id: `org-${i}` });
+    await put(
+      a,
+      `/Endpoint/ep-${i}`,
+      endpoint({
+        id: `ep-${i}`,
+        address: `https://fhir${i}.example.org/r4`,
+        managingOrganization: { reference: `Organization/org-${i}` },
+      }),
+    );
+  }
+  // A second version of some, so history holds older versions the follower must not apply over newer ones.
+  for (let i = 0; i < 4; i++)
+    await put(a, `/Organization/org-${i}`, {
+      ...organization({
+        name: `Org ${i} renamed`,
+        identifier: [{ system: 'http://hl7.org/fhir/sid/us-npi', value: npi(i) }],
+      }),
+      id: `org-${i}`,
+    });
+
+  const first = await pass();
+  expect(first).toMatchObject({ complete: true, created: 24, rejected: 0, conflicts: 0 });
+  expect(first.types.map((t) => t.mode)).toEqual(['history', 'history']);
+  await expectConverged();
+
+  const idle = await pass();
+  expect(idle).toMatchObject({ complete: true, created: 0, updated: 0, deleted: 0 });
+  await expectConverged();
+
+  await put(a, '/Organization/org-5', {
+    ...organization({
+      name: 'Org 5 moved',
+      identifier: [{ system: 'http://hl7.org/fhir/sid/us-npi', value: npi(5) }],
+    }),
+    id: 'org-5',
+  });
+  expect((await call('DELETE', a.url('/Endpoint/ep-6'))).status).toBe(200);
+  expect((await call('DELETE', a.url('/Endpoint/ep-7'))).status).toBe(200);
+  await put(
+    a,
+    '/Endpoint/ep-7',
+    endpoint({
+      id: 'ep-7',
+      address: 'https://again.example.org/r4',
+      managingOrganization: { reference: 'Organization/org-7' },
+    }),
+  );
+  await put(a, '/Organization/org-new', {
+    ...organization({
+      name: 'New',
+      identifier: [{ system: 'http://hl7.org/fhir/sid/us-npi', value: npi(99) }],
+    }),
+    id: 'org-new',
+  });
+
+  const incremental = await pass();
+  expect(incremental).toMatchObject({
+    complete: true,
+    created: 1,
+    updated: 2,
+    deleted: 1,
+    rejected: 0,
+    conflicts: 0,
+  });
+  await expectConverged();
+});

@@ -4,6 +4,7 @@
  */
 import Ajv from 'ajv';
 import { DEFAULT_LIMITS, type RequestLimits } from './fhir/limits';
+import { parseSyncSources, type SyncSourceSettings } from './sync/source-settings';
 
 export interface Config {
   port: number;
@@ -35,6 +36,8 @@ export interface Config {
   writeRatePerMinute: number;
   /** When set, GET /metrics needs `Authorization: Bearer <this>`; unset, /metrics is public. */
   metricsToken?: string;
+  /** SYNC_SOURCES: the directories this server follows in the background (src/sync/). */
+  syncSources: readonly SyncSourceSettings[];
 }
 
 /** Each variable: its name, what it means and its default, as README.md's table shows them. */
@@ -74,10 +77,13 @@ export const CONFIG_VARIABLES = {
   TOKEN_RATE_PER_MINUTE: { type: 'integer', minimum: 0, maximum: 1000000, default: 60 },
   WRITE_RATE_PER_MINUTE: { type: 'integer', minimum: 0, maximum: 10000000, default: 1200 },
   METRICS_TOKEN: { type: 'string', minLength: 16, pattern: '^[\\x21-\\x7e]+$' },
+  /** A JSON list of sources (src/sync/source-settings.ts), each item checked there, all problems together. */
+  SYNC_SOURCES: { type: 'string', minLength: 2 },
 } as const;
 
 /** Variables whose values never appear in a problem report (or a log: they are kept off enumeration). */
-const SECRETS: ReadonlySet<string> = new Set(['DATABASE_URL', 'METRICS_TOKEN']);
+// SYNC_SOURCES may hold api keys (header:/query: auth).
+const SECRETS: ReadonlySet<string> = new Set(['DATABASE_URL', 'METRICS_TOKEN', 'SYNC_SOURCES']);
 
 const schema = { type: 'object', properties: CONFIG_VARIABLES, additionalProperties: true };
 
@@ -96,14 +102,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     const raw = env[name];
     if (raw !== undefined && raw !== '') values[name] = raw;
   }
-  if (!validate(values)) {
-    const problems = (validate.errors ?? []).map((e) => {
-      const name = e.instancePath.replace(/^\//, '');
-      const shown = SECRETS.has(name) ? '(redacted)' : JSON.stringify(values[name]);
-      return `${name} ${e.message ?? 'is invalid'} (got ${shown})`;
-    });
-    throw new ConfigError(problems);
+  const valid = validate(values);
+  const problems = (validate.errors ?? []).map((e) => {
+    const name = e.instancePath.replace(/^\//, '');
+    const shown = SECRETS.has(name) ? '(redacted)' : JSON.stringify(values[name]);
+    return `${name} ${e.message ?? 'is invalid'} (got ${shown})`;
+  });
+  let syncSources: SyncSourceSettings[] = [];
+  if (typeof values.SYNC_SOURCES === 'string') {
+    const parsed = parseSyncSources(values.SYNC_SOURCES);
+    if (parsed.ok) syncSources = parsed.value;
+    else problems.push(...parsed.problems.map((p) => `${p.field} ${p.message}`));
   }
+  if (!valid || problems.length > 0) throw new ConfigError(problems);
   const port = values.PORT as number;
   const config: Config = {
     port,
@@ -130,6 +141,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     accessTokenTtlSeconds: values.ACCESS_TOKEN_TTL_SECONDS as number,
     tokenRatePerMinute: values.TOKEN_RATE_PER_MINUTE as number,
     writeRatePerMinute: values.WRITE_RATE_PER_MINUTE as number,
+    syncSources: Object.freeze(syncSources),
   };
   if (typeof values.BASE_URL === 'string') config.baseUrl = values.BASE_URL.replace(/\/+$/, '');
   if (typeof values.DATABASE_URL === 'string') {

@@ -9,7 +9,7 @@ import type { PassSummary } from '../../src/sync/follow-source';
 import { call } from '../helpers/fhir-client';
 import { endpoint, organization } from '../helpers/resources';
 import { startTestDirectory, type TestDirectory } from '../helpers/test-directory';
-import { comparable } from './sync-helpers';
+import { comparable, npi } from './sync-helpers';
 
 let a: TestDirectory;
 let b: TestDirectory;
@@ -19,19 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([a?.close(), b?.close()]);
 });
-
-const npi = (n: number): string => {
-  // A Luhn-valid NPI (US Core): prefix 80840 + 9 digits + check digit.
-  const base = `1${String(n).padStart(8, '0')}`;
-  const digits = `80840${base}`.split('').map(Number);
-  let sum = 0;
-  for (let i = digits.length - 1, double = true; i >= 0; i--, double = !double) {
-    let d = digits[i] as number;
-    if (double) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
-    sum += d;
-  }
-  return `${base}${(10 - (sum % 10)) % 10}`;
-};
 
 async function put(dir: TestDirectory, path: string, body: unknown): Promise<void> {
   const r = await call('PUT', dir.url(path), body);

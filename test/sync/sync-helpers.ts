@@ -3,6 +3,9 @@
  * in canonical JSON, ignoring what each server writes itself (meta.versionId, lastUpdated, source)
  * and mapping A's ids and references the way the follower derives them (src/sync/local-identity.ts).
  */
+import { createServer, type RequestListener } from 'node:http';
+import { createServer as createHttpsServer, type ServerOptions } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import type { Resource } from '@medplum/fhirtypes';
 import { localId } from '../../src/sync/local-identity';
 import type { ResourceStore } from '../../src/storage/resource-store';
@@ -75,4 +78,38 @@ export async function comparable(
     .map((r) => canonical(r))
     .sort();
   return { expected, actual };
+}
+
+/** A Luhn-valid NPI (US Core's rule: prefix 80840, then the 10 digits) for test entry `n`. */
+export function npi(n: number): string {
+  const base = `1${String(n).padStart(8, '0')}`;
+  const digits = `80840${base}`.split('').map(Number);
+  let sum = 0;
+  for (let i = digits.length - 1, double = true; i >= 0; i--, double = !double) {
+    let d = digits[i] as number;
+    if (double) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+    sum += d;
+  }
+  return `${base}${(10 - (sum % 10)) % 10}`;
+}
+
+export interface FakeUpstream {
+  /** The FHIR base (`http(s)://127.0.0.1:PORT/fhir`). */
+  base: string;
+  close(): Promise<void>;
+}
+
+/** Serves `app` on a free port of 127.0.0.1 (over TLS with `tls`), FHIR base `/fhir`. */
+export async function startFake(app: RequestListener, tls?: ServerOptions): Promise<FakeUpstream> {
+  const server = tls ? createHttpsServer(tls, app) : createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    base: `${tls ? 'https' : 'http'}://127.0.0.1:${port}/fhir`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }

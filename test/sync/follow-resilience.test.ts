@@ -71,7 +71,8 @@ describe.each(pairs)('A on %s, B on %s', (aKind, bKind) => {
       res.status(upstream.status).type('application/fhir+json').send(text);
     });
     proxy = await startFake(app);
-  });
+    // An in-memory PGlite runs every migration first: a minute or more on a loaded machine.
+  }, 240_000);
   afterAll(async () => {
     await proxy?.close();
     await Promise.all([a?.close(), b?.close()]);

@@ -161,6 +161,13 @@ export async function followOnce(deps: FollowDeps): Promise<PassSummary> {
   return summary;
 }
 
+/** The counts of a page with the problems found while planning it (rejections, identity conflicts) added. */
+function withPlanned(counts: SyncCounts, planned: SyncProblem[]): SyncCounts {
+  const total = { ...counts };
+  for (const p of planned) total[p.kind === 'conflict' ? 'conflicts' : 'rejected'] += 1;
+  return total;
+}
+
 type Record_ = (counts: SyncCounts, problems: SyncProblem[]) => void;
 
 /** Plans a page's entries (those not met before in the pass), rejecting and finding conflicts before the lock. */
@@ -206,7 +213,7 @@ async function followHistory(
       changes,
       last ? (session) => deps.checkpoints.write(session, next) : undefined,
     );
-    record(result.counts, [...problems, ...result.problems]);
+    record(withPlanned(result.counts, problems), [...problems, ...result.problems]);
     url = page.next;
   }
   if (newest) summary.since = newest;
@@ -238,7 +245,7 @@ async function compareInFull(
     // A rejected or conflicting entry is still listed by the source: never deleted here for it.
     for (const e of fresh) kept.add(localId(deps.source.name, e.id));
     const result = await applyChanges(deps, changes);
-    record(result.counts, [...problems, ...result.problems]);
+    record(withPlanned(result.counts, problems), [...problems, ...result.problems]);
     if (page.next !== undefined) url = page.next;
     else if (page.entries.length >= count) url = `${type}?_count=${count}&_start=${offset}`;
     else url = undefined;

@@ -121,3 +121,68 @@ test('a first pass copies everything; later passes apply writes, deletes and re-
   });
   await expectConverged();
 });
+
+test('entries held here by another owner are conflicts, counted with their reason and left alone', async () => {
+  // A local entry with the NPI A's org-50 carries, and a local entry at the id org-51 would get here.
+  await put(b, '/Organization/local-x', {
+    ...organization({
+      name: 'Local X',
+      identifier: [{ system: 'http://hl7.org/fhir/sid/us-npi', value: npi(50) }],
+    }),
+    id: 'local-x',
+  });
+  await put(b, '/Organization/a.org-51', {
+    ...organization({
+      name: 'Local at a derived id',
+      identifier: [{ system: 'http://hl7.org/fhir/sid/us-npi', value: npi(151) }],
+    }),
+    id: 'a.org-51',
+  });
+  await put(a, '/Organization/org-50', {
+    ...organization({
+      name: 'A 50',
+      identifier: [{ system: 'http://hl7.org/fhir/sid/us-npi', value: npi(50) }],
+    }),
+    id: 'org-50',
+  });
+  await put(a, '/Organization/org-51', {
+    ...organization({
+      name: 'A 51',
+      identifier: [{ system: 'http://hl7.org/fhir/sid/us-npi', value: npi(51) }],
+    }),
+    id: 'org-51',
+  });
+  const summary = await pass();
+  expect(summary).toMatchObject({ complete: true, created: 0, conflicts: 2 });
+  expect(summary.problems.map((p) => [p.kind, p.entry, p.reason])).toEqual([
+    [
+      'conflict',
+      'Organization/org-50 → Organization/a.org-50',
+      `Organization/local-x, owned by this directory (a local entry), already has the identifier http://hl7.org/fhir/sid/us-npi|${npi(50)}: left as it is`,
+    ],
+    [
+      'conflict',
+      'Organization/org-51 → Organization/a.org-51',
+      'Organization/a.org-51 is owned by this directory (a local entry): left as it is',
+    ],
+  ]);
+
+  expect((await call('GET', b.url('/Organization/a.org-51'))).body.name).toBe('Local at a derived id');
+  expect((await call('GET', b.url('/Organization/a.org-50'))).status).toBe(404);
+});
+
+test('one pass at a time per source: a second pass asked for meanwhile finds the lease taken', async () => {
+  const settings = {
+    name: 'a',
+    from: a.baseUrl,
+    auth: { kind: 'none' as const },
+    tls: {},
+    types: ['Organization' as const],
+  };
+  const results = await Promise.all([
+    runSourcePass({ ctx: b.ctx, settings }),
+    runSourcePass({ ctx: b.ctx, settings }),
+  ]);
+  expect(results.map((r) => r.state).sort()).toEqual(['busy', 'done']);
+  expect((await b.store.sources.get('a'))?.status?.lease).toBeUndefined();
+});

@@ -4,6 +4,7 @@
  */
 import Ajv from 'ajv';
 import { DEFAULT_LIMITS, type RequestLimits } from './fhir/limits';
+import { parseSyncSources, type SyncSourceSettings } from './sync/source-settings';
 
 export interface Config {
   port: number;
@@ -43,6 +44,8 @@ export interface Config {
   exportRetentionMinutes: number;
   /** Whether this process runs export jobs (false: it answers $export, and other processes on the database run them). */
   exportRunJobs: boolean;
+  /** SYNC_SOURCES: the directories this server follows in the background (src/sync/). */
+  syncSources: readonly SyncSourceSettings[];
 }
 
 /** Each variable: its name, what it means and its default, as README.md's table shows them. */
@@ -86,10 +89,13 @@ export const CONFIG_VARIABLES = {
   EXPORT_MAX_JOBS: { type: 'integer', minimum: 1, maximum: 1000, default: 4 },
   EXPORT_RETENTION_MINUTES: { type: 'number', minimum: 0.01, maximum: 43200, default: 60 },
   EXPORT_RUN_JOBS: { type: 'boolean', default: true },
+  /** A JSON list of sources (src/sync/source-settings.ts), each item checked there, all problems together. */
+  SYNC_SOURCES: { type: 'string', minLength: 2 },
 } as const;
 
 /** Variables whose values never appear in a problem report (or a log: they are kept off enumeration). */
-const SECRETS: ReadonlySet<string> = new Set(['DATABASE_URL', 'METRICS_TOKEN']);
+// SYNC_SOURCES may hold api keys (header:/query: auth).
+const SECRETS: ReadonlySet<string> = new Set(['DATABASE_URL', 'METRICS_TOKEN', 'SYNC_SOURCES']);
 
 const schema = { type: 'object', properties: CONFIG_VARIABLES, additionalProperties: true };
 
@@ -108,14 +114,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     const raw = env[name];
     if (raw !== undefined && raw !== '') values[name] = raw;
   }
-  if (!validate(values)) {
-    const problems = (validate.errors ?? []).map((e) => {
-      const name = e.instancePath.replace(/^\//, '');
-      const shown = SECRETS.has(name) ? '(redacted)' : JSON.stringify(values[name]);
-      return `${name} ${e.message ?? 'is invalid'} (got ${shown})`;
-    });
-    throw new ConfigError(problems);
+  const valid = validate(values);
+  const problems = (validate.errors ?? []).map((e) => {
+    const name = e.instancePath.replace(/^\//, '');
+    const shown = SECRETS.has(name) ? '(redacted)' : JSON.stringify(values[name]);
+    return `${name} ${e.message ?? 'is invalid'} (got ${shown})`;
+  });
+  let syncSources: SyncSourceSettings[] = [];
+  if (typeof values.SYNC_SOURCES === 'string') {
+    const parsed = parseSyncSources(values.SYNC_SOURCES);
+    if (parsed.ok) syncSources = parsed.value;
+    else problems.push(...parsed.problems.map((p) => `${p.field} ${p.message}`));
   }
+  if (!valid || problems.length > 0) throw new ConfigError(problems);
   const port = values.PORT as number;
   const config: Config = {
     port,
@@ -146,6 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     exportMaxJobs: values.EXPORT_MAX_JOBS as number,
     exportRetentionMinutes: values.EXPORT_RETENTION_MINUTES as number,
     exportRunJobs: values.EXPORT_RUN_JOBS as boolean,
+    syncSources: Object.freeze(syncSources),
   };
   if (typeof values.BASE_URL === 'string') config.baseUrl = values.BASE_URL.replace(/\/+$/, '');
   if (typeof values.DATABASE_URL === 'string') {

@@ -30,6 +30,8 @@ import type { ResourceStore } from './storage/resource-store';
 import { tokenEndpointOf } from './security/access-control';
 import { Authenticator } from './security/authenticator';
 import { RateLimiter } from './security/rate-limiter';
+import { startFollowers } from './sync/followers';
+import type { SyncSourceSettings } from './sync/source-settings';
 
 export const SEED_FILE = join(__dirname, '..', 'seed-data', 'directory.json');
 
@@ -151,6 +153,8 @@ export type DirectoryConfig = Pick<Config, 'port' | 'host' | 'maxBodyBytes' | 's
     /** STATEMENT_TIMEOUT_MS and DB_ACQUIRE_TIMEOUT_MS (used when the directory opens its store). */
     statementTimeoutMs?: number;
     dbAcquireTimeoutMs?: number;
+    /** SYNC_SOURCES: directories followed in the background while the server runs. */
+    syncSources?: readonly SyncSourceSettings[];
   };
 
 export async function startDirectory(
@@ -228,6 +232,7 @@ export async function startDirectory(
   });
   listening.serve(ctx, logger, app, requests);
   logger.info({ baseUrl, port: address.port }, 'fhir-directory listening');
+  const followers = startFollowers(ctx, config.syncSources ?? [], logger);
 
   let closing: Promise<void> | undefined;
   return {
@@ -238,6 +243,7 @@ export async function startDirectory(
     app,
     close() {
       closing ??= (async () => {
+        await followers.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeIdleConnections();

@@ -7,6 +7,7 @@ import { runClients } from './clients-command';
 import { exitWhenFlushed, ignoreClosedPipes } from './exit-when-flushed';
 import { runMigrate } from './migrate-command';
 import { runReindex } from './reindex-command';
+import { runSync } from './sync-command';
 import { runToken } from './token-command';
 import { main as serve } from '../main';
 
@@ -21,6 +22,12 @@ Commands:
                               and the counts; exits 1 if anything was rejected. --dry-run writes nothing
   migrate                     Apply pending schema migrations and exit
   reindex [--type T]          Rebuild the search indexes (all types, or one)
+  sync --from BASE [--name NAME] [--auth none|header:NAME=VALUE|query:NAME=VALUE|smart:CLIENT_ID:KEY_FILE[:TOKEN_URL]]
+       [--cert FILE --key FILE] [--ca FILE] [--types Organization,Endpoint] [--once | --interval 5m]
+                              Follow another FHIR directory: a full copy, then its changes (type-level
+                              _history?_since=), or a full comparison when it has no history. Progress on
+                              stderr, a summary per pass on stdout. Exits 0 (all copied), 1 (rejections or
+                              conflicts), 3 (a pass stopped short), 4 (another process holds the source)
   build-profiles              Regenerate the profile snapshots in profiles/ from profiles/source/
   clients <action> ...        Register and manage machine-to-machine clients: add, list, show, disable,
                               enable, rotate-key, remove-key, set-scopes (fhir-directory clients help)
@@ -46,6 +53,8 @@ export async function run(argv: string[]): Promise<number> {
       return runMigrate();
     case 'reindex':
       return runReindex(rest);
+    case 'sync':
+      return runSync(rest);
     case 'build-profiles':
       return runBuildProfiles();
     case 'clients':

@@ -6,9 +6,9 @@
  * alone on stdout, so `TOKEN=$(fhir-directory token …)` works. Any refusal goes to stderr, exit 1.
  * The key never leaves the process and is never printed.
  */
-import { readFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { importJWK, SignJWT, type JWK } from 'jose';
+import { importJWK, SignJWT } from 'jose';
+import { algorithmOf, readPrivateKey } from '../security/private-jwk';
 
 const USAGE =
   'Usage: fhir-directory token --client-id ID --key KEY.json [--scope "system/Endpoint.cud …"] [--url http://localhost:8080/fhir]\n';
@@ -45,28 +45,6 @@ function parseArgs(args: string[]): TokenArgs | undefined {
     scope: values['--scope'] ?? DEFAULT_TOKEN_SCOPE,
     url: (values['--url'] ?? DEFAULT_URL).replace(/\/+$/, ''),
   };
-}
-
-/** The signing algorithm: the JWK's own `alg`, else the SMART default for its key type. */
-function algorithmOf(jwk: JWK): string {
-  if (jwk.alg) return jwk.alg;
-  if (jwk.kty === 'RSA') return 'RS384';
-  if (jwk.kty === 'EC' && jwk.crv === 'P-256') return 'ES256';
-  if (jwk.kty === 'EC' && jwk.crv === 'P-384') return 'ES384';
-  throw new Error('the key has no alg and its key type is not RSA, P-256 or P-384');
-}
-
-async function readPrivateKey(file: string): Promise<JWK> {
-  let jwk: JWK;
-  try {
-    jwk = JSON.parse(await readFile(file, 'utf8')) as JWK;
-  } catch (err) {
-    throw new Error(`cannot read the private JWK from ${file}: ${(err as Error).message}`);
-  }
-  if (typeof jwk !== 'object' || jwk === null || typeof jwk.kty !== 'string' || !jwk.d)
-    throw new Error(`${file} does not hold a private JWK (kty and d)`);
-  if (!jwk.kid) throw new Error(`the key in ${file} has no kid; the directory finds the client's key by it`);
-  return jwk;
 }
 
 async function fetchJson(url: string, init: RequestInit = {}): Promise<{ status: number; body: unknown }> {

@@ -1,5 +1,6 @@
 /**
- * The admin API, `/admin/clients`: operators (admin clients, with a bearer token from /auth/token)
+ * The admin API, `/admin/clients` and `/admin/sources` (read only: the followed sources and their
+ * status): operators (admin clients, with a bearer token from /auth/token)
  * register and manage machine-to-machine clients over HTTP with the same rules as the CLI
  * (src/security/client-registration.ts). JSON in and out (application/json); errors are
  * OperationOutcomes like the rest of the API. The API never makes a private key: a client
@@ -128,9 +129,23 @@ export function createAdminRouter(ctx: FhirContext, access: AccessControl): Rout
     sendJson(res, 200, { ...clientView(updated), ...(notice ? { warnings: [notice] } : {}) });
   });
 
+  // The sources the directory follows or imports (src/sync/, the sources registry), with their
+  // checkpoint and last status: read only here (SYNC_SOURCES and `fhir-directory sync` register them).
+  router.get('/sources', async (_req, res) => {
+    sendJson(res, 200, { sources: await ctx.store.sources.list() });
+  });
+
+  router.get('/sources/:name', async (req, res) => {
+    const source = await ctx.store.sources.get(req.params.name);
+    if (!source) throw notFound(`Source ${req.params.name}`);
+    sendJson(res, 200, source);
+  });
+
   for (const [path, methods] of [
     ['/clients', 'GET, POST'],
     ['/clients/:id', 'GET, PATCH'],
+    ['/sources', 'GET'],
+    ['/sources/:name', 'GET'],
   ] as const)
     router.all(path, (req: Request, res: Response) => {
       res.setHeader('allow', methods);

@@ -69,6 +69,14 @@ export interface SourceStore {
   update(name: string, changes: SourceChanges): Promise<SourceRecord | undefined>;
   /** Forgets the source (its entries keep their meta.source); false when there was none. */
   remove(name: string): Promise<boolean>;
+  /**
+   * Takes (or renews) the source's lease for `holder` until `ms` from now, when no other holder has
+   * an unexpired one: one conditional UPDATE, so of two processes asking at once one gets it. The
+   * lease is kept in `status.lease` (a sync's one-pass-at-a-time rule, across processes).
+   */
+  takeLease(name: string, holder: string, ms: number): Promise<boolean>;
+  /** Gives the lease back, when `holder` has it. */
+  releaseLease(name: string, holder: string): Promise<void>;
 }
 
 interface SourceRow {
@@ -179,6 +187,27 @@ export function createSourceStore(db: SqlExecutor): SourceStore {
         ],
       );
       return rows[0] && toSource(rows[0]);
+    },
+
+    async takeLease(name, holder, ms) {
+      const rows = await db.query(
+        `UPDATE directory_source
+            SET status = coalesce(status, '{}'::jsonb) || jsonb_build_object('lease',
+                  jsonb_build_object('holder', $2::text, 'until', to_json(now() + make_interval(secs => $3::float8 / 1000)) #>> '{}'))
+          WHERE name = $1
+            AND (status->'lease' IS NULL OR status->'lease'->>'holder' = $2
+                 OR (status->'lease'->>'until')::timestamptz < now())
+          RETURNING 1 AS done`,
+        [name, holder, ms],
+      );
+      return rows.length > 0;
+    },
+
+    async releaseLease(name, holder) {
+      await db.query(
+        `UPDATE directory_source SET status = status - 'lease' WHERE name = $1 AND status->'lease'->>'holder' = $2`,
+        [name, holder],
+      );
     },
 
     async remove(name) {

@@ -61,6 +61,8 @@ const ADMIN_OPERATIONS = [
   'POST /admin/clients',
   'GET /admin/clients/{id}',
   'PATCH /admin/clients/{id}',
+  'GET /admin/sources',
+  'GET /admin/sources/{name}',
 ];
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];

@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+/**
+ * A follower copying N Organizations from another local directory (issue 11: 50,000 in under 60 s on
+ * PostgreSQL), then an incremental pass of M changes. A (the source) runs on in-memory PGlite and is
+ * loaded through the import path; B (the follower) on DATABASE_URL when set, else in-memory PGlite.
+ * Prints resources/s of each pass and where the time went: reading pages from A (HTTP + A's history
+ * query + JSON), planning (normalize, validate, index rows: before the lock), the identity look-ups,
+ * and the page transactions (under the write lock: SQL, Provenance).
+ *
+ *   npm run build && N=5000 M=500 node bench/sync.js [distDir]
+ */
+const path = require('path');
+const { performance } = require('perf_hooks');
+
+const dist = path.resolve(process.argv[2] ?? path.join(__dirname, '..', 'dist'));
+const N = Number(process.env.N ?? 3000);
+const M = Number(process.env.M ?? 300);
+const PAGE = Number(process.env.PAGE ?? 1000);
+
+function organization(i, suffix = '') {
+  return {
+    resourceType: 'Organization',
+    id: `o-${i}`,
+    active: true,
+    type: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/organization-type', code: 'prov' }] }],
+    name: `Sync Bench Clinic ${i}${suffix}`,
+    identifier: [{ system: 'urn:example:sync-bench', value: String(i) }],
+    address: [{ line: [`${i} Main St`], city: 'Springfield', state: 'IL', postalCode: '62701', country: 'US' }],
+  };
+}
+
+/** Wraps `module[name]` to add its wall time to `totals[label]`. */
+function timeExport(module, name, totals, label) {
+  const original = module[name];
+  module[name] = async function timed(...args) {
+    const start = performance.now();
+    try {
+      return await original.apply(this, args);
+    } finally {
+      totals[label] = (totals[label] ?? 0) + performance.now() - start;
+    }
+  };
+}
+
+async function main() {
+  const { openStore, startDirectory, createFhirContext } = require(path.join(dist, 'directory'));
+  const { createLogger } = require(path.join(dist, 'logger'));
+  const { importResources } = require(path.join(dist, 'import', 'import-resources'));
+  const apply = require(path.join(dist, 'sync', 'apply-changes'));
+  const { SourceClient } = require(path.join(dist, 'sync', 'source-client'));
+  const { runSourcePass } = require(path.join(dist, 'sync', 'run-source'));
+  const log = createLogger('silent');
+
+  const a = await startDirectory({ port: 0, host: '127.0.0.1', maxBodyBytes: 1 << 24, seed: false }, log, await openStore({}));
+  const b = await openStore(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {});
+  const bctx = createFhirContext(b, 'http://127.0.0.1:1/fhir');
+  const load = performance.now();
+  await importResources(a.ctx, Array.from({ length: N }, (_, i) => ({ source: `#${i}`, resource: organization(i) })));
+  console.log(`A loaded with ${N} Organizations in ${((performance.now() - load) / 1000).toFixed(1)} s (import path)`);
+
+  const totals = {};
+  const planChange = apply.planChange;
+  apply.planChange = (...args) => {
+    const start = performance.now();
+    try {
+      return planChange(...args);
+    } finally {
+      totals.plan = (totals.plan ?? 0) + performance.now() - start;
+    }
+  };
+  timeExport(apply, 'identityConflicts', totals, 'identity');
+  timeExport(apply, 'applyChanges', totals, 'transactions');
+  timeExport(SourceClient.prototype, 'getJson', totals, 'read pages');
+
+  const settings = { name: 'a', from: a.baseUrl, auth: { kind: 'none' }, tls: {}, types: ['Organization'] };
+  const pass = async (label, expected) => {
+    for (const k of Object.keys(totals)) delete totals[k];
+    const start = performance.now();
+    const result = await runSourcePass({ ctx: bctx, settings, pageSize: PAGE });
+    const seconds = (performance.now() - start) / 1000;
+    const s = result.summary;
+    console.log(
+      `${label}: ${expected} changes in ${seconds.toFixed(1)} s = ${Math.round(expected / seconds)} resources/s ` +
+        `(created ${s.created}, updated ${s.updated}, unchanged ${s.unchanged}, complete ${s.complete})`,
+    );
+    console.log(`  time: ${Object.entries(totals).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s (${Math.round((v / 1000 / seconds) * 100)}%)`).join(', ')}`);
+  };
+  await pass(`first pass (B on ${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'})`, N);
+  await importResources(a.ctx, Array.from({ length: M }, (_, i) => ({ source: `#${i}`, resource: organization(i * 7 % N, ' (changed)') })));
+  await pass('incremental pass', M);
+  await a.close();
+  await b.close();
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

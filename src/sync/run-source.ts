@@ -1,0 +1,141 @@
+/**
+ * Runs passes of one followed source: registers it (the sources registry, kind `fhir-server`, its
+ * base URL as uri), takes its lease so that one pass at a time runs per source across every process
+ * on the database, runs the pass with the source as the write actor, and records its status for
+ * operators (`GET /admin/sources/:name`). Secrets (api keys, key files' contents) are never stored:
+ * the registry keeps the auth *kind*, the types and the interval.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { FhirContext } from '../fhir/context';
+import type { Logger } from '../logger';
+import type { SourceJson, SourceRecord } from '../storage/source-store';
+import { ownedBy, type SourceIdentity } from './apply-changes';
+import { followOnce, type PassSummary, type SyncCheckpoint } from './follow-source';
+import { SourceClient, type SourceClientOptions } from './source-client';
+import type { SyncSourceSettings } from './source-settings';
+
+/** A lease outlives a stalled holder by this much at most; the holder renews it every third of it. */
+export const LEASE_MS = 120_000;
+
+export interface RunDeps {
+  ctx: FhirContext;
+  settings: SyncSourceSettings;
+  log?: Logger;
+  client?: SourceClientOptions;
+  pageSize?: number;
+  onProgress?: Parameters<typeof followOnce>[0]['onProgress'];
+  signal?: AbortSignal;
+}
+
+/** What a pass came to: its summary, or `busy` when another process (or pass) holds the source's lease. */
+export type RunResult = { state: 'done'; summary: PassSummary } | { state: 'busy'; holder?: string };
+
+/** The registry's view of the settings: nothing secret. */
+function storedSettings(settings: SyncSourceSettings): SourceJson {
+  return {
+    types: settings.types,
+    auth: settings.auth.kind,
+    mutualTls: settings.tls.cert !== undefined,
+    ...(settings.intervalMs === undefined ? {} : { intervalMs: settings.intervalMs }),
+  };
+}
+
+export function registerSource(ctx: FhirContext, settings: SyncSourceSettings): Promise<SourceRecord> {
+  return ctx.store.sources.upsert({
+    name: settings.name,
+    kind: 'fhir-server',
+    uri: settings.from,
+    url: settings.from,
+    settings: storedSettings(settings),
+  });
+}
+
+const holderId = (): string => `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+
+async function setStatus(ctx: FhirContext, name: string, status: SourceJson): Promise<void> {
+  const current = await ctx.store.sources.get(name);
+  // The lease lives in status too: a status written by its holder keeps it.
+  const lease = current?.status?.lease;
+  await ctx.store.sources.update(name, { status: { ...status, ...(lease ? { lease } : {}) } });
+}
+
+export async function runSourcePass(deps: RunDeps): Promise<RunResult> {
+  const { ctx, settings } = deps;
+  const record = await registerSource(ctx, settings);
+  const holder = holderId();
+  if (!(await ctx.store.sources.takeLease(settings.name, holder, LEASE_MS))) {
+    const lease = (await ctx.store.sources.get(settings.name))?.status?.lease as
+      { holder?: string } | undefined;
+    return { state: 'busy', ...(lease?.holder ? { holder: lease.holder } : {}) };
+  }
+  const renew = setInterval(() => {
+    ctx.store.sources.takeLease(settings.name, holder, LEASE_MS).catch((err: unknown) => {
+      deps.log?.warn({ source: settings.name, err }, 'sync: could not renew the lease');
+    });
+  }, LEASE_MS / 3);
+  renew.unref();
+  const source: SourceIdentity = { name: record.name, uri: record.uri };
+  const client = new SourceClient(settings, {
+    ...deps.client,
+    onRetry: (what, waitMs, attempt) => {
+      deps.log?.warn({ source: source.name, what, waitMs, attempt }, 'sync: retrying');
+      deps.client?.onRetry?.(what, waitMs, attempt);
+    },
+  });
+  const previous = record.status ?? {};
+  try {
+    await setStatus(ctx, source.name, {
+      ...withoutLease(previous),
+      state: 'running',
+      runningSince: new Date().toISOString(),
+    });
+    const summary = await followOnce({
+      ctx,
+      source,
+      actor: { kind: 'source', source },
+      isOwn: ownedBy(source),
+      client,
+      types: settings.types,
+      checkpoints: {
+        read: async () =>
+          ((await ctx.store.sources.get(source.name))?.checkpoint ?? {
+            types: {},
+          }) as unknown as SyncCheckpoint,
+        write: (session, checkpoint) =>
+          session.setSourceCheckpoint(source.name, checkpoint as unknown as SourceJson),
+      },
+      ...(deps.log ? { log: deps.log } : {}),
+      ...(deps.pageSize ? { pageSize: deps.pageSize } : {}),
+      ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    });
+    await setStatus(ctx, source.name, {
+      state: summary.complete ? 'ok' : 'failed',
+      lastRun: summary,
+      ...(summary.complete
+        ? { lastSuccessAt: summary.finishedAt }
+        : previous.lastSuccessAt
+          ? { lastSuccessAt: previous.lastSuccessAt }
+          : {}),
+    });
+    return { state: 'done', summary };
+  } catch (err) {
+    await setStatus(ctx, source.name, {
+      ...withoutLease(previous),
+      state: 'failed',
+      error: err instanceof Error ? err.message : String(err),
+      failedAt: new Date().toISOString(),
+    }).catch(() => undefined);
+    throw err;
+  } finally {
+    clearInterval(renew);
+    await client.close();
+    await ctx.store.sources.releaseLease(source.name, holder).catch(() => undefined);
+  }
+}
+
+function withoutLease(status: SourceJson): SourceJson {
+  const { lease: _lease, state: _state, runningSince: _since, ...rest } = status;
+  return rest;
+}

@@ -1,0 +1,272 @@
+/**
+ * A follower's pass cut short and run again (an injected failure between two pages: the upstream
+ * connection dropped, no retries), with writes on A in between: B converges, with no duplicate entry
+ * and no extra version, and the checkpoint never runs ahead of what B committed. A and B run on
+ * different stores: PGlite and PostgreSQL both ways when DATABASE_URL is set. Also: the operators'
+ * view of the source (GET /admin/sources), and an upstream over HTTPS that requires a client
+ * certificate (certificates made with the `openssl` CLI: node:crypto cannot issue X.509 certificates).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import express from 'express';
+import type { Organization } from '@medplum/fhirtypes';
+import { openStore } from '../../src/directory';
+import type { ResourceStore } from '../../src/storage/resource-store';
+import { runSourcePass } from '../../src/sync/run-source';
+import type { PassSummary } from '../../src/sync/follow-source';
+import type { SourceClientOptions } from '../../src/sync/source-client';
+import type { SourceTls } from '../../src/sync/source-settings';
+import { call } from '../helpers/fhir-client';
+import { registerClient, tokenFor } from '../helpers/auth';
+import { organization } from '../helpers/resources';
+import { onPostgres, startTestDirectory, type TestDirectory } from '../helpers/test-directory';
+import { comparable, currentResources, npi, startFake, type FakeUpstream } from './sync-helpers';
+
+type StoreKind = 'pglite' | 'env';
+const pairs: [StoreKind, StoreKind][] = onPostgres()
+  ? [
+      ['pglite', 'env'],
+      ['env', 'pglite'],
+    ]
+  : [['env', 'env']];
+
+async function directoryOn(kind: StoreKind): Promise<TestDirectory> {
+  if (kind === 'env') return startTestDirectory();
+  const store: ResourceStore = await openStore({});
+  return startTestDirectory({ store });
+}
+
+async function put(dir: TestDirectory, id: string, name: string, n: number): Promise<void> {
+  const r = await call('PUT', dir.url(`/Organization/${id}`), {
+    ...organization({ name, identifier: [{ system: 'http://hl7.org/fhir/sid/us-npi', value: npi(n) }] }),
+    id,
+  });
+  if (r.status >= 300) throw new Error(`PUT ${id}: ${r.status} ${r.text}`);
+}
+
+describe.each(pairs)('A on %s, B on %s', (aKind, bKind) => {
+  let a: TestDirectory;
+  let b: TestDirectory;
+  let proxy: FakeUpstream;
+  /** The proxy drops the connection of its n-th request to A's history (0: never). */
+  let dropAt = 0;
+  let historyRequests = 0;
+
+  beforeAll(async () => {
+    a = await directoryOn(aKind);
+    b = await directoryOn(bKind);
+    const app = express();
+    app.use(async (req, res) => {
+      if (req.path.includes('_history') && ++historyRequests === dropAt) {
+        req.socket.destroy();
+        return;
+      }
+      const upstream = await fetch(`${a.baseUrl}${req.url.replace(/^\/fhir/, '')}`, {
+        headers: { accept: 'application/fhir+json' },
+      });
+      // Links in A's pages name A; the follower must only follow links on the base it was given.
+      const text = (await upstream.text()).split(a.baseUrl).join(proxy.base);
+      res.status(upstream.status).type('application/fhir+json').send(text);
+    });
+    proxy = await startFake(app);
+    // An in-memory PGlite runs every migration first: a minute or more on a loaded machine.
+  }, 240_000);
+  afterAll(async () => {
+    await proxy?.close();
+    await Promise.all([a?.close(), b?.close()]);
+  });
+
+  const pass = async (client: SourceClientOptions = {}): Promise<PassSummary> => {
+    const result = await runSourcePass({
+      ctx: b.ctx,
+      settings: { name: 'a', from: proxy.base, auth: { kind: 'none' }, tls: {}, types: ['Organization'] },
+      pageSize: 5,
+      client: { backoffMs: 10, ...client },
+    });
+    if (result.state !== 'done') throw new Error('busy');
+    return result.summary;
+  };
+
+  it('a pass cut between pages, writes on A, another pass: B converges, no duplicates, checkpoint never ahead', async () => {
+    for (let i = 0; i < 23; i++) await put(a, `o-${i}`, `Org ${i}`, i);
+    historyRequests = 0;
+    dropAt = 3;
+    const cut = await pass({ maxRetries: 0 });
+    expect(cut.complete).toBe(false);
+    expect(cut.created).toBe(10);
+    expect((await b.store.sources.get('a'))?.checkpoint).toBeUndefined();
+
+    // o-21 is among the ten newest, which the cut pass copied (history is newest first).
+    await put(a, 'o-21', 'Org 21 renamed', 21);
+    expect((await call('DELETE', a.url('/Organization/o-20'))).status).toBe(200);
+    await put(a, 'o-new', 'Org new', 99);
+    dropAt = 0;
+    const resumed = await pass();
+    expect(resumed).toMatchObject({ complete: true, rejected: 0, conflicts: 0 });
+    const { expected, actual } = await comparable(a.store, b.store, 'Organization', 'a');
+    expect(actual).toEqual(expected);
+    // Entries the cut pass wrote were met again as identical content: still version 1.
+    const copies = await currentResources(b.store, 'Organization');
+    expect(copies.size).toBe(23);
+    const again = [...copies.values()].filter((r) => r.meta?.versionId !== '1').map((r) => r.id);
+    expect(again.sort()).toEqual(['a.o-21']);
+    // The checkpoint is the newest change B has applied from A.
+    const newest = (await a.store.history({ type: 'Organization', count: 1 })).entries[0]?.lastUpdated;
+    expect((await b.store.sources.get('a'))?.checkpoint).toEqual({
+      types: { Organization: { since: newest } },
+    });
+  });
+
+  it('operators read the source, its checkpoint and its last pass over /admin/sources (admin clients only)', async () => {
+    const origin = new URL(b.baseUrl).origin;
+    const listed = await call('GET', `${origin}/admin/sources`);
+    expect(listed.status).toBe(200);
+    expect(listed.body.sources.map((s: { name: string }) => s.name)).toEqual(['a']);
+    const one = await call('GET', `${origin}/admin/sources/a`);
+    expect(one.body).toMatchObject({
+      name: 'a',
+      kind: 'fhir-server',
+      uri: proxy.base,
+      settings: { types: ['Organization'], auth: 'none' },
+      status: { state: 'ok', lastRun: { complete: true } },
+    });
+    expect(one.body.status.lease).toBeUndefined();
+    expect((await call('GET', `${origin}/admin/sources/nope`)).status).toBe(404);
+    const reader = await registerClient(b, { scopes: ['system/*.rs'] });
+    const refused = await call('GET', `${origin}/admin/sources`, undefined, {
+      authorization: `Bearer ${await tokenFor(b, reader)}`,
+    });
+    expect(refused.status).toBe(403);
+    expect((await call('GET', `${origin}/admin/sources`, undefined, { authorization: '' })).status).toBe(401);
+  });
+});
+
+describe('an upstream over HTTPS that requires a client certificate', () => {
+  let dir: string;
+  let fake: FakeUpstream;
+  let b: TestDirectory;
+  const files = (name: string): string => join(dir, name);
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sync-tls-'));
+    const openssl = (...args: string[]): void => {
+      execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+    };
+    openssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.pem',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=sync test CA',
+    );
+    writeFileSync(files('server.ext'), 'subjectAltName=IP:127.0.0.1\n');
+    for (const who of ['server', 'client']) {
+      openssl(
+        'req',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        `${who}.key`,
+        '-out',
+        `${who}.csr`,
+        '-subj',
+        `/CN=${who}`,
+      );
+      openssl(
+        'x509',
+        '-req',
+        '-in',
+        `${who}.csr`,
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        `${who}.pem`,
+        '-days',
+        '1',
+        ...(who === 'server' ? ['-extfile', 'server.ext'] : []),
+      );
+    }
+    const app = express();
+    app.get('/fhir/metadata', (_req, res) => {
+      res.json({
+        resourceType: 'CapabilityStatement',
+        status: 'active',
+        kind: 'instance',
+        fhirVersion: '4.0.1',
+        format: ['json'],
+        rest: [
+          { mode: 'server', resource: [{ type: 'Organization', interaction: [{ code: 'search-type' }] }] },
+        ],
+      });
+    });
+    app.get('/fhir/Organization', (_req, res) => {
+      const org: Organization = {
+        ...organization({
+          name: 'Over TLS',
+          identifier: [{ system: 'http://hl7.org/fhir/sid/us-npi', value: npi(900) }],
+        }),
+        id: 'tls-1',
+      };
+      res.json({
+        resourceType: 'Bundle',
+        type: 'searchset',
+        entry: [{ resource: org, search: { mode: 'match' } }],
+      });
+    });
+    app.get('/fhir/Endpoint', (_req, res) => {
+      res.json({ resourceType: 'Bundle', type: 'searchset' });
+    });
+    const read = (name: string): Buffer => readFileSync(files(name));
+    fake = await startFake(app, {
+      key: read('server.key'),
+      cert: read('server.pem'),
+      ca: read('ca.pem'),
+      requestCert: true,
+      rejectUnauthorized: true,
+    });
+    b = await startTestDirectory();
+  });
+  afterAll(async () => {
+    await fake?.close();
+    await b?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const pass = async (tls: SourceTls): Promise<PassSummary> => {
+    const result = await runSourcePass({
+      ctx: b.ctx,
+      settings: { name: 'tls', from: fake.base, auth: { kind: 'none' }, tls, types: ['Organization'] },
+      client: { maxRetries: 0 },
+    });
+    if (result.state !== 'done') throw new Error('busy');
+    return result.summary;
+  };
+
+  it('without our client certificate the handshake is refused; without the CA the server is not trusted; with both the copy is made', async () => {
+    const noCert = await pass({ ca: files('ca.pem') });
+    expect(noCert.complete).toBe(false);
+    expect(noCert.created).toBe(0);
+    const noCa = await pass({ cert: files('client.pem'), key: files('client.key') });
+    expect(noCa.complete).toBe(false);
+    expect(noCa.types[0]?.error).toMatch(/certificate/i);
+    const both = await pass({ cert: files('client.pem'), key: files('client.key'), ca: files('ca.pem') });
+    expect(both).toMatchObject({ complete: true, created: 1 });
+    expect(
+      ((await currentResources(b.store, 'Organization')).get('tls.tls-1') as Organization).meta?.source,
+    ).toBe(fake.base);
+  });
+});

@@ -35,6 +35,25 @@ export interface Config {
   writeRatePerMinute: number;
   /** When set, GET /metrics needs `Authorization: Bearer <this>`; unset, /metrics is public. */
   metricsToken?: string;
+  /** Capability discovery (issue 13): the periodic crawl's interval in ms (0: off), concurrency and safety flags. */
+  discovery: DiscoveryConfig;
+}
+
+export interface DiscoveryConfig {
+  intervalMs: number;
+  concurrency: number;
+  /** Fetch from loopback, private, link-local and other non-public addresses too. */
+  allowPrivate: boolean;
+  /** Fetch http:// endpoints too (https only otherwise). */
+  allowHttp: boolean;
+}
+
+/** `0`, or a whole number of seconds, minutes, hours or days (`90s`, `30m`, `24h`, `7d`), in ms. */
+export function parseInterval(text: string): number {
+  const match = /^(\d+)(s|m|h|d)?$/.exec(text);
+  if (!match) throw new Error(`not an interval: ${text}`);
+  const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] ?? 's'] ?? 1_000;
+  return Number(match[1]) * unit;
 }
 
 /** Each variable: its name, what it means and its default, as README.md's table shows them. */
@@ -74,6 +93,10 @@ export const CONFIG_VARIABLES = {
   TOKEN_RATE_PER_MINUTE: { type: 'integer', minimum: 0, maximum: 1000000, default: 60 },
   WRITE_RATE_PER_MINUTE: { type: 'integer', minimum: 0, maximum: 10000000, default: 1200 },
   METRICS_TOKEN: { type: 'string', minLength: 16, pattern: '^[\\x21-\\x7e]+$' },
+  DISCOVERY_INTERVAL: { type: 'string', pattern: '^(0|[1-9][0-9]{0,6}(s|m|h|d))$', default: '24h' },
+  DISCOVERY_CONCURRENCY: { type: 'integer', minimum: 1, maximum: 256, default: 8 },
+  DISCOVERY_ALLOW_PRIVATE: { type: 'boolean', default: false },
+  DISCOVERY_ALLOW_HTTP: { type: 'boolean', default: false },
 } as const;
 
 /** Variables whose values never appear in a problem report (or a log: they are kept off enumeration). */
@@ -130,6 +153,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     accessTokenTtlSeconds: values.ACCESS_TOKEN_TTL_SECONDS as number,
     tokenRatePerMinute: values.TOKEN_RATE_PER_MINUTE as number,
     writeRatePerMinute: values.WRITE_RATE_PER_MINUTE as number,
+    discovery: {
+      intervalMs: parseInterval(values.DISCOVERY_INTERVAL as string),
+      concurrency: values.DISCOVERY_CONCURRENCY as number,
+      allowPrivate: values.DISCOVERY_ALLOW_PRIVATE as boolean,
+      allowHttp: values.DISCOVERY_ALLOW_HTTP as boolean,
+    },
   };
   if (typeof values.BASE_URL === 'string') config.baseUrl = values.BASE_URL.replace(/\/+$/, '');
   if (typeof values.DATABASE_URL === 'string') {

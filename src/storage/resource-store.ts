@@ -6,6 +6,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { DurationHistogram } from '../observability/duration-histogram';
 import type { AuthStore } from './auth-store';
+import type { DiscoveryStore } from './discovery-store';
 import type { PoolStats } from './sql-client';
 import type { AnalyzeStats } from './statistics-keeper';
 import type { IndexRows } from './search-index';
@@ -124,6 +125,8 @@ export interface StoreStats {
 export interface ResourceStore extends ResourceReader {
   /** The authorization server's clients, assertion replays and token secret, on the same database. */
   readonly auth: AuthStore;
+  /** Capability discovery's checks and leases, on the same database. */
+  readonly discovery: DiscoveryStore;
   /** The committed head, read in a snapshot taken after the call (one cheap query). */
   head(): Promise<StoreHead>;
   /**

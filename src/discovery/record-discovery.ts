@@ -19,7 +19,8 @@ import { DIRECTORY_ACTOR } from '../fhir/provenance';
 import { writeRecorded } from '../fhir/recorded-write';
 import { extractIndexRows } from '../fhir/search/extract-index';
 import { sameContent } from '../fhir/interactions/same-content';
-import type { WriteSession } from '../storage/resource-store';
+import type { CheckStatistics } from '../storage/discovery-store';
+import type { ResourceReader } from '../storage/resource-store';
 import { CAPABILITY_STATEMENT_URL, SUMMARY_URL, summarize } from './discovery-summary';
 import type { ProbeResult } from './probe-endpoint';
 
@@ -40,31 +41,86 @@ export async function recordDiscovery(
   checkedAt: string,
 ): Promise<RecordOutcome> {
   const statistics = await ctx.store.discovery.statistics(endpointId, 30);
-  const { statement, skipped } = storableStatement(ctx, endpointId, probe);
-  return writeRecorded(ctx, DIRECTORY_ACTOR, async (session) => {
-    const current = await readResource<Endpoint>(session, 'Endpoint', endpointId);
-    // Deleted (or never there) since the crawl listed it: nothing to record on.
-    if (!current) return { endpointWritten: false, statementWritten: false };
-    const statementWritten = statement ? await writeIfChanged(ctx, session, statement) : false;
-    const previous = current.extension?.find((e) => e.url === SUMMARY_URL);
-    const summary = summarize({ probe, checkedAt, statistics, ...(previous ? { previous } : {}) });
-    const keepReference = statement !== undefined || (probe.check.status !== 'ok' && hasReference(current));
-    const next: Endpoint = {
-      ...current,
-      extension: withDiscovery(current.extension, summary, keepReference ? endpointId : undefined),
+  const candidate = candidateStatement(endpointId, probe);
+  let checked: StatementChoice | undefined;
+  const input: PlanInput = {
+    endpointId,
+    probe,
+    checkedAt,
+    statistics,
+    candidate,
+    // Validation costs tens of ms a statement: only a statement that differs from the stored one is validated.
+    validated: () => (checked ??= validatedStatement(ctx, candidate)),
+  };
+  // Planned first on committed data, without the write lock: a check that changes nothing (most
+  // checks of a daily crawl) opens no write transaction, so it holds up no writer and, on PGlite's
+  // one connection, no reader. What changes is planned again under the lock and written.
+  const outcome = (written: Resource[]): RecordOutcome => {
+    const skipped = checked?.skipped ?? candidate.skipped;
+    return {
+      endpointWritten: written.some((r) => r.resourceType === 'Endpoint'),
+      statementWritten: written.some((r) => r.resourceType === 'CapabilityStatement'),
+      ...(skipped ? { statementSkipped: skipped } : {}),
     };
-    if (next.extension?.length === 0) delete next.extension;
-    const endpointWritten = await writeIfChanged(ctx, session, next);
-    return { endpointWritten, statementWritten, ...(skipped ? { statementSkipped: skipped } : {}) };
+  };
+  if ((await planWrites(ctx.store, input)).length === 0) return outcome([]);
+  return writeRecorded(ctx, DIRECTORY_ACTOR, async (session) => {
+    const writes = await planWrites(session, input);
+    for (const resource of writes)
+      await session.writeVersion({
+        resourceType: resource.resourceType,
+        id: resource.id as string,
+        method: 'PUT',
+        resource,
+        index: extractIndexRows(resource, ctx.baseUrl),
+      });
+    return outcome(writes);
   });
 }
 
-/** The statement as the directory stores it, or why it is not stored. */
-function storableStatement(
-  ctx: DiscoveryContext,
-  endpointId: string,
-  probe: ProbeResult,
-): { statement?: CapabilityStatement; skipped?: string } {
+interface StatementChoice {
+  statement?: CapabilityStatement;
+  skipped?: string;
+}
+
+interface PlanInput {
+  endpointId: string;
+  probe: ProbeResult;
+  checkedAt: string;
+  statistics: CheckStatistics;
+  candidate: StatementChoice;
+  validated: () => StatementChoice;
+}
+
+/** The resources whose stored version differs from what this check says: the statement, then the Endpoint. */
+async function planWrites(reader: ResourceReader, input: PlanInput): Promise<Resource[]> {
+  const { endpointId, probe, checkedAt, statistics, candidate } = input;
+  const current = await readResource<Endpoint>(reader, 'Endpoint', endpointId);
+  // Deleted (or never there) since the crawl listed it: nothing to record on.
+  if (!current) return [];
+  const writes: Resource[] = [];
+  let statement: CapabilityStatement | undefined;
+  if (candidate.statement) {
+    const stored = await readResource(reader, 'CapabilityStatement', endpointId);
+    if (stored && sameContent(stored, candidate.statement)) statement = candidate.statement;
+    else {
+      statement = input.validated().statement;
+      if (statement) writes.push(statement);
+    }
+  }
+  const previous = current.extension?.find((e) => e.url === SUMMARY_URL);
+  const summary = summarize({ probe, checkedAt, statistics, ...(previous ? { previous } : {}) });
+  const keepReference = statement !== undefined || (probe.check.status !== 'ok' && hasReference(current));
+  const next: Endpoint = {
+    ...current,
+    extension: withDiscovery(current.extension, summary, keepReference ? endpointId : undefined),
+  };
+  if (!sameContent(current, next)) writes.push(next);
+  return writes;
+}
+
+/** The fetched statement as the directory would store it (not yet validated), or why it is not stored. */
+function candidateStatement(endpointId: string, probe: ProbeResult): StatementChoice {
   const fetched = probe.statement;
   if (!fetched) return {};
   if (
@@ -89,17 +145,22 @@ function storableStatement(
     id: endpointId,
     meta: { source: probe.check.address },
   } as CapabilityStatement;
-  const problems = ctx.validator
-    .report(statement)
-    .structural.filter((i) => i.severity === 'error' || i.severity === 'fatal');
-  if (problems.length > 0)
-    return {
-      skipped: `not a valid R4 CapabilityStatement: ${problems
-        .slice(0, 3)
-        .map((i) => `${i.expression?.[0] ?? ''} ${i.diagnostics ?? ''}`.trim())
-        .join('; ')}`,
-    };
   return { statement };
+}
+
+/** The candidate when it is valid base R4, else why not. */
+function validatedStatement(ctx: DiscoveryContext, candidate: StatementChoice): StatementChoice {
+  if (!candidate.statement) return candidate;
+  const problems = ctx.validator
+    .report(candidate.statement)
+    .structural.filter((i) => i.severity === 'error' || i.severity === 'fatal');
+  if (problems.length === 0) return candidate;
+  return {
+    skipped: `not a valid R4 CapabilityStatement: ${problems
+      .slice(0, 3)
+      .map((i) => `${i.expression?.[0] ?? ''} ${i.diagnostics ?? ''}`.trim())
+      .join('; ')}`,
+  };
 }
 
 function withDiscovery(
@@ -124,32 +185,13 @@ function hasReference(endpoint: Endpoint): boolean {
 }
 
 async function readResource<T extends Resource>(
-  session: WriteSession,
+  session: ResourceReader,
   type: string,
   id: string,
 ): Promise<T | undefined> {
   const record = await session.read(type, id);
   if (!record || record.deleted || !record.content) return undefined;
   return JSON.parse(record.content) as T;
-}
-
-/** Writes the resource's next version unless the stored one says the same; true when written. */
-async function writeIfChanged(
-  ctx: DiscoveryContext,
-  session: WriteSession,
-  resource: Resource,
-): Promise<boolean> {
-  const id = resource.id as string;
-  const stored = await readResource(session, resource.resourceType, id);
-  if (stored && sameContent(stored, resource)) return false;
-  await session.writeVersion({
-    resourceType: resource.resourceType,
-    id,
-    method: 'PUT',
-    resource,
-    index: extractIndexRows(resource, ctx.baseUrl),
-  });
-  return true;
 }
 
 /** The value without empty strings, arrays and objects (recursively); undefined when nothing is left. */

@@ -80,7 +80,7 @@ function serveGood(
     res.writeHead(302, { location: '/loop/metadata' });
     return void res.end();
   }
-  if (url === '/slow/metadata') return void setTimeout(() => sendJson(res, R4), 3_000).unref();
+  if (url === '/slow/metadata') return void setTimeout(() => sendJson(res, R4), 60_000).unref();
   if (url === '/big/metadata') return streamBig(res);
   res.writeHead(404, { 'content-type': 'application/fhir+json' });
   res.end('{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}');
@@ -107,8 +107,9 @@ function fetchOptions(overrides: Partial<FetchOptions> = {}): FetchOptions {
   return {
     allowPrivate: true,
     allowHttp: false,
-    connectTimeoutMs: 2_000,
-    totalTimeoutMs: 1_000,
+    // Short enough for a test, long enough for a loaded machine: only /slow (60 s) runs out of it.
+    connectTimeoutMs: 5_000,
+    totalTimeoutMs: 8_000,
     maxBytes: 5 * 1024 * 1024,
     userAgent: 'fhir-directory/test (capability discovery)',
     ca: pki.ca,

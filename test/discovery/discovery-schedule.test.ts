@@ -41,7 +41,7 @@ beforeAll(async () => {
         managingOrganization: { reference: 'Organization/acme' },
       }),
     );
-});
+}, 120_000);
 
 afterAll(async () => {
   await dir?.close();

@@ -54,7 +54,7 @@ beforeAll(async () => {
     res.writeHead(302, { location: `${plain.origin}/fhir/metadata` });
     res.end();
   }, pki.valid);
-});
+}, 120_000);
 
 afterAll(async () => {
   await Promise.all([target?.close(), plain?.close(), redirector?.close()]);

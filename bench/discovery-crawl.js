@@ -162,7 +162,17 @@ async function main() {
     };
     const runCrawl = async (holder) => {
       const started = Date.now();
-      const progress = await crawl(directory.ctx, { fetch, concurrency: CONCURRENCY, holder });
+      const progress = await crawl(directory.ctx, {
+        fetch,
+        concurrency: CONCURRENCY,
+        holder,
+        onProgress: (p) => {
+          if ((p.checked + p.skipped) % 100 === 0)
+            process.stderr.write(
+              `${holder}: ${p.checked + p.skipped}/${p.total} in ${(Date.now() - started) / 1000} s\n`,
+            );
+        },
+      });
       return { ...progress, seconds: (Date.now() - started) / 1000 };
     };
     const first = await runCrawl('bench-1');

@@ -46,6 +46,25 @@ export interface Config {
   exportRunJobs: boolean;
   /** SYNC_SOURCES: the directories this server follows in the background (src/sync/). */
   syncSources: readonly SyncSourceSettings[];
+  /** Capability discovery (issue 13): the periodic crawl's interval in ms (0: off), concurrency and safety flags. */
+  discovery: DiscoveryConfig;
+}
+
+export interface DiscoveryConfig {
+  intervalMs: number;
+  concurrency: number;
+  /** Fetch from loopback, private, link-local and other non-public addresses too. */
+  allowPrivate: boolean;
+  /** Fetch http:// endpoints too (https only otherwise). */
+  allowHttp: boolean;
+}
+
+/** `0`, or a whole number of seconds, minutes, hours or days (`90s`, `30m`, `24h`, `7d`), in ms. */
+export function parseInterval(text: string): number {
+  const match = /^(\d+)(s|m|h|d)?$/.exec(text);
+  if (!match) throw new Error(`not an interval: ${text}`);
+  const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] ?? 's'] ?? 1_000;
+  return Number(match[1]) * unit;
 }
 
 /** Each variable: its name, what it means and its default, as README.md's table shows them. */
@@ -91,6 +110,10 @@ export const CONFIG_VARIABLES = {
   EXPORT_RUN_JOBS: { type: 'boolean', default: true },
   /** A JSON list of sources (src/sync/source-settings.ts), each item checked there, all problems together. */
   SYNC_SOURCES: { type: 'string', minLength: 2 },
+  DISCOVERY_INTERVAL: { type: 'string', pattern: '^(0|[1-9][0-9]{0,6}(s|m|h|d))$', default: '24h' },
+  DISCOVERY_CONCURRENCY: { type: 'integer', minimum: 1, maximum: 256, default: 8 },
+  DISCOVERY_ALLOW_PRIVATE: { type: 'boolean', default: false },
+  DISCOVERY_ALLOW_HTTP: { type: 'boolean', default: false },
 } as const;
 
 /** Variables whose values never appear in a problem report (or a log: they are kept off enumeration). */
@@ -158,6 +181,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     exportRetentionMinutes: values.EXPORT_RETENTION_MINUTES as number,
     exportRunJobs: values.EXPORT_RUN_JOBS as boolean,
     syncSources: Object.freeze(syncSources),
+    discovery: {
+      intervalMs: parseInterval(values.DISCOVERY_INTERVAL as string),
+      concurrency: values.DISCOVERY_CONCURRENCY as number,
+      allowPrivate: values.DISCOVERY_ALLOW_PRIVATE as boolean,
+      allowHttp: values.DISCOVERY_ALLOW_HTTP as boolean,
+    },
   };
   if (typeof values.BASE_URL === 'string') config.baseUrl = values.BASE_URL.replace(/\/+$/, '');
   if (typeof values.DATABASE_URL === 'string') {

@@ -6,7 +6,9 @@ import type { Server } from 'node:http';
 import type { Express } from 'express';
 import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { CONFIG_VARIABLES, type Config } from './config';
+import { CONFIG_VARIABLES, type Config, type DiscoveryConfig } from './config';
+import { fetchOptions } from './discovery/discovery-options';
+import { type DiscoverySchedule, startDiscoverySchedule } from './discovery/discovery-schedule';
 import type { FhirContext } from './fhir/context';
 import { DEFAULT_LIMITS, type RequestLimits } from './fhir/limits';
 import { KEY_MEMO_SHARE, ResponseCache } from './fhir/search/response-cache';
@@ -155,6 +157,8 @@ export type DirectoryConfig = Pick<Config, 'port' | 'host' | 'maxBodyBytes' | 's
     dbAcquireTimeoutMs?: number;
     /** SYNC_SOURCES: directories followed in the background while the server runs. */
     syncSources?: readonly SyncSourceSettings[];
+    /** Capability discovery; no periodic crawl when absent or when its interval is 0. */
+    discovery?: DiscoveryConfig;
   };
 
 export async function startDirectory(
@@ -233,6 +237,7 @@ export async function startDirectory(
   listening.serve(ctx, logger, app, requests);
   logger.info({ baseUrl, port: address.port }, 'fhir-directory listening');
   const followers = startFollowers(ctx, config.syncSources ?? [], logger);
+  const discovery = startDiscovery(ctx, config.discovery, logger);
 
   let closing: Promise<void> | undefined;
   return {
@@ -250,10 +255,29 @@ export async function startDirectory(
         });
         authenticator.close();
         await exportRunner.close();
+        await discovery?.stop();
         await events.close();
         await openedStore.close();
       })();
       return closing;
     },
   };
+}
+
+/** The periodic crawl of capability discovery (DISCOVERY_INTERVAL), when it is on. */
+function startDiscovery(
+  ctx: FhirContext,
+  discovery: DiscoveryConfig | undefined,
+  logger: Logger,
+): DiscoverySchedule | undefined {
+  if (!discovery || discovery.intervalMs === 0) return undefined;
+  return startDiscoverySchedule(ctx, {
+    intervalMs: discovery.intervalMs,
+    concurrency: discovery.concurrency,
+    fetch: fetchOptions({ ...discovery, baseUrl: ctx.baseUrl, version: SOFTWARE.version }),
+    onCrawl: (progress, durationMs) => {
+      if (progress.checked > 0) logger.info({ ...progress, durationMs }, 'capability discovery crawl done');
+    },
+    onError: (err) => logger.warn({ err }, 'capability discovery crawl failed; the next tick retries'),
+  });
 }

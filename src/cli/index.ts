@@ -4,6 +4,7 @@ import { ConfigError } from '../config';
 import { runImport } from './import-command';
 import { runBuildProfiles } from './build-profiles-command';
 import { runClients } from './clients-command';
+import { runDiscover } from './discover-command';
 import { exitWhenFlushed, ignoreClosedPipes } from './exit-when-flushed';
 import { runMigrate } from './migrate-command';
 import { runReindex } from './reindex-command';
@@ -35,6 +36,10 @@ Commands:
                               Get an access token from a running directory (SMART Backend Services:
                               a client assertion signed with the private JWK); prints only the token.
                               BASE defaults to http://localhost:8080/fhir; scope, to all the client may have
+  discover [--endpoint ID] [--concurrency N]
+                              Check every active FHIR REST Endpoint (or one) now: fetch its
+                              CapabilityStatement, SMART configuration and UDAP metadata, keep the check
+                              and update the Endpoint's discovery summary (see README.md)
   help                        Show this help
 
 Configuration comes from environment variables (DATABASE_URL, DATA_DIR, ...): see README.md.
@@ -61,6 +66,8 @@ export async function run(argv: string[]): Promise<number> {
       return runClients(rest);
     case 'token':
       return runToken(rest);
+    case 'discover':
+      return runDiscover(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -12,6 +12,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { createAuthStore } from './auth-store';
 import { createSourceStore } from './source-store';
 import { createExportStore } from './export-store';
+import { createDiscoveryStore } from './discovery-store';
 import { replaceIndexRowsOfMany } from './index-writer';
 import { CURRENT_COLUMNS, HISTORY_COLUMNS, toVersionRecord, type VersionRow } from './version-row';
 import { runHistory, runIncludes, runSearch } from './search-runner';
@@ -121,6 +122,7 @@ export function createPostgresStore(db: SqlClient, options: PostgresStoreOptions
     sources: createSourceStore(db),
     // A kick-off fixes its snapshot under the write lock, taking its turn with this process's writers.
     exports: createExportStore(db, (work) => writers.run(() => locked(work, false))),
+    discovery: createDiscoveryStore(db),
     read: (type, id) => readCurrent(db, type, id),
     vread: (type, id, versionId) => readVersion(db, type, id, versionId),
 

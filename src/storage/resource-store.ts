@@ -8,6 +8,7 @@ import type { DurationHistogram } from '../observability/duration-histogram';
 import type { AuthStore } from './auth-store';
 import type { SourceJson, SourceRef, SourceStore } from './source-store';
 import type { ExportStore } from './export-store';
+import type { DiscoveryStore } from './discovery-store';
 import type { PoolStats } from './sql-client';
 import type { AnalyzeStats } from './statistics-keeper';
 import type { IndexRows } from './search-index';
@@ -144,6 +145,8 @@ export interface ResourceStore extends ResourceReader {
   readonly sources: SourceStore;
   /** Bulk Data export jobs and their snapshots (src/export/), on the same database. */
   readonly exports: ExportStore;
+  /** Capability discovery's checks and leases, on the same database. */
+  readonly discovery: DiscoveryStore;
   /** The committed head, read in a snapshot taken after the call (one cheap query). */
   head(): Promise<StoreHead>;
   /**

@@ -23,6 +23,8 @@ describe('profiles/', () => {
     expect(built.map((b) => b.file).sort()).toEqual([
       'StructureDefinition-directory-endpoint.json',
       'StructureDefinition-directory-organization.json',
+      'StructureDefinition-endpoint-capability-statement.json',
+      'StructureDefinition-endpoint-discovery-summary.json',
       'StructureDefinition-us-core-organization.json',
     ]);
     for (const profile of built)
@@ -51,9 +53,19 @@ describe('profiles/', () => {
     expect(profiles.searchParameters.map((sp) => `${String(sp.base?.[0])}.${sp.code}`).sort()).toEqual([
       'Endpoint.access-control-mechanism',
       'Endpoint.address',
+      'Endpoint.availability',
+      'Endpoint.certificate-expires',
+      'Endpoint.discovery-status',
+      'Endpoint.down-since',
       'Endpoint.environment',
+      'Endpoint.fhir-version',
       'Endpoint.ihe-connection-type',
+      'Endpoint.last-checked',
+      'Endpoint.smart-capability',
+      'Endpoint.supports-profile',
+      'Endpoint.supports-resource',
       'Endpoint.trust-framework',
+      'Endpoint.udap',
       'Organization.hcid',
     ]);
     const vs = profiles.terminology.valueSet(

@@ -75,10 +75,15 @@ describe('date parameters', () => {
 });
 
 describe('quantity and number parameters', () => {
-  it('the eight directory types have no number parameter, and Location near (special) is unsupported', async () => {
+  it('the only number parameter is Endpoint availability (ours), and Location near (special) is unsupported', async () => {
     const statement = (await get('/metadata')).body;
-    const types = statement.rest[0].resource.flatMap((r: any) => r.searchParam.map((p: any) => p.type));
-    expect(types).not.toContain('number');
+    const params = statement.rest[0].resource.flatMap((r: any) =>
+      r.searchParam.map((p: any) => ({ type: p.type, name: `${r.type}.${p.name}` })),
+    );
+    const types = params.map((p: any) => p.type);
+    expect(params.filter((p: any) => p.type === 'number').map((p: any) => p.name)).toEqual([
+      'Endpoint.availability',
+    ]);
     expect(types).not.toContain('special');
     expectOutcome(await get(`/Location?near=${enc('36.7|-119.7|10|km')}`), 400);
   });

@@ -48,7 +48,10 @@ export function loadDirectoryProfiles(dir: string = PROFILES_DIR): DirectoryProf
   return {
     byUrl: new Map(profiles.map((sd) => [sd.url, sd])),
     byType: new Map(
-      profiles.filter((sd) => sd.url.startsWith(DIRECTORY_CANONICAL)).map((sd) => [sd.type, sd]),
+      profiles
+        // Our Extension definitions (capability discovery's) describe parts of a resource, not a type.
+        .filter((sd) => sd.url.startsWith(DIRECTORY_CANONICAL) && sd.kind === 'resource')
+        .map((sd) => [sd.type, sd]),
     ),
     searchParameters: resources.filter((r): r is SearchParameter => r.resourceType === 'SearchParameter'),
     terminology: {

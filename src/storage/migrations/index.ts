@@ -14,6 +14,7 @@ import { M007_LONG_INDEX_VALUES } from './007-long-index-values';
 import { M008_AUTH } from './008-auth';
 import { M009_SOURCES } from './009-sources';
 import { M010_EXPORT_JOBS } from './010-export-jobs';
+import { M011_DISCOVERY } from './011-discovery';
 
 export interface Migration {
   readonly id: number;
@@ -32,6 +33,7 @@ export const MIGRATIONS: readonly Migration[] = [
   M008_AUTH,
   M009_SOURCES,
   M010_EXPORT_JOBS,
+  M011_DISCOVERY,
 ];
 
 /** Any constant works; this one spells "fhir" so it is recognisable in pg_locks. */

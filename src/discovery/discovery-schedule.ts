@@ -1,0 +1,75 @@
+/**
+ * The server's periodic crawl (DISCOVERY_INTERVAL). Every tick crawls the endpoints that are due
+ * (not checked, by any process, within the interval), so several server processes on one database
+ * share the work instead of repeating it, and an Endpoint added since the last crawl is checked
+ * within a tick rather than a whole interval later. A tick is a quarter of the interval, between one
+ * minute and one hour; the first comes a minute after start-up, not during it.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { FhirContext } from '../fhir/context';
+import { crawl, type CrawlProgress } from './crawler';
+import type { FetchOptions } from './safe-fetch';
+
+export interface ScheduleOptions {
+  intervalMs: number;
+  concurrency: number;
+  fetch: FetchOptions;
+  /** Told about each finished crawl, and about a crawl that failed (the next tick tries again). */
+  onCrawl?: (progress: CrawlProgress, durationMs: number) => void;
+  onError?: (err: unknown) => void;
+  /** The first tick's delay (a minute when absent). */
+  firstTickMs?: number;
+}
+
+export interface DiscoverySchedule {
+  /** Stops ticking, lets the checks under way finish. */
+  stop(): Promise<void>;
+}
+
+/** A lease holder's name unique to this process: host, pid and a random part. */
+export function processHolderName(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+}
+
+export function startDiscoverySchedule(
+  ctx: Pick<FhirContext, 'store' | 'baseUrl' | 'validator'>,
+  options: ScheduleOptions,
+): DiscoverySchedule {
+  const holder = processHolderName();
+  const tickMs = Math.min(3_600_000, Math.max(60_000, Math.floor(options.intervalMs / 4)));
+  const stopping = new AbortController();
+  let running: Promise<void> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+
+  const tick = (): void => {
+    running = (async () => {
+      const started = Date.now();
+      try {
+        const progress = await crawl(ctx, {
+          fetch: options.fetch,
+          concurrency: options.concurrency,
+          holder,
+          dueBefore: new Date(started - options.intervalMs).toISOString(),
+          signal: stopping.signal,
+        });
+        options.onCrawl?.(progress, Date.now() - started);
+      } catch (err) {
+        options.onError?.(err);
+      }
+      if (!stopping.signal.aborted) schedule(tickMs);
+    })();
+  };
+  const schedule = (ms: number): void => {
+    timer = setTimeout(tick, ms);
+    timer.unref();
+  };
+  schedule(options.firstTickMs ?? 60_000);
+  return {
+    async stop() {
+      stopping.abort();
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
+}

@@ -25,7 +25,9 @@ function organization(i, suffix = '') {
     type: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/organization-type', code: 'prov' }] }],
     name: `Sync Bench Clinic ${i}${suffix}`,
     identifier: [{ system: 'urn:example:sync-bench', value: String(i) }],
-    address: [{ line: [`${i} Main St`], city: 'Springfield', state: 'IL', postalCode: '62701', country: 'US' }],
+    address: [
+      { line: [`${i} Main St`], city: 'Springfield', state: 'IL', postalCode: '62701', country: 'US' },
+    ],
   };
 }
 
@@ -51,12 +53,21 @@ async function main() {
   const { runSourcePass } = require(path.join(dist, 'sync', 'run-source'));
   const log = createLogger('silent');
 
-  const a = await startDirectory({ port: 0, host: '127.0.0.1', maxBodyBytes: 1 << 24, seed: false }, log, await openStore({}));
+  const a = await startDirectory(
+    { port: 0, host: '127.0.0.1', maxBodyBytes: 1 << 24, seed: false },
+    log,
+    await openStore({}),
+  );
   const b = await openStore(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {});
   const bctx = createFhirContext(b, 'http://127.0.0.1:1/fhir');
   const load = performance.now();
-  await importResources(a.ctx, Array.from({ length: N }, (_, i) => ({ source: `#${i}`, resource: organization(i) })));
-  console.log(`A loaded with ${N} Organizations in ${((performance.now() - load) / 1000).toFixed(1)} s (import path)`);
+  await importResources(
+    a.ctx,
+    Array.from({ length: N }, (_, i) => ({ source: `#${i}`, resource: organization(i) })),
+  );
+  console.log(
+    `A loaded with ${N} Organizations in ${((performance.now() - load) / 1000).toFixed(1)} s (import path)`,
+  );
 
   const totals = {};
   const planChange = apply.planChange;
@@ -83,10 +94,20 @@ async function main() {
       `${label}: ${expected} changes in ${seconds.toFixed(1)} s = ${Math.round(expected / seconds)} resources/s ` +
         `(created ${s.created}, updated ${s.updated}, unchanged ${s.unchanged}, complete ${s.complete})`,
     );
-    console.log(`  time: ${Object.entries(totals).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s (${Math.round((v / 1000 / seconds) * 100)}%)`).join(', ')}`);
+    console.log(
+      `  time: ${Object.entries(totals)
+        .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s (${Math.round((v / 1000 / seconds) * 100)}%)`)
+        .join(', ')}`,
+    );
   };
   await pass(`first pass (B on ${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'})`, N);
-  await importResources(a.ctx, Array.from({ length: M }, (_, i) => ({ source: `#${i}`, resource: organization(i * 7 % N, ' (changed)') })));
+  await importResources(
+    a.ctx,
+    Array.from({ length: M }, (_, i) => ({
+      source: `#${i}`,
+      resource: organization((i * 7) % N, ' (changed)'),
+    })),
+  );
   await pass('incremental pass', M);
   await a.close();
   await b.close();

@@ -1,13 +1,14 @@
+import { writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { loadConfig } from '../config';
 import { createFhirContext, openStore } from '../directory';
 import { IMPORT_SOURCES, reportLines, type ImportSource } from '../import/import-report';
 import { importResources } from '../import/import-resources';
-import { readImportFile } from '../import/read-import-file';
+import { readImportDocument } from '../import/read-import-file';
 import { createLogger } from '../logger';
 
 const USAGE =
-  'Usage: fhir-directory import <file.json|file.ndjson> [--dry-run] [--chunk-size N] [--source epic|cerner|fhir] [--verbose]\n';
+  'Usage: fhir-directory import <file.json|file.ndjson> [--dry-run] [--chunk-size N] [--source hti1|epic|cerner|fhir] [--name NAME] [--report FILE] [--verbose]\n';
 
 interface ImportArgs {
   file: string;
@@ -15,6 +16,10 @@ interface ImportArgs {
   dryRun: boolean;
   verbose: boolean;
   source?: ImportSource;
+  /** The list's name (a slug); default: the file's. */
+  name?: string;
+  /** Where to write the report as JSON. */
+  reportFile?: string;
 }
 
 function parseArgs(args: string[]): ImportArgs | undefined {
@@ -31,6 +36,14 @@ function parseArgs(args: string[]): ImportArgs | undefined {
       const source = args[++i];
       if (!IMPORT_SOURCES.includes(source as ImportSource)) return undefined;
       parsed.source = source as ImportSource;
+    } else if (arg === '--name') {
+      const name = args[++i];
+      if (name === undefined || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(name)) return undefined;
+      parsed.name = name;
+    } else if (arg === '--report') {
+      const reportFile = args[++i];
+      if (reportFile === undefined || reportFile.startsWith('--')) return undefined;
+      parsed.reportFile = reportFile;
     } else if (arg.startsWith('--') || file !== undefined) return undefined;
     else file = arg;
   }
@@ -55,11 +68,15 @@ export async function runImport(args: string[]): Promise<number> {
     const ctx = createFhirContext(store, config.baseUrl ?? `http://localhost:${config.port}/fhir`, {
       enforceProfiles: config.enforceProfiles,
     });
-    const items = await readImportFile(parsed.file);
+    const { items, bundle } = await readImportDocument(parsed.file);
     const report = await importResources(ctx, items, {
       chunkSize: parsed.chunkSize,
       dryRun: parsed.dryRun,
       fileName: basename(parsed.file),
+      ...(bundle ? { bundle } : {}),
+      ...(parsed.name
+        ? { list: { name: parsed.name, uri: `urn:fhir-directory:source:${parsed.name}` } }
+        : {}),
       ...(parsed.source ? { source: parsed.source } : {}),
       onProgress: (done, total, r) => {
         process.stderr.write(
@@ -69,6 +86,7 @@ export async function runImport(args: string[]): Promise<number> {
     });
     process.stderr.write('\n');
     process.stdout.write(`${reportLines(report, parsed.verbose).join('\n')}\n`);
+    if (parsed.reportFile) await writeFile(parsed.reportFile, `${JSON.stringify(report, null, 2)}\n`);
     return report.rejected.length > 0 ? 1 : 0;
   } finally {
     await store.close();

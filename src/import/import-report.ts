@@ -4,10 +4,12 @@
  * on the way (what was fixed, and where).
  */
 
-/** Which reader the file went through: a vendor list's shape, or plain FHIR resources. */
-export type ImportSource = 'epic' | 'cerner' | 'fhir';
+import { summarizeFindings, type QualityFinding } from './quality-findings';
 
-export const IMPORT_SOURCES: readonly ImportSource[] = ['epic', 'cerner', 'fhir'];
+/** Which reader the file went through: a vendor list's shape, or plain FHIR resources. */
+export type ImportSource = 'hti1' | 'epic' | 'cerner' | 'fhir';
+
+export const IMPORT_SOURCES: readonly ImportSource[] = ['hti1', 'epic', 'cerner', 'fhir'];
 
 export type NormalizationKind =
   | 'contained-organization'
@@ -23,7 +25,15 @@ export type NormalizationKind =
   | 'default-type'
   | 'source-identifier'
   | 'managing-organization'
-  | 'endpoint-reference-dropped';
+  | 'endpoint-reference-dropped'
+  | 'part-of'
+  | 'managing-organization-id'
+  | 'contained-organization-same'
+  | 'code-system-quote'
+  | 'default-connection-type'
+  | 'default-payload-type'
+  | 'state-code'
+  | 'country-code';
 
 /** One line each, for the summary of what an import normalized. */
 export const NORMALIZATION_KINDS: Readonly<Record<NormalizationKind, string>> = {
@@ -44,6 +54,19 @@ export const NORMALIZATION_KINDS: Readonly<Record<NormalizationKind, string>> = 
   'source-identifier': "identifier added with the vendor's own id, so that re-imports find this Organization",
   'managing-organization': 'managingOrganization set to the Organization that references this Endpoint',
   'endpoint-reference-dropped': 'endpoint reference dropped: its Endpoint is not in the file or was rejected',
+  'part-of':
+    'partOf: to a parent Organization in the file, set to its stored id; to one not in the file or rejected, dropped',
+  'managing-organization-id':
+    'managingOrganization written as {"id": …}: read as the reference it names (FHIR Reference has no id of a target)',
+  'contained-organization-same':
+    'contained Organization dropped: the Organization in the file that references this Endpoint has the same name',
+  'code-system-quote': "stray quote around a coding's system URL removed",
+  'default-connection-type':
+    'connectionType absent: set to hl7-fhir-rest (a service-base-URL list lists FHIR service base URLs only, 45 CFR 170.404(b)(2))',
+  'default-payload-type':
+    'payloadType absent (required in R4): set to endpoint-payload-type#none, which says that none is stated',
+  'state-code': 'state written as a full name: replaced by its USPS code',
+  'country-code': 'country written as a name: replaced by its ISO 3166 code',
 };
 
 export interface Normalization {
@@ -91,6 +114,8 @@ export interface ImportReport {
   /** Loaded (created, updated or unchanged) resources that needed normalizing. */
   normalized: NormalizedResource[];
   rejected: Rejection[];
+  /** What is wrong with the list without being a reason to reject an entry (quality-findings.ts). */
+  findings: QualityFinding[];
 }
 
 export function issueText(i: ImportIssue): string {
@@ -141,6 +166,7 @@ export function summarizeNormalizations(report: ImportReport): NormalizationSumm
 }
 
 const SOURCE_NAMES: Readonly<Record<ImportSource, string>> = {
+  hti1: 'a service-base-URL list (a Bundle of Organizations and Endpoints, 45 CFR 170.404(b)(2))',
   epic: 'an Epic endpoint list (Endpoints with a contained Organization)',
   cerner: 'a Cerner endpoint list (Organizations referencing Endpoints)',
   fhir: 'FHIR resources',
@@ -182,6 +208,10 @@ export function reportLines(report: ImportReport, verbose = false): string[] {
     for (const r of report.normalized)
       for (const n of r.normalizations)
         lines.push(`normalized ${r.source} ${r.resource}: ${n.expression}: ${n.detail}`);
+  for (const f of summarizeFindings(report.findings)) {
+    lines.push(`warning: ${f.description}: ×${f.count}`);
+    for (const e of f.examples) lines.push(`  e.g. ${e.source} ${e.resource}: ${e.expression}: ${e.message}`);
+  }
   lines.push(summaryLine(report));
   if (report.dryRun) lines.push('dry run: nothing was written');
   return lines;

@@ -21,7 +21,9 @@ import { planPlain } from './plain-resources';
 import type { ImportItem } from './read-import-file';
 import { detectSource } from './vendors/detect-source';
 import { planVendorList } from './vendors/plan-vendor-list';
-import type { VendorSource } from './vendors/vendor-plan';
+import type { VendorPlan } from './vendors/vendor-plan';
+import { planHti1 } from './hti1/plan-hti1';
+import type { BundleShape } from './read-import-file';
 import { writeVendorUnit } from './vendors/write-vendor-unit';
 import { writeChunk, type Plan, type Work } from './write-chunk';
 import { rejectedEvent, type WriteEvent } from './write-event';
@@ -47,6 +49,13 @@ export interface ImportOptions {
    * source entity of every Provenance the import records. The directory itself is the agent.
    */
   fileName?: string;
+  /** The Bundle around the items (read-import-file.ts): its shape is checked and helps detection. */
+  bundle?: BundleShape;
+  /**
+   * The list a service-base-URL import reads, named: its uri is the identifier system its
+   * Organizations are found by on re-import. Default: named after the file.
+   */
+  list?: { name: string; uri: string };
 }
 
 export async function importResources(
@@ -56,7 +65,7 @@ export async function importResources(
 ): Promise<ImportReport> {
   const chunkSize = options.chunkSize ?? 500;
   const dryRun = options.dryRun ?? false;
-  const source = options.source ?? detectSource(items);
+  const source = options.source ?? detectSource(items, options.bundle);
   const report: ImportReport = {
     source,
     dryRun,
@@ -67,6 +76,7 @@ export async function importResources(
     unchanged: 0,
     normalized: [],
     rejected: [],
+    findings: [],
   };
   const actor: WriteActor = { kind: 'directory', ...(options.fileName ? { source: options.fileName } : {}) };
   const rejectedOrder = new Map<object, number>();
@@ -85,7 +95,12 @@ export async function importResources(
       });
   };
 
-  const { works, early } = source === 'fhir' ? planPlain(ctx, items) : planVendor(ctx, source, items);
+  const { works, early } =
+    source === 'fhir'
+      ? planPlain(ctx, items)
+      : source === 'hti1'
+        ? planServiceBaseUrlList(ctx, items, report, options)
+        : planVendor(ctx, planVendorList(source, items));
   report.total = early.length + works.reduce((n, w) => n + w.size, 0);
   early.forEach(apply);
   let done = early.length;
@@ -107,8 +122,30 @@ export async function importResources(
   return report;
 }
 
-function planVendor(ctx: FhirContext, source: VendorSource, items: ImportItem[]): Plan {
-  const plan = planVendorList(source, items);
+function planServiceBaseUrlList(
+  ctx: FhirContext,
+  items: ImportItem[],
+  report: ImportReport,
+  options: ImportOptions,
+): Plan {
+  const list = options.list ?? defaultList(options.fileName ?? 'import');
+  const plan = planHti1(items, { name: list.name, system: list.uri, matchByName: false }, options.bundle);
+  report.findings.push(...plan.findings);
+  return planVendor(ctx, plan);
+}
+
+/** A list named after its file: `Acme_endpoints.json` is `acme-endpoints`, `urn:fhir-directory:source:acme-endpoints`. */
+export function defaultList(fileName: string): { name: string; uri: string } {
+  const name =
+    fileName
+      .replace(/\.(json|ndjson|csv)$/i, '')
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'import';
+  return { name, uri: `urn:fhir-directory:source:${name}` };
+}
+
+function planVendor(ctx: FhirContext, plan: VendorPlan): Plan {
   return {
     early: plan.rejected.map(({ order, ...r }) => ({ type: 'rejected', order, rejection: r })),
     works: plan.units.map((unit) => ({

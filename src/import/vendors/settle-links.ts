@@ -28,6 +28,8 @@ export function settleLinks(ctx: FhirContext, { orgs, endpoints }: UnitState): v
       const { references, notes } = endpointLinks(org, endpoints);
       const resource: Organization & { id: string } = { ...org.planned.resource, id: org.id };
       if (references.length > 0) resource.endpoint = references;
+      const partOf = parentLink(org, orgs, notes);
+      if (partOf) resource.partOf = partOf;
       if (org.resource && JSON.stringify(org.resource) === JSON.stringify(resource)) continue;
       org.resource = resource;
       org.notes = notes;
@@ -38,6 +40,24 @@ export function settleLinks(ctx: FhirContext, { orgs, endpoints }: UnitState): v
       }
     }
   }
+}
+
+/** Organization.partOf to the parent's stored id; dropped (and noted) when the parent was rejected. */
+function parentLink(
+  org: OrgState,
+  orgs: OrgState[],
+  notes: Normalization[],
+): Reference<Organization> | undefined {
+  if (org.planned.parent === undefined) return undefined;
+  const parent = orgs[org.planned.parent] as OrgState;
+  if (parent.issues.length === 0 && parent.id !== undefined)
+    return { reference: `Organization/${parent.id}` };
+  notes.push({
+    kind: 'part-of',
+    expression: 'Organization.partOf',
+    detail: `dropped: its parent ${parent.planned.label} (${parent.planned.source}) was rejected`,
+  });
+  return undefined;
 }
 
 function endpointLinks(

@@ -5,10 +5,13 @@
  * Who: a client is a Device identified by its client id (a logical reference, references.html#logical:
  * no Device resource exists), acting on behalf of the Organization it is bound to; the directory
  * itself (imports, the seed, the CLI) is the Device `urn:fhir-directory:system|fhir-directory`, and an
- * import names the file it read as the Provenance's source entity.
+ * import names the file it read as the Provenance's source entity; a registered source (a followed
+ * directory, a published list) is the Device `urn:fhir-directory:source|{name}`, and its uri is the
+ * source entity.
  */
 import type { Device, Provenance, ProvenanceAgent, ProvenanceEntity, Reference } from '@medplum/fhirtypes';
 import type { Principal } from '../security/principal';
+import type { SourceRef } from '../storage/source-store';
 import type { VersionRecord } from '../storage/version-record';
 
 /** Identifier system of a client Device: the value is its client id. */
@@ -17,15 +20,23 @@ export const CLIENT_SYSTEM = 'urn:fhir-directory:client';
 export const SYSTEM_SYSTEM = 'urn:fhir-directory:system';
 /** Identifier system of an import's source file (the value is the file's name, never its path). */
 export const IMPORT_SYSTEM = 'urn:fhir-directory:import';
+/** Identifier system of a registered source as a Device (the value is its name). */
+export const SOURCE_SYSTEM = 'urn:fhir-directory:source';
+/** Identifier system of a URI (RFC 3986): a source's uri as the Provenance's source entity. */
+const URI_SYSTEM = 'urn:ietf:rfc:3986';
 
 export const DATA_OPERATION = 'http://terminology.hl7.org/CodeSystem/v3-DataOperation';
 export const PARTICIPANT_TYPE = 'http://terminology.hl7.org/CodeSystem/provenance-participant-type';
 
-/** Who makes a write: a client (the principal of its token), or the directory itself. */
+/**
+ * Who makes a write: a client (the principal of its token), the directory itself, or a source the
+ * directory follows or imports (a registered source: its writes carry its uri in meta.source).
+ */
 export type WriteActor =
   | { kind: 'client'; principal: Principal }
   /** `source`: the name of the file an import reads, when there is one. */
-  | { kind: 'directory'; source?: string };
+  | { kind: 'directory'; source?: string }
+  | { kind: 'source'; source: SourceRef };
 
 export const DIRECTORY_ACTOR: WriteActor = Object.freeze({ kind: 'directory' });
 
@@ -63,6 +74,15 @@ function operationOf(version: VersionRecord): keyof typeof OPERATIONS {
 function agentOf(actor: WriteActor): ProvenanceAgent {
   const type = { coding: [{ system: PARTICIPANT_TYPE, code: 'author', display: 'Author' }] };
   if (actor.kind === 'directory') return { type, who: { ...DIRECTORY_DEVICE } };
+  if (actor.kind === 'source')
+    return {
+      type,
+      who: {
+        type: 'Device',
+        identifier: { system: SOURCE_SYSTEM, value: actor.source.name },
+        display: actor.source.name,
+      },
+    };
   const { principal } = actor;
   return {
     type,
@@ -72,6 +92,16 @@ function agentOf(actor: WriteActor): ProvenanceAgent {
 }
 
 function sourceEntity(actor: WriteActor): ProvenanceEntity[] {
+  if (actor.kind === 'source')
+    return [
+      {
+        role: 'source',
+        what: {
+          identifier: { system: URI_SYSTEM, value: actor.source.uri },
+          display: `source ${actor.source.name}`,
+        },
+      },
+    ];
   if (actor.kind !== 'directory' || !actor.source) return [];
   return [
     {

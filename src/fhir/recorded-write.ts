@@ -18,6 +18,7 @@ import { DIRECTORY_WRITTEN_TYPES } from '../security/principal';
 import type { NewVersion, VersionRecord, WriteSession } from '../storage/resource-store';
 import type { FhirContext } from './context';
 import { forbiddenAt } from './errors';
+import { checkSourceOwnership } from './source-ownership';
 import { DIRECTORY_ACTOR, provenanceOf, type WriteActor } from './provenance';
 import type { FhirRequest } from './request';
 import { extractIndexRows } from './search/extract-index';
@@ -60,6 +61,8 @@ export class ProvenanceRecorder {
       include: (specs, matches, cap, options) => inner.include(specs, matches, cap, options),
       prefetch: (keys) => inner.prefetch(keys),
       flush: () => inner.flush(),
+      sourceByUri: (uri) => inner.sourceByUri(uri),
+      setSourceCheckpoint: (name, checkpoint) => inner.setSourceCheckpoint(name, checkpoint),
       writeVersion: (version) => this.writeVersion(version),
     };
   }
@@ -71,7 +74,9 @@ export class ProvenanceRecorder {
         `${version.resourceType} resources are written only by the directory itself`,
         version.resourceType,
       );
-    const written = await this.inner.writeVersion(version);
+    const written = await this.inner.writeVersion(
+      directoryWritten ? version : await checkSourceOwnership(this.inner, this.actor, version),
+    );
     // No Provenance of a Provenance (nor of an AuditEvent): the directory's own records end here.
     if (!directoryWritten) this.pending.push(written);
     return written;

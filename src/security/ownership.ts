@@ -189,3 +189,16 @@ async function managedInTree(
         expression,
       );
 }
+
+/** Who owns an entry as stored: a source (its `meta.source`), or the directory's own clients. */
+export type EntryOwner = { kind: 'local' } | { kind: 'source'; uri: string };
+
+/**
+ * The owner of a stored entry (DESIGN.md, "Who owns an entry"): an entry that carries `meta.source`
+ * belongs to the source with that uri; any other entry is local (an implementer's or the operator's).
+ * A sync or import compares this with its own uri before it writes, and counts a mismatch as a conflict.
+ */
+export function ownerOfStored(resource: Resource | null | undefined): EntryOwner {
+  const uri = resource?.meta?.source;
+  return typeof uri === 'string' && uri !== '' ? { kind: 'source', uri } : { kind: 'local' };
+}

@@ -10,6 +10,7 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { createAuthStore } from './auth-store';
+import { createSourceStore } from './source-store';
 import { replaceIndexRowsOfMany } from './index-writer';
 import { CURRENT_COLUMNS, HISTORY_COLUMNS, toVersionRecord, type VersionRow } from './version-row';
 import { runHistory, runIncludes, runSearch } from './search-runner';
@@ -108,6 +109,7 @@ export function createPostgresStore(db: SqlClient, options: PostgresStoreOptions
   let closing: Promise<void> | undefined;
   return {
     auth: createAuthStore(db),
+    sources: createSourceStore(db),
     read: (type, id) => readCurrent(db, type, id),
     vread: (type, id, versionId) => readVersion(db, type, id, versionId),
 

@@ -6,6 +6,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { DurationHistogram } from '../observability/duration-histogram';
 import type { AuthStore } from './auth-store';
+import type { SourceJson, SourceRef, SourceStore } from './source-store';
 import type { PoolStats } from './sql-client';
 import type { AnalyzeStats } from './statistics-keeper';
 import type { IndexRows } from './search-index';
@@ -87,6 +88,13 @@ export interface WriteSession extends ResourceReader {
    * database would make.
    */
   flush(): Promise<void>;
+  /** The registered source whose `meta.source` uri this is, read inside the transaction. */
+  sourceByUri(uri: string): Promise<SourceRef | undefined>;
+  /**
+   * Sets a registered source's checkpoint in this transaction, so it advances exactly when the
+   * changes it covers commit (and not at all when they roll back). Throws when no such source.
+   */
+  setSourceCheckpoint(name: string, checkpoint: SourceJson): Promise<void>;
 }
 
 export interface ReindexOptions {
@@ -124,6 +132,8 @@ export interface StoreStats {
 export interface ResourceStore extends ResourceReader {
   /** The authorization server's clients, assertion replays and token secret, on the same database. */
   readonly auth: AuthStore;
+  /** The sources the directory follows or imports (DESIGN.md, "Who owns an entry"), on the same database. */
+  readonly sources: SourceStore;
   /** The committed head, read in a snapshot taken after the call (one cheap query). */
   head(): Promise<StoreHead>;
   /**

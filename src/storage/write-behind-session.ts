@@ -13,6 +13,7 @@
  * order; lastUpdated is the database clock read once, when the first version is stamped (versions
  * of one transaction share it, as FHIR's one-interaction view of a transaction suggests).
  */
+import { setSourceCheckpoint, sourceByUri } from './source-store';
 import type { Resource } from '@medplum/fhirtypes';
 import { runIncludes, runSearch } from './search-runner';
 import type { SqlExecutor } from './sql-client';
@@ -131,6 +132,11 @@ export function openWriteBehindSession(tx: SqlExecutor): WriteBehindSession {
     async flush() {
       await flush();
     },
+    async sourceByUri(uri) {
+      const source = await sourceByUri(tx, uri);
+      return source && { name: source.name, uri: source.uri };
+    },
+    setSourceCheckpoint: (name, checkpoint) => setSourceCheckpoint(tx, name, checkpoint),
     async vread(type, id, versionId) {
       if (pending.some((p) => p.record.resourceType === type && p.record.id === id)) await flush();
       const rows = await tx.query<VersionRow>(

@@ -12,6 +12,7 @@ import { M005_LIVE_RESOURCE_INDEX } from './005-live-resource-index';
 import { M006_STRING_STATISTICS } from './006-string-statistics';
 import { M007_LONG_INDEX_VALUES } from './007-long-index-values';
 import { M008_AUTH } from './008-auth';
+import { M009_SOURCES } from './009-sources';
 
 export interface Migration {
   readonly id: number;
@@ -28,6 +29,7 @@ export const MIGRATIONS: readonly Migration[] = [
   M006_STRING_STATISTICS,
   M007_LONG_INDEX_VALUES,
   M008_AUTH,
+  M009_SOURCES,
 ];
 
 /** Any constant works; this one spells "fhir" so it is recognisable in pg_locks. */

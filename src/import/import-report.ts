@@ -95,6 +95,13 @@ export interface Rejection {
   normalizations: Normalization[];
 }
 
+/** An entry of the list whose stored match has another owner: reported, not written. */
+export interface Conflict {
+  source: string;
+  resource: string;
+  message: string;
+}
+
 export interface NormalizedResource {
   source: string;
   resource: string;
@@ -116,6 +123,13 @@ export interface ImportReport {
   rejected: Rejection[];
   /** What is wrong with the list without being a reason to reject an entry (quality-findings.ts). */
   findings: QualityFinding[];
+  /** Entries whose stored match another owner holds (imported as a source). */
+  conflicts: Conflict[];
+  /** Entries this source had stored that its publication no longer lists: retired, or deleted. */
+  retired: number;
+  deleted: number;
+  /** Entries no longer listed but left as they are: some entries were rejected (retire-missing.ts). */
+  leftMissing?: number;
 }
 
 export function issueText(i: ImportIssue): string {
@@ -183,7 +197,11 @@ export function summaryLine(report: ImportReport): string {
     report.total === report.entries
       ? `of ${report.total}`
       : `of ${report.total} resources from ${report.entries} entries`;
-  return `${loaded} loaded (${report.created} created, ${report.updated} updated, ${report.unchanged} unchanged), ${report.normalized.length} normalized, ${report.rejected.length} rejected, ${of}`;
+  const source =
+    report.conflicts.length + report.retired + report.deleted > 0
+      ? `, ${report.conflicts.length} in conflict, ${report.retired} retired, ${report.deleted} deleted`
+      : '';
+  return `${loaded} loaded (${report.created} created, ${report.updated} updated, ${report.unchanged} unchanged), ${report.normalized.length} normalized, ${report.rejected.length} rejected${source}, ${of}`;
 }
 
 /**
@@ -198,6 +216,7 @@ export function reportLines(report: ImportReport, verbose = false): string[] {
     if (verbose)
       for (const n of r.normalizations) lines.push(`  (normalized before: ${n.expression}: ${n.detail})`);
   }
+  for (const c of report.conflicts) lines.push(`conflict ${c.source} ${c.resource}: ${c.message}`);
   for (const s of summarizeNormalizations(report)) {
     const e = s.example;
     lines.push(
@@ -213,6 +232,10 @@ export function reportLines(report: ImportReport, verbose = false): string[] {
     for (const e of f.examples) lines.push(`  e.g. ${e.source} ${e.resource}: ${e.expression}: ${e.message}`);
   }
   lines.push(summaryLine(report));
+  if (report.leftMissing)
+    lines.push(
+      `${report.leftMissing} entries of this source are no longer listed but were left as they are: entries were rejected, and a rejected entry cannot be told from one that disappeared`,
+    );
   if (report.dryRun) lines.push('dry run: nothing was written');
   return lines;
 }

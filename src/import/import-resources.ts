@@ -21,7 +21,9 @@ import { planPlain } from './plain-resources';
 import type { ImportItem } from './read-import-file';
 import { detectSource } from './vendors/detect-source';
 import { planVendorList } from './vendors/plan-vendor-list';
-import type { VendorPlan } from './vendors/vendor-plan';
+import { VENDOR_LISTS, type VendorPlan } from './vendors/vendor-plan';
+import type { SourceRef } from '../storage/source-store';
+import { retireMissing } from './retire-missing';
 import { planHti1 } from './hti1/plan-hti1';
 import type { BundleShape } from './read-import-file';
 import { writeVendorUnit } from './vendors/write-vendor-unit';
@@ -56,6 +58,15 @@ export interface ImportOptions {
    * Organizations are found by on re-import. Default: named after the file.
    */
   list?: { name: string; uri: string };
+  /**
+   * Import as this registered source (DESIGN.md, "Who owns an entry"): every entry written carries its
+   * uri in meta.source with the source as Provenance agent; an entry stored by another owner is a
+   * conflict; and the source's entries the file no longer lists are retired (retire-missing.ts).
+   * A vendor or service-base-URL list only.
+   */
+  owner?: SourceRef;
+  /** With `owner`: delete the entries the file no longer lists instead of retiring them. */
+  deleteMissing?: boolean;
 }
 
 export async function importResources(
@@ -77,8 +88,15 @@ export async function importResources(
     normalized: [],
     rejected: [],
     findings: [],
+    conflicts: [],
+    retired: 0,
+    deleted: 0,
   };
-  const actor: WriteActor = { kind: 'directory', ...(options.fileName ? { source: options.fileName } : {}) };
+  const owner = source === 'fhir' ? undefined : options.owner;
+  const touched = new Set<string>();
+  const actor: WriteActor = owner
+    ? { kind: 'source', source: owner }
+    : { kind: 'directory', ...(options.fileName ? { source: options.fileName } : {}) };
   const rejectedOrder = new Map<object, number>();
   const apply = (event: WriteEvent): void => {
     if (event.type === 'rejected') {
@@ -86,6 +104,11 @@ export async function importResources(
       rejectedOrder.set(event.rejection, event.order);
       return;
     }
+    if (event.type === 'conflict') {
+      report.conflicts.push(event.conflict);
+      return;
+    }
+    touched.add(`${event.key.resourceType}/${event.key.id}`);
     report[event.outcome] += 1;
     if (event.normalizations.length > 0)
       report.normalized.push({
@@ -100,7 +123,7 @@ export async function importResources(
       ? planPlain(ctx, items)
       : source === 'hti1'
         ? planServiceBaseUrlList(ctx, items, report, options)
-        : planVendor(ctx, planVendorList(source, items));
+        : planVendor(ctx, planVendorList(source, items), owner);
   report.total = early.length + works.reduce((n, w) => n + w.size, 0);
   early.forEach(apply);
   let done = early.length;
@@ -116,7 +139,21 @@ export async function importResources(
     done += size;
     options.onProgress?.(done, report.total, report);
   }
-  if (!dryRun && report.created + report.updated > 0) await ctx.store.analyze();
+  if (owner && !dryRun) {
+    const system =
+      source === 'hti1'
+        ? (options.list ?? owner).uri
+        : VENDOR_LISTS[source === 'epic' ? 'epic' : 'cerner'].system;
+    const retired = await retireMissing(ctx, owner, system, touched, {
+      deleteMissing: options.deleteMissing ?? false,
+      complete: report.rejected.length === 0,
+    });
+    report.retired = retired.retired;
+    report.deleted = retired.deleted;
+    report.leftMissing = retired.leftMissing;
+  }
+  if (!dryRun && report.created + report.updated + report.retired + report.deleted > 0)
+    await ctx.store.analyze();
   // In file order; an Epic entry's Organization before its Endpoint (the sort is stable).
   report.rejected.sort((a, b) => (rejectedOrder.get(a) ?? 0) - (rejectedOrder.get(b) ?? 0));
   return report;
@@ -128,10 +165,10 @@ function planServiceBaseUrlList(
   report: ImportReport,
   options: ImportOptions,
 ): Plan {
-  const list = options.list ?? defaultList(options.fileName ?? 'import');
+  const list = options.list ?? options.owner ?? defaultList(options.fileName ?? 'import');
   const plan = planHti1(items, { name: list.name, system: list.uri, matchByName: false }, options.bundle);
   report.findings.push(...plan.findings);
-  return planVendor(ctx, plan);
+  return planVendor(ctx, plan, options.owner);
 }
 
 /** A list named after its file: `Acme_endpoints.json` is `acme-endpoints`, `urn:fhir-directory:source:acme-endpoints`. */
@@ -145,12 +182,12 @@ export function defaultList(fileName: string): { name: string; uri: string } {
   return { name, uri: `urn:fhir-directory:source:${name}` };
 }
 
-function planVendor(ctx: FhirContext, plan: VendorPlan): Plan {
+function planVendor(ctx: FhirContext, plan: VendorPlan, owner: SourceRef | undefined): Plan {
   return {
     early: plan.rejected.map(({ order, ...r }) => ({ type: 'rejected', order, rejection: r })),
     works: plan.units.map((unit) => ({
       size: unit.organizations.length + unit.endpoints.length,
-      run: (session) => writeVendorUnit(session, ctx, unit),
+      run: (session) => writeVendorUnit(session, ctx, unit, owner),
       refused: (err) => [
         ...unit.organizations.map((o) => rejectedEvent(o, refusalIssues(err, 'Organization'))),
         ...unit.endpoints.map((e) => rejectedEvent(e, refusalIssues(err, 'Endpoint'))),

@@ -13,7 +13,7 @@ export function settleLinks(ctx: FhirContext, { orgs, endpoints }: UnitState): v
   for (let changed = true; changed;) {
     changed = false;
     for (const ep of endpoints) {
-      if (ep.issues.length > 0) continue;
+      if (ep.issues.length > 0 || ep.conflict !== undefined) continue;
       const manager = orgs[ep.planned.manager] as OrgState;
       if (manager.issues.length > 0) {
         ep.issues.push({
@@ -24,7 +24,7 @@ export function settleLinks(ctx: FhirContext, { orgs, endpoints }: UnitState): v
       }
     }
     for (const org of orgs) {
-      if (org.issues.length > 0 || org.id === undefined) continue;
+      if (org.issues.length > 0 || org.id === undefined || org.conflict !== undefined) continue;
       const { references, notes } = endpointLinks(org, endpoints);
       const resource: Organization & { id: string } = { ...org.planned.resource, id: org.id };
       if (references.length > 0) resource.endpoint = references;
@@ -68,7 +68,7 @@ function endpointLinks(
   const notes: Normalization[] = [];
   for (const link of org.planned.links) {
     const ep = endpoints[link.endpoint] as EndpointState;
-    if (ep.issues.length > 0 || ep.id === undefined) {
+    if (ep.issues.length > 0 || ep.id === undefined || ep.conflict !== undefined) {
       if (link.fromFile)
         notes.push({
           kind: 'endpoint-reference-dropped',

@@ -10,7 +10,7 @@ import { readImportDocument } from '../import/read-import-file';
 import { createLogger } from '../logger';
 
 const USAGE =
-  'Usage: fhir-directory import <file.json|file.ndjson> [--dry-run] [--chunk-size N] [--source hti1|epic|cerner|fhir] [--name NAME] [--report FILE] [--delete-missing] [--verbose]\n';
+  'Usage: fhir-directory import <file.json|file.ndjson> [--dry-run] [--chunk-size N] [--source hti1|lantern-list|epic|cerner|fhir] [--name NAME] [--report FILE] [--delete-missing] [--verbose]\n';
 
 interface ImportArgs {
   file: string;
@@ -83,9 +83,9 @@ export async function runImport(args: string[]): Promise<number> {
     const ctx = createFhirContext(store, config.baseUrl ?? `http://localhost:${config.port}/fhir`, {
       enforceProfiles: config.enforceProfiles,
     });
-    const { items, bundle } = await readImportDocument(parsed.file);
+    const { items, bundle, lantern } = await readImportDocument(parsed.file);
     const fileName = basename(parsed.file);
-    const format = parsed.source ?? detectSource(items, bundle);
+    const format = lantern ? 'lantern-list' : (parsed.source ?? detectSource(items, bundle));
     // A published list is a source (DESIGN.md, "Who owns an entry"); plain FHIR resources are the directory's.
     const owner = format === 'fhir' ? undefined : sourceOf(parsed.name ?? defaultList(fileName).name);
     if (owner && !parsed.dryRun) await store.sources.upsert({ ...owner, kind: format });
@@ -95,6 +95,7 @@ export async function runImport(args: string[]): Promise<number> {
       fileName,
       source: format,
       ...(bundle ? { bundle } : {}),
+      ...(lantern ? { lantern } : {}),
       ...(owner ? { owner, list: owner, deleteMissing: parsed.deleteMissing } : {}),
       onProgress: (done, total, r) => {
         process.stderr.write(

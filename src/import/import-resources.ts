@@ -24,6 +24,7 @@ import { planVendorList } from './vendors/plan-vendor-list';
 import { VENDOR_LISTS, type VendorPlan } from './vendors/vendor-plan';
 import type { SourceRef } from '../storage/source-store';
 import { retireMissing } from './retire-missing';
+import { lanternItems, type LanternRecord } from './lantern/lantern-items';
 import { planHti1 } from './hti1/plan-hti1';
 import type { BundleShape } from './read-import-file';
 import { writeVendorUnit } from './vendors/write-vendor-unit';
@@ -53,6 +54,8 @@ export interface ImportOptions {
   fileName?: string;
   /** The Bundle around the items (read-import-file.ts): its shape is checked and helps detection. */
   bundle?: BundleShape;
+  /** A Lantern EndpointSources list's records (read-import-file.ts), read instead of `items`. */
+  lantern?: LanternRecord[];
   /**
    * The list a service-base-URL import reads, named: its uri is the identifier system its
    * Organizations are found by on re-import. Default: named after the file.
@@ -76,11 +79,13 @@ export async function importResources(
 ): Promise<ImportReport> {
   const chunkSize = options.chunkSize ?? 500;
   const dryRun = options.dryRun ?? false;
-  const source = options.source ?? detectSource(items, options.bundle);
+  const lantern = options.lantern ? lanternItems(options.lantern) : undefined;
+  if (lantern) items = lantern.items;
+  const source = lantern ? 'lantern-list' : (options.source ?? detectSource(items, options.bundle));
   const report: ImportReport = {
     source,
     dryRun,
-    entries: items.length,
+    entries: options.lantern?.length ?? items.length,
     total: 0,
     created: 0,
     updated: 0,
@@ -92,6 +97,7 @@ export async function importResources(
     retired: 0,
     deleted: 0,
   };
+  if (lantern) report.findings.push(...lantern.findings);
   const owner = source === 'fhir' ? undefined : options.owner;
   const touched = new Set<string>();
   const actor: WriteActor = owner
@@ -121,8 +127,8 @@ export async function importResources(
   const { works, early } =
     source === 'fhir'
       ? planPlain(ctx, items)
-      : source === 'hti1'
-        ? planServiceBaseUrlList(ctx, items, report, options)
+      : source === 'hti1' || source === 'lantern-list'
+        ? planServiceBaseUrlList(ctx, items, report, options, lantern === undefined)
         : planVendor(ctx, planVendorList(source, items), owner);
   report.total = early.length + works.reduce((n, w) => n + w.size, 0);
   early.forEach(apply);
@@ -164,9 +170,15 @@ function planServiceBaseUrlList(
   items: ImportItem[],
   report: ImportReport,
   options: ImportOptions,
+  checks: boolean,
 ): Plan {
   const list = options.list ?? options.owner ?? defaultList(options.fileName ?? 'import');
-  const plan = planHti1(items, { name: list.name, system: list.uri, matchByName: false }, options.bundle);
+  const plan = planHti1(
+    items,
+    { name: list.name, system: list.uri, matchByName: false },
+    options.bundle,
+    checks,
+  );
   report.findings.push(...plan.findings);
   return planVendor(ctx, plan, options.owner);
 }

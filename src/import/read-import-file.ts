@@ -5,6 +5,7 @@
  * service-base-URL list so) is read as the Bundle it means to be; `bundle` says what it lacked.
  */
 import { readFile } from 'node:fs/promises';
+import { isLanternList, type LanternRecord } from './lantern/lantern-items';
 
 export interface ImportItem {
   /** Where the item is in the file: `entry[3]` or `line 12`. */
@@ -24,6 +25,8 @@ export interface BundleShape {
 
 export interface ImportDocument {
   items: ImportItem[];
+  /** A Lantern EndpointSources list's records (lantern/lantern-items.ts): `items` is then empty. */
+  lantern?: LanternRecord[];
   /** Absent when the file is NDJSON or a single resource. */
   bundle?: BundleShape;
 }
@@ -65,6 +68,7 @@ export function parseImportDocument(text: string, ndjson = false): ImportDocumen
 function documentOf(value: unknown): ImportDocument {
   if (typeof value !== 'object' || value === null)
     throw new Error('The file is neither a FHIR Bundle, a resource nor NDJSON');
+  if (isLanternList(value)) return { items: [], lantern: value.Endpoints };
   const resource = value as { resourceType?: unknown; entry?: unknown };
   const bundleLike =
     resource.resourceType === 'Bundle' ||

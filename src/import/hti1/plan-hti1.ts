@@ -58,8 +58,18 @@ interface Reading {
   referencedBy: Map<number, Hti1Org[]>;
 }
 
-export function planHti1(items: ImportItem[], list: VendorList, bundle?: BundleShape): Hti1Plan {
-  const plan: Hti1Plan = { units: [], rejected: [], findings: serviceBaseUrlFindings(items, bundle) };
+/** `checks` false: the items are not a published Bundle (a Lantern list's records), so no test-kit checks. */
+export function planHti1(
+  items: ImportItem[],
+  list: VendorList,
+  bundle?: BundleShape,
+  checks = true,
+): Hti1Plan {
+  const plan: Hti1Plan = {
+    units: [],
+    rejected: [],
+    findings: checks ? serviceBaseUrlFindings(items, bundle) : [],
+  };
   const reading: Reading = {
     items,
     refs: referenceIndex(items),

@@ -9,6 +9,7 @@ import { exitWhenFlushed, ignoreClosedPipes } from './exit-when-flushed';
 import { runMigrate } from './migrate-command';
 import { runReindex } from './reindex-command';
 import { runSync } from './sync-command';
+import { runSources } from './sources-command';
 import { runToken } from './token-command';
 import { main as serve } from '../main';
 
@@ -16,11 +17,17 @@ const USAGE = `Usage: fhir-directory <command> [options]
 
 Commands:
   serve                       Start the FHIR server (the same as npm start)
-  import <file> [--dry-run] [--chunk-size N] [--source epic|cerner|fhir] [--verbose]
+  import <file> [--dry-run] [--chunk-size N] [--source hti1|epic|cerner|fhir] [--name NAME]
+         [--report FILE] [--delete-missing] [--verbose]
                               Load a FHIR Bundle (.json) or NDJSON (.ndjson) file in transactional chunks;
-                              vendor endpoint lists (Epic, Cerner) are recognised by shape and normalized.
-                              Prints each rejected resource (element and reason), what was normalized
-                              and the counts; exits 1 if anything was rejected. --dry-run writes nothing
+                              published endpoint lists (any service-base-URL Bundle, Epic's, Cerner's)
+                              are recognised by shape, normalized and imported as a source (NAME, default
+                              the file's name) that owns its entries: a newer publication applies the
+                              difference and retires (or deletes) what it no longer lists.
+                              Prints each rejected resource (element and reason), what was normalized,
+                              the quality findings and the counts (--report FILE: as JSON); exits 1 if
+                              anything was rejected. --dry-run writes nothing
+  sources [--json]            List the sources: uri, last import, counts, last quality report
   migrate                     Apply pending schema migrations and exit
   reindex [--type T]          Rebuild the search indexes (all types, or one)
   sync --from BASE [--name NAME] [--auth none|header:NAME=VALUE|query:NAME=VALUE|smart:CLIENT_ID:KEY_FILE[:TOKEN_URL]]
@@ -54,6 +61,8 @@ export async function run(argv: string[]): Promise<number> {
       return -1; // keeps running until a signal
     case 'import':
       return runImport(rest);
+    case 'sources':
+      return runSources(rest);
     case 'migrate':
       return runMigrate();
     case 'reindex':

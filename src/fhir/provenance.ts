@@ -36,7 +36,8 @@ export type WriteActor =
   | { kind: 'client'; principal: Principal }
   /** `source`: the name of the file an import reads, when there is one. */
   | { kind: 'directory'; source?: string }
-  | { kind: 'source'; source: SourceRef };
+  /** `reason`: why the source writes this (a retirement: the entry left its publication). */
+  | { kind: 'source'; source: SourceRef; reason?: string };
 
 export const DIRECTORY_ACTOR: WriteActor = Object.freeze({ kind: 'directory' });
 
@@ -123,6 +124,7 @@ export function provenanceOf(version: VersionRecord, actor: WriteActor): Provena
     target: [{ reference: `${version.resourceType}/${version.id}/_history/${version.versionId}` }],
     recorded: version.lastUpdated,
     activity: { coding: [{ system: DATA_OPERATION, code: operation, display: OPERATIONS[operation] }] },
+    ...(actor.kind === 'source' && actor.reason ? { reason: [{ text: actor.reason }] } : {}),
     agent: [agentOf(actor)],
     ...(entity.length > 0 ? { entity } : {}),
   };

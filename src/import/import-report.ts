@@ -4,10 +4,12 @@
  * on the way (what was fixed, and where).
  */
 
-/** Which reader the file went through: a vendor list's shape, or plain FHIR resources. */
-export type ImportSource = 'epic' | 'cerner' | 'fhir';
+import { summarizeFindings, type QualityFinding } from './quality-findings';
 
-export const IMPORT_SOURCES: readonly ImportSource[] = ['epic', 'cerner', 'fhir'];
+/** Which reader the file went through: a vendor list's shape, or plain FHIR resources. */
+export type ImportSource = 'hti1' | 'lantern-list' | 'epic' | 'cerner' | 'fhir';
+
+export const IMPORT_SOURCES: readonly ImportSource[] = ['hti1', 'lantern-list', 'epic', 'cerner', 'fhir'];
 
 export type NormalizationKind =
   | 'contained-organization'
@@ -23,7 +25,15 @@ export type NormalizationKind =
   | 'default-type'
   | 'source-identifier'
   | 'managing-organization'
-  | 'endpoint-reference-dropped';
+  | 'endpoint-reference-dropped'
+  | 'part-of'
+  | 'managing-organization-id'
+  | 'contained-organization-same'
+  | 'code-system-quote'
+  | 'default-connection-type'
+  | 'default-payload-type'
+  | 'state-code'
+  | 'country-code';
 
 /** One line each, for the summary of what an import normalized. */
 export const NORMALIZATION_KINDS: Readonly<Record<NormalizationKind, string>> = {
@@ -44,6 +54,19 @@ export const NORMALIZATION_KINDS: Readonly<Record<NormalizationKind, string>> = 
   'source-identifier': "identifier added with the vendor's own id, so that re-imports find this Organization",
   'managing-organization': 'managingOrganization set to the Organization that references this Endpoint',
   'endpoint-reference-dropped': 'endpoint reference dropped: its Endpoint is not in the file or was rejected',
+  'part-of':
+    'partOf: to a parent Organization in the file, set to its stored id; to one not in the file or rejected, dropped',
+  'managing-organization-id':
+    'managingOrganization written as {"id": …}: read as the reference it names (FHIR Reference has no id of a target)',
+  'contained-organization-same':
+    'contained Organization dropped: the Organization in the file that references this Endpoint has the same name',
+  'code-system-quote': "stray quote around a coding's system URL removed",
+  'default-connection-type':
+    'connectionType absent: set to hl7-fhir-rest (a service-base-URL list lists FHIR service base URLs only, 45 CFR 170.404(b)(2))',
+  'default-payload-type':
+    'payloadType absent (required in R4): set to endpoint-payload-type#none, which says that none is stated',
+  'state-code': 'state written as a full name: replaced by its USPS code',
+  'country-code': 'country written as a name: replaced by its ISO 3166 code',
 };
 
 export interface Normalization {
@@ -72,6 +95,13 @@ export interface Rejection {
   normalizations: Normalization[];
 }
 
+/** An entry of the list whose stored match has another owner: reported, not written. */
+export interface Conflict {
+  source: string;
+  resource: string;
+  message: string;
+}
+
 export interface NormalizedResource {
   source: string;
   resource: string;
@@ -91,6 +121,15 @@ export interface ImportReport {
   /** Loaded (created, updated or unchanged) resources that needed normalizing. */
   normalized: NormalizedResource[];
   rejected: Rejection[];
+  /** What is wrong with the list without being a reason to reject an entry (quality-findings.ts). */
+  findings: QualityFinding[];
+  /** Entries whose stored match another owner holds (imported as a source). */
+  conflicts: Conflict[];
+  /** Entries this source had stored that its publication no longer lists: retired, or deleted. */
+  retired: number;
+  deleted: number;
+  /** Entries no longer listed but left as they are: some entries were rejected (retire-missing.ts). */
+  leftMissing?: number;
 }
 
 export function issueText(i: ImportIssue): string {
@@ -141,6 +180,8 @@ export function summarizeNormalizations(report: ImportReport): NormalizationSumm
 }
 
 const SOURCE_NAMES: Readonly<Record<ImportSource, string>> = {
+  'lantern-list': 'an ONC Lantern EndpointSources list (URL, organization name, NPI, ZIP code per record)',
+  hti1: 'a service-base-URL list (a Bundle of Organizations and Endpoints, 45 CFR 170.404(b)(2))',
   epic: 'an Epic endpoint list (Endpoints with a contained Organization)',
   cerner: 'a Cerner endpoint list (Organizations referencing Endpoints)',
   fhir: 'FHIR resources',
@@ -157,7 +198,11 @@ export function summaryLine(report: ImportReport): string {
     report.total === report.entries
       ? `of ${report.total}`
       : `of ${report.total} resources from ${report.entries} entries`;
-  return `${loaded} loaded (${report.created} created, ${report.updated} updated, ${report.unchanged} unchanged), ${report.normalized.length} normalized, ${report.rejected.length} rejected, ${of}`;
+  const source =
+    report.conflicts.length + report.retired + report.deleted > 0
+      ? `, ${report.conflicts.length} in conflict, ${report.retired} retired, ${report.deleted} deleted`
+      : '';
+  return `${loaded} loaded (${report.created} created, ${report.updated} updated, ${report.unchanged} unchanged), ${report.normalized.length} normalized, ${report.rejected.length} rejected${source}, ${of}`;
 }
 
 /**
@@ -172,6 +217,7 @@ export function reportLines(report: ImportReport, verbose = false): string[] {
     if (verbose)
       for (const n of r.normalizations) lines.push(`  (normalized before: ${n.expression}: ${n.detail})`);
   }
+  for (const c of report.conflicts) lines.push(`conflict ${c.source} ${c.resource}: ${c.message}`);
   for (const s of summarizeNormalizations(report)) {
     const e = s.example;
     lines.push(
@@ -182,7 +228,15 @@ export function reportLines(report: ImportReport, verbose = false): string[] {
     for (const r of report.normalized)
       for (const n of r.normalizations)
         lines.push(`normalized ${r.source} ${r.resource}: ${n.expression}: ${n.detail}`);
+  for (const f of summarizeFindings(report.findings)) {
+    lines.push(`warning: ${f.description}: ×${f.count}`);
+    for (const e of f.examples) lines.push(`  e.g. ${e.source} ${e.resource}: ${e.expression}: ${e.message}`);
+  }
   lines.push(summaryLine(report));
+  if (report.leftMissing)
+    lines.push(
+      `${report.leftMissing} entries of this source are no longer listed but were left as they are: entries were rejected, and a rejected entry cannot be told from one that disappeared`,
+    );
   if (report.dryRun) lines.push('dry run: nothing was written');
   return lines;
 }

@@ -21,7 +21,12 @@ import { planPlain } from './plain-resources';
 import type { ImportItem } from './read-import-file';
 import { detectSource } from './vendors/detect-source';
 import { planVendorList } from './vendors/plan-vendor-list';
-import type { VendorSource } from './vendors/vendor-plan';
+import { VENDOR_LISTS, type VendorPlan } from './vendors/vendor-plan';
+import type { SourceRef } from '../storage/source-store';
+import { retireMissing } from './retire-missing';
+import { lanternItems, type LanternRecord } from './lantern/lantern-items';
+import { planHti1 } from './hti1/plan-hti1';
+import type { BundleShape } from './read-import-file';
 import { writeVendorUnit } from './vendors/write-vendor-unit';
 import { writeChunk, type Plan, type Work } from './write-chunk';
 import { rejectedEvent, type WriteEvent } from './write-event';
@@ -47,6 +52,24 @@ export interface ImportOptions {
    * source entity of every Provenance the import records. The directory itself is the agent.
    */
   fileName?: string;
+  /** The Bundle around the items (read-import-file.ts): its shape is checked and helps detection. */
+  bundle?: BundleShape;
+  /** A Lantern EndpointSources list's records (read-import-file.ts), read instead of `items`. */
+  lantern?: LanternRecord[];
+  /**
+   * The list a service-base-URL import reads, named: its uri is the identifier system its
+   * Organizations are found by on re-import. Default: named after the file.
+   */
+  list?: { name: string; uri: string };
+  /**
+   * Import as this registered source (DESIGN.md, "Who owns an entry"): every entry written carries its
+   * uri in meta.source with the source as Provenance agent; an entry stored by another owner is a
+   * conflict; and the source's entries the file no longer lists are retired (retire-missing.ts).
+   * A vendor or service-base-URL list only.
+   */
+  owner?: SourceRef;
+  /** With `owner`: delete the entries the file no longer lists instead of retiring them. */
+  deleteMissing?: boolean;
 }
 
 export async function importResources(
@@ -56,19 +79,30 @@ export async function importResources(
 ): Promise<ImportReport> {
   const chunkSize = options.chunkSize ?? 500;
   const dryRun = options.dryRun ?? false;
-  const source = options.source ?? detectSource(items);
+  const lantern = options.lantern ? lanternItems(options.lantern) : undefined;
+  if (lantern) items = lantern.items;
+  const source = lantern ? 'lantern-list' : (options.source ?? detectSource(items, options.bundle));
   const report: ImportReport = {
     source,
     dryRun,
-    entries: items.length,
+    entries: options.lantern?.length ?? items.length,
     total: 0,
     created: 0,
     updated: 0,
     unchanged: 0,
     normalized: [],
     rejected: [],
+    findings: [],
+    conflicts: [],
+    retired: 0,
+    deleted: 0,
   };
-  const actor: WriteActor = { kind: 'directory', ...(options.fileName ? { source: options.fileName } : {}) };
+  if (lantern) report.findings.push(...lantern.findings);
+  const owner = source === 'fhir' ? undefined : options.owner;
+  const touched = new Set<string>();
+  const actor: WriteActor = owner
+    ? { kind: 'source', source: owner }
+    : { kind: 'directory', ...(options.fileName ? { source: options.fileName } : {}) };
   const rejectedOrder = new Map<object, number>();
   const apply = (event: WriteEvent): void => {
     if (event.type === 'rejected') {
@@ -76,6 +110,11 @@ export async function importResources(
       rejectedOrder.set(event.rejection, event.order);
       return;
     }
+    if (event.type === 'conflict') {
+      report.conflicts.push(event.conflict);
+      return;
+    }
+    touched.add(`${event.key.resourceType}/${event.key.id}`);
     report[event.outcome] += 1;
     if (event.normalizations.length > 0)
       report.normalized.push({
@@ -85,7 +124,12 @@ export async function importResources(
       });
   };
 
-  const { works, early } = source === 'fhir' ? planPlain(ctx, items) : planVendor(ctx, source, items);
+  const { works, early } =
+    source === 'fhir'
+      ? planPlain(ctx, items)
+      : source === 'hti1' || source === 'lantern-list'
+        ? planServiceBaseUrlList(ctx, items, report, options, lantern === undefined)
+        : planVendor(ctx, planVendorList(source, items), owner);
   report.total = early.length + works.reduce((n, w) => n + w.size, 0);
   early.forEach(apply);
   let done = early.length;
@@ -101,19 +145,61 @@ export async function importResources(
     done += size;
     options.onProgress?.(done, report.total, report);
   }
-  if (!dryRun && report.created + report.updated > 0) await ctx.store.analyze();
+  if (owner && !dryRun) {
+    const system =
+      source === 'hti1'
+        ? (options.list ?? owner).uri
+        : VENDOR_LISTS[source === 'epic' ? 'epic' : 'cerner'].system;
+    const retired = await retireMissing(ctx, owner, system, touched, {
+      deleteMissing: options.deleteMissing ?? false,
+      complete: report.rejected.length === 0,
+    });
+    report.retired = retired.retired;
+    report.deleted = retired.deleted;
+    report.leftMissing = retired.leftMissing;
+  }
+  if (!dryRun && report.created + report.updated + report.retired + report.deleted > 0)
+    await ctx.store.analyze();
   // In file order; an Epic entry's Organization before its Endpoint (the sort is stable).
   report.rejected.sort((a, b) => (rejectedOrder.get(a) ?? 0) - (rejectedOrder.get(b) ?? 0));
   return report;
 }
 
-function planVendor(ctx: FhirContext, source: VendorSource, items: ImportItem[]): Plan {
-  const plan = planVendorList(source, items);
+function planServiceBaseUrlList(
+  ctx: FhirContext,
+  items: ImportItem[],
+  report: ImportReport,
+  options: ImportOptions,
+  checks: boolean,
+): Plan {
+  const list = options.list ?? options.owner ?? defaultList(options.fileName ?? 'import');
+  const plan = planHti1(
+    items,
+    { name: list.name, system: list.uri, matchByName: false },
+    options.bundle,
+    checks,
+  );
+  report.findings.push(...plan.findings);
+  return planVendor(ctx, plan, options.owner);
+}
+
+/** A list named after its file: `Acme_endpoints.json` is `acme-endpoints`, `urn:fhir-directory:source:acme-endpoints`. */
+export function defaultList(fileName: string): { name: string; uri: string } {
+  const name =
+    fileName
+      .replace(/\.(json|ndjson|csv)$/i, '')
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'import';
+  return { name, uri: `urn:fhir-directory:source:${name}` };
+}
+
+function planVendor(ctx: FhirContext, plan: VendorPlan, owner: SourceRef | undefined): Plan {
   return {
     early: plan.rejected.map(({ order, ...r }) => ({ type: 'rejected', order, rejection: r })),
     works: plan.units.map((unit) => ({
       size: unit.organizations.length + unit.endpoints.length,
-      run: (session) => writeVendorUnit(session, ctx, unit),
+      run: (session) => writeVendorUnit(session, ctx, unit, owner),
       refused: (err) => [
         ...unit.organizations.map((o) => rejectedEvent(o, refusalIssues(err, 'Organization'))),
         ...unit.endpoints.map((e) => rejectedEvent(e, refusalIssues(err, 'Endpoint'))),

@@ -1,5 +1,11 @@
 import type { WriteResult } from '../fhir/interactions/write-operations';
-import { rejection, type ImportIssue, type Normalization, type Rejection } from './import-report';
+import {
+  rejection,
+  type Conflict,
+  type ImportIssue,
+  type Normalization,
+  type Rejection,
+} from './import-report';
 
 /** What writing one resource came to, for the report. */
 export type WriteEvent =
@@ -10,8 +16,11 @@ export type WriteEvent =
       order: number;
       resource: string;
       normalizations: Normalization[];
+      /** The stored resource written (or found unchanged). */
+      key: { resourceType: string; id: string };
     }
-  | { type: 'rejected'; order: number; rejection: Rejection };
+  | { type: 'rejected'; order: number; rejection: Rejection }
+  | { type: 'conflict'; order: number; conflict: Conflict };
 
 /** Where a resource came from in the file, and what was normalized on the way. */
 export interface PlannedWrite {
@@ -23,7 +32,7 @@ export interface PlannedWrite {
 
 export function writtenEvent(
   planned: PlannedWrite,
-  result: Pick<WriteResult, 'status' | 'changed'>,
+  result: Pick<WriteResult, 'status' | 'changed' | 'record'>,
   notes: Normalization[] = [],
 ): WriteEvent {
   return {
@@ -33,6 +42,16 @@ export function writtenEvent(
     order: planned.order,
     resource: planned.label,
     normalizations: [...planned.normalizations, ...notes],
+    key: { resourceType: result.record.resourceType, id: result.record.id },
+  };
+}
+
+/** An entry whose stored match another owner holds: not written (DESIGN.md, "Who owns an entry"). */
+export function conflictEvent(planned: PlannedWrite, message: string): WriteEvent {
+  return {
+    type: 'conflict',
+    order: planned.order,
+    conflict: { source: planned.source, resource: planned.label, message },
   };
 }
 

@@ -18,9 +18,13 @@ export async function matchEndpoints(
   { orgs, endpoints }: UnitState,
 ): Promise<void> {
   for (const ep of endpoints) {
-    if (ep.issues.length > 0) continue;
+    if (ep.issues.length > 0 || ep.conflict !== undefined) continue;
     const manager = orgs[ep.planned.manager];
     if (!manager?.id) continue; // rejected with its Organization (settle-links.ts)
+    if (manager.conflict !== undefined) {
+      ep.conflict = `its Organization (${manager.planned.source} ${manager.planned.label}) is not this source's: ${manager.conflict}`;
+      continue;
+    }
     const address = ep.planned.resource.address;
     const matches = manager.existing
       ? (

@@ -13,7 +13,7 @@ export function settleLinks(ctx: FhirContext, { orgs, endpoints }: UnitState): v
   for (let changed = true; changed;) {
     changed = false;
     for (const ep of endpoints) {
-      if (ep.issues.length > 0) continue;
+      if (ep.issues.length > 0 || ep.conflict !== undefined) continue;
       const manager = orgs[ep.planned.manager] as OrgState;
       if (manager.issues.length > 0) {
         ep.issues.push({
@@ -24,10 +24,12 @@ export function settleLinks(ctx: FhirContext, { orgs, endpoints }: UnitState): v
       }
     }
     for (const org of orgs) {
-      if (org.issues.length > 0 || org.id === undefined) continue;
+      if (org.issues.length > 0 || org.id === undefined || org.conflict !== undefined) continue;
       const { references, notes } = endpointLinks(org, endpoints);
       const resource: Organization & { id: string } = { ...org.planned.resource, id: org.id };
       if (references.length > 0) resource.endpoint = references;
+      const partOf = parentLink(org, orgs, notes);
+      if (partOf) resource.partOf = partOf;
       if (org.resource && JSON.stringify(org.resource) === JSON.stringify(resource)) continue;
       org.resource = resource;
       org.notes = notes;
@@ -40,6 +42,24 @@ export function settleLinks(ctx: FhirContext, { orgs, endpoints }: UnitState): v
   }
 }
 
+/** Organization.partOf to the parent's stored id; dropped (and noted) when the parent was rejected. */
+function parentLink(
+  org: OrgState,
+  orgs: OrgState[],
+  notes: Normalization[],
+): Reference<Organization> | undefined {
+  if (org.planned.parent === undefined) return undefined;
+  const parent = orgs[org.planned.parent] as OrgState;
+  if (parent.issues.length === 0 && parent.id !== undefined)
+    return { reference: `Organization/${parent.id}` };
+  notes.push({
+    kind: 'part-of',
+    expression: 'Organization.partOf',
+    detail: `dropped: its parent ${parent.planned.label} (${parent.planned.source}) was rejected`,
+  });
+  return undefined;
+}
+
 function endpointLinks(
   org: OrgState,
   endpoints: EndpointState[],
@@ -48,7 +68,7 @@ function endpointLinks(
   const notes: Normalization[] = [];
   for (const link of org.planned.links) {
     const ep = endpoints[link.endpoint] as EndpointState;
-    if (ep.issues.length > 0 || ep.id === undefined) {
+    if (ep.issues.length > 0 || ep.id === undefined || ep.conflict !== undefined) {
       if (link.fromFile)
         notes.push({
           kind: 'endpoint-reference-dropped',

@@ -11,6 +11,8 @@ export interface OrgState {
   resource?: Organization & { id: string };
   /** Notes added while writing (references to rejected Endpoints dropped). */
   notes: Normalization[];
+  /** Why the stored match is not this source's to change (another owner): nothing is written for it. */
+  conflict?: string;
 }
 
 export interface EndpointState {
@@ -18,6 +20,7 @@ export interface EndpointState {
   id?: string;
   issues: ImportIssue[];
   resource?: Endpoint & { id: string };
+  conflict?: string;
 }
 
 export interface UnitState {

@@ -9,7 +9,8 @@
 import type { Endpoint, Organization, Resource } from '@medplum/fhirtypes';
 import type { ImportIssue, ImportSource, Normalization, Rejection } from '../import-report';
 
-export type VendorSource = Exclude<ImportSource, 'fhir'>;
+/** The vendors with a reader of their own; any other service-base-URL list is `hti1` (../hti1/). */
+export type VendorSource = Exclude<ImportSource, 'fhir' | 'hti1' | 'lantern-list'>;
 
 export interface VendorList {
   name: string;
@@ -40,6 +41,8 @@ export interface PlannedOrganization extends Planned<Organization> {
   match: { system: string; value: string; name?: string };
   /** Organization.endpoint, as indexes into the unit's endpoints; `fromFile` when the file had the reference. */
   links: { endpoint: number; display?: string; fromFile: boolean; index?: number }[];
+  /** Organization.partOf: the parent, an index into the unit's organizations (service-base-URL lists). */
+  parent?: number;
 }
 
 export interface PlannedEndpoint extends Planned<Endpoint> {

@@ -41,6 +41,8 @@ export class ExportRunner {
   private draining: Promise<void> | undefined;
   private wanted = false;
   private closed = false;
+  /** Whether this process has claimed a job since it started (only then has it leases to give back). */
+  private claimedAny = false;
   /** Only a started runner runs jobs (EXPORT_RUN_JOBS=false leaves them to other processes). */
   private started = false;
 
@@ -77,7 +79,14 @@ export class ExportRunner {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     await this.draining;
-    await this.ctx.store.exports.release(this.owner);
+    if (!this.claimedAny) return;
+    // A lease left behind runs out by itself (LEASE_SECONDS): a store that is already closed, or
+    // failing, must not make closing fail.
+    try {
+      await this.ctx.store.exports.release(this.owner);
+    } catch (err) {
+      this.options.logger?.warn({ err }, 'export jobs not given back at close; their leases run out');
+    }
   }
 
   private async drain(): Promise<void> {
@@ -89,6 +98,7 @@ export class ExportRunner {
         if (this.closed) return;
         const job = await jobs.claim(this.owner, LEASE_SECONDS);
         if (!job) break;
+        this.claimedAny = true;
         await this.runJob(job);
       }
     }

@@ -1,6 +1,6 @@
 /**
  * Capability discovery (issue 13) against real HTTPS servers on 127.0.0.1 that serve the real
- * examples of /work/shared/fhir/examples/capability-discovery/ and misbehave in the ways real
+ * examples in test/fixtures/capability-discovery/ (copied from ../shared/fhir/examples/) and misbehave in the ways real
  * endpoints do. The crawl runs as the server runs it (crawler.ts over the directory's own store),
  * with DISCOVERY_ALLOW_PRIVATE on (the servers are local), a test CA trusted, and short timeouts.
  */
@@ -22,7 +22,7 @@ import {
 import { endpoint, organization } from '../helpers/resources';
 import { startTestDirectory, type TestDirectory } from '../helpers/test-directory';
 
-const EXAMPLES = '/work/shared/fhir/examples/capability-discovery';
+const EXAMPLES = join(__dirname, '..', 'fixtures', 'capability-discovery');
 const example = (file: string): unknown => JSON.parse(readFileSync(join(EXAMPLES, file), 'utf8'));
 const R4 = example('lantern-test_r4_capability_statement.json') as CapabilityStatement;
 const DSTU2 = example('lantern-epic_capability_dstu2.json');

@@ -151,7 +151,7 @@ export async function startTestServer(
   };
 }
 
-/** Sends a file of /work/shared/fhir/examples/capability-discovery/ (or any JSON) as FHIR JSON. */
+/** Sends a file of test/fixtures/capability-discovery/ (or any JSON) as FHIR JSON. */
 export function sendJson(
   res: ServerResponse,
   body: unknown,

@@ -543,6 +543,48 @@ describe('search by what discovery found', () => {
   });
 });
 
+describe('the web page of a crawled Endpoint', () => {
+  const textOf = (page: string): string => page.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ');
+  const page = async (id: string): Promise<string> => {
+    const res = await fetch(`${new URL(dir.baseUrl).origin}/endpoints/${id}`);
+    expect(res.status).toBe(200);
+    return res.text();
+  };
+
+  it('shows the summary in words: status, availability, response time, versions, software, TLS, SMART, UDAP, a link to the statement', async () => {
+    const html = await page('r4');
+    const text = textOf(html);
+    const s = summaryOf(await readEndpoint('r4'));
+    expect(text).toContain(`Last checked ${String(s.lastChecked?.[0])}`);
+    expect(text).toContain('Status ok');
+    expect(text).toContain('Availability (30 days) 100%');
+    expect(text).toMatch(/Median response time \(30 days\) \d+ ms/);
+    expect(text).toContain('FHIR version 4.0.1');
+    expect(text).toContain(`Software ${String(R4.software?.name)}`);
+    expect(text).toContain('TLS TLSv1.3');
+    expect(text).toContain(
+      `SMART capabilities ${(SMART as { capabilities: string[] }).capabilities.join(', ')}`,
+    );
+    expect(text).toContain('UDAP offered yes');
+    expect(text).toContain('Resources Condition, Patient');
+    expect(html).toContain('<a href="/fhir/CapabilityStatement/r4">');
+    expect(text).not.toContain('has not recorded');
+  });
+
+  it('shows a failing endpoint: its status, since when, its error', async () => {
+    const text = textOf(await page('expired'));
+    expect(text).toContain('Status tls-error');
+    expect(text).toContain('Availability (30 days) 0%');
+    expect(text).toMatch(/Down since \d{4}-\d\d-\d\dT/);
+    expect(text).toMatch(/Error .*CERT_HAS_EXPIRED/);
+    expect(text).not.toContain('/fhir/CapabilityStatement/');
+  });
+
+  it('shows the versions $versions listed', async () => {
+    expect(textOf(await page('versions'))).toContain('Versions ($versions) 3.0, 4.0');
+  });
+});
+
 describe('summary extension shape', () => {
   it('is one extension per Endpoint with its parts as sub-extensions', async () => {
     const ep = await readEndpoint('r4');

@@ -3,13 +3,19 @@
  * (not checked, by any process, within the interval), so several server processes on one database
  * share the work instead of repeating it, and an Endpoint added since the last crawl is checked
  * within a tick rather than a whole interval later. A tick is a quarter of the interval, between one
- * minute and one hour; the first comes a minute after start-up, not during it.
+ * minute and one hour; the first comes a minute after start-up, not during it. After each crawl the
+ * checks older than the summary's 30 days are pruned (each endpoint's newest is kept whatever its
+ * age), PRUNE_BATCH rows per statement.
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { FhirContext } from '../fhir/context';
 import { crawl, type CrawlProgress } from './crawler';
+import { SUMMARY_DAYS } from './discovery-summary';
 import type { FetchOptions } from './safe-fetch';
+
+/** Rows one pruning statement deletes at most, so it holds no lock for long. */
+export const PRUNE_BATCH = 5_000;
 
 export interface ScheduleOptions {
   intervalMs: number;
@@ -54,6 +60,8 @@ export function startDiscoverySchedule(
           signal: stopping.signal,
         });
         options.onCrawl?.(progress, Date.now() - started);
+        // Checks the summary no longer reads (older than its window, and not an endpoint's newest).
+        await ctx.store.discovery.pruneChecks(SUMMARY_DAYS, PRUNE_BATCH);
       } catch (err) {
         options.onError?.(err);
       }

@@ -12,12 +12,12 @@
  * while the endpoint stays down, so "down for a week" is `down-since=le<a week ago>`.
  */
 import type { Extension } from '@medplum/fhirtypes';
-import { DIRECTORY_CANONICAL } from '../fhir/directory-canonical';
 import type { CheckStatistics } from '../storage/discovery-store';
 import type { ProbeResult } from './probe-endpoint';
 
-export const SUMMARY_URL = `${DIRECTORY_CANONICAL}/StructureDefinition/endpoint-discovery-summary`;
-export const CAPABILITY_STATEMENT_URL = `${DIRECTORY_CANONICAL}/StructureDefinition/endpoint-capability-statement`;
+// Directory-owned elements: clients may not set them (src/fhir/directory-owned.ts).
+export { CAPABILITY_STATEMENT_URL, SUMMARY_URL } from '../fhir/directory-owned';
+import { SUMMARY_URL } from '../fhir/directory-owned';
 
 /** Days over which availability and the median response time are computed. */
 export const SUMMARY_DAYS = 30;
@@ -87,14 +87,16 @@ function summaryExtension(
     parts.push({ url: 'certificateExpires', valueDateTime: check.certificateExpires });
   if (check.error) parts.push({ url: 'error', valueString: check.error.slice(0, 1000) });
   if (statement) parts.push(...statementParts(statement));
-  if (check.status === 'ok') {
-    for (const capability of stringsIn(smart?.capabilities))
-      parts.push({ url: 'smartCapability', valueCode: capability });
+  // What `[base]/$versions` lists (`4.0`, `4.0.1`...), when the statement offers the operation.
+  for (const version of check.versions ?? []) parts.push({ url: 'supportedVersion', valueCode: version });
+  // SMART and UDAP stand on their own fetches, whatever /metadata answered (probe-endpoint.ts).
+  for (const capability of stringsIn(smart?.capabilities))
+    parts.push({ url: 'smartCapability', valueCode: capability });
+  if (check.udapHttpStatus !== undefined || udap !== undefined)
     parts.push({
       url: 'udap',
       valueBoolean: udap !== undefined && Array.isArray(udap.udap_versions_supported),
     });
-  }
   return { url: SUMMARY_URL, extension: parts };
 }
 

@@ -2,7 +2,8 @@
  * One check of one FHIR endpoint (issue 13, "The crawler"), the way ONC Lantern makes it
  * (DOMAIN.md §7): `GET [base]/metadata` trying the FHIR JSON MIME types, then the XML ones (the one
  * that worked last time first), then `GET [base]/.well-known/smart-configuration` and
- * `GET [base]/.well-known/udap`. Only a fetch that got an HTTP answer moves on to the next MIME type;
+ * `GET [base]/.well-known/udap` (asked whatever /metadata answered, when it answered HTTP at all),
+ * and `GET [base]/$versions` when the statement lists the operation. Only a fetch that got an HTTP answer moves on to the next MIME type;
  * a connection that failed, timed out or was refused fails the check at once.
  *
  * The statuses a check ends with: `ok` (a CapabilityStatement, or a DSTU2 Conformance, came back),
@@ -21,6 +22,20 @@ export const METADATA_MIME_TYPES = [
 ] as const;
 
 type Json = Record<string, unknown>;
+
+/** `$versions` answers a Parameters resource to FHIR JSON, a plain JSON object to JSON (R4 3.1.0.4.3). */
+const VERSIONS_ACCEPT = 'application/fhir+json, application/json;q=0.9';
+
+/**
+ * Statuses of a /metadata fetch that got no HTTP answer at all: the host is unreachable, timed out,
+ * failed TLS or is refused; its well-known documents are not asked for (the same would happen again).
+ */
+const NO_HTTP_ANSWER: ReadonlySet<string> = new Set([
+  'unreachable',
+  'timeout',
+  'tls-error',
+  'refused-unsafe-target',
+]);
 
 export interface ProbeResult {
   check: Omit<DiscoveryCheck, 'endpointId'>;
@@ -44,7 +59,9 @@ export async function probeEndpoint(
   preferredMimeType?: string,
 ): Promise<ProbeResult> {
   const metadata = await probeMetadata(address, options, preferredMimeType);
-  if (metadata.check.status !== 'ok') return metadata;
+  // The well-known documents are asked for whatever /metadata answered (an endpoint may serve its
+  // SMART configuration while its statement needs a token), unless nothing at the address answers HTTP.
+  if (NO_HTTP_ANSWER.has(metadata.check.status)) return metadata;
   const [smart, udap] = [
     await probeJson(endpointUrl(address, '.well-known/smart-configuration'), options),
     await probeJson(endpointUrl(address, '.well-known/udap'), options),
@@ -56,7 +73,51 @@ export async function probeEndpoint(
   if (udap.status !== undefined) result.check.udapHttpStatus = udap.status;
   if (udap.error) result.check.udapError = udap.error;
   if (udap.json) result.udap = udap.json;
+  if (metadata.statement && offersVersions(metadata.statement)) {
+    const versions = await probeJson(endpointUrl(address, '$versions'), options, VERSIONS_ACCEPT);
+    if (versions.status !== undefined) result.check.versionsHttpStatus = versions.status;
+    const listed = versions.json ? versionsIn(versions.json) : undefined;
+    if (listed) result.check.versions = listed;
+    else if (versions.error || versions.json)
+      result.check.versionsError = versions.error ?? 'no versions in the $versions answer';
+  }
   return result;
+}
+
+/** Whether the statement lists the `$versions` operation (FHIR R4 CapabilityStatement-versions). */
+export function offersVersions(statement: Json): boolean {
+  const rests = Array.isArray(statement.rest) ? statement.rest.filter(isObject) : [];
+  return rests.some((rest) =>
+    (Array.isArray(rest.operation) ? rest.operation.filter(isObject) : []).some(
+      (op) =>
+        op.name === 'versions' ||
+        (typeof op.definition === 'string' &&
+          /OperationDefinition\/CapabilityStatement-versions$/.test(op.definition)),
+    ),
+  );
+}
+
+/**
+ * The versions a `$versions` answer lists: a Parameters resource (`version` and `default` parameters,
+ * as R4 defines the operation) or the plain JSON form (`{"versions": [...], "default": ...}`). Each
+ * is a FHIR version as the server names it (`4.0`, `4.0.1`); undefined when none is listed.
+ */
+export function versionsIn(answer: Json): string[] | undefined {
+  const found = new Set<string>();
+  if (answer.resourceType === 'Parameters' && Array.isArray(answer.parameter)) {
+    for (const p of answer.parameter.filter(isObject)) {
+      const value = p.valueCode ?? p.valueString;
+      if ((p.name === 'version' || p.name === 'default') && typeof value === 'string' && value !== '')
+        found.add(value);
+    }
+  } else {
+    for (const v of Array.isArray(answer.versions) ? answer.versions : [])
+      if (typeof v === 'string' && v !== '') found.add(v);
+    if (typeof answer.default === 'string' && answer.default !== '') found.add(answer.default);
+  }
+  // A version is a short token: anything else is not kept.
+  const kept = [...found].filter((v) => /^[0-9A-Za-z.-]{1,20}$/.test(v)).sort();
+  return kept.length > 0 ? kept.slice(0, 20) : undefined;
 }
 
 async function probeMetadata(
@@ -140,9 +201,10 @@ function statementIn(response: FetchResponse): Json | 'xml' | undefined {
 async function probeJson(
   url: string,
   options: FetchOptions,
+  accept = 'application/json',
 ): Promise<{ status?: number; error?: string; json?: Json }> {
   try {
-    const response = await safeFetch(url, 'application/json', options);
+    const response = await safeFetch(url, accept, options);
     if (response.status < 200 || response.status >= 300) return { status: response.status };
     try {
       const json = JSON.parse(response.body.toString('utf8')) as unknown;

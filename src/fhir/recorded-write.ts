@@ -7,7 +7,8 @@
  * versions, then their Provenances).
  *
  * The types only the directory writes (Provenance, AuditEvent) get no Provenance of their own, and
- * a client can never write them through here, whatever its token allows.
+ * a client can never write them through here, whatever its token allows. Nor the statements capability
+ * discovery fetched (directory-owned.ts).
  *
  * Every writer in src/fhir and src/import goes through writeRecorded (eslint.config.mjs refuses a
  * direct `store.write` there); the AuditEvent sink writes its events on the raw store.
@@ -18,6 +19,7 @@ import { DIRECTORY_WRITTEN_TYPES } from '../security/principal';
 import type { NewVersion, VersionRecord, WriteSession } from '../storage/resource-store';
 import type { FhirContext } from './context';
 import { forbidden } from './errors';
+import { checkDiscoveredStatement } from './directory-owned';
 import { checkSourceOwnership } from './source-ownership';
 import { DIRECTORY_ACTOR, provenanceOf, type WriteActor } from './provenance';
 import type { FhirRequest } from './request';
@@ -73,6 +75,7 @@ export class ProvenanceRecorder {
       throw forbidden(`${version.resourceType} resources are written only by the directory itself`, {
         expression: version.resourceType,
       });
+    await checkDiscoveredStatement(this.inner, this.actor, version);
     const written = await this.inner.writeVersion(
       directoryWritten ? version : await checkSourceOwnership(this.inner, this.actor, version),
     );

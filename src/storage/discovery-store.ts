@@ -25,6 +25,10 @@ export interface DiscoveryCheck {
   smartError?: string;
   udapHttpStatus?: number;
   udapError?: string;
+  /** The `[base]/$versions` fetch (made when the statement lists the operation): the versions it lists. */
+  versionsHttpStatus?: number;
+  versions?: string[];
+  versionsError?: string;
 }
 
 /** What an endpoint's checks of a period add up to. */
@@ -43,6 +47,12 @@ export interface DiscoveryStore {
   statistics(endpointId: string, days: number): Promise<CheckStatistics>;
   /** The endpoint's newest checks, newest first. */
   recentChecks(endpointId: string, limit: number): Promise<DiscoveryCheck[]>;
+  /**
+   * Deletes checks older than `keepDays` days, except each endpoint's newest (whatever its age),
+   * at most `batch` rows per statement, statement after statement until none is left: returns how
+   * many were deleted. The summary reads only the last SUMMARY_DAYS of checks and the newest one.
+   */
+  pruneChecks(keepDays: number, batch: number): Promise<number>;
   /** When each of these endpoints was last checked (absent: never). */
   lastChecked(endpointIds: string[]): Promise<Map<string, string>>;
   /**
@@ -68,11 +78,14 @@ interface CheckRow {
   smart_error: string | null;
   udap_http_status: number | null;
   udap_error: string | null;
+  versions_http_status: number | null;
+  versions: string | null;
+  versions_error: string | null;
 }
 
 const CHECK_COLUMNS = `endpoint_id, address, status, to_json(checked_at) #>> '{}' AS checked_at, http_status,
   response_ms, tls_version, to_json(certificate_expires) #>> '{}' AS certificate_expires, mime_type, error,
-  smart_http_status, smart_error, udap_http_status, udap_error`;
+  smart_http_status, smart_error, udap_http_status, udap_error, versions_http_status, versions, versions_error`;
 
 function toCheck(row: CheckRow): DiscoveryCheck {
   const check: DiscoveryCheck = {
@@ -92,8 +105,11 @@ function toCheck(row: CheckRow): DiscoveryCheck {
     ['smartError', row.smart_error],
     ['udapHttpStatus', row.udap_http_status],
     ['udapError', row.udap_error],
+    ['versionsHttpStatus', row.versions_http_status],
+    ['versionsError', row.versions_error],
   ];
   for (const [key, value] of optional) if (value !== null) Object.assign(check, { [key]: value });
+  if (row.versions !== null) check.versions = row.versions.split(' ');
   return check;
 }
 
@@ -103,8 +119,9 @@ export function createDiscoveryStore(db: SqlExecutor): DiscoveryStore {
       const rows = await db.query<{ checked_at: string }>(
         `INSERT INTO discovery_check (endpoint_id, checked_at, address, status, http_status, response_ms,
            tls_version, certificate_expires, mime_type, error, smart_http_status, smart_error,
-           udap_http_status, udap_error)
-         VALUES ($1, coalesce($2::timestamptz, now()), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+           udap_http_status, udap_error, versions_http_status, versions, versions_error)
+         VALUES ($1, coalesce($2::timestamptz, now()), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+           $15, $16, $17)
          RETURNING to_json(checked_at) #>> '{}' AS checked_at`,
         [
           c.endpointId,
@@ -121,6 +138,9 @@ export function createDiscoveryStore(db: SqlExecutor): DiscoveryStore {
           c.smartError ?? null,
           c.udapHttpStatus ?? null,
           c.udapError ?? null,
+          c.versionsHttpStatus ?? null,
+          c.versions && c.versions.length > 0 ? c.versions.join(' ') : null,
+          c.versionsError ?? null,
         ],
       );
       return (rows[0] as { checked_at: string }).checked_at;
@@ -152,6 +172,24 @@ export function createDiscoveryStore(db: SqlExecutor): DiscoveryStore {
         [endpointId, limit],
       );
       return rows.map(toCheck);
+    },
+
+    async pruneChecks(keepDays, batch) {
+      let deleted = 0;
+      for (;;) {
+        const rows = await db.query<{ id: string }>(
+          `DELETE FROM discovery_check WHERE id IN (
+             SELECT c.id FROM discovery_check c
+             WHERE c.checked_at < now() - make_interval(days => $1)
+               AND EXISTS (SELECT 1 FROM discovery_check n WHERE n.endpoint_id = c.endpoint_id
+                             AND (n.checked_at > c.checked_at OR (n.checked_at = c.checked_at AND n.id > c.id)))
+             LIMIT $2)
+           RETURNING id`,
+          [keepDays, batch],
+        );
+        deleted += rows.length;
+        if (rows.length < batch) return deleted;
+      }
     },
 
     async lastChecked(endpointIds) {

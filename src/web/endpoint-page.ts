@@ -14,6 +14,7 @@ import { conceptDisplay, connectionTypeDisplay, codingDisplay, identifierLabel }
 import { organizationPath } from './paths';
 import { historyTable, matchOrThrow } from './resource-pages';
 import { VERSIONS_SHOWN } from './organization-page';
+import { CAPABILITY_STATEMENT_URL, SUMMARY_URL } from '../fhir/directory-owned';
 
 /** Capability discovery's extension, whatever exact URL it settles on: any that names discovery. */
 export function isDiscoveryExtension(extension: Extension): boolean {
@@ -145,9 +146,76 @@ function extensionsHtml(extensions: Extension[]): SafeHtml {
   </table>`;
 }
 
+/** The summary's parts in words, in the order the page lists them. */
+const SUMMARY_LABELS: Readonly<Record<string, string>> = {
+  lastChecked: 'Last checked',
+  status: 'Status',
+  downSince: 'Down since',
+  availability: 'Availability (30 days)',
+  medianResponseTime: 'Median response time (30 days)',
+  error: 'Error',
+  fhirVersion: 'FHIR version',
+  supportedVersion: 'Versions ($versions)',
+  softwareName: 'Software',
+  softwareVersion: 'Software version',
+  mimeType: 'MIME type',
+  tlsVersion: 'TLS',
+  certificateExpires: 'Certificate expires',
+  smartCapability: 'SMART capabilities',
+  udap: 'UDAP offered',
+  supportedResource: 'Resources',
+  supportedProfile: 'Profiles',
+};
+
+/** One summary part's value in words: availability as a percentage, a duration with its unit. */
+function partText(part: Extension): string {
+  if (part.url === 'availability' && part.valueDecimal !== undefined)
+    return `${Math.round(part.valueDecimal * 100)}%`;
+  if (part.valueQuantity) return `${part.valueQuantity.value ?? ''} ${part.valueQuantity.unit ?? ''}`.trim();
+  if (part.valueBoolean !== undefined) return part.valueBoolean ? 'yes' : 'no';
+  return (
+    part.valueCode ??
+    part.valueString ??
+    part.valueDateTime ??
+    part.valueCanonical ??
+    (part.valueDecimal === undefined ? '' : String(part.valueDecimal))
+  );
+}
+
+/** The directory's own summary (discovery-summary.ts): one labelled line per part, values joined. */
+function summaryHtml(summary: Extension, statement: Extension | undefined): SafeHtml {
+  const parts = summary.extension ?? [];
+  const known = Object.keys(SUMMARY_LABELS).filter((name) => parts.some((p) => p.url === name));
+  const reference = statement?.valueReference?.reference;
+  return html`<dl class="facts">
+    ${known.map(
+      (name) =>
+        html`<dt>${SUMMARY_LABELS[name] ?? name}</dt>
+          <dd>
+            ${parts
+              .filter((p) => p.url === name)
+              .map(partText)
+              .join(', ')}
+          </dd>`,
+    )}
+    ${
+      reference
+        ? html`<dt>CapabilityStatement</dt>
+            <dd><a href="/fhir/${reference}">/fhir/${reference}</a></dd>`
+        : html``
+    }
+  </dl>`;
+}
+
 function discoveryHtml(found: Extension[]): SafeHtml {
   if (found.length === 0)
     return html`<p>The directory has not recorded a capability discovery result for this endpoint.</p>`;
+  const summary = found.find((e) => e.url === SUMMARY_URL);
+  if (summary)
+    return summaryHtml(
+      summary,
+      found.find((e) => e.url === CAPABILITY_STATEMENT_URL),
+    );
   return html`${found.map(
     (e) =>
       html`<dl class="facts">

@@ -28,6 +28,20 @@ const R4 = example('lantern-test_r4_capability_statement.json') as CapabilitySta
 const DSTU2 = example('lantern-epic_capability_dstu2.json');
 const SMART = example('lantern-authorization_cerner_smart_response.json');
 
+/** The R4 example, listing the $versions operation (R4 3.1.0.4.3). */
+const WITH_VERSIONS: CapabilityStatement = {
+  ...R4,
+  rest: (R4.rest ?? []).map((rest) => ({
+    ...rest,
+    operation: [
+      {
+        name: 'versions',
+        definition: 'http://hl7.org/fhir/OperationDefinition/CapabilityStatement-versions',
+      },
+    ],
+  })),
+};
+
 const XML_STATEMENT = `<?xml version="1.0" encoding="UTF-8"?>
 <CapabilityStatement xmlns="http://hl7.org/fhir"><status value="active"/><fhirVersion value="4.0.1"/></CapabilityStatement>`;
 
@@ -54,6 +68,27 @@ function serveGood(
       'application/json',
     );
   if (url === '/dstu2/metadata') return sendJson(res, DSTU2, 200, 'application/json+fhir');
+  // Offers $versions: as a Parameters resource to FHIR JSON, as the plain JSON form to the other.
+  if (url === '/versions/metadata' || url === '/versions-json/metadata') return sendJson(res, WITH_VERSIONS);
+  if (url === '/versions/$versions')
+    return sendJson(res, {
+      resourceType: 'Parameters',
+      parameter: [
+        { name: 'version', valueCode: '3.0' },
+        { name: 'version', valueCode: '4.0' },
+        { name: 'default', valueCode: '4.0' },
+      ],
+    });
+  if (url === '/versions-json/$versions')
+    return sendJson(res, { versions: ['4.0', '5.0'], default: '4.0' }, 200, 'application/json');
+  // Its statement needs a token, its SMART configuration and UDAP metadata are public.
+  if (url === '/auth/metadata') {
+    res.writeHead(401, { 'content-type': 'application/fhir+json', 'www-authenticate': 'Bearer' });
+    return void res.end('{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"login"}]}');
+  }
+  if (url === '/auth/.well-known/smart-configuration') return sendJson(res, SMART, 200, 'application/json');
+  if (url === '/auth/.well-known/udap')
+    return sendJson(res, { udap_versions_supported: ['1'] }, 200, 'application/json');
   if (url === '/error500/metadata')
     return sendJson(
       res,
@@ -171,6 +206,9 @@ beforeAll(async () => {
   await putEndpoint('html-error', `${good.origin}/html-error`);
   await putEndpoint('xml', `${good.origin}/xml`);
   await putEndpoint('loop', `${good.origin}/loop`);
+  await putEndpoint('versions', `${good.origin}/versions`);
+  await putEndpoint('versions-json', `${good.origin}/versions-json`);
+  await putEndpoint('auth', `${good.origin}/auth`);
   await putEndpoint('slow', `${good.origin}/slow`);
   await putEndpoint('big', `${good.origin}/big`);
   await putEndpoint('expired', `${expired.origin}/fhir`);
@@ -187,7 +225,7 @@ beforeAll(async () => {
     payloadMimeType: ['application/soap+xml'],
   });
   const progress = await crawlAll();
-  expect(progress).toMatchObject({ total: 11, checked: 11, skipped: 0 });
+  expect(progress).toMatchObject({ total: 14, checked: 14, skipped: 0 });
 }, 120_000);
 
 afterAll(async () => {
@@ -282,6 +320,38 @@ describe('a crawl of real and misbehaving endpoints', () => {
     });
   });
 
+  it('asks [base]/$versions when the statement lists it, and keeps the versions in the check and the summary', async () => {
+    expect(summaryOf(await readEndpoint('versions'))).toMatchObject({
+      status: ['ok'],
+      fhirVersion: ['4.0.1'],
+      supportedVersion: ['3.0', '4.0'],
+    });
+    expect(summaryOf(await readEndpoint('versions-json')).supportedVersion).toEqual(['4.0', '5.0']);
+    expect((await dir.store.discovery.recentChecks('versions', 1))[0]).toMatchObject({
+      versionsHttpStatus: 200,
+      versions: ['3.0', '4.0'],
+    });
+    const asked = good.requests.indexOf('GET /versions/$versions');
+    expect(asked).toBeGreaterThanOrEqual(0);
+    expect(good.headers[asked]?.accept).toMatch(/^application\/fhir\+json/);
+    // Not asked of an endpoint whose statement does not list the operation.
+    expect(good.requests).not.toContain('GET /r4/$versions');
+    expect(summaryOf(await readEndpoint('r4')).supportedVersion).toBeUndefined();
+  });
+
+  it('checks SMART and UDAP whatever /metadata answered: an endpoint whose statement needs a token', async () => {
+    const s = summaryOf(await readEndpoint('auth'));
+    expect(s).toMatchObject({ status: ['http-error'], udap: [true] });
+    expect(s.smartCapability).toEqual((SMART as { capabilities: string[] }).capabilities);
+    expect((await dir.store.discovery.recentChecks('auth', 1))[0]).toMatchObject({
+      httpStatus: 401,
+      smartHttpStatus: 200,
+      udapHttpStatus: 200,
+    });
+    // Not asked of an endpoint that gave no HTTP answer at all (its TLS failed).
+    expect(expired.requests).toEqual([]);
+  });
+
   it('records the certificate of an endpoint whose certificate is not accepted, and says why', async () => {
     const s = summaryOf(await readEndpoint('expired'));
     expect(new Date(String(s.certificateExpires?.[0])).getTime()).toBeLessThan(Date.now());
@@ -354,24 +424,50 @@ describe('search by what discovery found', () => {
   const inDays = (n: number): string => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
 
   it.each([
-    ['fhir-version=4.0.1', ['Endpoint/r4']],
+    ['fhir-version=4.0.1', ['Endpoint/r4', 'Endpoint/versions', 'Endpoint/versions-json']],
+    ['fhir-version=4.0', ['Endpoint/versions', 'Endpoint/versions-json']],
+    ['fhir-version=5.0', ['Endpoint/versions-json']],
+    ['fhir-version=3.0', ['Endpoint/versions']],
     ['fhir-version=1.0.2', ['Endpoint/dstu2']],
-    ['supports-resource=Condition', ['Endpoint/dstu2', 'Endpoint/r4']],
+    [
+      'supports-resource=Condition',
+      ['Endpoint/dstu2', 'Endpoint/r4', 'Endpoint/versions', 'Endpoint/versions-json'],
+    ],
     ['supports-resource=MedicationOrder', ['Endpoint/dstu2']],
     [
       'supports-profile=http://registry.fhir.org/r4/StructureDefinition/00ab9e7a-06c7-4f77-9234-4154ca1e3347',
-      ['Endpoint/r4'],
+      ['Endpoint/r4', 'Endpoint/versions', 'Endpoint/versions-json'],
     ],
-    ['smart-capability=launch-ehr', ['Endpoint/r4']],
-    ['udap=true', ['Endpoint/r4']],
-    ['udap=false', ['Endpoint/dstu2', 'Endpoint/xml']],
-    ['discovery-status=ok', ['Endpoint/dstu2', 'Endpoint/r4', 'Endpoint/xml']],
+    ['smart-capability=launch-ehr', ['Endpoint/auth', 'Endpoint/r4']],
+    ['udap=true', ['Endpoint/auth', 'Endpoint/r4']],
+    [
+      'udap=false',
+      [
+        'Endpoint/big',
+        'Endpoint/dstu2',
+        'Endpoint/error500',
+        'Endpoint/html',
+        'Endpoint/html-error',
+        'Endpoint/loop',
+        'Endpoint/versions',
+        'Endpoint/versions-json',
+        'Endpoint/xml',
+      ],
+    ],
+    [
+      'discovery-status=ok',
+      ['Endpoint/dstu2', 'Endpoint/r4', 'Endpoint/versions', 'Endpoint/versions-json', 'Endpoint/xml'],
+    ],
     ['discovery-status=tls-error', ['Endpoint/expired', 'Endpoint/untrusted']],
     ['discovery-status=timeout,too-large', ['Endpoint/big', 'Endpoint/slow']],
-    ['availability=ge0.95', ['Endpoint/dstu2', 'Endpoint/r4', 'Endpoint/xml']],
+    [
+      'availability=ge0.95',
+      ['Endpoint/dstu2', 'Endpoint/r4', 'Endpoint/versions', 'Endpoint/versions-json', 'Endpoint/xml'],
+    ],
     [
       'availability=le0',
       [
+        'Endpoint/auth',
         'Endpoint/big',
         'Endpoint/error500',
         'Endpoint/expired',
@@ -382,7 +478,10 @@ describe('search by what discovery found', () => {
         'Endpoint/untrusted',
       ],
     ],
-    [`last-checked=ge${today}&discovery-status=ok`, ['Endpoint/dstu2', 'Endpoint/r4', 'Endpoint/xml']],
+    [
+      `last-checked=ge${today}&discovery-status=ok`,
+      ['Endpoint/dstu2', 'Endpoint/r4', 'Endpoint/versions', 'Endpoint/versions-json', 'Endpoint/xml'],
+    ],
     [`last-checked=lt${today}`, []],
     [`certificate-expires=le${inDays(30)}`, ['Endpoint/expired']],
     [`down-since=le${inDays(1)}&discovery-status=tls-error`, ['Endpoint/expired', 'Endpoint/untrusted']],
@@ -412,6 +511,7 @@ describe('search by what discovery found', () => {
       'Endpoint/untrusted',
     ]);
     expect(await ids('/Endpoint?udap=true&_include=Endpoint:organization')).toEqual([
+      'Endpoint/auth',
       'Endpoint/r4',
       'Organization/acme',
     ]);
@@ -423,8 +523,16 @@ describe('search by what discovery found', () => {
     expect(await ids('/CapabilityStatement?fhirversion=4.0.1')).toEqual([]);
     expect(
       await ids(`/CapabilityStatement?software=${encodeURIComponent(String(R4.software?.name))}`),
-    ).toEqual(['CapabilityStatement/r4']);
-    expect(await ids('/CapabilityStatement?resource=Condition')).toEqual(['CapabilityStatement/r4']);
+    ).toEqual([
+      'CapabilityStatement/r4',
+      'CapabilityStatement/versions',
+      'CapabilityStatement/versions-json',
+    ]);
+    expect(await ids('/CapabilityStatement?resource=Condition')).toEqual([
+      'CapabilityStatement/r4',
+      'CapabilityStatement/versions',
+      'CapabilityStatement/versions-json',
+    ]);
   });
 
   it('refuses a malformed value with a 400 naming the parameter', async () => {
@@ -432,6 +540,48 @@ describe('search by what discovery found', () => {
     expect(res.status).toBe(400);
     expect(res.body.resourceType).toBe('OperationOutcome');
     expect(JSON.stringify(res.body)).toMatch(/availability/);
+  });
+});
+
+describe('the web page of a crawled Endpoint', () => {
+  const textOf = (page: string): string => page.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ');
+  const page = async (id: string): Promise<string> => {
+    const res = await fetch(`${new URL(dir.baseUrl).origin}/endpoints/${id}`);
+    expect(res.status).toBe(200);
+    return res.text();
+  };
+
+  it('shows the summary in words: status, availability, response time, versions, software, TLS, SMART, UDAP, a link to the statement', async () => {
+    const html = await page('r4');
+    const text = textOf(html);
+    const s = summaryOf(await readEndpoint('r4'));
+    expect(text).toContain(`Last checked ${String(s.lastChecked?.[0])}`);
+    expect(text).toContain('Status ok');
+    expect(text).toContain('Availability (30 days) 100%');
+    expect(text).toMatch(/Median response time \(30 days\) \d+ ms/);
+    expect(text).toContain('FHIR version 4.0.1');
+    expect(text).toContain(`Software ${String(R4.software?.name)}`);
+    expect(text).toContain('TLS TLSv1.3');
+    expect(text).toContain(
+      `SMART capabilities ${(SMART as { capabilities: string[] }).capabilities.join(', ')}`,
+    );
+    expect(text).toContain('UDAP offered yes');
+    expect(text).toContain('Resources Condition, Patient');
+    expect(html).toContain('<a href="/fhir/CapabilityStatement/r4">');
+    expect(text).not.toContain('has not recorded');
+  });
+
+  it('shows a failing endpoint: its status, since when, its error', async () => {
+    const text = textOf(await page('expired'));
+    expect(text).toContain('Status tls-error');
+    expect(text).toContain('Availability (30 days) 0%');
+    expect(text).toMatch(/Down since \d{4}-\d\d-\d\dT/);
+    expect(text).toMatch(/Error .*CERT_HAS_EXPIRED/);
+    expect(text).not.toContain('/fhir/CapabilityStatement/');
+  });
+
+  it('shows the versions $versions listed', async () => {
+    expect(textOf(await page('versions'))).toContain('Versions ($versions) 3.0, 4.0');
   });
 });
 

@@ -178,9 +178,12 @@ async function runEntry(
   prepared: PreparedWrites,
   ownership: OwnershipCheck | undefined,
 ): Promise<RawEntry> {
+  const clientWrite = request.principal !== undefined;
   const options = writeOptions(
     ctx,
-    entry.ifMatch === undefined ? { prepared, ownership } : { ifMatch: entry.ifMatch, prepared, ownership },
+    entry.ifMatch === undefined
+      ? { prepared, ownership, clientWrite }
+      : { ifMatch: entry.ifMatch, prepared, ownership, clientWrite },
   );
   switch (entry.method) {
     case 'POST': {
@@ -202,7 +205,7 @@ async function runEntry(
           session,
           entry.resource as Resource,
           entry.id,
-          writeOptions(ctx, { prepared, ownership }),
+          writeOptions(ctx, { prepared, ownership, clientWrite }),
         ),
       );
     }

@@ -25,7 +25,10 @@ import { requireWriteAccess } from '../access-checks';
 
 function updateOptions(request: FhirRequest): UpdateOptions {
   const ifMatch = header(request, 'if-match');
-  return ifMatch === undefined ? {} : { ifMatch: parseEtagVersion(ifMatch, 'If-Match') };
+  const clientWrite = request.principal !== undefined;
+  return ifMatch === undefined
+    ? { clientWrite }
+    : { clientWrite, ifMatch: parseEtagVersion(ifMatch, 'If-Match') };
 }
 
 /** The body as a resource of `type` within MAX_RESOURCE_BYTES. */
@@ -71,7 +74,7 @@ export async function create(ctx: FhirContext, request: FhirRequest, type: strin
   // FHIR http.html#create: an id in the body is ignored; the server assigns one.
   const { id: _ignored, ...withoutId } = resource;
   const id = randomUUID();
-  const options = prepared(ctx, withoutId, id, {});
+  const options = prepared(ctx, withoutId, id, { clientWrite: request.principal !== undefined });
   const ifNoneExist = header(request, 'if-none-exist');
   const result = await writeOwned(ctx, request, async (session, ownership) => {
     if (ifNoneExist !== undefined) {

@@ -34,6 +34,7 @@ import type { IndexRows } from '../../storage/search-index';
 import { requireResourceSize } from '../resource-body';
 import type { PreparedWrites } from './prepared-writes';
 import type { OwnershipCheck } from './ownership-guard';
+import { keepDirectoryOwned } from '../directory-owned';
 
 export interface WriteResult {
   /** 200, 201 or, for a delete of something already deleted, 200 with no new version. */
@@ -60,6 +61,11 @@ export interface UpdateOptions {
   maxResourceBytes?: number;
   /** The client's ownership of what is written (ownership-guard.ts); absent: the directory itself or an admin. */
   ownership?: OwnershipCheck;
+  /**
+   * The write is a client's (a request with a token): a directory-owned element it sets to another
+   * value than the stored one is refused (422) rather than ignored (directory-owned.ts).
+   */
+  clientWrite?: boolean;
 }
 
 /** The options every write from a FHIR interaction uses. */
@@ -137,6 +143,7 @@ export async function createResource(
   options: UpdateOptions = {},
 ): Promise<WriteResult> {
   await options.ownership?.admit(resource.resourceType, id, undefined, resource);
+  resource = keepDirectoryOwned(undefined, resource, options.clientWrite ?? false);
   resource = await normalizeOrganization(session, resource, id, undefined, options);
   const written = await session.writeVersion({
     resourceType: resource.resourceType,
@@ -159,6 +166,11 @@ export async function updateResource(
   checkIfMatch(current, options.ifMatch, `${resource.resourceType}/${resource.id}`);
   const previous = current?.content === undefined ? undefined : (JSON.parse(current.content) as Resource);
   refuseReassignedDerived(previous, resource);
+  resource = keepDirectoryOwned(
+    current?.deleted ? undefined : previous,
+    resource,
+    options.clientWrite ?? false,
+  );
   resource = {
     ...(await normalizeOrganization(session, resource, resource.id, previous, options)),
     id: resource.id,
@@ -209,6 +221,7 @@ export async function patchResource(
   }
   await options.ownership?.admit(type, id, current, patched);
   refuseReassignedDerived(stored, patched);
+  patched = keepDirectoryOwned(stored, patched, options.clientWrite ?? false);
   if (options.maxResourceBytes !== undefined) requireResourceSize(patched, options.maxResourceBytes, type);
   validator.assertValid(patched);
   patched = await normalizeOrganization(session, patched, id, stored, options);

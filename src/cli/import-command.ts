@@ -12,9 +12,13 @@ import { importNppes } from '../import/nppes/import-nppes';
 import { isNppesHeader } from '../import/nppes/nppes-rows';
 import type { ImportReport } from '../import/import-report';
 import { createLogger } from '../logger';
+import { adoptEntries } from '../import/adopt-entries';
+import { VENDOR_LISTS } from '../import/vendors/vendor-plan';
+import type { FhirContext } from '../fhir/context';
+import type { SourceRef } from '../storage/source-store';
 
 const USAGE =
-  'Usage: fhir-directory import <file.json|file.ndjson> [--dry-run] [--chunk-size N] [--source hti1|nppes-endpoints|lantern-list|epic|cerner|fhir] [--name NAME] [--report FILE] [--delete-missing] [--verbose]\n';
+  'Usage: fhir-directory import <file.json|file.ndjson> [--dry-run] [--chunk-size N] [--source hti1|nppes-endpoints|lantern-list|epic|cerner|fhir] [--name NAME] [--report FILE] [--delete-missing] [--adopt] [--verbose]\n';
 
 interface ImportArgs {
   file: string;
@@ -28,6 +32,8 @@ interface ImportArgs {
   reportFile?: string;
   /** Delete the source's entries the file no longer lists, instead of retiring them. */
   deleteMissing: boolean;
+  /** First take over the local entries with the source's identity (adopt-entries.ts). */
+  adopt: boolean;
 }
 
 function parseArgs(args: string[]): ImportArgs | undefined {
@@ -37,12 +43,14 @@ function parseArgs(args: string[]): ImportArgs | undefined {
     dryRun: false,
     verbose: false,
     deleteMissing: false,
+    adopt: false,
   };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
     if (arg === '--dry-run') parsed.dryRun = true;
     else if (arg === '--verbose') parsed.verbose = true;
     else if (arg === '--delete-missing') parsed.deleteMissing = true;
+    else if (arg === '--adopt') parsed.adopt = true;
     else if (arg === '--chunk-size') {
       parsed.chunkSize = Number(args[++i]);
       if (!Number.isInteger(parsed.chunkSize) || parsed.chunkSize < 1) return undefined;
@@ -67,6 +75,14 @@ function parseArgs(args: string[]): ImportArgs | undefined {
 /** A list imported under `name`: its uri is what meta.source of its entries says. */
 function sourceOf(name: string): { name: string; uri: string } {
   return { name, uri: `urn:fhir-directory:source:${name}` };
+}
+
+/** `--adopt`: the local entries with the source's identity become the source's (adopt-entries.ts). */
+async function adopt(ctx: FhirContext, owner: SourceRef, system: string): Promise<void> {
+  const adopted = await adoptEntries(ctx, owner, system);
+  process.stdout.write(
+    `adopted ${adopted} entries imported before sources existed (identifier ${system}|…)\n`,
+  );
 }
 
 /** Whether the file starts with the NPPES endpoint file's header. */
@@ -112,6 +128,7 @@ export async function runImport(args: string[]): Promise<number> {
     ) {
       owner = sourceOf(parsed.name ?? defaultList(fileName).name);
       if (!parsed.dryRun) await store.sources.upsert({ ...owner, kind: 'nppes-endpoints' });
+      if (parsed.adopt && !parsed.dryRun) await adopt(ctx, owner, owner.uri);
       report = await importNppes(ctx, createReadStream(parsed.file), {
         owner,
         chunkSize: parsed.chunkSize,
@@ -125,6 +142,12 @@ export async function runImport(args: string[]): Promise<number> {
       // A published list is a source (DESIGN.md, "Who owns an entry"); plain FHIR resources are the directory's.
       owner = format === 'fhir' ? undefined : sourceOf(parsed.name ?? defaultList(fileName).name);
       if (owner && !parsed.dryRun) await store.sources.upsert({ ...owner, kind: format });
+      if (owner && parsed.adopt && !parsed.dryRun)
+        await adopt(
+          ctx,
+          owner,
+          format === 'epic' || format === 'cerner' ? VENDOR_LISTS[format].system : owner.uri,
+        );
       report = await importResources(ctx, items, {
         chunkSize: parsed.chunkSize,
         dryRun: parsed.dryRun,

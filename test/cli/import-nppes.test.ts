@@ -187,26 +187,26 @@ describe('the NPPES endpoint file as a source', () => {
     ]);
   }, 900_000);
 
-  it('adopts, as the operator asks,  the entries imported before sources existed', async () => {
+  it('adopts, as the operator asks, the entries imported before sources existed', async () => {
     const adopter = { name: 'nppes-old', uri: 'urn:fhir-directory:source:nppes-old' };
     await dir.store.sources.upsert({ ...adopter, kind: 'nppes-endpoints' });
     const header = first.slice(0, first.indexOf('\n') + 1);
-    const file = `${header}"1598765436","FHIR","FHIR URL","https://fhir.old.example.org/r4","N","","","","","","","","","2 Oak St","","Salem","OR","US","97301"\n`;
+    const file = `${header}"1598765430","FHIR","FHIR URL","https://fhir.old.example.org/r4","N","","","","","","","","","2 Oak St","","Salem","OR","US","97301"\n`;
     // What an import wrote before sources existed: the same business identity, no meta.source.
-    const org: Organization = {
+    const org: Organization & { id: string } = {
       resourceType: 'Organization',
       id: 'pre-source-org',
       active: true,
       type: [
         { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/organization-type', code: 'prov' }] },
       ],
-      name: 'NPI 1598765436',
+      name: 'NPI 1598765430',
       identifier: [
-        { system: NPI_SYSTEM, value: '1598765436' },
-        { system: adopter.uri, value: '1598765436' },
+        { system: NPI_SYSTEM, value: '1598765430' },
+        { system: adopter.uri, value: '1598765430' },
       ],
     };
-    const ep: Endpoint = {
+    const ep: Endpoint & { id: string } = {
       resourceType: 'Endpoint',
       id: 'pre-source-ep',
       status: 'active',
@@ -244,5 +244,5 @@ describe('the NPPES endpoint file as a source', () => {
     expect(after.rejected).toHaveLength(0);
     expect(after.created).toBe(0);
     expect(after.created + after.updated + after.unchanged).toBe(2);
-  });
+  }, 300_000);
 });

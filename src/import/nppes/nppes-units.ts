@@ -20,8 +20,8 @@
  *   (code and description as written), the use (code, description, other use), the affiliation flag,
  *   name, and the endpoint location address; the content type becomes `payloadType` (NPPES content
  *   code), `Endpoint Description` the Endpoint's `name`.
- * - Rows whose endpoint does not fit its type, of an unknown type, or whose NPI is not 10 digits are
- *   reported and not stored; an NPI with a bad check digit is stored and reported.
+ * - Rows whose endpoint does not fit its type, of an unknown type, or whose NPI is not 10 digits or
+ *   fails its check digit are reported and not stored.
  */
 import type { Address, Endpoint, Extension, Organization } from '@medplum/fhirtypes';
 import { DIRECTORY_CANONICAL } from '../../fhir/directory-canonical';
@@ -75,8 +75,16 @@ export class NppesUnits {
       );
       return undefined;
     }
-    if (!isValidNpi(row.npi))
-      finding('invalid-npi', 'NPI (Organization.identifier)', `'${row.npi}': check digit does not match`);
+    // The directory's Organization profile (US Core us-core-17) refuses an NPI whose check digit
+    // fails: such a row is reported and not stored (a rejection would hold back retirements).
+    if (!isValidNpi(row.npi)) {
+      finding(
+        'invalid-npi',
+        'NPI (Organization.identifier)',
+        `'${row.npi}': check digit does not match: row not stored`,
+      );
+      return undefined;
+    }
     const type = NPPES_ENDPOINT_TYPES[row.type];
     if (!type) {
       finding(

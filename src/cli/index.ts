@@ -17,16 +17,17 @@ const USAGE = `Usage: fhir-directory <command> [options]
 
 Commands:
   serve                       Start the FHIR server (the same as npm start)
-  import <file> [--dry-run] [--chunk-size N] [--source hti1|epic|cerner|fhir] [--name NAME]
-         [--report FILE] [--delete-missing] [--verbose]
+  import <file> [--dry-run] [--chunk-size N] [--source hti1|nppes-endpoints|lantern-list|epic|cerner|fhir]
+         [--name NAME] [--report FILE] [--delete-missing] [--adopt] [--verbose]
                               Load a FHIR Bundle (.json) or NDJSON (.ndjson) file in transactional chunks;
-                              published endpoint lists (any service-base-URL Bundle, Epic's, Cerner's)
-                              are recognised by shape, normalized and imported as a source (NAME, default
+                              published endpoint lists (any service-base-URL Bundle, Epic's, Cerner's,
+                              Lantern's, the CMS NPPES endpoint CSV, streamed) are recognised by shape, normalized and imported as a source (NAME, default
                               the file's name) that owns its entries: a newer publication applies the
                               difference and retires (or deletes) what it no longer lists.
                               Prints each rejected resource (element and reason), what was normalized,
                               the quality findings and the counts (--report FILE: as JSON); exits 1 if
-                              anything was rejected. --dry-run writes nothing
+                              anything was rejected. --dry-run writes nothing; --adopt first hands the
+                              entries imported before sources existed (same identifier) to the source
   sources [--json]            List the sources: uri, last import, counts, last quality report
   migrate                     Apply pending schema migrations and exit
   reindex [--type T]          Rebuild the search indexes (all types, or one)

@@ -36,8 +36,12 @@ export type WriteActor =
   | { kind: 'client'; principal: Principal }
   /** `source`: the name of the file an import reads, when there is one. */
   | { kind: 'directory'; source?: string }
-  /** `reason`: why the source writes this (a retirement: the entry left its publication). */
-  | { kind: 'source'; source: SourceRef; reason?: string };
+  /**
+   * `reason`: why the source writes this (a retirement: the entry left its publication). `adopt`: the
+   * operator's explicit adoption of local entries with the source's identity (import-command `--adopt`,
+   * src/import/adopt-entries.ts): the source may take over live entries that have no meta.source.
+   */
+  | { kind: 'source'; source: SourceRef; reason?: string; adopt?: boolean };
 
 export const DIRECTORY_ACTOR: WriteActor = Object.freeze({ kind: 'directory' });
 

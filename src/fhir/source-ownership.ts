@@ -6,7 +6,9 @@
  *   source's) is a 409 conflict naming the owner, which a sync or import counts and reports;
  * - a client (an admin too) may not change or delete an entry owned by a registered source (403), nor
  *   write a `meta.source` that names one (403): a registered source's entries change only through it;
- * - the directory itself (the CLI, capability discovery) is not restricted.
+ * - the directory itself (the CLI, capability discovery) is not restricted;
+ * - a source adopting (the operator's explicit step, src/import/adopt-entries.ts) may take over a local
+ *   entry (one without meta.source); another source's entry stays a conflict.
  * A deleted entry has no live owner: anyone allowed by the other rules may write its id again.
  */
 import type { Resource } from '@medplum/fhirtypes';
@@ -42,7 +44,11 @@ export async function checkSourceOwnership(
   const owner = ownerOfStored(stored);
   const key = `${version.resourceType}/${version.id}`;
   if (actor.kind === 'source') {
-    if (owner.kind === 'source' ? owner.uri !== actor.source.uri : await isLive(session, version))
+    const refused =
+      owner.kind === 'source'
+        ? owner.uri !== actor.source.uri
+        : actor.adopt !== true && (await isLive(session, version));
+    if (refused)
       throw conflict(
         `${key} is owned by ${owner.kind === 'source' ? `the source ${owner.uri}` : 'a local client'}; ` +
           `the source ${actor.source.name} does not change it`,

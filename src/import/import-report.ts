@@ -7,9 +7,16 @@
 import { summarizeFindings, type QualityFinding } from './quality-findings';
 
 /** Which reader the file went through: a vendor list's shape, or plain FHIR resources. */
-export type ImportSource = 'hti1' | 'lantern-list' | 'epic' | 'cerner' | 'fhir';
+export type ImportSource = 'hti1' | 'nppes-endpoints' | 'lantern-list' | 'epic' | 'cerner' | 'fhir';
 
-export const IMPORT_SOURCES: readonly ImportSource[] = ['hti1', 'lantern-list', 'epic', 'cerner', 'fhir'];
+export const IMPORT_SOURCES: readonly ImportSource[] = [
+  'hti1',
+  'nppes-endpoints',
+  'lantern-list',
+  'epic',
+  'cerner',
+  'fhir',
+];
 
 export type NormalizationKind =
   | 'contained-organization'
@@ -180,6 +187,7 @@ export function summarizeNormalizations(report: ImportReport): NormalizationSumm
 }
 
 const SOURCE_NAMES: Readonly<Record<ImportSource, string>> = {
+  'nppes-endpoints': 'the CMS NPPES endpoint file (one row per NPI and endpoint, 19 columns)',
   'lantern-list': 'an ONC Lantern EndpointSources list (URL, organization name, NPI, ZIP code per record)',
   hti1: 'a service-base-URL list (a Bundle of Organizations and Endpoints, 45 CFR 170.404(b)(2))',
   epic: 'an Epic endpoint list (Endpoints with a contained Organization)',

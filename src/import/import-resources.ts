@@ -82,6 +82,8 @@ export async function importResources(
   const lantern = options.lantern ? lanternItems(options.lantern) : undefined;
   if (lantern) items = lantern.items;
   const source = lantern ? 'lantern-list' : (options.source ?? detectSource(items, options.bundle));
+  if (source === 'nppes-endpoints')
+    throw new Error('The NPPES endpoint file is a CSV stream: imported by nppes/import-nppes.ts');
   const report: ImportReport = {
     source,
     dryRun,

@@ -24,7 +24,11 @@ export type FindingKind =
   | 'organization-without-endpoint'
   | 'single-organization'
   | 'invalid-npi'
-  | 'identifier-system-is-code-system';
+  | 'identifier-system-is-code-system'
+  | 'endpoint-type-mismatch'
+  | 'endpoint-type-unknown'
+  | 'nppes-npi-rows-apart'
+  | 'nppes-row-shape';
 
 /** One line each: what the finding means, for the report's headings. */
 export const FINDING_KINDS: Readonly<Record<FindingKind, string>> = {
@@ -49,6 +53,11 @@ export const FINDING_KINDS: Readonly<Record<FindingKind, string>> = {
   'invalid-npi': 'NPI that is not 10 digits with a valid Luhn check digit',
   'identifier-system-is-code-system':
     'identifier system is a code system URL (terminology.hl7.org/CodeSystem/…), not an identifier namespace',
+  'endpoint-type-mismatch':
+    'endpoint that does not fit its type (a phone number typed CONNECT, a Direct address typed FHIR, a host without a scheme): not stored',
+  'endpoint-type-unknown': 'NPPES endpoint type that is none of the documented codes: not stored',
+  'nppes-npi-rows-apart': "an NPI's rows are not together in the NPPES file",
+  'nppes-row-shape': 'NPPES row without the 19 columns of the header',
 };
 
 export interface QualityFinding {

@@ -187,6 +187,6 @@ describe('fhir-directory CLI', () => {
     expect((await runCli(['import'], env)).code).toBe(2);
     const badSource = await runCli(['import', 'x.json', '--source', 'allscripts'], env);
     expect(badSource.code).toBe(2);
-    expect(badSource.stderr).toMatch(/--source hti1\|lantern-list\|epic\|cerner\|fhir/);
+    expect(badSource.stderr).toMatch(/--source hti1\|nppes-endpoints\|lantern-list\|epic\|cerner\|fhir/);
   });
 });

@@ -10,7 +10,7 @@ import type { Endpoint, Organization, Resource } from '@medplum/fhirtypes';
 import type { ImportIssue, ImportSource, Normalization, Rejection } from '../import-report';
 
 /** The vendors with a reader of their own; any other service-base-URL list is `hti1` (../hti1/). */
-export type VendorSource = Exclude<ImportSource, 'fhir' | 'hti1' | 'lantern-list'>;
+export type VendorSource = Exclude<ImportSource, 'fhir' | 'hti1' | 'lantern-list' | 'nppes-endpoints'>;
 
 export interface VendorList {
   name: string;

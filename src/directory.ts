@@ -19,6 +19,7 @@ import { createResourceValidator } from './fhir/validation/resource-validator';
 import { directoryProfiles, profileCheck } from './fhir/profiles/register-profiles';
 import { createApp } from './http/app';
 import { createMetricsRegistry, RequestMetrics } from './http/metrics';
+import { JobMetrics } from './observability/job-metrics';
 import { listen } from './http/server';
 import { checkReadiness } from './observability/readiness';
 import { ExportRunner } from './export/export-runner';
@@ -87,7 +88,15 @@ export function createFhirContext(
   const enforce = options.enforceProfiles ?? true;
   const validator = createResourceValidator(enforce ? [profileCheck(profiles)] : []);
   const limits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits });
-  const ctx: FhirContext = { store, validator, baseUrl, profiles, enforceProfiles: enforce, limits };
+  const ctx: FhirContext = {
+    store,
+    validator,
+    baseUrl,
+    profiles,
+    enforceProfiles: enforce,
+    limits,
+    jobMetrics: new JobMetrics(),
+  };
   const cacheBytes = options.searchCacheBytes ?? 0;
   if (cacheBytes > 0)
     ctx.responseCache = new ResponseCache({

@@ -18,8 +18,11 @@ import { AuditEventSink } from './fhir/audit-event-sink';
 import { createResourceValidator } from './fhir/validation/resource-validator';
 import { directoryProfiles, profileCheck } from './fhir/profiles/register-profiles';
 import { createApp } from './http/app';
-import { createMetricsRegistry, RequestMetrics } from './http/metrics';
+import { createMetricsRegistry, RequestMetrics, type MetricsSource } from './http/metrics';
+import type { Registry } from 'prom-client';
+import cluster from 'node:cluster';
 import { JobMetrics } from './observability/job-metrics';
+import { clusterMetricsSource } from './workers/cluster-metrics';
 import { listen } from './http/server';
 import { checkReadiness } from './observability/readiness';
 import { ExportRunner } from './export/export-runner';
@@ -124,6 +127,10 @@ export async function seedIfEmpty(
     logger.warn({ resource: r.resource, reasons: r.reasons }, 'seed resource rejected');
   return report;
 }
+
+/** A worker's /metrics speaks for the whole cluster (WORKERS > 1); a single process's for itself. */
+const wholeServer = (registry: Registry): MetricsSource =>
+  cluster.isWorker ? clusterMetricsSource(registry) : registry;
 
 export interface RunningDirectory {
   server: Server;
@@ -235,11 +242,13 @@ export async function startDirectory(
           seedRequested: config.seed,
           onDatabaseError: (err) => logger.warn({ err }, '/ready: the database did not answer'),
         }),
-      metrics: createMetricsRegistry({
-        ctx,
-        requests,
-        info: { version: SOFTWARE.version, database: openedStore.stats().pool ? 'postgresql' : 'pglite' },
-      }),
+      metrics: wholeServer(
+        createMetricsRegistry({
+          ctx,
+          requests,
+          info: { version: SOFTWARE.version, database: openedStore.stats().pool ? 'postgresql' : 'pglite' },
+        }),
+      ),
       ...(config.metricsToken === undefined ? {} : { metricsToken: config.metricsToken }),
     },
   });

@@ -263,6 +263,12 @@ function registerJobs(registry: Registry, jobs: JobMetrics): void {
   );
 }
 
+/** What /metrics renders: a registry, or (WORKERS > 1) the whole cluster's (workers/cluster-metrics.ts). */
+export interface MetricsSource {
+  readonly contentType: string;
+  metrics(): Promise<string>;
+}
+
 export interface MetricsOptions {
   ctx: FhirContext;
   requests: RequestMetrics;
@@ -304,7 +310,7 @@ const metricsRefusal = (diagnostics: string): FhirError =>
  * The /metrics handler. With a token (METRICS_TOKEN), only `Authorization: Bearer <token>` is
  * answered, compared in constant time; without one, /metrics is public like /health.
  */
-export function serveMetrics(registry: Registry, token: string | undefined) {
+export function serveMetrics(registry: MetricsSource, token: string | undefined) {
   const expected = token === undefined ? undefined : digest(token);
   return async (req: Request, res: Response): Promise<void> => {
     if (expected) {

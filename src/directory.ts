@@ -18,7 +18,11 @@ import { AuditEventSink } from './fhir/audit-event-sink';
 import { createResourceValidator } from './fhir/validation/resource-validator';
 import { directoryProfiles, profileCheck } from './fhir/profiles/register-profiles';
 import { createApp } from './http/app';
-import { createMetricsRegistry, RequestMetrics } from './http/metrics';
+import { createMetricsRegistry, RequestMetrics, type MetricsSource } from './http/metrics';
+import type { Registry } from 'prom-client';
+import cluster from 'node:cluster';
+import { JobMetrics } from './observability/job-metrics';
+import { clusterMetricsSource } from './workers/cluster-metrics';
 import { listen } from './http/server';
 import { checkReadiness } from './observability/readiness';
 import { ExportRunner } from './export/export-runner';
@@ -87,7 +91,15 @@ export function createFhirContext(
   const enforce = options.enforceProfiles ?? true;
   const validator = createResourceValidator(enforce ? [profileCheck(profiles)] : []);
   const limits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits });
-  const ctx: FhirContext = { store, validator, baseUrl, profiles, enforceProfiles: enforce, limits };
+  const ctx: FhirContext = {
+    store,
+    validator,
+    baseUrl,
+    profiles,
+    enforceProfiles: enforce,
+    limits,
+    jobMetrics: new JobMetrics(),
+  };
   const cacheBytes = options.searchCacheBytes ?? 0;
   if (cacheBytes > 0)
     ctx.responseCache = new ResponseCache({
@@ -115,6 +127,10 @@ export async function seedIfEmpty(
     logger.warn({ resource: r.resource, reasons: r.reasons }, 'seed resource rejected');
   return report;
 }
+
+/** A worker's /metrics speaks for the whole cluster (WORKERS > 1); a single process's for itself. */
+const wholeServer = (registry: Registry): MetricsSource =>
+  cluster.isWorker ? clusterMetricsSource(registry) : registry;
 
 export interface RunningDirectory {
   server: Server;
@@ -226,11 +242,13 @@ export async function startDirectory(
           seedRequested: config.seed,
           onDatabaseError: (err) => logger.warn({ err }, '/ready: the database did not answer'),
         }),
-      metrics: createMetricsRegistry({
-        ctx,
-        requests,
-        info: { version: SOFTWARE.version, database: openedStore.stats().pool ? 'postgresql' : 'pglite' },
-      }),
+      metrics: wholeServer(
+        createMetricsRegistry({
+          ctx,
+          requests,
+          info: { version: SOFTWARE.version, database: openedStore.stats().pool ? 'postgresql' : 'pglite' },
+        }),
+      ),
       ...(config.metricsToken === undefined ? {} : { metricsToken: config.metricsToken }),
     },
   });

@@ -8,6 +8,7 @@
  */
 import type { Endpoint } from '@medplum/fhirtypes';
 import type { FhirContext } from '../fhir/context';
+import { secondsSince } from '../observability/duration-histogram';
 import type { Condition, SearchQuery } from '../storage/search-query';
 import { part, SUMMARY_URL } from './discovery-summary';
 import { probeEndpoint } from './probe-endpoint';
@@ -45,7 +46,7 @@ export interface CrawlProgress {
   statuses: Record<string, number>;
 }
 
-type CrawlContext = Pick<FhirContext, 'store' | 'baseUrl' | 'validator'>;
+type CrawlContext = Pick<FhirContext, 'store' | 'baseUrl' | 'validator' | 'jobMetrics'>;
 
 interface Target {
   id: string;
@@ -55,6 +56,7 @@ interface Target {
 }
 
 export async function crawl(ctx: CrawlContext, options: CrawlOptions): Promise<CrawlProgress> {
+  const crawlStarted = process.hrtime.bigint();
   const targets = await listTargets(ctx, options.endpointId);
   const progress: CrawlProgress = { total: targets.length, checked: 0, skipped: 0, statuses: {} };
   const recent = options.dueBefore ? await checkedSince(ctx, targets, options.dueBefore) : new Set<string>();
@@ -83,6 +85,7 @@ export async function crawl(ctx: CrawlContext, options: CrawlOptions): Promise<C
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker));
+  ctx.jobMetrics?.recordCrawl(secondsSince(crawlStarted));
   return progress;
 }
 
@@ -98,7 +101,9 @@ async function checkOne(
     if (options.dueBefore && (await checkedSince(ctx, [target], options.dueBefore)).size > 0)
       return undefined;
     const started = new Date().toISOString();
+    const probing = process.hrtime.bigint();
     const probe = await probeEndpoint(target.address, options.fetch, target.preferredMimeType);
+    ctx.jobMetrics?.recordCrawlCheck(probe.check.status, secondsSince(probing));
     const checkedAt = await discovery.recordCheck({
       ...probe.check,
       endpointId: target.id,

@@ -1,5 +1,6 @@
 /** What every FHIR interaction receives: its dependencies, passed in, never module singletons. */
 import type { ExportSettings } from '../export/export-settings';
+import type { JobMetrics } from '../observability/job-metrics';
 import type { AccessControl } from '../security/access-control';
 import type { ResourceStore } from '../storage/resource-store';
 import type { RequestLimits } from './limits';
@@ -32,4 +33,6 @@ export interface FhirContext {
   access?: AccessControl;
   /** Bulk Data $export (src/export/); absent where no HTTP client can reach the context. */
   exports?: ExportSettings;
+  /** What imports, sync passes and crawls did, for /metrics (createFhirContext always makes one). */
+  jobMetrics?: JobMetrics;
 }

@@ -17,6 +17,7 @@ import { collectDefaultMetrics, Registry, type Metric } from 'prom-client';
 import type { FhirContext } from '../fhir/context';
 import { unauthorized, type FhirError } from '../fhir/errors';
 import { DurationHistogram } from '../observability/duration-histogram';
+import type { JobMetrics } from '../observability/job-metrics';
 import type { ResourceStore } from '../storage/resource-store';
 import type { PoolStats } from '../storage/sql-client';
 
@@ -27,6 +28,12 @@ export type Lane = 'hit' | 'full';
 export const UNMATCHED_ROUTE = 'unmatched';
 
 type Labels = Record<string, string>;
+
+/**
+ * How the cluster primary combines the workers' values of a metric (WORKERS > 1, worker-metrics.ts):
+ * prom-client's aggregators; counters, histograms and most gauges add up.
+ */
+type Aggregator = 'sum' | 'first' | 'min' | 'max' | 'average' | 'omit';
 
 interface Series {
   labels: Labels;
@@ -82,13 +89,14 @@ function register(
   help: string,
   type: 'counter' | 'gauge' | 'histogram',
   read: () => Sample[],
+  aggregator: Aggregator = 'sum',
 ): void {
   const metric = {
     name,
     help,
     type,
-    aggregator: 'sum',
-    get: () => Promise.resolve({ name, help, type, aggregator: 'sum', values: read() }),
+    aggregator,
+    get: () => Promise.resolve({ name, help, type, aggregator, values: read() }),
   };
   registry.registerMetric(metric as unknown as Metric);
 }
@@ -198,6 +206,69 @@ function registerStore(registry: Registry, store: ResourceStore): void {
   );
 }
 
+function registerJobs(registry: Registry, jobs: JobMetrics): void {
+  register(
+    registry,
+    `${PREFIX}source_resources_total`,
+    'Entries read by imports (job import) and sync passes (job sync), by source and outcome',
+    'counter',
+    () =>
+      [...jobs.resources.values()].map((r) =>
+        value(r.count, { job: r.job, source: r.source, outcome: r.outcome }),
+      ),
+  );
+  const passes = `${PREFIX}source_pass_duration_seconds`;
+  register(
+    registry,
+    passes,
+    'Import and sync passes, by source and result (complete; incomplete: stopped short; failed: threw), and how long they took',
+    'histogram',
+    () => [...jobs.passes.values()].flatMap((p) => histogramSamples(passes, p.labels, p.histogram)),
+  );
+  register(
+    registry,
+    `${PREFIX}source_last_success_timestamp_seconds`,
+    'When the last complete import or sync pass of a source ended (Unix seconds)',
+    'gauge',
+    () => [...jobs.lastSuccess.values()].map((s) => value(s.at, { job: s.job, source: s.source })),
+    'max',
+  );
+  register(
+    registry,
+    `${PREFIX}sync_checkpoint_lag_seconds`,
+    "How far behind its pass's end a sync checkpoint was left: the pass's end minus the newest change it met, per source and type",
+    'gauge',
+    () => [...jobs.checkpointLag.values()].map((c) => value(c.seconds, { source: c.source, type: c.type })),
+    'min',
+  );
+  const checks = `${PREFIX}crawl_check_duration_seconds`;
+  register(
+    registry,
+    checks,
+    "Capability-discovery checks of one Endpoint, by the check's status, and how long they took",
+    'histogram',
+    () => [...jobs.checks].flatMap(([status, h]) => histogramSamples(checks, { status }, h)),
+  );
+  const crawls = `${PREFIX}crawl_duration_seconds`;
+  register(registry, crawls, 'Capability-discovery crawls, and how long they took', 'histogram', () =>
+    histogramSamples(crawls, {}, jobs.crawls),
+  );
+  register(
+    registry,
+    `${PREFIX}crawl_last_end_timestamp_seconds`,
+    'When the last capability-discovery crawl ended (Unix seconds)',
+    'gauge',
+    () => (jobs.lastCrawlAt === undefined ? [] : [value(jobs.lastCrawlAt)]),
+    'max',
+  );
+}
+
+/** What /metrics renders: a registry, or (WORKERS > 1) the whole cluster's (workers/cluster-metrics.ts). */
+export interface MetricsSource {
+  readonly contentType: string;
+  metrics(): Promise<string>;
+}
+
 export interface MetricsOptions {
   ctx: FhirContext;
   requests: RequestMetrics;
@@ -208,10 +279,16 @@ export interface MetricsOptions {
 /** The directory's registry: its own metrics, then prom-client's process and Node.js ones. */
 export function createMetricsRegistry(options: MetricsOptions): Registry {
   const registry = new Registry();
-  register(registry, `${PREFIX}info`, 'The running directory (value 1)', 'gauge', () => [
-    value(1, options.info),
-  ]);
+  register(
+    registry,
+    `${PREFIX}info`,
+    'The running directory (value 1)',
+    'gauge',
+    () => [value(1, options.info)],
+    'first',
+  );
   registerRequests(registry, options.requests);
+  if (options.ctx.jobMetrics) registerJobs(registry, options.ctx.jobMetrics);
   registerCache(registry, options.ctx);
   registerStore(registry, options.ctx.store);
   collectDefaultMetrics({ register: registry });
@@ -233,7 +310,7 @@ const metricsRefusal = (diagnostics: string): FhirError =>
  * The /metrics handler. With a token (METRICS_TOKEN), only `Authorization: Bearer <token>` is
  * answered, compared in constant time; without one, /metrics is public like /health.
  */
-export function serveMetrics(registry: Registry, token: string | undefined) {
+export function serveMetrics(registry: MetricsSource, token: string | undefined) {
   const expected = token === undefined ? undefined : digest(token);
   return async (req: Request, res: Response): Promise<void> => {
     if (expected) {

@@ -5,16 +5,16 @@
  * While the directory starts, server.ts answers /health and /ready itself (alive, not ready).
  */
 import type { Express, Request, Response } from 'express';
-import type { Registry } from 'prom-client';
 import type { Readiness } from '../observability/readiness';
-import { serveMetrics } from './metrics';
+import { serveMetrics, type MetricsSource } from './metrics';
 import { routeTo } from './request-context';
 
 export const HEALTH_BODY = JSON.stringify({ status: 'ok' });
 
 export interface OperationsOptions {
   readiness: () => Promise<Readiness>;
-  metrics: Registry;
+  /** The registry, or with WORKERS > 1 the whole cluster's metrics (workers/cluster-metrics.ts). */
+  metrics: MetricsSource;
   /** METRICS_TOKEN: when set, /metrics answers only `Authorization: Bearer <it>`. */
   metricsToken?: string;
 }

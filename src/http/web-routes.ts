@@ -6,6 +6,8 @@
  * (a bad form value, an unknown id, a search over a limit) is shown as an HTML page with its status
  * and the API's own diagnostics; anything else goes to the one error handler.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { pageSecurityHeaders } from './security-headers';
 import type { Express, NextFunction, Request, Response } from 'express';
 import type { FhirContext } from '../fhir/context';
@@ -18,11 +20,17 @@ import { organizationPage } from '../web/organization-page';
 import { searchPage } from '../web/search-page';
 import { STYLESHEET } from '../web/stylesheet';
 import { guardRoute } from './access-guard';
+import { pageCaching, pageValidator } from './page-validators';
 import { requestQuery } from './route-match';
 import { routeTo } from './request-context';
 import { FHIR_MOUNT } from './route-match';
 
 const HTML = 'text/html; charset=utf-8';
+
+/** The version of the code that renders pages (package.json): a new build may render a page anew. */
+const RENDER_VERSION = (
+  JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }
+).version;
 
 type PageOf = (reader: DirectoryReader, req: Request) => Promise<Page>;
 
@@ -33,7 +41,7 @@ const PAGES: ReadonlyArray<{ path: string; page: PageOf }> = [
   { path: '/endpoints/:id', page: (reader, req) => endpointPage(reader, req.params.id as string) },
 ];
 
-function send(res: Response, page: Page): void {
+function send(res: Response, page: Page, etag?: string): void {
   if (page.redirect !== undefined) {
     res.status(303).setHeader('location', page.redirect).end();
     return;
@@ -42,10 +50,16 @@ function send(res: Response, page: Page): void {
   res.setHeader('content-type', HTML);
   pageSecurityHeaders(res, WEB_CSP);
   res.setHeader('referrer-policy', 'same-origin');
-  // Rendered from the directory as it is now: a browser asks again each time.
-  res.setHeader('cache-control', 'no-cache');
+  // Rendered from the directory as it is now: a browser asks again each time (page-validators.ts).
+  if (!res.hasHeader('cache-control')) res.setHeader('cache-control', 'no-cache');
+  // Only a 200 is tagged: an error page is not what a later request at the same head would revalidate.
+  if (etag !== undefined && page.status === 200) res.setHeader('etag', etag);
   res.end(renderPage(page));
 }
+
+/** What a page looks like besides its URL: this build, and whether a token came (it may show more). */
+const representation = (req: Request): string =>
+  `html:${RENDER_VERSION}:${req.headers.authorization === undefined ? 'anonymous' : 'token'}`;
 
 export function addWebRoutes(app: Express, ctx: FhirContext): void {
   for (const { path, page } of PAGES) {
@@ -61,7 +75,22 @@ export function addWebRoutes(app: Express, ctx: FhirContext): void {
           { access: { kind: 'read', interaction: 'search', allTypes: true }, interaction: 'search' },
           req.headers.authorization,
         );
-        send(res, await page(directoryReader(ctx, principal, clientGone.signal), req));
+        const caching = pageCaching(ctx.access?.readAccess);
+        for (const [name, value] of Object.entries(caching)) res.setHeader(name, value);
+        const validator = await pageValidator(
+          ctx,
+          req.originalUrl,
+          representation(req),
+          req.headers['if-none-match'],
+        );
+        if (validator.fresh) {
+          res.status(304).setHeader('etag', validator.etag);
+          res.setHeader('cache-control', caching['cache-control'] as string);
+          res.end();
+          return;
+        }
+        const answer = await page(directoryReader(ctx, principal, clientGone.signal), req);
+        send(res, answer, validator.etag);
       } catch (err) {
         if (!isFhirError(err)) return next(err);
         for (const [name, value] of Object.entries(err.headers ?? {})) res.setHeader(name, value);

@@ -15,6 +15,7 @@
  * one a real import would give, and nothing is stored.
  */
 import type { FhirContext } from '../fhir/context';
+import { secondsSince } from '../observability/duration-histogram';
 import type { WriteActor } from '../fhir/provenance';
 import type { ImportReport, ImportSource } from './import-report';
 import { planPlain } from './plain-resources';
@@ -77,6 +78,7 @@ export async function importResources(
   items: ImportItem[],
   options: ImportOptions = {},
 ): Promise<ImportReport> {
+  const started = process.hrtime.bigint();
   const chunkSize = options.chunkSize ?? 500;
   const dryRun = options.dryRun ?? false;
   const lantern = options.lantern ? lanternItems(options.lantern) : undefined;
@@ -164,6 +166,7 @@ export async function importResources(
     await ctx.store.analyze();
   // In file order; an Epic entry's Organization before its Endpoint (the sort is stable).
   report.rejected.sort((a, b) => (rejectedOrder.get(a) ?? 0) - (rejectedOrder.get(b) ?? 0));
+  ctx.jobMetrics?.recordImport(report, secondsSince(started), owner?.name);
   return report;
 }
 

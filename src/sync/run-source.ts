@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { FhirContext } from '../fhir/context';
 import type { Logger } from '../logger';
+import { secondsSince } from '../observability/duration-histogram';
 import type { SourceJson, SourceRecord } from '../storage/source-store';
 import { ownedBy, type SourceIdentity } from './apply-changes';
 import { followOnce, type PassSummary, type SyncCheckpoint } from './follow-source';
@@ -84,6 +85,7 @@ export async function runSourcePass(deps: RunDeps): Promise<RunResult> {
     },
   });
   const previous = record.status ?? {};
+  const started = process.hrtime.bigint();
   try {
     await setStatus(ctx, source.name, {
       ...withoutLease(previous),
@@ -110,6 +112,7 @@ export async function runSourcePass(deps: RunDeps): Promise<RunResult> {
       ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
       ...(deps.signal ? { signal: deps.signal } : {}),
     });
+    ctx.jobMetrics?.recordSyncPass(source.name, secondsSince(started), summary);
     await setStatus(ctx, source.name, {
       state: summary.complete ? 'ok' : 'failed',
       lastRun: summary,
@@ -121,6 +124,7 @@ export async function runSourcePass(deps: RunDeps): Promise<RunResult> {
     });
     return { state: 'done', summary };
   } catch (err) {
+    ctx.jobMetrics?.recordSyncPass(source.name, secondsSince(started));
     await setStatus(ctx, source.name, {
       ...withoutLease(previous),
       state: 'failed',

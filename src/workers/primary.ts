@@ -6,10 +6,12 @@
  * robin). SIGTERM or SIGINT is passed to every worker, each of which finishes its requests in flight
  * and closes its database as a single server does; the primary exits when all have. A worker that
  * dies while serving is replaced, at most MAX_RESTARTS times in RESTART_WINDOW_MS; past that, or when
- * the first worker fails to start, the primary stops them all and exits 1.
+ * the first worker fails to start, the primary stops them all and exits 1. A worker's /metrics asks the
+ * primary for every worker's metrics combined (cluster-metrics.ts).
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from '../logger';
+import { answerMetricsRequests } from './cluster-metrics';
 
 /** What a worker sends its primary once it listens (main.ts). */
 export const LISTENING_MESSAGE = 'fhir-directory:listening';
@@ -94,6 +96,7 @@ export async function runPrimary(count: number, logger: Logger): Promise<void> {
     stopAll(0);
   });
 
+  answerMetricsRequests();
   logger.info({ workers: count }, 'starting the first worker (migrations and seed), then the others');
   let first: Worker;
   try {

@@ -363,15 +363,52 @@ describe('every operation', () => {
     };
     const version = ['ETag', 'Last-Modified', 'X-Request-Id'];
     const written = ['ETag', 'Last-Modified', 'Location', 'X-Request-Id'];
-    expect(headersOf('GET /fhir/{type}/{id}', '200')).toEqual(version);
-    expect(headersOf('GET /fhir/{type}/{id}', '304')).toEqual(version);
-    expect(headersOf('GET /fhir/{type}/{id}/_history/{vid}', '200')).toEqual(version);
+    const cachedVersion = [...version, 'Cache-Control', 'Vary'].sort();
+    expect(headersOf('GET /fhir/{type}/{id}', '200')).toEqual(cachedVersion);
+    expect(headersOf('GET /fhir/{type}/{id}', '304')).toEqual(cachedVersion);
+    expect(headersOf('GET /fhir/{type}/{id}/_history/{vid}', '200')).toEqual(cachedVersion);
+    expect(headersOf('GET /fhir/{type}/{id}/_history/{vid}', '304')).toEqual(cachedVersion);
     expect(headersOf('POST /fhir/{type}', '201')).toEqual(written);
     expect(headersOf('PUT /fhir/{type}/{id}', '200')).toEqual(written);
     expect(headersOf('PUT /fhir/{type}/{id}', '201')).toEqual(written);
     expect(headersOf('PATCH /fhir/{type}/{id}', '200')).toEqual(written);
     expect(headersOf('DELETE /fhir/{type}/{id}', '200')).toEqual(version);
     expect(headersOf('DELETE /fhir/{type}/{id}', '204')).toEqual(version);
+  });
+  it('describes HTTP caching on every read, vread, search and history: If-None-Match, 304, ETag, Cache-Control, Vary', () => {
+    const cached = [
+      'GET /fhir/{type}/{id}',
+      'GET /fhir/{type}/{id}/_history/{vid}',
+      'GET /fhir/{type}',
+      'GET /fhir',
+      'GET /fhir/_history',
+      'GET /fhir/{type}/_history',
+      'GET /fhir/{type}/{id}/_history',
+    ];
+    for (const key of cached) {
+      const op = operations().find((o) => o.key === key)?.operation;
+      const params = (op?.parameters ?? []).map((p) => (p as { $ref?: string }).$ref);
+      expect({ key, ifNoneMatch: params.includes('#/components/parameters/If-None-Match') }).toEqual({
+        key,
+        ifNoneMatch: true,
+      });
+      for (const status of ['200', '304']) {
+        const headers = resolve(op?.responses[status] ?? { $ref: '#/missing' }).headers ?? {};
+        expect({
+          key,
+          status,
+          headers: Object.keys(headers)
+            .filter((h) => h !== 'X-Cache' && h !== 'Last-Modified')
+            .sort(),
+        }).toEqual({
+          key,
+          status,
+          headers: ['Cache-Control', 'ETag', 'Vary', 'X-Request-Id'],
+        });
+      }
+    }
+    const tag = doc.components.headers?.['Bundle-ETag'] as { schema: { pattern: string } };
+    expect('W/"AbC_-123"').toMatch(new RegExp(tag.schema.pattern));
   });
 });
 

@@ -63,8 +63,11 @@ export interface TypeCheckpoint {
   since?: string;
   /** The newest lastUpdated met from the source so far: its newest entry now is never older, unless it rewound. */
   newest?: string;
-  /** How the checkpoint was reached: an export's transactionTime may be later than any entry's lastUpdated. */
-  by?: 'history' | 'export';
+  /**
+   * `export` when `since` is an export's transactionTime and no entry was met (it may be later than
+   * any entry's lastUpdated); absent: `newest`, or else `since`, is the newest entry met.
+   */
+  by?: 'export';
 }
 
 export interface CheckpointBook {
@@ -275,7 +278,7 @@ async function probeRewind(
 ): Promise<{ reason?: string; newest?: string }> {
   const page = parseHistoryPage(await deps.client.getJson(`${type}/_history?_count=1`), type);
   const newest = page.entries.find((e) => e.lastUpdated !== undefined)?.lastUpdated;
-  const known = at.newest ?? (at.by === 'export' ? undefined : at.since);
+  const known = at.by === 'export' ? undefined : (at.newest ?? at.since);
   if (known === undefined) return newest ? { newest } : {};
   if (newest === undefined)
     return { reason: `its ${type} history is empty, and we had met entries up to ${known}` };
@@ -307,11 +310,19 @@ async function followHistory(
     summary.rewound = err.message;
     summary.mode = 'full-comparison';
     deps.log?.warn({ source: deps.source.name, type, reason: err.message }, 'sync: the source rewound');
-    const after: TypeCheckpoint = probed.newest
-      ? { since: probed.newest, newest: probed.newest, by: 'history' }
-      : {};
+    const after: TypeCheckpoint = probed.newest ? { since: probed.newest } : {};
     await compareInFull(deps, type, summary, kept, record, after);
   }
+}
+
+/**
+ * A history pass's checkpoint: `{ since }` when the newest entry met is the checkpoint itself; the
+ * newest entry met besides when the checkpoint is an export's transactionTime, later than it, or
+ * `by: 'export'` when no entry was met at all (nothing to compare the source's newest with).
+ */
+function historyCheckpoint(since: string, newestMet: string | undefined): TypeCheckpoint {
+  if (newestMet === undefined) return { since, by: 'export' };
+  return newestMet === since ? { since } : { since, newest: newestMet };
 }
 
 async function readHistory(
@@ -326,7 +337,7 @@ async function readHistory(
   const count = deps.pageSize ?? 1000;
   const met = new Set<string>();
   let newest = at.since;
-  let newestMet = at.newest ?? (at.by === 'export' ? undefined : at.since);
+  let newestMet = at.by === 'export' ? undefined : (at.newest ?? at.since);
   // The next page is read while this one is written (pipelining); its URL is known before.
   let pending: Promise<unknown> | undefined = deps.client.getJson(
     `${type}/_history?_count=${count}${asked ? `&_since=${encodeURIComponent(asked)}` : ''}`,
@@ -353,7 +364,7 @@ async function readHistory(
     const next: SyncCheckpoint = {
       types: {
         ...checkpoint.types,
-        [type]: newest ? { since: newest, ...(newestMet ? { newest: newestMet } : {}), by: 'history' } : {},
+        [type]: newest ? historyCheckpoint(newest, newestMet) : {},
       },
     };
     const result = await applyChanges(
@@ -428,7 +439,9 @@ async function followExport(
       const types = { ...checkpoint.types };
       for (const t of group.types) {
         const newest = newestMet.get(t);
-        types[t] = { since: manifest.transactionTime, ...(newest ? { newest } : {}), by: 'export' };
+        types[t] = newest
+          ? { since: manifest.transactionTime, newest }
+          : { since: manifest.transactionTime, by: 'export' };
       }
       return { types };
     };

@@ -17,11 +17,23 @@ import { parseSource, type SyncSourceSettings } from '../sync/source-settings';
 const USAGE = `Usage: fhir-directory sync --from BASE [--name NAME]
          [--auth none|header:NAME=VALUE|query:NAME=VALUE|smart:CLIENT_ID:KEY_FILE[:TOKEN_URL]]
          [--cert FILE --key FILE] [--ca FILE] [--types Organization,Endpoint] [--once | --interval 5m]
+         [--overlap 5s] [--export yes|no]
 `;
 
 export const SYNC_EXIT = { ok: 0, problems: 1, usage: 2, incomplete: 3, busy: 4 } as const;
 
-const OPTIONS = new Set(['--from', '--name', '--auth', '--cert', '--key', '--ca', '--types', '--interval']);
+const OPTIONS = new Set([
+  '--from',
+  '--name',
+  '--auth',
+  '--cert',
+  '--key',
+  '--ca',
+  '--types',
+  '--interval',
+  '--overlap',
+  '--export',
+]);
 
 function parseArgs(args: string[]): { settings: SyncSourceSettings } | { problems: string[] } {
   const raw: Record<string, string> = {};
@@ -48,7 +60,10 @@ function parseArgs(args: string[]): { settings: SyncSourceSettings } | { problem
 export function summaryLine(s: PassSummary): string {
   const counts = `created ${s.created}, updated ${s.updated}, deleted ${s.deleted}, unchanged ${s.unchanged}, rejected ${s.rejected}, conflicts ${s.conflicts}`;
   const types = s.types.map(
-    (t) => `${t.type} by ${t.mode} (${t.pages} pages${t.error ? `; stopped: ${t.error}` : ''})`,
+    (t) =>
+      `${t.type} by ${t.mode} (${t.pages} pages${t.exportFailed ? `; export not used: ${t.exportFailed}` : ''}${
+        t.rewound ? `; the source rewound: ${t.rewound}` : ''
+      }${t.error ? `; stopped: ${t.error}` : ''})`,
   );
   return `${s.source}: ${counts}; ${types.join('; ')}${s.complete ? '' : ' — INCOMPLETE'}`;
 }

@@ -42,12 +42,32 @@ import {
   type SourcePage,
 } from './source-pages';
 import { SourceError, type SourceClient } from './source-client';
+import {
+  ExportFailed,
+  SourceExport,
+  exportLevel,
+  exportPages,
+  type ExportOptions,
+  type ExportPage,
+} from './source-export';
 import { localId } from './local-identity';
-import type { SyncType } from './source-settings';
+import { DEFAULT_OVERLAP_MS, type SyncType } from './source-settings';
 
 /** Where each type's pass left off (kept in the sources registry, moved inside page transactions). */
 export interface SyncCheckpoint {
-  types: Partial<Record<SyncType, { since?: string }>>;
+  types: Partial<Record<SyncType, TypeCheckpoint>>;
+}
+
+export interface TypeCheckpoint {
+  /** The `_since` of the next pass (before the overlap margin is taken off). */
+  since?: string;
+  /** The newest lastUpdated met from the source so far: its newest entry now is never older, unless it rewound. */
+  newest?: string;
+  /**
+   * `export` when `since` is an export's transactionTime and no entry was met (it may be later than
+   * any entry's lastUpdated); absent: `newest`, or else `since`, is the newest entry met.
+   */
+  by?: 'export';
 }
 
 export interface CheckpointBook {
@@ -56,7 +76,7 @@ export interface CheckpointBook {
   write(session: WriteSession, checkpoint: SyncCheckpoint): Promise<void>;
 }
 
-export type TypeMode = 'history' | 'full-comparison';
+export type TypeMode = 'history' | 'full-comparison' | 'export';
 
 export interface TypeSummary extends SyncCounts {
   type: SyncType;
@@ -66,6 +86,10 @@ export interface TypeSummary extends SyncCounts {
   since?: string;
   /** Why the type's pass stopped short, when it did. */
   error?: string;
+  /** Why the source's `$export` was not used after all (the mode is then the fallback's). */
+  exportFailed?: string;
+  /** Why the source was found to have rewound (the mode is then a full comparison). */
+  rewound?: string;
 }
 
 export interface PassSummary extends SyncCounts {
@@ -89,6 +113,20 @@ export interface FollowDeps extends ApplyDeps {
   onProgress?: (progress: { type: SyncType; pages: number; counts: SyncCounts }) => void;
   /** Stops the pass between two pages (the server shutting down). */
   signal?: AbortSignal;
+  /** `_since` is the checkpoint less this much (sources committing out of timestamp order); DEFAULT_OVERLAP_MS when absent. */
+  overlapMs?: number;
+  /** Whether the source's `$export` may be used (true when absent). */
+  useExport?: boolean;
+  /** Caps on waiting for the source's export. */
+  exportOptions?: Omit<ExportOptions, 'signal'>;
+}
+
+/** The source went back in time (restored from a backup, or its clock did): a full comparison follows. */
+export class SourceRewound extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'SourceRewound';
+  }
 }
 
 /** The pass was asked to stop (FollowDeps.signal) between two pages. */
@@ -133,28 +171,64 @@ export async function followOnce(deps: FollowDeps): Promise<PassSummary> {
   }
   // Entries this pass keeps, over all types (a full comparison of Endpoints keeps those split out of Organizations).
   const kept = new Set<string>();
+  const typeSummaries = new Map<SyncType, TypeSummary>();
+  const records = new Map<SyncType, Record_>();
   for (const type of deps.types) {
     const mode: TypeMode = offersHistory(capabilities, type) ? 'history' : 'full-comparison';
     const typeSummary: TypeSummary = { type, mode, pages: 0, ...emptyCounts() };
     summary.types.push(typeSummary);
-    const record = (counts: SyncCounts, problems: SyncProblem[]): void => {
+    typeSummaries.set(type, typeSummary);
+    records.set(type, (counts: SyncCounts, problems: SyncProblem[]): void => {
       add(typeSummary, counts);
       add(summary, counts);
       summary.problems.push(...problems.slice(0, MAX_PROBLEMS - summary.problems.length));
       for (const p of problems) deps.log?.warn({ source: deps.source.name, ...p }, `sync: ${p.kind}`);
       deps.onProgress?.({ type, pages: typeSummary.pages, counts: summary });
-    };
+    });
+  }
+  const fail = (typeSummary: TypeSummary, err: unknown): boolean => {
+    summary.complete = false;
+    typeSummary.error =
+      err instanceof Error ? `${err.name === 'Error' ? '' : `${err.name}: `}${err.message}` : String(err);
+    deps.log?.error(
+      { source: deps.source.name, type: typeSummary.type, err: typeSummary.error },
+      'sync: pass stopped',
+    );
+    if (!(err instanceof MalformedPage || err instanceof SourceError || err instanceof PassStopped))
+      throw err;
+    return err instanceof PassStopped;
+  };
+  const done = new Set<SyncType>();
+  for (const group of exportGroups(deps, capabilities, await deps.checkpoints.read())) {
     try {
-      if (mode === 'history') await followHistory(deps, type, typeSummary, record);
+      await followExport(deps, group, typeSummaries, records);
+      for (const type of group.types) done.add(type);
+    } catch (err) {
+      if (err instanceof PassStopped) {
+        fail(typeSummaries.get(group.types[0] as SyncType) as TypeSummary, err);
+        summary.finishedAt = new Date().toISOString();
+        return summary;
+      }
+      if (!(err instanceof ExportFailed || err instanceof SourceError || err instanceof MalformedPage))
+        throw err;
+      const reason = `${err.name}: ${err.message}`;
+      deps.log?.warn({ source: deps.source.name, types: group.types, err: reason }, 'sync: export not used');
+      for (const type of group.types) {
+        const typeSummary = typeSummaries.get(type) as TypeSummary;
+        typeSummary.exportFailed = reason;
+        typeSummary.mode = offersHistory(capabilities, type) ? 'history' : 'full-comparison';
+      }
+    }
+  }
+  for (const type of deps.types) {
+    if (done.has(type)) continue;
+    const typeSummary = typeSummaries.get(type) as TypeSummary;
+    const record = records.get(type) as Record_;
+    try {
+      if (typeSummary.mode === 'history') await followHistory(deps, type, typeSummary, kept, record);
       else await compareInFull(deps, type, typeSummary, kept, record);
     } catch (err) {
-      summary.complete = false;
-      typeSummary.error =
-        err instanceof Error ? `${err.name === 'Error' ? '' : `${err.name}: `}${err.message}` : String(err);
-      deps.log?.error({ source: deps.source.name, type, err: typeSummary.error }, 'sync: pass stopped');
-      if (!(err instanceof MalformedPage || err instanceof SourceError || err instanceof PassStopped))
-        throw err;
-      if (err instanceof PassStopped) break;
+      if (fail(typeSummary, err)) break;
     }
   }
   summary.finishedAt = new Date().toISOString();
@@ -184,39 +258,238 @@ async function planPage(
   return { changes, problems };
 }
 
+/** `since` less the overlap margin, as an instant. */
+function sinceWithOverlap(deps: FollowDeps, since: string): string {
+  return new Date(instant(since) - (deps.overlapMs ?? DEFAULT_OVERLAP_MS)).toISOString();
+}
+
+/** Timestamps a source rounds (to the second) may come this much before the `_since` asked. */
+const ROUNDING_MS = 1000;
+
+/**
+ * Whether the source rewound since the checkpoint: its newest history entry (`_history?_count=1`)
+ * is older than the newest one we met from it, or its history is empty. Gives the reason (undefined:
+ * it did not), and the source's newest lastUpdated (the checkpoint after a full comparison).
+ */
+async function probeRewind(
+  deps: FollowDeps,
+  type: SyncType,
+  at: TypeCheckpoint,
+): Promise<{ reason?: string; newest?: string }> {
+  const page = parseHistoryPage(await deps.client.getJson(`${type}/_history?_count=1`), type);
+  const newest = page.entries.find((e) => e.lastUpdated !== undefined)?.lastUpdated;
+  const known = at.by === 'export' ? undefined : (at.newest ?? at.since);
+  if (known === undefined) return newest ? { newest } : {};
+  if (newest === undefined)
+    return { reason: `its ${type} history is empty, and we had met entries up to ${known}` };
+  if (instant(newest) < instant(known))
+    return {
+      reason: `its newest ${type} entry is of ${newest}, older than ${known}, the newest we had met`,
+      newest,
+    };
+  return { newest };
+}
+
 async function followHistory(
   deps: FollowDeps,
   type: SyncType,
   summary: TypeSummary,
+  kept: Set<string>,
   record: Record_,
 ): Promise<void> {
   const checkpoint = await deps.checkpoints.read();
-  const since = checkpoint.types[type]?.since;
+  const at = checkpoint.types[type] ?? {};
+  const since = at.since;
+  let probed: { reason?: string; newest?: string } = {};
+  if (since !== undefined) probed = await probeRewind(deps, type, at);
+  try {
+    if (probed.reason) throw new SourceRewound(probed.reason);
+    await readHistory(deps, type, summary, checkpoint, record);
+  } catch (err) {
+    if (!(err instanceof SourceRewound)) throw err;
+    summary.rewound = err.message;
+    summary.mode = 'full-comparison';
+    deps.log?.warn({ source: deps.source.name, type, reason: err.message }, 'sync: the source rewound');
+    const after: TypeCheckpoint = probed.newest ? { since: probed.newest } : {};
+    await compareInFull(deps, type, summary, kept, record, after);
+  }
+}
+
+/**
+ * A history pass's checkpoint: `{ since }` when the newest entry met is the checkpoint itself; the
+ * newest entry met besides when the checkpoint is an export's transactionTime, later than it, or
+ * `by: 'export'` when no entry was met at all (nothing to compare the source's newest with).
+ */
+function historyCheckpoint(since: string, newestMet: string | undefined): TypeCheckpoint {
+  if (newestMet === undefined) return { since, by: 'export' };
+  return newestMet === since ? { since } : { since, newest: newestMet };
+}
+
+async function readHistory(
+  deps: FollowDeps,
+  type: SyncType,
+  summary: TypeSummary,
+  checkpoint: SyncCheckpoint,
+  record: Record_,
+): Promise<void> {
+  const at = checkpoint.types[type] ?? {};
+  const asked = at.since === undefined ? undefined : sinceWithOverlap(deps, at.since);
   const count = deps.pageSize ?? 1000;
-  let url: string | undefined =
-    `${type}/_history?_count=${count}${since ? `&_since=${encodeURIComponent(since)}` : ''}`;
   const met = new Set<string>();
-  let newest = since;
-  while (url !== undefined) {
+  let newest = at.since;
+  let newestMet = at.by === 'export' ? undefined : (at.newest ?? at.since);
+  // The next page is read while this one is written (pipelining); its URL is known before.
+  let pending: Promise<unknown> | undefined = deps.client.getJson(
+    `${type}/_history?_count=${count}${asked ? `&_since=${encodeURIComponent(asked)}` : ''}`,
+  );
+  while (pending !== undefined) {
     checkStopped(deps);
-    const page: SourcePage = parseHistoryPage(await deps.client.getJson(url), type);
+    const page: SourcePage = parseHistoryPage(await pending, type);
+    pending = page.next === undefined ? undefined : deps.client.getJson(page.next);
+    pending?.catch(() => undefined);
     summary.pages += 1;
-    for (const e of page.entries)
-      if (e.lastUpdated && instant(e.lastUpdated) > instant(newest)) newest = e.lastUpdated;
+    for (const e of page.entries) {
+      if (!e.lastUpdated) continue;
+      if (asked !== undefined && instant(e.lastUpdated) < instant(asked) - ROUNDING_MS)
+        throw new SourceRewound(
+          `its history since ${asked} holds ${type}/${e.id} of ${e.lastUpdated}, before what we asked`,
+        );
+      if (instant(e.lastUpdated) > instant(newest)) newest = e.lastUpdated;
+      if (instant(e.lastUpdated) > instant(newestMet)) newestMet = e.lastUpdated;
+    }
     const fresh = latestPerEntry(page.entries, 'newest-first').filter((e) => !met.has(e.id));
     for (const e of fresh) met.add(e.id);
     const { changes, problems } = await planPage(deps, fresh);
-    const last = page.next === undefined;
-    const next: SyncCheckpoint = { types: { ...checkpoint.types, [type]: newest ? { since: newest } : {} } };
+    const last = pending === undefined;
+    const next: SyncCheckpoint = {
+      types: {
+        ...checkpoint.types,
+        [type]: newest ? historyCheckpoint(newest, newestMet) : {},
+      },
+    };
     const result = await applyChanges(
       deps,
       changes,
       last ? (session) => deps.checkpoints.write(session, next) : undefined,
     );
     record(withPlanned(result.counts, problems), [...problems, ...result.problems]);
-    url = page.next;
   }
   if (newest) summary.since = newest;
+}
+
+interface ExportGroup {
+  level: 'system' | 'type';
+  types: SyncType[];
+  /** The checkpoint of an incremental export (`_since`); undefined for a first copy. */
+  since?: string;
+}
+
+/**
+ * The exports a pass runs: a first copy of each type without a checkpoint, and the incremental pass
+ * of a type the source offers no history of, when the source offers `$export` for them (one system-
+ * level job for the types that share a checkpoint, else one type-level job per type).
+ */
+function exportGroups(deps: FollowDeps, capabilities: unknown, checkpoint: SyncCheckpoint): ExportGroup[] {
+  if (deps.useExport === false) return [];
+  const groups: ExportGroup[] = [];
+  for (const type of deps.types) {
+    const level = exportLevel(capabilities, type);
+    const since = checkpoint.types[type]?.since;
+    if (level === undefined || (since !== undefined && offersHistory(capabilities, type))) continue;
+    const shared = groups.find((g) => g.level === 'system' && level === 'system' && g.since === since);
+    if (shared) shared.types.push(type);
+    else groups.push({ level, types: [type], ...(since === undefined ? {} : { since }) });
+  }
+  return groups;
+}
+
+/**
+ * One export read into this directory: kicked off, polled, its files streamed in pages, each page
+ * one transaction; the checkpoint (the manifest's transactionTime, for every type of the job) is
+ * written in the transaction of the last page. The next page is read while one is written. The job
+ * is cancelled (DELETE) whether it ends or is abandoned.
+ */
+async function followExport(
+  deps: FollowDeps,
+  group: ExportGroup,
+  summaries: Map<SyncType, TypeSummary>,
+  records: Map<SyncType, Record_>,
+): Promise<void> {
+  const checkpoint = await deps.checkpoints.read();
+  const asked = group.since === undefined ? undefined : sinceWithOverlap(deps, group.since);
+  const job = await SourceExport.kickOff(deps.client, group.level, group.types, asked);
+  try {
+    const manifest = await job.manifest({
+      ...deps.exportOptions,
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    });
+    checkStopped(deps);
+    if (group.since !== undefined && instant(manifest.transactionTime) < instant(group.since))
+      throw new ExportFailed(
+        `the source rewound: its export's transactionTime ${manifest.transactionTime} is before ${group.since}, our checkpoint (a full comparison follows)`,
+      );
+    for (const type of group.types) {
+      const s = summaries.get(type) as TypeSummary;
+      s.mode = 'export';
+    }
+    const newestMet = new Map<SyncType, string | undefined>(
+      group.types.map((t) => [t, checkpoint.types[t]?.newest]),
+    );
+    const finalCheckpoint = (): SyncCheckpoint => {
+      const types = { ...checkpoint.types };
+      for (const t of group.types) {
+        const newest = newestMet.get(t);
+        types[t] = newest
+          ? { since: manifest.transactionTime, newest }
+          : { since: manifest.transactionTime, by: 'export' };
+      }
+      return { types };
+    };
+    const pages = exportPages(deps.client, manifest, group.types, deps.pageSize ?? 1000);
+    const quiet = <T>(p: Promise<T>): Promise<T> => {
+      p.catch(() => undefined);
+      return p;
+    };
+    try {
+      // Two pages read ahead: the one after the page being written says whether that one is the last.
+      let current = await pages.next();
+      let following = current.done ? current : await pages.next();
+      if (current.done) {
+        await applyChanges(deps, [], (session) => deps.checkpoints.write(session, finalCheckpoint()));
+        return;
+      }
+      while (!current.done) {
+        checkStopped(deps);
+        const page: ExportPage = current.value;
+        const last = following.done === true;
+        const ahead = last ? undefined : quiet(pages.next());
+        const summary = summaries.get(page.type) as TypeSummary;
+        summary.pages += 1;
+        for (const e of page.entries)
+          if (e.lastUpdated && instant(e.lastUpdated) > instant(newestMet.get(page.type)))
+            newestMet.set(page.type, e.lastUpdated);
+        const { changes, problems } = await planPage(deps, latestPerEntry(page.entries, 'in-order'));
+        const result = await applyChanges(
+          deps,
+          changes,
+          last ? (session) => deps.checkpoints.write(session, finalCheckpoint()) : undefined,
+        );
+        (records.get(page.type) as Record_)(withPlanned(result.counts, problems), [
+          ...problems,
+          ...result.problems,
+        ]);
+        current = following;
+        following = ahead === undefined ? following : await ahead;
+      }
+      for (const t of group.types) (summaries.get(t) as TypeSummary).since = manifest.transactionTime;
+    } finally {
+      await pages.return(undefined).catch(() => undefined);
+    }
+  } finally {
+    await job.cancel().catch((err: unknown) => {
+      deps.log?.warn({ source: deps.source.name, err: String(err) }, 'sync: could not cancel the export');
+    });
+  }
 }
 
 async function compareInFull(
@@ -225,6 +498,7 @@ async function compareInFull(
   summary: TypeSummary,
   kept: Set<string>,
   record: Record_,
+  after: TypeCheckpoint = {},
 ): Promise<void> {
   const count = deps.pageSize ?? 1000;
   const met = new Set<string>();
@@ -261,7 +535,7 @@ async function compareInFull(
   }));
   const checkpoint = await deps.checkpoints.read();
   const result = await applyChanges(deps, deletions, (session) =>
-    deps.checkpoints.write(session, { types: { ...checkpoint.types, [type]: {} } }),
+    deps.checkpoints.write(session, { types: { ...checkpoint.types, [type]: after } }),
   );
   record(result.counts, result.problems);
 }

@@ -12,7 +12,7 @@ import type { Logger } from '../logger';
 import { secondsSince } from '../observability/duration-histogram';
 import type { SourceJson, SourceRecord } from '../storage/source-store';
 import { ownedBy, type SourceIdentity } from './apply-changes';
-import { followOnce, type PassSummary, type SyncCheckpoint } from './follow-source';
+import { followOnce, type FollowDeps, type PassSummary, type SyncCheckpoint } from './follow-source';
 import { SourceClient, type SourceClientOptions } from './source-client';
 import type { SyncSourceSettings } from './source-settings';
 
@@ -27,6 +27,8 @@ export interface RunDeps {
   pageSize?: number;
   onProgress?: Parameters<typeof followOnce>[0]['onProgress'];
   signal?: AbortSignal;
+  /** Caps on waiting for a source's export (follow-source.ts). */
+  exportOptions?: FollowDeps['exportOptions'];
 }
 
 /** What a pass came to: its summary, or `busy` when another process (or pass) holds the source's lease. */
@@ -39,6 +41,8 @@ function storedSettings(settings: SyncSourceSettings): SourceJson {
     auth: settings.auth.kind,
     mutualTls: settings.tls.cert !== undefined,
     ...(settings.intervalMs === undefined ? {} : { intervalMs: settings.intervalMs }),
+    ...(settings.overlapMs === undefined ? {} : { overlapMs: settings.overlapMs }),
+    ...(settings.useExport === undefined ? {} : { useExport: settings.useExport }),
   };
 }
 
@@ -111,6 +115,9 @@ export async function runSourcePass(deps: RunDeps): Promise<RunResult> {
       ...(deps.pageSize ? { pageSize: deps.pageSize } : {}),
       ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
       ...(deps.signal ? { signal: deps.signal } : {}),
+      ...(settings.overlapMs === undefined ? {} : { overlapMs: settings.overlapMs }),
+      ...(settings.useExport === undefined ? {} : { useExport: settings.useExport }),
+      ...(deps.exportOptions ? { exportOptions: deps.exportOptions } : {}),
     });
     ctx.jobMetrics?.recordSyncPass(source.name, secondsSince(started), summary);
     await setStatus(ctx, source.name, {

@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { importJWK, SignJWT } from 'jose';
-import { Agent, request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { algorithmOf, readPrivateKey } from '../security/private-jwk';
 import type { SourceAuth, SyncSourceSettings } from './source-settings';
 
@@ -136,8 +136,103 @@ export class SourceClient {
     }
   }
 
+  /**
+   * A request with the source's auth and the retries, answered whatever its status (the Bulk Data
+   * kick-off, status and cancel requests read their own statuses and headers).
+   */
+  async exchange(
+    method: 'GET' | 'DELETE',
+    pathOrUrl: string,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
+    const url = this.withQueryAuth(this.resolve(pathOrUrl));
+    return this.withRetries(`${method} ${pathOrUrl}`, async () =>
+      this.send(url, method, {
+        accept: 'application/fhir+json, application/json',
+        ...headers,
+        ...(await this.authHeaders()),
+      }),
+    );
+  }
+
+  /**
+   * The lines of an NDJSON file, streamed: never the whole file in memory, one line at most
+   * `maxBodyBytes`. A file on the source's origin is read with its credentials; one on another
+   * origin (a storage service the source hands files out from) only when `requiresAccessToken` is
+   * false, and then with none of them (no header, no query parameter, no client certificate): our
+   * credentials never leave the source's origin, so a file elsewhere that needs a token is refused.
+   * The request is retried like the others until its body starts; a failure in the body ends the read.
+   */
+  async *lines(fileUrl: string, requiresAccessToken: boolean): AsyncGenerator<string> {
+    const absolute = /^https?:\/\//i.test(fileUrl) ? fileUrl : this.resolve(fileUrl);
+    const own = new URL(absolute).origin === this.origin;
+    if (!own && requiresAccessToken)
+      throw new SourceError(
+        `the export file ${new URL(absolute).origin}${new URL(absolute).pathname} is on another origin and needs an access token: our credentials go to ${this.origin} only`,
+      );
+    const url = own ? this.withQueryAuth(absolute) : absolute;
+    const dispatcher = own ? this.agent : this.plainAgent();
+    let response: Dispatcher.ResponseData | undefined;
+    await this.withRetries(`GET ${stripSecrets(url, this.auth)}`, async () => {
+      const r = await request(url, {
+        method: 'GET',
+        headers: { accept: 'application/fhir+ndjson', ...(own ? await this.authHeaders() : {}) },
+        dispatcher,
+      });
+      if (r.statusCode === 200) {
+        response = r;
+        return { status: 200, headers: r.headers, text: '' };
+      }
+      const text = await r.body.text().catch(() => '');
+      return { status: r.statusCode, headers: r.headers, text };
+    }).then((answer) => {
+      if (answer.status !== 200)
+        throw new SourceError(
+          `GET ${stripSecrets(url, this.auth)} answered ${answer.status}: ${answer.text.slice(0, 300)}`,
+          answer.status,
+        );
+    });
+    const body = (response as Dispatcher.ResponseData).body;
+    body.setEncoding('utf8');
+    let held = '';
+    try {
+      for await (const chunk of body as AsyncIterable<string>) {
+        held += chunk;
+        let end = held.indexOf('\n');
+        while (end >= 0) {
+          const line = held.slice(0, end).trim();
+          held = held.slice(end + 1);
+          if (line !== '') yield line;
+          end = held.indexOf('\n');
+        }
+        if (held.length > this.options.maxBodyBytes)
+          throw new SourceError(
+            `${stripSecrets(url, this.auth)}: a line over ${this.options.maxBodyBytes} bytes`,
+          );
+      }
+    } catch (err) {
+      if (err instanceof SourceError) throw err;
+      throw new SourceError(`GET ${stripSecrets(url, this.auth)}: the file broke off: ${describe(err)}`);
+    } finally {
+      body.destroy();
+    }
+    if (held.trim() !== '') yield held.trim();
+  }
+
+  private plain: Agent | undefined;
+
+  /** For files on another origin: the same timeouts, no client certificate. */
+  private plainAgent(): Agent {
+    this.plain ??= new Agent({
+      connect: { timeout: this.options.connectTimeoutMs },
+      headersTimeout: this.options.readTimeoutMs,
+      bodyTimeout: this.options.readTimeoutMs,
+    });
+    return this.plain;
+  }
+
   async close(): Promise<void> {
-    await this.agent.close();
+    await Promise.all([this.agent.close(), this.plain?.close()]);
   }
 
   private withQueryAuth(url: string): string {
@@ -155,7 +250,7 @@ export class SourceClient {
 
   private async send(
     url: string,
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'DELETE',
     headers: Record<string, string>,
     body?: string,
   ): Promise<Answer> {

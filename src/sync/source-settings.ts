@@ -39,6 +39,24 @@ export interface SyncSourceSettings {
   types: SyncType[];
   /** How often the server (or `sync --interval`) runs a pass; undefined: once. */
   intervalMs?: number;
+  /**
+   * How far before the checkpoint an incremental pass reads again (`_since` = checkpoint − overlap),
+   * for sources that commit out of timestamp order; DEFAULT_OVERLAP_MS when absent.
+   */
+  overlapMs?: number;
+  /** Whether a first copy may use the source's Bulk Data `$export` (true when absent). */
+  useExport?: boolean;
+}
+
+/** The overlap margin when none is set: a few seconds. */
+export const DEFAULT_OVERLAP_MS = 5000;
+
+/** `0`, `500ms`, `5s`, `2m` (or plain seconds) as milliseconds, up to an hour; undefined when it is none of these. */
+export function parseOverlap(text: string): number | undefined {
+  const m = /^(\d{1,7})(ms|s|m)?$/.exec(text.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm'];
+  return n <= 3_600_000 ? n : undefined;
 }
 
 export interface SettingsProblem {
@@ -100,6 +118,8 @@ export interface RawSource {
   ca?: unknown;
   types?: unknown;
   interval?: unknown;
+  overlap?: unknown;
+  export?: unknown;
 }
 
 /** One source as the CLI's options or one SYNC_SOURCES item give it; `at` prefixes each problem's field. */
@@ -145,10 +165,35 @@ export function parseSource(raw: RawSource, at = ''): Parsed<SyncSourceSettings>
     if (intervalMs === undefined)
       problem('interval', "must be a duration such as '30s', '5m' or '1h' (at least 1s)");
   }
+  let overlapMs: number | undefined;
+  if (raw.overlap !== undefined) {
+    overlapMs = typeof raw.overlap === 'string' ? parseOverlap(raw.overlap) : undefined;
+    if (overlapMs === undefined)
+      problem('overlap', "must be a duration such as '0', '500ms', '5s' or '1m' (at most 1h)");
+  }
+  let useExport: boolean | undefined;
+  if (raw.export !== undefined) {
+    useExport =
+      raw.export === true || raw.export === 'yes'
+        ? true
+        : raw.export === false || raw.export === 'no'
+          ? false
+          : undefined;
+    if (useExport === undefined) problem('export', 'must be yes or no (true or false in SYNC_SOURCES)');
+  }
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
-    value: { name, from, auth, tls, types, ...(intervalMs === undefined ? {} : { intervalMs }) },
+    value: {
+      name,
+      from,
+      auth,
+      tls,
+      types,
+      ...(intervalMs === undefined ? {} : { intervalMs }),
+      ...(overlapMs === undefined ? {} : { overlapMs }),
+      ...(useExport === undefined ? {} : { useExport }),
+    },
   };
 }
 
@@ -173,7 +218,18 @@ export function parseSyncSources(text: string): Parsed<SyncSourceSettings[]> {
       problems.push({ field: `SYNC_SOURCES[${index}]`, message: 'must be an object' });
       return;
     }
-    const known = new Set(['name', 'from', 'auth', 'cert', 'key', 'ca', 'types', 'interval']);
+    const known = new Set([
+      'name',
+      'from',
+      'auth',
+      'cert',
+      'key',
+      'ca',
+      'types',
+      'interval',
+      'overlap',
+      'export',
+    ]);
     for (const key of Object.keys(item))
       if (!known.has(key)) problems.push({ field: `${at}${key}`, message: 'is not a source setting' });
     const parsed = parseSource(item, at);

@@ -149,7 +149,7 @@ export function createPostgresStore(db: SqlClient, options: PostgresStoreOptions
     history: (query: HistoryQuery, options?: ReadOptions): Promise<HistoryPage> =>
       runHistory(reader(db, options), query),
 
-    search: (query, options) => runSearch(reader(db, options), query, options?.maxCost),
+    search: (query, options) => runSearch(reader(db, options), query, options?.maxCost, options?.withHead),
     include: (specs, matches, cap, options) =>
       runIncludes(reader(db, options), specs, matches, cap, options?.maxCost),
 

@@ -37,6 +37,8 @@ export interface ReadOptions {
    * `_total` is left out, and its includes stop, when their statements would take it over.
    */
   maxCost?: number;
+  /** A search reads the store head in its page's own statement and answers it (SearchResult.head). */
+  withHead?: boolean;
 }
 
 export interface ResourceReader {

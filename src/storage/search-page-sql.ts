@@ -71,8 +71,13 @@ type PageKey = ReturnType<typeof sortKeySql> & { descending: boolean };
 /**
  * One page: matching current resources ordered by the sort keys then id, after the keyset cursor.
  * The page query selects the key values so the next cursor can be built from the last row.
+ * `content: false` leaves the resources' content out (the page's ids and keys only); `head: true`
+ * adds the store head's columns, head_seq and head_epoch, read in the same snapshot.
  */
-export function compileSearch(query: SearchQuery): CompiledSearch {
+export function compileSearch(
+  query: SearchQuery,
+  options: { content?: boolean; head?: boolean } = {},
+): CompiledSearch {
   const b = new SqlBuilder();
   const typeCondition = query.types
     ? `r.resource_type = ANY(${b.bind(query.types)}::text[])`
@@ -99,10 +104,26 @@ export function compileSearch(query: SearchQuery): CompiledSearch {
   const offset = query.offset ? ` OFFSET ${b.bind(query.offset)}` : '';
   const pageSql = `SELECT p.* FROM (${inner}) p ${outerWhere.length ? `WHERE ${outerWhere.join(' AND ')}` : ''}
     ORDER BY ${order.join(', ')} LIMIT ${limit}${offset}`;
-  const sql = `SELECT c.version_id, c.last_updated, c.deleted, c.seq, c.content, p.*
+  // Without content (a large page, whose content is read in slices after it: content-slice-sql.ts),
+  // the page is its ids and sort keys.
+  const sql =
+    options.content === false
+      ? pageSql
+      : `SELECT c.version_id, c.last_updated, c.deleted, c.seq, c.content, p.*
     FROM (${pageSql}) p JOIN resource c ON c.resource_type = p.resource_type AND c.id = p.id
     ORDER BY ${order.join(', ')}`;
-  return { ...b.compiled(sql), ...(count ? { count } : {}), keyCount: keys.length };
+  // With the head: the store head read in this statement's snapshot (one row even when nothing matches,
+  // whose page columns are then NULL), the page in the same order.
+  const headed = `SELECT hd.head_seq, hd.head_epoch, q.*
+    FROM (SELECT (SELECT max(seq) FROM resource_history) AS head_seq,
+                 (SELECT epoch FROM store_epoch WHERE id = 1) AS head_epoch) hd
+    LEFT JOIN (${sql}) q ON true
+    ORDER BY ${order.map((o) => o.replace(/^p\./, 'q.')).join(', ')}`;
+  return {
+    ...b.compiled(options.head ? headed : sql),
+    ...(count ? { count } : {}),
+    keyCount: keys.length,
+  };
 }
 
 /** (k0, k1, …, [type,] id) after the cursor, each key in its own direction. */

@@ -93,6 +93,11 @@ export interface SearchResult {
   total?: number;
   /** `_total` was asked for but its count was estimated over the request's cost budget, so it is absent. */
   totalTooCostly?: true;
+  /**
+   * When asked for (ReadOptions.withHead): the store head (ResourceStore.head) as the statement that
+   * read the page saw it, in the same snapshot: every part of the answer was read at this head or later.
+   */
+  head?: { seq: number; epoch: number };
 }
 
 export interface IncludeResult {

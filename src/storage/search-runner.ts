@@ -8,6 +8,7 @@ import { SearchTooCostlyError } from './storage-errors';
 import { compileHistory } from './history-sql';
 import { compileInclude } from './include-sql';
 import { compileSearch } from './search-page-sql';
+import { CONTENT_SLICE, compileContentSlice } from './content-slice-sql';
 import type {
   Condition,
   HistoryPage,
@@ -69,6 +70,7 @@ export async function runSearch(
   db: SqlExecutor,
   query: SearchQuery,
   maxCost?: number,
+  withHead = false,
 ): Promise<SearchResult> {
   const compiled = compileSearch(query);
   // A count-only search (`_summary=count`) is its count: that is the statement to weigh.
@@ -77,9 +79,28 @@ export async function runSearch(
     const estimate = await estimatedCost(db, compiled.sql, compiled.params);
     if (estimate > maxCost) throw new SearchTooCostlyError(estimate, maxCost);
   }
-  const rows = await db.query<Row>(compiled.sql, compiled.params);
+  // A large page is read as its ids and sort keys first, then its content in slices.
+  let rows: IdRow[];
+  let records: VersionRecord[];
+  let head: SearchResult['head'];
+  const headOf = <R extends IdRow>(read: R[]): R[] => {
+    const first = read[0];
+    if (withHead && first) head = { seq: Number(first.head_seq ?? 0), epoch: Number(first.head_epoch ?? 0) };
+    // With the head, a search that matches nothing is one row of NULLs.
+    return withHead ? read.filter((r) => r.id !== null) : read;
+  };
+  if (query.count > CONTENT_SLICE) {
+    const ids = compileSearch(query, { content: false, head: withHead });
+    rows = headOf(await db.query<IdRow>(ids.sql, ids.params));
+    records = await contentOf(db, rows.slice(0, query.count));
+  } else {
+    const page = withHead ? compileSearch(query, { head: true }) : compiled;
+    const full = headOf(await db.query<Row>(page.sql, page.params));
+    rows = full;
+    records = full.slice(0, query.count).map(toVersionRecord);
+  }
   const page = rows.slice(0, query.count);
-  const result: SearchResult = { records: page.map(toVersionRecord) };
+  const result: SearchResult = { records, ...(head ? { head } : {}) };
   const last = page[page.length - 1];
   if (rows.length > query.count && last) {
     result.next = {
@@ -104,6 +125,27 @@ export async function runSearch(
   return result;
 }
 
+type IdRow = Record<string, unknown> & { resource_type: string; id: string };
+
+/**
+ * The current versions of a large page's rows, in the page's order, read CONTENT_SLICE at a time:
+ * each slice a statement (a turn on PGlite's one connection) of its own. A resource deleted after the
+ * page's ids were read is left out; one updated meanwhile is answered in its newer version, as a
+ * search that ran a moment later would.
+ */
+async function contentOf(db: SqlExecutor, page: IdRow[]): Promise<VersionRecord[]> {
+  const found = new Map<string, VersionRecord>();
+  for (let start = 0; start < page.length; start += CONTENT_SLICE) {
+    const slice = page
+      .slice(start, start + CONTENT_SLICE)
+      .map((r) => ({ resourceType: r.resource_type, id: r.id }));
+    const compiled = compileContentSlice(slice);
+    for (const row of await db.query<Row>(compiled.sql, compiled.params))
+      found.set(`${row.resource_type}/${row.id}`, toVersionRecord(row));
+  }
+  return page.flatMap((r) => found.get(`${r.resource_type}/${r.id}`) ?? []);
+}
+
 /** A frontier wider than this (the default page is 20) has each include statement planned before it runs. */
 const WIDE_FRONTIER = 20;
 
@@ -125,31 +167,35 @@ export async function runIncludes(
   let frontier = matches;
   for (let round = 0; round < 4 && frontier.length > 0 && included.length <= cap && !tooCostly; round++) {
     const found: VersionRecord[] = [];
-    for (const spec of specs) {
+    specs: for (const spec of specs) {
       if (round > 0 && !spec.iterate) continue;
-      const compiled = compileInclude(spec, frontier, cap);
-      if (!compiled) continue;
-      // Includes of a wide frontier are weighed first, all of a request's together against one budget:
-      // ten :iterate specs over a 1,000-entry page ran 20 statements of 50-475 ms each, 4 s in all.
-      if (maxCost !== undefined && frontier.length > WIDE_FRONTIER) {
-        spent += await estimatedCost(db, compiled.sql, compiled.params);
-        if (spent > maxCost) {
-          tooCostly = true;
-          break;
+      // A wide frontier is followed CONTENT_SLICE entries at a time, each slice a statement (a turn
+      // on PGlite's one connection) of its own, so none of them carries megabytes.
+      for (let start = 0; start < frontier.length; start += CONTENT_SLICE) {
+        const compiled = compileInclude(spec, frontier.slice(start, start + CONTENT_SLICE), cap);
+        if (!compiled) continue;
+        // Includes of a wide frontier are weighed first, all of a request's together against one budget:
+        // ten :iterate specs over a 1,000-entry page ran 20 statements of 50-475 ms each, 4 s in all.
+        if (maxCost !== undefined && frontier.length > WIDE_FRONTIER) {
+          spent += await estimatedCost(db, compiled.sql, compiled.params);
+          if (spent > maxCost) {
+            tooCostly = true;
+            break specs;
+          }
         }
+        const rows = await db.query<Row>(compiled.sql, compiled.params);
+        for (const row of rows) {
+          const key = `${row.resource_type}/${row.id}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          const record = toVersionRecord(row);
+          found.push(record);
+          included.push(record);
+        }
+        // Past the cap the answer is truncated whatever else would match: stop asking (one round of
+        // ten specs could otherwise fetch ten times the cap).
+        if (included.length > cap) break specs;
       }
-      const rows = await db.query<Row>(compiled.sql, compiled.params);
-      for (const row of rows) {
-        const key = `${row.resource_type}/${row.id}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        const record = toVersionRecord(row);
-        found.push(record);
-        included.push(record);
-      }
-      // Past the cap the answer is truncated whatever else would match: stop asking (one round of
-      // ten specs could otherwise fetch ten times the cap).
-      if (included.length > cap) break;
     }
     frontier = found;
   }

@@ -225,8 +225,8 @@ export async function applyChanges(
 
 const HCID_SYSTEM = 'urn:ietf:rfc:3986';
 const NPI_SYSTEM = 'http://hl7.org/fhir/sid/us-npi';
-/** Values per look-up: under SEARCH_MAX_VALUES (500 by default). */
-const LOOKUP_VALUES = 200;
+/** Values per look-up: within SEARCH_MAX_VALUES's default (100). */
+const LOOKUP_VALUES = 100;
 
 /** The business identifiers that say which organization this is: its HCID OID and its NPI. */
 function businessIdentifiers(resource: Organization): string[] {

@@ -9,7 +9,7 @@
  */
 import { registerClient, tokenFor } from '../helpers/auth';
 import { call, expectOutcome, type FhirResponse } from '../helpers/fhir-client';
-import { organization } from '../helpers/resources';
+import { endpoint, organization } from '../helpers/resources';
 import { startTestDirectory, type TestDirectory } from '../helpers/test-directory';
 
 const NO_TOKEN = { authorization: '' };
@@ -181,6 +181,37 @@ describe('READ_ACCESS=public, with the response cache off', () => {
     expect(after.status).toBe(200);
     expect(after.headers.get('etag')).not.toBe(etag);
     expect(after.body.entry).toHaveLength(2);
+  });
+
+  // Without If-None-Match the head is read in the search's own page statement, not by a statement
+  // before it: its tag must be the one a conditional GET compares with, and move with every write.
+  it('tags a search that matches nothing, and the tag moves when a write makes it match', async () => {
+    const path = '/Organization?name=Notyetwell';
+    const empty = await call('GET', dir.url(path));
+    expect(empty.status).toBe(200);
+    expect(empty.body.entry).toBeUndefined();
+    const etag = empty.headers.get('etag') as string;
+    expect(etag).toMatch(/^W\/"/);
+    expectNotModified(await call('GET', dir.url(path), undefined, { 'if-none-match': etag }), etag);
+    await put(dir, 'nocache-c', 'Notyetwell Clinic');
+    const plain = await call('GET', dir.url(path));
+    expect(plain.headers.get('etag')).not.toBe(etag);
+    expect(plain.body.entry).toHaveLength(1);
+    const conditional = await call('GET', dir.url(path), undefined, { 'if-none-match': etag });
+    expect([conditional.status, conditional.headers.get('etag')]).toEqual([200, plain.headers.get('etag')]);
+  });
+
+  it('tags a page read in slices (over 100) like any other, and a write to a type it does not read moves it', async () => {
+    const path = '/Organization?_count=150';
+    const first = await call('GET', dir.url(path));
+    const etag = first.headers.get('etag') as string;
+    expect(first.body.entry.length).toBeGreaterThan(0);
+    expectNotModified(await call('GET', dir.url(path), undefined, { 'if-none-match': etag }), etag);
+    // Without a cache the tag is the whole store's head: never stale, if sometimes new for nothing.
+    expect((await call('POST', dir.url('/Endpoint'), endpoint())).status).toBe(201);
+    const after = await call('GET', dir.url(path), undefined, { 'if-none-match': etag });
+    expect(after.status).toBe(200);
+    expect(after.headers.get('etag')).not.toBe(etag);
   });
 });
 

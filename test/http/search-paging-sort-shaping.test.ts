@@ -221,6 +221,15 @@ describe('page size, totals and shaping', () => {
     const rest = await followPages('/HealthcareService?_count=5000');
     expect(rest).toHaveLength(1003);
     expect(new Set(rest).size).toBe(1003);
+    // A page over 100 is read as its ids, then its content 100 at a time: the same resources in the
+    // same order as pages of 50 (read in one statement each), and its next link goes on from there.
+    // (By id: a large page sorted by name with a cursor is estimated over SEARCH_MAX_COST.)
+    const small = await followPages('/HealthcareService?_count=50');
+    const large = await get('/HealthcareService?_count=250');
+    expect(idsOf(large)).toEqual(small.slice(0, 250));
+    expect(entriesOf(large).every((e: any) => /^Service \d+$/.test(e.resource.name))).toBe(true);
+    const largeAll = await followPages('/HealthcareService?_count=250');
+    expect(largeAll).toEqual(small);
   });
 
   it('_total=accurate gives the total, _total=none does not', async () => {

@@ -210,6 +210,60 @@ describe('patch (PATCH with application/json-patch+json)', () => {
     );
     expect((await call('GET', dir.url(`/Endpoint/${id}`))).body.meta.versionId).toBe('2');
   });
+
+  // The patch is applied and indexed before the write lock on the version read then, and again under
+  // the lock when another write came in between: racing PATCHes each patch what the one before stored.
+  it('applies every one of 12 racing PATCHes of one resource exactly, each on the version before it', async () => {
+    const created = await call('POST', dir.url('/Organization'), organization({ name: 'patched by many' }));
+    const id = created.body.id as string;
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, n) =>
+        call(
+          'PATCH',
+          dir.url(`/Organization/${id}`),
+          [{ op: 'add', path: '/identifier/-', value: { system: 'urn:test:racer', value: `racer-${n}` } }],
+          patchHeaders,
+        ),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array(12).fill(200));
+    const versions = results.map((r) => Number(r.body.meta.versionId)).sort((a, b) => a - b);
+    expect(versions).toEqual(Array.from({ length: 12 }, (_, n) => n + 2));
+    const current = await call('GET', dir.url(`/Organization/${id}`));
+    const added = (current.body.identifier as { system: string; value: string }[])
+      .filter((i) => i.system === 'urn:test:racer')
+      .map((i) => i.value);
+    expect(added.sort()).toEqual(Array.from({ length: 12 }, (_, n) => `racer-${n}`).sort());
+    // The index rows are those of what was stored: every added identifier is found.
+    for (const n of [0, 5, 11]) {
+      const found = await call('GET', dir.url(`/Organization?identifier=urn:test:racer|racer-${n}`));
+      expect(found.body.entry?.map((e: { resource: { id: string } }) => e.resource.id)).toEqual([id]);
+    }
+  });
+
+  it('gives exactly one winner among 12 racing PATCHes with the same If-Match; the others are 412', async () => {
+    const created = await call('POST', dir.url('/Endpoint'), endpoint());
+    const id = created.body.id as string;
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, n) =>
+        call('PATCH', dir.url(`/Endpoint/${id}`), [{ op: 'replace', path: '/name', value: `racer ${n}` }], {
+          ...patchHeaders,
+          'if-match': 'W/"1"',
+        }),
+      ),
+    );
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 412)).toHaveLength(11);
+    const winner = results.find((r) => r.status === 200);
+    const current = await call('GET', dir.url(`/Endpoint/${id}`));
+    expect([current.body.name, current.body.meta.versionId]).toEqual([winner?.body.name, '2']);
+    const found = await call(
+      'GET',
+      dir.url(`/Endpoint?_id=${id}&name=${encodeURIComponent(String(winner?.body.name))}`),
+    );
+    expect(found.body.entry).toHaveLength(1);
+  });
 });
 
 describe('delete', () => {

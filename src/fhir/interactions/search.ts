@@ -12,7 +12,7 @@ import { isLenient } from '../query-parameters';
 import type { FhirRequest, FhirResult } from '../request';
 import type { FhirContext } from '../context';
 import { parseSearch } from '../search/parse-search';
-import { cachedAnswer, type CacheScope } from '../search/cached-answer';
+import { cachedAnswer, type CacheScope, type HeadSlot } from '../search/cached-answer';
 import type { Computed } from '../search/response-cache';
 import { needsShaping, shapeResource } from '../search/shape-result';
 import type { VersionRecord } from '../../storage/resource-store';
@@ -67,8 +67,12 @@ export function search(
   const named = contextToRead(ctx, types ?? [type], request.principal);
   // A chain, _has or include through an admin-only type is checked once parsed; never cached.
   const c = mentionsAdminOnlyType(request.query) ? withoutCache(named) : named;
-  return cachedAnswer(c, request, searchScope(type, lenient, types), (query) =>
-    runSearch(c, query, lenient, type, types, request),
+  return cachedAnswer(
+    c,
+    request,
+    searchScope(type, lenient, types),
+    (query, slot) => runSearch(c, query, lenient, type, types, request, slot),
+    { buildReadsHead: true },
   );
 }
 
@@ -129,6 +133,7 @@ async function runSearch(
   type: string,
   types: string[] | undefined,
   request: FhirRequest,
+  slot?: HeadSlot,
 ): Promise<Computed> {
   const signal = request.signal;
   // Across types, a parameter must mean something for every one of them.
@@ -140,7 +145,8 @@ async function runSearch(
   const countOnly = parsed.summary === 'count';
   if (countOnly) searchQuery.count = 0;
   const maxCost = ctx.limits.searchCost;
-  const page = await searchWithinCost(ctx, searchQuery, maxCost, signal);
+  const page = await searchWithinCost(ctx, searchQuery, maxCost, signal, slot !== undefined);
+  if (slot) slot.head = page.head;
 
   const base = types ? ctx.baseUrl : `${ctx.baseUrl}/${type}`;
   const link: BundleLink[] = [{ relation: 'self', url: pageLink(base, query, {}) }];
@@ -210,9 +216,10 @@ async function searchWithinCost(
   query: SearchQuery,
   maxCost: number,
   signal: AbortSignal | undefined,
+  withHead: boolean,
 ): Promise<SearchResult> {
   try {
-    return await ctx.store.search(query, { signal, maxCost });
+    return await ctx.store.search(query, { signal, maxCost, ...(withHead ? { withHead } : {}) });
   } catch (err) {
     if (!(err instanceof SearchTooCostlyError)) throw err;
     throw limitExceeded(

@@ -8,6 +8,7 @@ import {
   createResource,
   deleteResource,
   patchResource,
+  preparePatch,
   prepareWrite,
   updateResource,
   type UpdateOptions,
@@ -187,16 +188,12 @@ export async function patch(
 ): Promise<FhirResult> {
   requireWriteAccess(request, type, 'update');
   requireValidId(id);
-  const options = updateOptions(request);
+  // The patch applied, validated and indexed before the write lock, on the version current now; under
+  // the lock it is applied again to the version current there (write-operations.ts preparePatch).
+  const options = writeOptions(ctx, { ...updateOptions(request), prepared: new PreparedWrites() });
+  await preparePatch(ctx.store, ctx.validator, type, id, request.body, options);
   const result = await writeOwned(ctx, request, (session, ownership) =>
-    patchResource(
-      session,
-      ctx.validator,
-      type,
-      id,
-      request.body,
-      writeOptions(ctx, { ...options, ownership }),
-    ),
+    patchResource(session, ctx.validator, type, id, request.body, { ...options, ownership }),
   );
   return writeResponse(ctx, request, result);
 }

@@ -192,20 +192,15 @@ export async function updateResource(
   return { status: created ? 201 : 200, record: written, resource: written.resource, changed: true };
 }
 
-/** FHIR http.html#patch with JSON Patch (RFC 6902); the result is validated like an update. */
-export async function patchResource(
-  session: WriteSession,
-  validator: ResourceValidator,
+/** `current` with the JSON Patch applied: what a PATCH would store, before validation and normalization. */
+function patchedContent(
   type: string,
   id: string,
-  patch: unknown,
-  options: UpdateOptions = {},
-): Promise<WriteResult> {
-  const operations = requirePatchDocument(patch);
-  const current = await session.read(type, id);
+  current: VersionRecord | undefined,
+  operations: Operation[],
+) {
   if (!current) throw notFound(`${type}/${id}`);
   if (current.deleted || current.content === undefined) throw gone(type, id);
-  checkIfMatch(current, options.ifMatch, `${type}/${id}`);
   const stored = JSON.parse(current.content) as Resource;
   let patched: Resource;
   try {
@@ -219,13 +214,63 @@ export async function patchResource(
   if (typeof patched !== 'object' || patched === null || patched.resourceType !== type || patched.id !== id) {
     throw invalid('A patch must not change the resource type or id');
   }
+  return { stored, patched };
+}
+
+/**
+ * Before the write lock: applies the patch to the version read now, validates the result and
+ * extracts its index rows into `options.prepared`. Under the lock patchResource reads the version
+ * again and applies the patch again (cheap); when no write came in between the result is the same
+ * content, and its validation and index rows are found prepared (they are keyed by content, so a
+ * version written meanwhile is simply patched, validated and indexed under the lock, never mixed up).
+ * Anything refused here is left for the lock to decide on the version it reads.
+ */
+export async function preparePatch(
+  reader: { read(type: string, id: string): Promise<VersionRecord | undefined> },
+  validator: ResourceValidator,
+  type: string,
+  id: string,
+  patch: unknown,
+  options: UpdateOptions,
+): Promise<void> {
+  const prepared = options.prepared;
+  if (!prepared) return;
+  try {
+    const operations = requirePatchDocument(patch);
+    const { patched } = patchedContent(type, id, await reader.read(type, id), operations);
+    if (options.maxResourceBytes !== undefined) requireResourceSize(patched, options.maxResourceBytes, type);
+    validator.assertValid(patched);
+    prepared.markValidated(patched);
+    prepareWrite(patched, id, options);
+  } catch {
+    // The patch is applied and judged again under the lock, on the version current there.
+  }
+}
+
+/** FHIR http.html#patch with JSON Patch (RFC 6902); the result is validated like an update. */
+export async function patchResource(
+  session: WriteSession,
+  validator: ResourceValidator,
+  type: string,
+  id: string,
+  patch: unknown,
+  options: UpdateOptions = {},
+): Promise<WriteResult> {
+  const operations = requirePatchDocument(patch);
+  const current = await session.read(type, id);
+  // Applied to the version read under the lock: a PATCH that raced another write patches what that
+  // write stored (FHIR http.html#patch), and If-Match is checked against it (412 when it moved).
+  if (current && !current.deleted) checkIfMatch(current, options.ifMatch, `${type}/${id}`);
+  const { stored, patched: result } = patchedContent(type, id, current, operations);
+  let patched = result;
   await options.ownership?.admit(type, id, current, patched);
   refuseReassignedDerived(stored, patched);
   patched = keepDirectoryOwned(stored, patched, options.clientWrite ?? false);
   if (options.maxResourceBytes !== undefined) requireResourceSize(patched, options.maxResourceBytes, type);
-  validator.assertValid(patched);
+  if (!options.prepared?.wasValidated(patched)) validator.assertValid(patched);
   patched = await normalizeOrganization(session, patched, id, stored, options);
-  if (sameContent(stored, patched)) return { status: 200, record: current, resource: stored, changed: false };
+  if (sameContent(stored, patched))
+    return { status: 200, record: current as VersionRecord, resource: stored, changed: false };
   const written = await session.writeVersion({
     resourceType: type,
     id,

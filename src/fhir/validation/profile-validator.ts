@@ -236,7 +236,19 @@ function patternOf(el: ElementDefinition): unknown {
   return valueOfPrefix(el, 'pattern');
 }
 
+/** Each element's fixed[x] and pattern[x], found once: the snapshot's elements do not change. */
+const prefixed = new WeakMap<ElementDefinition, { fixed: unknown; pattern: unknown }>();
+
 function valueOfPrefix(el: ElementDefinition, prefix: 'fixed' | 'pattern'): unknown {
+  let found = prefixed.get(el);
+  if (!found) {
+    found = { fixed: findValueOfPrefix(el, 'fixed'), pattern: findValueOfPrefix(el, 'pattern') };
+    prefixed.set(el, found);
+  }
+  return found[prefix];
+}
+
+function findValueOfPrefix(el: ElementDefinition, prefix: 'fixed' | 'pattern'): unknown {
   for (const [key, value] of Object.entries(el)) if (key.startsWith(prefix)) return value as unknown;
   return undefined;
 }

@@ -87,6 +87,10 @@ export class ProvenanceRecorder {
   /** Writes the Provenance of every version written so far, in the same transaction. */
   async writeProvenances(): Promise<void> {
     const versions = this.pending.splice(0).map((w) => provenanceVersion(w, this.actor, this.baseUrl));
+    // Their ids are new: one statement learns that for all of them, instead of one read per Provenance
+    // (the profile of a 500-resource import chunk showed those reads as its largest SQL cost).
+    if (versions.length > 1)
+      await this.inner.prefetch(versions.map((v) => ({ resourceType: v.resourceType, id: v.id })));
     for (const version of versions) await this.inner.writeVersion(version);
   }
 }

@@ -29,7 +29,7 @@ import { lanternItems, type LanternRecord } from './lantern/lantern-items';
 import { planHti1 } from './hti1/plan-hti1';
 import type { BundleShape } from './read-import-file';
 import { writeVendorUnit } from './vendors/write-vendor-unit';
-import { writeChunk, type Plan, type Work } from './write-chunk';
+import { prepareChunk, writeChunk, type Plan, type Work } from './write-chunk';
 import { rejectedEvent, type WriteEvent } from './write-event';
 import { refusalIssues } from './write-refusal';
 
@@ -137,16 +137,16 @@ export async function importResources(
   report.total = early.length + works.reduce((n, w) => n + w.size, 0);
   early.forEach(apply);
   let done = early.length;
-  for (let start = 0; start < works.length;) {
-    const chunk: Work[] = [];
-    let size = 0;
-    while (start < works.length && (chunk.length === 0 || size < chunkSize)) {
-      const work = works[start++] as Work;
-      chunk.push(work);
-      size += work.size;
-    }
-    (await writeChunk(ctx, actor, chunk, dryRun)).forEach(apply);
-    done += size;
+  const chunks = chunksOf(works, chunkSize);
+  await prepareChunk(chunks[0] ?? []);
+  for (const [i, chunk] of chunks.entries()) {
+    // The next chunk is validated while this one's statements run (write-chunk.ts, prepareChunk).
+    const [events] = await Promise.all([
+      writeChunk(ctx, actor, chunk, dryRun),
+      prepareChunk(chunks[i + 1] ?? []),
+    ]);
+    events.forEach(apply);
+    done += chunk.reduce((n, w) => n + w.size, 0);
     options.onProgress?.(done, report.total, report);
   }
   if (owner && !dryRun) {
@@ -168,6 +168,22 @@ export async function importResources(
   report.rejected.sort((a, b) => (rejectedOrder.get(a) ?? 0) - (rejectedOrder.get(b) ?? 0));
   ctx.jobMetrics?.recordImport(report, secondsSince(started), owner?.name);
   return report;
+}
+
+/** `works` in chunks of about `chunkSize` resources (a work is never split; each chunk has one at least). */
+function chunksOf(works: Work[], chunkSize: number): Work[][] {
+  const chunks: Work[][] = [];
+  for (let start = 0; start < works.length;) {
+    const chunk: Work[] = [];
+    let size = 0;
+    while (start < works.length && (chunk.length === 0 || size < chunkSize)) {
+      const work = works[start++] as Work;
+      chunk.push(work);
+      size += work.size;
+    }
+    chunks.push(chunk);
+  }
+  return chunks;
 }
 
 function planServiceBaseUrlList(

@@ -5,7 +5,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
 import type { FhirContext } from '../fhir/context';
-import { createResource, updateResource, writeOptions } from '../fhir/interactions/write-operations';
+import {
+  createResource,
+  prepareWrite,
+  updateResource,
+  writeOptions,
+} from '../fhir/interactions/write-operations';
+import { PreparedWrites } from '../fhir/interactions/prepared-writes';
 import { rewriteReferences } from '../fhir/reference-rewrite';
 import { isDirectoryType, isValidId } from '../fhir/resource-types';
 import type { ImportIssue } from './import-report';
@@ -48,19 +54,35 @@ export function planPlain(ctx: FhirContext, items: ImportItem[]): Plan {
   for (const p of planned) p.resource = rewriteReferences(p.resource, targets, []);
   return {
     early,
-    works: planned.map((p) => ({
-      size: 1,
-      keys: [{ resourceType: p.resource.resourceType, id: p.resource.id }],
-      refused: (err) => [rejectedEvent(p, refusalIssues(err, p.resource.resourceType))],
-      async run(session): Promise<WriteEvent[]> {
-        const issues = validationIssues(ctx, p.resource);
-        if (issues.length > 0) return [rejectedEvent(p, issues)];
-        const result = p.assignedId
-          ? await createResource(session, p.resource, p.resource.id, writeOptions(ctx))
-          : await updateResource(session, p.resource, writeOptions(ctx));
-        return [writtenEvent(p, result)];
-      },
-    })),
+    works: planned.map((p) => {
+      // Validation and index rows, done ahead by prepare() when the import runs it (outside the lock).
+      // The prepared rows are let go once written: a large import does not keep every chunk's rows.
+      let issues: ImportIssue[] | undefined;
+      let options = writeOptions(ctx, { prepared: new PreparedWrites() });
+      const validate = (): ImportIssue[] => (issues ??= validationIssues(ctx, p.resource));
+      return {
+        size: 1,
+        keys: [{ resourceType: p.resource.resourceType, id: p.resource.id }],
+        refused: (err) => [rejectedEvent(p, refusalIssues(err, p.resource.resourceType))],
+        prepare(): void {
+          if (validate().length > 0) return;
+          try {
+            prepareWrite(p.resource, p.resource.id, options);
+          } catch {
+            // What could not be prepared (a contained Endpoint that fails validation) is done, and
+            // reported, under the lock as before.
+          }
+        },
+        async run(session): Promise<WriteEvent[]> {
+          if (validate().length > 0) return [rejectedEvent(p, issues ?? [])];
+          const result = p.assignedId
+            ? await createResource(session, p.resource, p.resource.id, options)
+            : await updateResource(session, p.resource, options);
+          options = writeOptions(ctx, { prepared: new PreparedWrites() });
+          return [writtenEvent(p, result)];
+        },
+      };
+    }),
   };
 }
 

@@ -53,11 +53,9 @@ export function registerSource(ctx: FhirContext, settings: SyncSourceSettings): 
 
 const holderId = (): string => `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
 
+/** The lease is a row of its own (storage/lease-sql.ts): rewriting the status cannot drop it. */
 async function setStatus(ctx: FhirContext, name: string, status: SourceJson): Promise<void> {
-  const current = await ctx.store.sources.get(name);
-  // The lease lives in status too: a status written by its holder keeps it.
-  const lease = current?.status?.lease;
-  await ctx.store.sources.update(name, { status: { ...status, ...(lease ? { lease } : {}) } });
+  await ctx.store.sources.update(name, { status });
 }
 
 export async function runSourcePass(deps: RunDeps): Promise<RunResult> {
@@ -65,9 +63,8 @@ export async function runSourcePass(deps: RunDeps): Promise<RunResult> {
   const record = await registerSource(ctx, settings);
   const holder = holderId();
   if (!(await ctx.store.sources.takeLease(settings.name, holder, LEASE_MS))) {
-    const lease = (await ctx.store.sources.get(settings.name))?.status?.lease as
-      { holder?: string } | undefined;
-    return { state: 'busy', ...(lease?.holder ? { holder: lease.holder } : {}) };
+    const other = await ctx.store.sources.leaseHolder(settings.name);
+    return { state: 'busy', ...(other ? { holder: other } : {}) };
   }
   const renew = setInterval(() => {
     ctx.store.sources.takeLease(settings.name, holder, LEASE_MS).catch((err: unknown) => {

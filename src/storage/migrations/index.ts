@@ -15,6 +15,7 @@ import { M008_AUTH } from './008-auth';
 import { M009_SOURCES } from './009-sources';
 import { M010_EXPORT_JOBS } from './010-export-jobs';
 import { M011_DISCOVERY } from './011-discovery';
+import { M012_ONE_LEASE_TABLE } from './012-one-lease-table';
 
 export interface Migration {
   readonly id: number;
@@ -34,6 +35,7 @@ export const MIGRATIONS: readonly Migration[] = [
   M009_SOURCES,
   M010_EXPORT_JOBS,
   M011_DISCOVERY,
+  M012_ONE_LEASE_TABLE,
 ];
 
 /** Any constant works; this one spells "fhir" so it is recognisable in pg_locks. */

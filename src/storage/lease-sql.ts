@@ -54,6 +54,26 @@ export async function renewLease(
   return rows.length === 1;
 }
 
+/**
+ * Takes the lease over from `from`, live or not, when `from` still has it: for a caller that knows
+ * `from` is gone (a process of this host that no longer exists). False when someone else has it now.
+ */
+export async function takeOverLease(
+  db: SqlExecutor,
+  kind: LeaseKind,
+  key: string,
+  from: string,
+  holder: string,
+  seconds: number,
+): Promise<boolean> {
+  const rows = await db.query(
+    `UPDATE lease SET holder = $4, expires_at = now() + make_interval(secs => $5::float8)
+     WHERE kind = $1 AND key = $2 AND holder = $3 RETURNING key`,
+    [kind, key, from, holder, seconds],
+  );
+  return rows.length === 1;
+}
+
 /** Gives the lease back, when `holder` has it. */
 export async function releaseLease(
   db: SqlExecutor,

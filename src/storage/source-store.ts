@@ -6,7 +6,7 @@
  */
 import type { SqlExecutor } from './sql-client';
 import { SQLSTATE, sqlState } from './sql-client';
-import { leaseHolder, releaseLease, takeLease } from './lease-sql';
+import { leaseHolder, releaseLease, takeLease, takeOverLease } from './lease-sql';
 
 /** JSON a source keeps for itself (settings, checkpoint, status, report): the store does not read it. */
 export type SourceJson = Record<string, unknown>;
@@ -81,6 +81,8 @@ export interface SourceStore {
   releaseLease(name: string, holder: string): Promise<void>;
   /** Who holds the source's lease now (undefined: nobody, or it ran out). */
   leaseHolder(name: string): Promise<string | undefined>;
+  /** Takes the lease over from `from` (known to be gone) when `from` still has it. */
+  takeOverLease(name: string, from: string, holder: string, ms: number): Promise<boolean>;
 }
 
 interface SourceRow {
@@ -202,6 +204,9 @@ export function createSourceStore(db: SqlExecutor): SourceStore {
     releaseLease: (name, holder) => releaseLease(db, 'sync-source', name, holder),
 
     leaseHolder: (name) => leaseHolder(db, 'sync-source', name),
+
+    takeOverLease: (name, from, holder, ms) =>
+      takeOverLease(db, 'sync-source', name, from, holder, ms / 1000),
 
     async remove(name) {
       const rows = await db.query('DELETE FROM directory_source WHERE name = $1 RETURNING 1 AS done', [name]);

@@ -5,7 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FhirContext } from '../fhir/context';
-import { expired, informational, invalid, jobFailed, notFound, throttled } from '../fhir/errors';
+import { expired, forbidden, informational, invalid, jobFailed, notFound, throttled } from '../fhir/errors';
+import { readRefusal } from '../security/access-rules';
 import { header, type FhirRequest, type FhirResult } from '../fhir/request';
 import type { ExportJob } from '../storage/export-store';
 import { kickOffQuery, parseExportParameters } from './export-parameters';
@@ -78,6 +79,7 @@ export async function kickOffExport(
 async function visibleJob(ctx: FhirContext, request: FhirRequest, id: string): Promise<ExportJob> {
   const job = await ctx.store.exports.get(id);
   if (!job || job.clientId !== request.principal?.clientId) throw notFound(`Export job ${id}`);
+  mayReadJobTypes(ctx, request, job);
   if (job.expired)
     throw expired(`Export job ${id} has expired (EXPORT_RETENTION_MINUTES); kick off a new one`);
   return job;
@@ -125,6 +127,19 @@ export async function exportStatus(ctx: FhirContext, request: FhirRequest, id: s
     headers: { 'cache-control': 'no-store' },
     body: JSON.stringify(manifest(ctx, job)),
   };
+}
+
+/**
+ * Under READ_ACCESS=authenticated, the token must still allow searching every type of the job (the
+ * route names none): a client whose scopes cover the exported types polls and downloads its own job
+ * without a system-wide read scope; a token of the same client narrowed since is a 403.
+ */
+function mayReadJobTypes(ctx: FhirContext, request: FhirRequest, job: ExportJob): void {
+  const readAccess = ctx.access?.readAccess ?? 'public';
+  for (const type of job.types) {
+    const refused = readRefusal(request.principal, readAccess, type, 'search');
+    if (refused) throw forbidden(refused.rule, { neededScope: refused.neededScope });
+  }
 }
 
 /** export.html#bulk-data-delete-request: 202, the job and its files are gone. */

@@ -44,6 +44,7 @@ export async function guardRoute(
   }
   const principal = await authenticate(access, authorization);
   if (route.access.kind === 'read') {
+    if (route.access.typesCheckedByHandler) return principal;
     const type = route.access.allTypes ? '*' : (route.type ?? '*');
     const refused = readRefusal(principal, readAccess, type, route.access.interaction);
     if (refused) throw forbidden(refused.rule, { neededScope: refused.neededScope });

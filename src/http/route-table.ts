@@ -75,6 +75,8 @@ const FORM_TYPES: ReadonlySet<string> = new Set([FORM_TYPE]);
 const READ: RouteAccess = { kind: 'read', interaction: 'read' };
 const SEARCH: RouteAccess = { kind: 'read', interaction: 'search' };
 const SEARCH_ALL: RouteAccess = { kind: 'read', interaction: 'search', allTypes: true };
+/** A token under READ_ACCESS=authenticated; the handler checks it may search the job's types. */
+const SEARCH_JOB_TYPES: RouteAccess = { kind: 'read', interaction: 'search', typesCheckedByHandler: true };
 const CREATE: RouteAccess = { kind: 'write', interaction: 'create' };
 const UPDATE: RouteAccess = { kind: 'write', interaction: 'update' };
 const DELETE: RouteAccess = { kind: 'write', interaction: 'delete' };
@@ -87,8 +89,9 @@ const f = (p: RouteParams): string => p.file as string;
 /**
  * Bulk Data $export (Bulk Data Access IG 2.0, src/export/): kick-off at system and type level, the
  * status URL and the files. Before `/:type/:id`, which would otherwise be tried first (and pass them on).
- * The status and file URLs read any type, so under READ_ACCESS=authenticated they need a system-wide
- * read scope like system search; the job itself answers only the client that kicked it off.
+ * The status and file URLs answer only the client that kicked the job off, and under
+ * READ_ACCESS=authenticated only while its token may search every type of the job (the handler
+ * checks, the route naming no type).
  */
 const EXPORT_ROUTES: readonly FhirRoute[] = [
   {
@@ -110,21 +113,21 @@ const EXPORT_ROUTES: readonly FhirRoute[] = [
     method: 'get',
     path: '/$export-status/:id',
     interaction: 'operation-export-status',
-    access: SEARCH_ALL,
+    access: SEARCH_JOB_TYPES,
     handle: (c, r, p) => exportStatus(c, r, i(p)),
   },
   {
     method: 'delete',
     path: '/$export-status/:id',
     interaction: 'operation-export-cancel',
-    access: SEARCH_ALL,
+    access: SEARCH_JOB_TYPES,
     handle: (c, r, p) => cancelExport(c, r, i(p)),
   },
   {
     method: 'get',
     path: '/$export-file/:id/:file',
     interaction: 'operation-export-file',
-    access: SEARCH_ALL,
+    access: SEARCH_JOB_TYPES,
     ndjson: true,
     handle: (c, r, p) => exportFile(c, r, i(p), f(p)),
   },

@@ -29,7 +29,16 @@ export type ReadInteraction = 'read' | 'search';
  * checked on its own where the entries are planned).
  */
 export type RouteAccess =
-  | { kind: 'read'; interaction: ReadInteraction; allTypes?: boolean }
+  | {
+      kind: 'read';
+      interaction: ReadInteraction;
+      allTypes?: boolean;
+      /**
+       * The types read are known only to the handler (an export job's status and files): the guard
+       * asks for a valid token under READ_ACCESS=authenticated, the handler checks the scopes.
+       */
+      typesCheckedByHandler?: boolean;
+    }
   | { kind: 'write'; interaction: WriteInteraction }
   | { kind: 'bundle' };
 

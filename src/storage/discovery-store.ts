@@ -4,6 +4,7 @@
  * Same SQL on PostgreSQL and PGlite.
  */
 import type { SqlExecutor } from './sql-client';
+import { releaseLease, takeLease } from './lease-sql';
 
 /** What one check of an endpoint found (src/discovery/probe-endpoint.ts says what each status means). */
 export interface DiscoveryCheck {
@@ -57,7 +58,7 @@ export interface DiscoveryStore {
   lastChecked(endpointIds: string[]): Promise<Map<string, string>>;
   /**
    * Takes the endpoint's lease for `seconds` unless another holder has a live one: true when taken.
-   * Of two processes asking at once, exactly one gets true (the row's primary key decides).
+   * Of two processes asking at once, exactly one gets true (lease-sql.ts, kind `discovery-endpoint`).
    */
   takeLease(endpointId: string, holder: string, seconds: number): Promise<boolean>;
   releaseLease(endpointId: string, holder: string): Promise<void>;
@@ -202,23 +203,9 @@ export function createDiscoveryStore(db: SqlExecutor): DiscoveryStore {
       return new Map(rows.map((r) => [r.endpoint_id, r.last]));
     },
 
-    async takeLease(endpointId, holder, seconds) {
-      const rows = await db.query(
-        `INSERT INTO discovery_lease (endpoint_id, holder, expires_at)
-         VALUES ($1, $2, now() + make_interval(secs => $3))
-         ON CONFLICT (endpoint_id) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
-           WHERE discovery_lease.expires_at < now() OR discovery_lease.holder = EXCLUDED.holder
-         RETURNING endpoint_id`,
-        [endpointId, holder, seconds],
-      );
-      return rows.length === 1;
-    },
+    takeLease: (endpointId, holder, seconds) =>
+      takeLease(db, 'discovery-endpoint', endpointId, holder, seconds),
 
-    async releaseLease(endpointId, holder) {
-      await db.query('DELETE FROM discovery_lease WHERE endpoint_id = $1 AND holder = $2', [
-        endpointId,
-        holder,
-      ]);
-    },
+    releaseLease: (endpointId, holder) => releaseLease(db, 'discovery-endpoint', endpointId, holder),
   };
 }

@@ -17,6 +17,7 @@ import {
 } from './export-sql';
 import type { SqlClient, SqlExecutor } from './sql-client';
 import { lastUpdatedText } from './version-row';
+import { dropLease, heldBy, noLiveLease, releaseHolderLeases, renewLease, takeLease } from './lease-sql';
 
 export type ExportStatus = 'queued' | 'running' | 'complete' | 'failed';
 
@@ -205,49 +206,62 @@ export function createExportStore(db: SqlClient, locked: LockedWork): ExportStor
 
     get: (id) => one(`SELECT ${JOB_COLUMNS} FROM export_job WHERE id = $1`, [id]),
 
-    remove: (id) => changed('DELETE FROM export_job WHERE id = $1 RETURNING id', [id]),
+    async remove(id) {
+      const removed = await changed('DELETE FROM export_job WHERE id = $1 RETURNING id', [id]);
+      if (removed) await dropLease(db, 'export-job', id);
+      return removed;
+    },
 
+    // A job's runner holds the lease of kind `export-job` on its id (lease-sql.ts): queued jobs have
+    // none; running jobs whose lease ran out or was given back are taken over where they left off.
     claim: (owner, leaseSeconds) =>
       db.transaction(async (tx) => {
-        const [row] = await tx.query<JobRow>(
-          `UPDATE export_job SET status = 'running', owner = $1,
-             lease_until = now() + make_interval(secs => $2)
-           WHERE id = (SELECT id FROM export_job
-                       WHERE status = 'queued' OR (status = 'running' AND (lease_until IS NULL OR lease_until < now()))
-                       ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-           RETURNING ${JOB_COLUMNS}`,
-          [owner, leaseSeconds],
+        const [row] = await tx.query<{ id: string }>(
+          `SELECT id FROM export_job
+           WHERE status = 'queued' OR (status = 'running' AND ${noLiveLease('$1', 'export_job.id')})
+           ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED`,
+          ['export-job'],
         );
-        return row && toJob(row);
+        if (!row || !(await takeLease(tx, 'export-job', row.id, owner, leaseSeconds))) return undefined;
+        const [job] = await tx.query<JobRow>(
+          `UPDATE export_job SET status = 'running' WHERE id = $1 RETURNING ${JOB_COLUMNS}`,
+          [row.id],
+        );
+        return job && toJob(job);
       }),
 
     saveProgress: (id, owner, progress, leaseSeconds) =>
-      changed(
-        `UPDATE export_job SET progress = $3, lease_until = now() + make_interval(secs => $4)
-         WHERE id = $1 AND owner = $2 AND status = 'running' RETURNING id`,
-        [id, owner, progress, leaseSeconds],
-      ),
+      db.transaction(async (tx) => {
+        if (!(await renewLease(tx, 'export-job', id, owner, leaseSeconds))) return false;
+        const rows = await tx.query<{ id: string }>(
+          `UPDATE export_job SET progress = $2 WHERE id = $1 AND status = 'running' RETURNING id`,
+          [id, progress],
+        );
+        return rows.length > 0;
+      }),
 
     finish: (id, owner, end, retentionMinutes) =>
-      changed(
-        `UPDATE export_job SET status = $3, progress = coalesce($4, progress), error = $5, owner = NULL,
-           lease_until = NULL, expires_at = now() + make_interval(secs => $6)
-         WHERE id = $1 AND owner = $2 AND status = 'running' RETURNING id`,
-        [
-          id,
-          owner,
-          end.status,
-          end.status === 'complete' ? end.progress : null,
-          end.status === 'failed' ? end.error : null,
-          retentionMinutes * 60,
-        ],
-      ),
+      db.transaction(async (tx) => {
+        const rows = await tx.query<{ id: string }>(
+          `UPDATE export_job SET status = $3, progress = coalesce($4, progress), error = $5,
+             expires_at = now() + make_interval(secs => $6)
+           WHERE id = $1 AND status = 'running' AND ${heldBy("'export-job'", '$1', '$2')} RETURNING id`,
+          [
+            id,
+            owner,
+            end.status,
+            end.status === 'complete' ? end.progress : null,
+            end.status === 'failed' ? end.error : null,
+            retentionMinutes * 60,
+          ],
+        );
+        if (rows.length === 0) return false;
+        await dropLease(tx, 'export-job', id);
+        return true;
+      }),
 
     async release(owner) {
-      await db.query(
-        `UPDATE export_job SET owner = NULL, lease_until = NULL WHERE owner = $1 AND status = 'running'`,
-        [owner],
-      );
+      await releaseHolderLeases(db, 'export-job', owner);
     },
 
     async purgeExpired(graceMinutes) {

@@ -6,6 +6,7 @@
  */
 import type { SqlExecutor } from './sql-client';
 import { SQLSTATE, sqlState } from './sql-client';
+import { leaseHolder, releaseLease, takeLease, takeOverLease } from './lease-sql';
 
 /** JSON a source keeps for itself (settings, checkpoint, status, report): the store does not read it. */
 export type SourceJson = Record<string, unknown>;
@@ -71,12 +72,17 @@ export interface SourceStore {
   remove(name: string): Promise<boolean>;
   /**
    * Takes (or renews) the source's lease for `holder` until `ms` from now, when no other holder has
-   * an unexpired one: one conditional UPDATE, so of two processes asking at once one gets it. The
-   * lease is kept in `status.lease` (a sync's one-pass-at-a-time rule, across processes).
+   * an unexpired one (a sync's one-pass-at-a-time rule, across processes). The lease is a row of the
+   * lease table (lease-sql.ts, kind `sync-source`), apart from `status`, so rewriting the status
+   * never drops it.
    */
   takeLease(name: string, holder: string, ms: number): Promise<boolean>;
   /** Gives the lease back, when `holder` has it. */
   releaseLease(name: string, holder: string): Promise<void>;
+  /** Who holds the source's lease now (undefined: nobody, or it ran out). */
+  leaseHolder(name: string): Promise<string | undefined>;
+  /** Takes the lease over from `from` (known to be gone) when `from` still has it. */
+  takeOverLease(name: string, from: string, holder: string, ms: number): Promise<boolean>;
 }
 
 interface SourceRow {
@@ -190,25 +196,17 @@ export function createSourceStore(db: SqlExecutor): SourceStore {
     },
 
     async takeLease(name, holder, ms) {
-      const rows = await db.query(
-        `UPDATE directory_source
-            SET status = coalesce(status, '{}'::jsonb) || jsonb_build_object('lease',
-                  jsonb_build_object('holder', $2::text, 'until', to_json(now() + make_interval(secs => $3::float8 / 1000)) #>> '{}'))
-          WHERE name = $1
-            AND (status->'lease' IS NULL OR status->'lease'->>'holder' = $2
-                 OR (status->'lease'->>'until')::timestamptz < now())
-          RETURNING 1 AS done`,
-        [name, holder, ms],
-      );
-      return rows.length > 0;
+      // A lease on a source that is not registered would guard nothing.
+      if (!(await get(name))) return false;
+      return takeLease(db, 'sync-source', name, holder, ms / 1000);
     },
 
-    async releaseLease(name, holder) {
-      await db.query(
-        `UPDATE directory_source SET status = status - 'lease' WHERE name = $1 AND status->'lease'->>'holder' = $2`,
-        [name, holder],
-      );
-    },
+    releaseLease: (name, holder) => releaseLease(db, 'sync-source', name, holder),
+
+    leaseHolder: (name) => leaseHolder(db, 'sync-source', name),
+
+    takeOverLease: (name, from, holder, ms) =>
+      takeOverLease(db, 'sync-source', name, from, holder, ms / 1000),
 
     async remove(name) {
       const rows = await db.query('DELETE FROM directory_source WHERE name = $1 RETURNING 1 AS done', [name]);

@@ -58,21 +58,46 @@ export function registerSource(ctx: FhirContext, settings: SyncSourceSettings): 
 
 const holderId = (): string => `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
 
+/**
+ * Whether `holder` (a holderId) names a process of this host that no longer exists: a sync killed
+ * (SIGKILL, a crash) leaves its lease behind, and its restart need not wait for it to run out.
+ * A process of another host, or one that still runs (or whose pid was given to another process),
+ * keeps its lease until it runs out.
+ */
+function goneFromThisHost(holder: string): boolean {
+  const [host, pid] = holder.split(':');
+  if (host !== hostname() || !pid || !/^\d+$/.test(pid) || Number(pid) === process.pid) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/** Takes the source's lease, or takes it over from a process of this host that is gone. */
+async function takeSourceLease(ctx: FhirContext, name: string, holder: string): Promise<boolean> {
+  if (await ctx.store.sources.takeLease(name, holder, LEASE_MS)) return true;
+  const other = await ctx.store.sources.leaseHolder(name);
+  return (
+    other !== undefined &&
+    goneFromThisHost(other) &&
+    ctx.store.sources.takeOverLease(name, other, holder, LEASE_MS)
+  );
+}
+
+/** The lease is a row of its own (storage/lease-sql.ts): rewriting the status cannot drop it. */
 async function setStatus(ctx: FhirContext, name: string, status: SourceJson): Promise<void> {
-  const current = await ctx.store.sources.get(name);
-  // The lease lives in status too: a status written by its holder keeps it.
-  const lease = current?.status?.lease;
-  await ctx.store.sources.update(name, { status: { ...status, ...(lease ? { lease } : {}) } });
+  await ctx.store.sources.update(name, { status });
 }
 
 export async function runSourcePass(deps: RunDeps): Promise<RunResult> {
   const { ctx, settings } = deps;
   const record = await registerSource(ctx, settings);
   const holder = holderId();
-  if (!(await ctx.store.sources.takeLease(settings.name, holder, LEASE_MS))) {
-    const lease = (await ctx.store.sources.get(settings.name))?.status?.lease as
-      { holder?: string } | undefined;
-    return { state: 'busy', ...(lease?.holder ? { holder: lease.holder } : {}) };
+  if (!(await takeSourceLease(ctx, settings.name, holder))) {
+    const other = await ctx.store.sources.leaseHolder(settings.name);
+    return { state: 'busy', ...(other ? { holder: other } : {}) };
   }
   const renew = setInterval(() => {
     ctx.store.sources.takeLease(settings.name, holder, LEASE_MS).catch((err: unknown) => {

@@ -116,7 +116,8 @@ export class SourceClient {
   /** GETs JSON from the source, with its auth and the retries; a status other than 200 is a SourceError. */
   async getJson(pathOrUrl: string): Promise<unknown> {
     const url = this.withQueryAuth(this.resolve(pathOrUrl));
-    const answer = await this.withRetries(`GET ${pathOrUrl}`, async () =>
+    // A link the source sent may carry the query credential back: named with it replaced.
+    const answer = await this.withRetries(`GET ${stripSecrets(url, this.auth)}`, async () =>
       this.send(url, 'GET', {
         accept: 'application/fhir+json, application/json',
         ...(await this.authHeaders()),

@@ -16,6 +16,7 @@ import { M009_SOURCES } from './009-sources';
 import { M010_EXPORT_JOBS } from './010-export-jobs';
 import { M011_DISCOVERY } from './011-discovery';
 import { M012_DISCOVERY_VERSIONS_PRUNING } from './012-discovery-versions-pruning';
+import { M013_ONE_LEASE_TABLE } from './013-one-lease-table';
 
 export interface Migration {
   readonly id: number;
@@ -36,6 +37,7 @@ export const MIGRATIONS: readonly Migration[] = [
   M010_EXPORT_JOBS,
   M011_DISCOVERY,
   M012_DISCOVERY_VERSIONS_PRUNING,
+  M013_ONE_LEASE_TABLE,
 ];
 
 /** Any constant works; this one spells "fhir" so it is recognisable in pg_locks. */

@@ -30,12 +30,14 @@ export interface PgClientOptions {
  */
 /**
  * One round trip (simple query protocol, several statements): lift the statement timeout, wait for
- * the lock, put the timeout back for the rest of the transaction.
+ * the lock, put the timeout back for the rest of the transaction. The lock is the key within the
+ * current schema (two-key form, the schema's hash second): directories in different schemas of one
+ * database (the tests' files, side by side) do not wait for each other's writes.
  */
 function lockWithoutTimeout(options: TransactionOptions, statementTimeoutMs: number): string {
   const key = Math.trunc(Number(options.advisoryLock));
   const after = options.maintenance ? 0 : statementTimeoutMs;
-  return `SET LOCAL statement_timeout = 0; SELECT pg_advisory_xact_lock(${key}); SET LOCAL statement_timeout = ${after}`;
+  return `SET LOCAL statement_timeout = 0; SELECT pg_advisory_xact_lock(${key}, hashtext(current_schema())); SET LOCAL statement_timeout = ${after}`;
 }
 
 export function createPgClient(connectionString: string, options: PgClientOptions = {}): SqlClient {

@@ -58,7 +58,7 @@ export async function createPgliteClient(dataDir?: string): Promise<SqlClient> {
         await db.exec('BEGIN');
         try {
           if (options?.advisoryLock !== undefined)
-            await run('SELECT pg_advisory_xact_lock($1)', [options.advisoryLock]);
+            await run('SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))', [options.advisoryLock]);
           const result = await work(tx);
           await db.exec('COMMIT');
           return result;

@@ -24,7 +24,8 @@ export interface TransactionOptions {
    */
   maintenance?: boolean;
   /**
-   * Take this transaction-scoped advisory lock first (pg_advisory_xact_lock). Waiting for it is
+   * Take this transaction-scoped advisory lock first (pg_advisory_xact_lock(key, hashtext(current_schema())):
+   * the key within the current schema). Waiting for it is
    * queueing, not work: the statement timeout does not cut the wait, only the statements after it.
    */
   advisoryLock?: number;

@@ -70,7 +70,7 @@ describe('the SQL client under STATEMENT_TIMEOUT_MS = 500', () => {
         locked = resolve;
       });
       holder = other.transaction(async (tx) => {
-        await tx.query('SELECT pg_advisory_xact_lock($1)', [key]);
+        await tx.query('SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))', [key]);
         locked();
         await tx.query('SELECT pg_sleep(1.5)');
       });

@@ -22,7 +22,7 @@ import type { ImportIssue, Normalization } from '../import-report';
 import { importIssues, normalizeResource } from '../normalize-resource';
 import type { QualityFinding } from '../quality-findings';
 import type { BundleShape, ImportItem } from '../read-import-file';
-import { completeOrganization, foreign, labelOf, rejectEntry } from '../vendors/list-entries';
+import { foreign, labelOf, planOrganization, rejectEntry } from '../vendors/list-entries';
 import { groupUnits } from '../vendors/group-units';
 import type { PlannedEndpoint, VendorList, VendorPlan } from '../vendors/vendor-plan';
 import { normalizeAddressCodes } from './address-codes';
@@ -153,22 +153,12 @@ function readOrganization(reading: Reading, order: number, keys: Map<string, Imp
   delete org.id;
   delete org.endpoint;
   delete org.partOf;
-  const match = completeOrganization(org, reading.list, key, normalizations);
   reading.orgs.set(order, {
     node: order,
     order,
     refs: endpointRefs,
     ...(parentItem !== undefined ? { parentItem } : {}),
-    planned: {
-      source: item.source,
-      order,
-      label,
-      resource: org,
-      normalizations,
-      issues: [],
-      match,
-      links: [],
-    },
+    planned: planOrganization({ source: item.source, order, label }, org, reading.list, key, normalizations),
   });
 }
 
@@ -288,23 +278,10 @@ function containedManager(
   delete org.partOf;
   const orgNotes: Normalization[] = [];
   normalizeAddressCodes(org.address, 'Organization.address', orgNotes);
-  const match = completeOrganization(org, reading.list, String(containedId), orgNotes);
-  if (org.name !== undefined) match.name = org.name;
-  const lifted: Hti1Org = {
-    node: reading.items.length + reading.lifted.size,
-    order,
-    refs: [],
-    planned: {
-      source: `${item.source}.resource.contained[${index}]`,
-      order,
-      label: orgLabel,
-      resource: org,
-      normalizations: orgNotes,
-      issues: [],
-      match,
-      links: [],
-    },
-  };
+  const place = { source: `${item.source}.resource.contained[${index}]`, order, label: orgLabel };
+  const planned = planOrganization(place, org, reading.list, String(containedId), orgNotes);
+  if (org.name !== undefined) planned.match.name = org.name;
+  const lifted: Hti1Org = { node: reading.items.length + reading.lifted.size, order, refs: [], planned };
   reading.lifted.set(key, lifted);
   return lifted;
 }

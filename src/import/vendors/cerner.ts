@@ -13,7 +13,7 @@ import { referenceIndex, type CernerOrg, type CernerOrganizations } from './cern
 import { planCernerEndpoints } from './cerner-endpoints';
 import { groupUnits } from './group-units';
 import { isObject } from '../../fhir/json-value';
-import { completeOrganization, foreign, labelOf, rejectEntry, type Json } from './list-entries';
+import { foreign, labelOf, planOrganization, rejectEntry, type Json } from './list-entries';
 import { VENDOR_LISTS, type VendorPlan } from './vendor-plan';
 
 export function planCerner(items: ImportItem[]): VendorPlan {
@@ -69,17 +69,13 @@ function planCernerOrganizations(
     }
     delete org.id;
     delete org.endpoint;
-    const match = completeOrganization(org, VENDOR_LISTS.cerner, vendorId, normalizations);
-    const planned = {
-      source: item.source,
-      order,
-      label,
-      resource: org,
+    const planned = planOrganization(
+      { source: item.source, order, label },
+      org,
+      VENDOR_LISTS.cerner,
+      vendorId,
       normalizations,
-      issues: [],
-      match,
-      links: [],
-    };
+    );
     const cernerOrg: CernerOrg = { item, order, vendorId, planned, refs };
     result.orgs.set(order, cernerOrg);
     orgByVendorId.set(vendorId, cernerOrg);

@@ -1,8 +1,10 @@
 /** Runs the built program (dist/) as a separate process, the way a user runs it. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { TEMPLATE_VARIABLE } from './pglite-template';
 
 export const ROOT = join(__dirname, '..', '..');
 
@@ -16,13 +18,21 @@ export interface SpawnedServer {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Environment for a child: embedded store in `dataDir`, or a fresh PostgreSQL schema when DATABASE_URL is set. */
+/**
+ * Environment for a child: embedded store in `dataDir`, or a fresh PostgreSQL schema when
+ * DATABASE_URL is set. `migrated`: on PGlite, `dataDir` starts as a copy of the run's migrated
+ * template (pglite-template.ts), so the first command does not pay for initdb and the migrations
+ * (for files that do not test them); without a template (a run without globalSetup), it starts empty.
+ */
 export async function childDatabaseEnv(
   dataDir: string,
+  options: { migrated?: boolean } = {},
 ): Promise<{ env: NodeJS.ProcessEnv; cleanup: () => Promise<void> }> {
   const base: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir };
   delete base.DATABASE_URL;
   const databaseUrl = process.env.DATABASE_URL;
+  const template = process.env[TEMPLATE_VARIABLE];
+  if (!databaseUrl && options.migrated && template) cpSync(template, dataDir, { recursive: true });
   if (!databaseUrl) return { env: base, cleanup: () => Promise.resolve() };
   const schema = `cli_${randomBytes(5).toString('hex')}`;
   const admin = new Client({ connectionString: databaseUrl });

@@ -8,6 +8,22 @@ import { TEMPLATE_VARIABLE } from './pglite-template';
 
 export const ROOT = join(__dirname, '..', '..');
 
+/**
+ * Children still running when their test file ends: a test that timed out (a loaded machine) leaves
+ * its CLI command or server running, and the child's pipes keep the jest worker alive ("A worker
+ * process has failed to exit gracefully"). They are killed after the file's last test.
+ */
+const running = new Set<ChildProcess>();
+function tracked<C extends ChildProcess>(child: C): C {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  return child;
+}
+afterAll(() => {
+  for (const child of running) child.kill('SIGKILL');
+  running.clear();
+});
+
 export interface SpawnedServer {
   child: ChildProcess;
   /** The FHIR base URL the server names itself by (BASE_URL when set). */
@@ -79,11 +95,13 @@ async function answersBy(url: string, deadline: number): Promise<boolean> {
  * within START_DEADLINE_MS; otherwise kills it and rejects with what it said.
  */
 export function startBuiltServer(env: NodeJS.ProcessEnv): Promise<SpawnedServer> {
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], {
-    cwd: ROOT,
-    env: { ...env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = tracked(
+    spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], {
+      cwd: ROOT,
+      env: { ...env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   const deadline = Date.now() + START_DEADLINE_MS;
   const lines: Record<string, unknown>[] = [];
   let stderr = '';
@@ -152,11 +170,13 @@ export function runCli(
   env: NodeJS.ProcessEnv,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'index.js'), ...args], {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = tracked(
+      spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'index.js'), ...args], {
+        cwd: ROOT,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -8,7 +8,7 @@
  * Endpoints), and BENCH_HOSTS (40) HTTPS servers, one per loopback address 127.0.0.2…, all on one
  * port, each answering many paths: `/ep-N/metadata` with Lantern's real R4 example statement,
  * `.well-known/smart-configuration` with a real SMART configuration, `.well-known/udap`. The
- * certificate comes from a throwaway CA made with the `openssl` CLI and trusted by the crawl. The
+ * certificate comes from a throwaway CA (lib/test-ca.js, the tests' CA too) trusted by the crawl. The
  * crawl is the server's (src/discovery/crawler.ts) with DISCOVERY_CONCURRENCY (8) and politeness
  * (one request at a time per host: at most 40 hosts, so 8 at once here).
  *
@@ -28,8 +28,8 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const https = require('https');
-const { execFileSync } = require('child_process');
 const { drive } = require('./lib/drive');
+const { issueCertificate, makeCa } = require('./lib/test-ca');
 
 const DIST = path.join(__dirname, '..', 'dist');
 const { startDirectory, openStore } = require(path.join(DIST, 'directory'));
@@ -47,44 +47,10 @@ const SMART = fs.readFileSync(path.join(EXAMPLES, 'lantern-authorization_cerner_
 const UDAP = JSON.stringify({ udap_versions_supported: ['1'] });
 
 function makeCertificate(dir) {
-  const run = (args) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  const ips = Array.from({ length: HOSTS }, (_, i) => `IP:127.0.0.${i + 2}`).join(',');
-  fs.writeFileSync(path.join(dir, 'san.ext'), `subjectAltName=${ips}\n`);
-  run([
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.crt',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=bench CA',
-  ]);
-  run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 's.key', '-out', 's.csr', '-subj', '/CN=bench']);
-  run([
-    'x509',
-    '-req',
-    '-in',
-    's.csr',
-    '-CA',
-    'ca.crt',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-out',
-    's.crt',
-    '-days',
-    '2',
-    '-extfile',
-    'san.ext',
-  ]);
-  const read = (f) => fs.readFileSync(path.join(dir, f), 'utf8');
-  return { ca: read('ca.crt'), key: read('s.key'), cert: read('s.crt') };
+  const ca = makeCa(dir, 'bench-ca', 2);
+  const altNames = Array.from({ length: HOSTS }, (_, i) => `IP:127.0.0.${i + 2}`);
+  const server = issueCertificate(dir, 'bench-ca', 'server', { days: 2, commonName: 'bench', altNames });
+  return { ca: ca.cert, key: server.key, cert: server.cert };
 }
 
 function answer(req, res) {

@@ -21,7 +21,8 @@ let env: NodeJS.ProcessEnv;
 let cleanup: () => Promise<void>;
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'fhir-directory-clients-'));
-  ({ env, cleanup } = await childDatabaseEnv(join(work, 'db')));
+  // Migrated once for the run (copied), not by this file's first command: no test here is about migrating.
+  ({ env, cleanup } = await childDatabaseEnv(join(work, 'db'), { migrated: true }));
   env = { ...env, SEED: 'false' };
 });
 afterAll(async () => {

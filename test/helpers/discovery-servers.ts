@@ -1,21 +1,15 @@
 /**
  * What capability discovery tests crawl: HTTP(S) servers on 127.0.0.1 (free ports, closed by the
- * test) that count the connections they accept, and a test certificate authority made with the
- * `openssl` CLI: a server certificate for 127.0.0.1 and localhost, an expired one, and one from a
- * second CA the crawler does not trust.
+ * test) that count the connections they accept, and a test PKI from the test CA (test-ca.ts): a
+ * server certificate for 127.0.0.1 and localhost, an expired one, and one from a second CA the
+ * crawler does not trust.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Server } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { certificateFolder, makeCa, makeServerCert, type KeyPair } from './test-ca';
 
-export interface KeyPair {
-  key: string;
-  cert: string;
-}
+export { makeCa, makeServerCert, type KeyPair };
 
 export interface TestPki {
   /** The CA the crawler is told to trust. */
@@ -28,79 +22,20 @@ export interface TestPki {
   untrusted: KeyPair;
 }
 
-function openssl(dir: string, args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-}
-
-function makeCa(dir: string, name: string): void {
-  openssl(dir, [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.crt`,
-    '-days',
-    '30',
-    '-subj',
-    `/CN=${name}`,
-  ]);
-}
-
-function makeServerCert(dir: string, ca: string, name: string, days: number): KeyPair {
-  writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  openssl(dir, [
-    'req',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.csr`,
-    '-subj',
-    '/CN=localhost',
-  ]);
-  openssl(dir, [
-    'x509',
-    '-req',
-    '-in',
-    `${name}.csr`,
-    '-CA',
-    `${ca}.crt`,
-    '-CAkey',
-    `${ca}.key`,
-    '-CAcreateserial',
-    '-out',
-    `${name}.crt`,
-    '-days',
-    String(days),
-    '-extfile',
-    'san.ext',
-  ]);
-  return {
-    key: readFileSync(join(dir, `${name}.key`), 'utf8'),
-    cert: readFileSync(join(dir, `${name}.crt`), 'utf8'),
-  };
-}
-
 export function makeTestPki(): TestPki {
-  const dir = mkdtempSync(join(tmpdir(), 'discovery-pki-'));
+  const { dir, remove } = certificateFolder('discovery-pki-');
   try {
-    makeCa(dir, 'test-ca');
+    const ca = makeCa(dir, 'test-ca');
     makeCa(dir, 'other-ca');
     return {
-      ca: readFileSync(join(dir, 'test-ca.crt'), 'utf8'),
+      ca: ca.cert,
       valid: makeServerCert(dir, 'test-ca', 'valid', 365),
       // openssl 3.0 takes negative days: notAfter a day before notBefore, so expired from the start.
       expired: makeServerCert(dir, 'test-ca', 'expired', -1),
       untrusted: makeServerCert(dir, 'other-ca', 'untrusted', 365),
     };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    remove();
   }
 }
 

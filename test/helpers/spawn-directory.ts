@@ -1,10 +1,28 @@
 /** Runs the built program (dist/) as a separate process, the way a user runs it. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { TEMPLATE_VARIABLE } from './pglite-template';
 
 export const ROOT = join(__dirname, '..', '..');
+
+/**
+ * Children still running when their test file ends: a test that timed out (a loaded machine) leaves
+ * its CLI command or server running, and the child's pipes keep the jest worker alive ("A worker
+ * process has failed to exit gracefully"). They are killed after the file's last test.
+ */
+const running = new Set<ChildProcess>();
+function tracked<C extends ChildProcess>(child: C): C {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  return child;
+}
+afterAll(() => {
+  for (const child of running) child.kill('SIGKILL');
+  running.clear();
+});
 
 export interface SpawnedServer {
   child: ChildProcess;
@@ -16,13 +34,21 @@ export interface SpawnedServer {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Environment for a child: embedded store in `dataDir`, or a fresh PostgreSQL schema when DATABASE_URL is set. */
+/**
+ * Environment for a child: embedded store in `dataDir`, or a fresh PostgreSQL schema when
+ * DATABASE_URL is set. `migrated`: on PGlite, `dataDir` starts as a copy of the run's migrated
+ * template (pglite-template.ts), so the first command does not pay for initdb and the migrations
+ * (for files that do not test them); without a template (a run without globalSetup), it starts empty.
+ */
 export async function childDatabaseEnv(
   dataDir: string,
+  options: { migrated?: boolean } = {},
 ): Promise<{ env: NodeJS.ProcessEnv; cleanup: () => Promise<void> }> {
   const base: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir };
   delete base.DATABASE_URL;
   const databaseUrl = process.env.DATABASE_URL;
+  const template = process.env[TEMPLATE_VARIABLE];
+  if (!databaseUrl && options.migrated && template) cpSync(template, dataDir, { recursive: true });
   if (!databaseUrl) return { env: base, cleanup: () => Promise.resolve() };
   const schema = `cli_${randomBytes(5).toString('hex')}`;
   const admin = new Client({ connectionString: databaseUrl });
@@ -69,11 +95,13 @@ async function answersBy(url: string, deadline: number): Promise<boolean> {
  * within START_DEADLINE_MS; otherwise kills it and rejects with what it said.
  */
 export function startBuiltServer(env: NodeJS.ProcessEnv): Promise<SpawnedServer> {
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], {
-    cwd: ROOT,
-    env: { ...env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = tracked(
+    spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], {
+      cwd: ROOT,
+      env: { ...env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   const deadline = Date.now() + START_DEADLINE_MS;
   const lines: Record<string, unknown>[] = [];
   let stderr = '';
@@ -142,11 +170,13 @@ export function runCli(
   env: NodeJS.ProcessEnv,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'index.js'), ...args], {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = tracked(
+      spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'index.js'), ...args], {
+        cwd: ROOT,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

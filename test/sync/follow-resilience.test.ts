@@ -4,12 +4,8 @@
  * and no extra version, and the checkpoint never runs ahead of what B committed. A and B run on
  * different stores: PGlite and PostgreSQL both ways when DATABASE_URL is set. Also: the operators'
  * view of the source (GET /admin/sources), and an upstream over HTTPS that requires a client
- * certificate (certificates made with the `openssl` CLI: node:crypto cannot issue X.509 certificates).
+ * certificate (certificates from the test CA, test/helpers/test-ca.ts).
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import express from 'express';
 import type { Organization } from '@medplum/fhirtypes';
 import { openStore } from '../../src/directory';
@@ -21,6 +17,13 @@ import type { SourceTls } from '../../src/sync/source-settings';
 import { call } from '../helpers/fhir-client';
 import { registerClient, tokenFor } from '../helpers/auth';
 import { organization } from '../helpers/resources';
+import {
+  certificateFolder,
+  issueCertificate,
+  makeCa,
+  type CertificateFolder,
+  type PemFiles,
+} from '../helpers/test-ca';
 import { onPostgres, startTestDirectory, type TestDirectory } from '../helpers/test-directory';
 import { comparable, currentResources, npi, startFake, type FakeUpstream } from './sync-helpers';
 
@@ -144,62 +147,18 @@ describe.each(pairs)('A on %s, B on %s', (aKind, bKind) => {
 });
 
 describe('an upstream over HTTPS that requires a client certificate', () => {
-  let dir: string;
+  let pki: CertificateFolder;
+  let ca: PemFiles;
+  let server: PemFiles;
+  let client: PemFiles;
   let fake: FakeUpstream;
   let b: TestDirectory;
-  const files = (name: string): string => join(dir, name);
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sync-tls-'));
-    const openssl = (...args: string[]): void => {
-      execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-    };
-    openssl(
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.pem',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=sync test CA',
-    );
-    writeFileSync(files('server.ext'), 'subjectAltName=IP:127.0.0.1\n');
-    for (const who of ['server', 'client']) {
-      openssl(
-        'req',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        `${who}.key`,
-        '-out',
-        `${who}.csr`,
-        '-subj',
-        `/CN=${who}`,
-      );
-      openssl(
-        'x509',
-        '-req',
-        '-in',
-        `${who}.csr`,
-        '-CA',
-        'ca.pem',
-        '-CAkey',
-        'ca.key',
-        '-CAcreateserial',
-        '-out',
-        `${who}.pem`,
-        '-days',
-        '1',
-        ...(who === 'server' ? ['-extfile', 'server.ext'] : []),
-      );
-    }
+    pki = certificateFolder('sync-tls-');
+    ca = makeCa(pki.dir, 'ca', 1);
+    server = issueCertificate(pki.dir, 'ca', 'server', { days: 1, altNames: ['IP:127.0.0.1'] });
+    client = issueCertificate(pki.dir, 'ca', 'client', { days: 1 });
     const app = express();
     app.get('/fhir/metadata', (_req, res) => {
       res.json({
@@ -230,11 +189,10 @@ describe('an upstream over HTTPS that requires a client certificate', () => {
     app.get('/fhir/Endpoint', (_req, res) => {
       res.json({ resourceType: 'Bundle', type: 'searchset' });
     });
-    const read = (name: string): Buffer => readFileSync(files(name));
     fake = await startFake(app, {
-      key: read('server.key'),
-      cert: read('server.pem'),
-      ca: read('ca.pem'),
+      key: server.key,
+      cert: server.cert,
+      ca: ca.cert,
       requestCert: true,
       rejectUnauthorized: true,
     });
@@ -243,7 +201,7 @@ describe('an upstream over HTTPS that requires a client certificate', () => {
   afterAll(async () => {
     await fake?.close();
     await b?.close();
-    rmSync(dir, { recursive: true, force: true });
+    pki?.remove();
   });
 
   const pass = async (tls: SourceTls): Promise<PassSummary> => {
@@ -257,13 +215,13 @@ describe('an upstream over HTTPS that requires a client certificate', () => {
   };
 
   it('without our client certificate the handshake is refused; without the CA the server is not trusted; with both the copy is made', async () => {
-    const noCert = await pass({ ca: files('ca.pem') });
+    const noCert = await pass({ ca: ca.certPath });
     expect(noCert.complete).toBe(false);
     expect(noCert.created).toBe(0);
-    const noCa = await pass({ cert: files('client.pem'), key: files('client.key') });
+    const noCa = await pass({ cert: client.certPath, key: client.keyPath });
     expect(noCa.complete).toBe(false);
     expect(noCa.types[0]?.error).toMatch(/certificate/i);
-    const both = await pass({ cert: files('client.pem'), key: files('client.key'), ca: files('ca.pem') });
+    const both = await pass({ cert: client.certPath, key: client.keyPath, ca: ca.certPath });
     expect(both).toMatchObject({ complete: true, created: 1 });
     expect(
       ((await currentResources(b.store, 'Organization')).get('tls.tls-1') as Organization).meta?.source,

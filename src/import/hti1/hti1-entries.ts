@@ -3,19 +3,10 @@
  * and the Organizations it reads, top-level or lifted out of an Endpoint's `contained`.
  */
 import type { ImportItem } from '../read-import-file';
-import type { PlannedOrganization } from '../vendors/vendor-plan';
+import type { UnitOrganization } from '../vendors/group-units';
 
-/** An Organization of the list: a top-level entry, or one contained in an Endpoint. */
-export interface Hti1Org {
-  /** Union-find node: the entry's position, or past the entries for a contained one. */
-  node: number;
-  order: number;
-  planned: PlannedOrganization;
-  /** Endpoint entries this Organization references, in its order. */
-  refs: { item: number; index: number; display?: string }[];
-  /** The partOf parent's entry position, when it is an Organization in the file. */
-  parentItem?: number;
-}
+/** An Organization of the list: a top-level entry, or one contained in an Endpoint (node past the entries). */
+export type Hti1Org = UnitOrganization;
 
 /** Resolves a reference written in the file to the entries of `type` it may mean. */
 export interface ReferenceIndex {

@@ -22,14 +22,9 @@ import type { ImportIssue, Normalization } from '../import-report';
 import { importIssues, normalizeResource } from '../normalize-resource';
 import type { QualityFinding } from '../quality-findings';
 import type { BundleShape, ImportItem } from '../read-import-file';
-import { completeOrganization, foreign, labelOf, rejectEntry } from '../vendors/list-entries';
-import {
-  addEndpoint,
-  type PlannedEndpoint,
-  type VendorList,
-  type VendorPlan,
-  type VendorUnit,
-} from '../vendors/vendor-plan';
+import { foreign, labelOf, planOrganization, rejectEntry } from '../vendors/list-entries';
+import { groupUnits } from '../vendors/group-units';
+import type { PlannedEndpoint, VendorList, VendorPlan } from '../vendors/vendor-plan';
 import { normalizeAddressCodes } from './address-codes';
 import { referenceIndex, type Hti1Org, type ReferenceIndex } from './hti1-entries';
 import { fixEndpoint, fixSystemQuotes } from './hti1-normalize';
@@ -94,7 +89,7 @@ export function planHti1(
     for (const ref of org.refs)
       reading.referencedBy.set(ref.item, [...(reading.referencedBy.get(ref.item) ?? []), org]);
   const endpoints = endpointItems.flatMap((order) => readEndpoint(reading, order) ?? []);
-  plan.units = groupUnits(reading, endpoints);
+  plan.units = groupUnits(items, [...reading.orgs.values(), ...reading.lifted.values()], endpoints);
   return plan;
 }
 
@@ -158,22 +153,12 @@ function readOrganization(reading: Reading, order: number, keys: Map<string, Imp
   delete org.id;
   delete org.endpoint;
   delete org.partOf;
-  const match = completeOrganization(org, reading.list, key, normalizations);
   reading.orgs.set(order, {
     node: order,
     order,
     refs: endpointRefs,
     ...(parentItem !== undefined ? { parentItem } : {}),
-    planned: {
-      source: item.source,
-      order,
-      label,
-      resource: org,
-      normalizations,
-      issues: [],
-      match,
-      links: [],
-    },
+    planned: planOrganization({ source: item.source, order, label }, org, reading.list, key, normalizations),
   });
 }
 
@@ -293,107 +278,10 @@ function containedManager(
   delete org.partOf;
   const orgNotes: Normalization[] = [];
   normalizeAddressCodes(org.address, 'Organization.address', orgNotes);
-  const match = completeOrganization(org, reading.list, String(containedId), orgNotes);
-  if (org.name !== undefined) match.name = org.name;
-  const lifted: Hti1Org = {
-    node: reading.items.length + reading.lifted.size,
-    order,
-    refs: [],
-    planned: {
-      source: `${item.source}.resource.contained[${index}]`,
-      order,
-      label: orgLabel,
-      resource: org,
-      normalizations: orgNotes,
-      issues: [],
-      match,
-      links: [],
-    },
-  };
+  const place = { source: `${item.source}.resource.contained[${index}]`, order, label: orgLabel };
+  const planned = planOrganization(place, org, reading.list, String(containedId), orgNotes);
+  if (org.name !== undefined) planned.match.name = org.name;
+  const lifted: Hti1Org = { node: reading.items.length + reading.lifted.size, order, refs: [], planned };
   reading.lifted.set(key, lifted);
   return lifted;
-}
-
-/**
- * Organizations and Endpoints that refer to each other (endpoint, managingOrganization, partOf) are
- * matched and written together: union-find over entry positions.
- */
-function groupUnits(reading: Reading, endpoints: Hti1Endpoint[]): VendorUnit[] {
-  const parent = new Map<number, number>();
-  const find = (x: number): number => {
-    let root = x;
-    while ((parent.get(root) ?? root) !== root) root = parent.get(root) ?? root;
-    parent.set(x, root);
-    return root;
-  };
-  const union = (a: number, b: number): void => {
-    const ra = find(a);
-    const rb = find(b);
-    if (ra !== rb) parent.set(Math.max(ra, rb), Math.min(ra, rb));
-  };
-  const planned = new Set(endpoints.map((e) => e.node));
-  const orgs = [...reading.orgs.values(), ...reading.lifted.values()].sort(
-    (a, b) => a.order - b.order || a.node - b.node,
-  );
-  for (const org of orgs) {
-    for (const ref of org.refs) if (planned.has(ref.item)) union(org.node, ref.item);
-    if (org.parentItem !== undefined) union(org.node, org.parentItem);
-  }
-  for (const e of endpoints) union(e.node, e.manager.node);
-
-  const units = new Map<number, VendorUnit>();
-  const unitOf = (node: number): VendorUnit => {
-    const root = find(node);
-    let unit = units.get(root);
-    if (!unit) units.set(root, (unit = { organizations: [], endpoints: [] }));
-    return unit;
-  };
-  const orgIndex = new Map<number, number>();
-  for (const org of orgs) {
-    const unit = unitOf(org.node);
-    unit.organizations.push(org.planned);
-    orgIndex.set(org.node, unit.organizations.length - 1);
-  }
-  const endpointIndex = new Map<number, number>();
-  for (const e of endpoints)
-    endpointIndex.set(
-      e.node,
-      addEndpoint(unitOf(e.node), { ...e.planned, manager: orgIndex.get(e.manager.node) ?? 0 }, false),
-    );
-  for (const org of orgs) {
-    const unit = unitOf(org.node);
-    const position = orgIndex.get(org.node) ?? 0;
-    const target = unit.organizations[position];
-    if (!target) continue;
-    if (org.parentItem !== undefined && reading.orgs.has(org.parentItem))
-      target.parent = orgIndex.get(org.parentItem);
-    else if (org.parentItem !== undefined)
-      target.normalizations.push({
-        kind: 'part-of',
-        expression: 'Organization.partOf',
-        detail: `dropped: its parent ${labelOf(reading.items[org.parentItem]?.resource)} (${reading.items[org.parentItem]?.source ?? '?'}) was rejected`,
-      });
-    for (const ref of org.refs) {
-      const index = endpointIndex.get(ref.item);
-      if (index === undefined) {
-        target.normalizations.push({
-          kind: 'endpoint-reference-dropped',
-          expression: `Organization.endpoint[${ref.index}]`,
-          detail: `${labelOf(reading.items[ref.item]?.resource)} (${reading.items[ref.item]?.source ?? '?'}) was rejected`,
-        });
-        continue;
-      }
-      target.links.push({
-        endpoint: index,
-        fromFile: true,
-        index: ref.index,
-        ...(ref.display !== undefined ? { display: ref.display } : {}),
-      });
-    }
-    unit.endpoints.forEach((e, index) => {
-      if (e.manager === position && !target.links.some((l) => l.endpoint === index))
-        target.links.push({ endpoint: index, fromFile: false });
-    });
-  }
-  return [...units.entries()].sort((a, b) => a[0] - b[0]).map(([, unit]) => unit);
 }

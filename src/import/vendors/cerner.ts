@@ -3,7 +3,7 @@
  * Endpoint in Organization.endpoint; the Endpoints have no managingOrganization. An Organization is
  * keyed by its id in the file; an Endpoint is managed by the (first) Organization that references it.
  * Read in steps: the Organizations (here), each Endpoint's manager (cerner-endpoints.ts), and the
- * units of Organizations and Endpoints that refer to each other (cerner-units.ts).
+ * units of Organizations and Endpoints that refer to each other (group-units.ts, shared).
  */
 import type { Organization, Reference } from '@medplum/fhirtypes';
 import type { ImportIssue, Normalization } from '../import-report';
@@ -11,9 +11,9 @@ import { normalizeResource } from '../normalize-resource';
 import type { ImportItem } from '../read-import-file';
 import { referenceIndex, type CernerOrg, type CernerOrganizations } from './cerner-entries';
 import { planCernerEndpoints } from './cerner-endpoints';
-import { groupCernerUnits } from './cerner-units';
+import { groupUnits } from './group-units';
 import { isObject } from '../../fhir/json-value';
-import { completeOrganization, foreign, labelOf, rejectEntry, type Json } from './list-entries';
+import { foreign, labelOf, planOrganization, rejectEntry, type Json } from './list-entries';
 import { VENDOR_LISTS, type VendorPlan } from './vendor-plan';
 
 export function planCerner(items: ImportItem[]): VendorPlan {
@@ -21,7 +21,11 @@ export function planCerner(items: ImportItem[]): VendorPlan {
   const byReference = referenceIndex(items);
   const organizations = planCernerOrganizations(items, byReference, plan);
   const endpoints = planCernerEndpoints(items, organizations, byReference, plan);
-  plan.units = groupCernerUnits(items, organizations.orgs, endpoints);
+  plan.units = groupUnits(
+    items,
+    [...organizations.orgs.values()].map((org) => ({ ...org, node: org.order })),
+    endpoints.map((e) => ({ node: e.order, planned: e.planned, manager: { node: e.manager.order } })),
+  );
   return plan;
 }
 
@@ -65,17 +69,13 @@ function planCernerOrganizations(
     }
     delete org.id;
     delete org.endpoint;
-    const match = completeOrganization(org, VENDOR_LISTS.cerner, vendorId, normalizations);
-    const planned = {
-      source: item.source,
-      order,
-      label,
-      resource: org,
+    const planned = planOrganization(
+      { source: item.source, order, label },
+      org,
+      VENDOR_LISTS.cerner,
+      vendorId,
       normalizations,
-      issues: [],
-      match,
-      links: [],
-    };
+    );
     const cernerOrg: CernerOrg = { item, order, vendorId, planned, refs };
     result.orgs.set(order, cernerOrg);
     orgByVendorId.set(vendorId, cernerOrg);

@@ -62,6 +62,25 @@ export function completeOrganization(
   return match;
 }
 
+/** Where a list entry stands: its source (file and position), order and label. */
+export interface EntryPlace {
+  source: string;
+  order: number;
+  label: string;
+}
+
+/** An Organization of a list, completed (completeOrganization) and planned, with no links yet. */
+export function planOrganization(
+  place: EntryPlace,
+  org: Organization,
+  list: VendorList,
+  vendorId: string,
+  notes: Normalization[],
+): PlannedOrganization {
+  const match = completeOrganization(org, list, vendorId, notes);
+  return { ...place, resource: org, normalizations: notes, issues: [], match, links: [] };
+}
+
 /** An entry that has no place in a vendor list. */
 export function foreign(raw: unknown, list: string, holds: string): ImportIssue {
   if (!isObject(raw) || typeof raw.resourceType !== 'string')

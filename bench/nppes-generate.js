@@ -42,7 +42,9 @@ const pick = (weighted) => {
 
 /** A 10-digit NPI with a valid check digit (Luhn over 80840 + 9 digits). */
 function npiOf(n) {
-  const nine = String(100000000 + n).slice(-9).replace(/^./, '1');
+  const nine = String(100000000 + n)
+    .slice(-9)
+    .replace(/^./, '1');
   let sum = 24;
   for (let i = 0; i < 9; i++) {
     let d = Number(nine[8 - i]);
@@ -87,7 +89,15 @@ async function main() {
   while (written < ROWS) {
     const npi = npiOf(n++);
     // 1.11 rows per NPI: mostly one, some two or more.
-    const count = Math.min(ROWS - written, pick([[1, 90], [2, 8], [3, 1.5], [6, 0.5]]));
+    const count = Math.min(
+      ROWS - written,
+      pick([
+        [1, 90],
+        [2, 8],
+        [3, 1.5],
+        [6, 0.5],
+      ]),
+    );
     let previous;
     for (let k = 0; k < count; k++) {
       const type = pick(TYPES.map((t) => [t, t[1]]));
@@ -96,8 +106,17 @@ async function main() {
       const row = previous !== undefined && endpoint === previous[1] ? previous[0] : type;
       previous = [row, endpoint];
       const affiliated = random() < 0.118;
-      const use = pick([[['DIRECT', 'Direct'], 30.8], [['HIE', 'Health Information Exchange (HIE)'], 12.4], [['OTHER', 'Other'], 3.5], [['', ''], 53.3]]);
-      const content = pick([[['CSV', 'CSV'], 10.3], [['OTHER', 'Other'], 15.1], [['', ''], 74.6]]);
+      const use = pick([
+        [['DIRECT', 'Direct'], 30.8],
+        [['HIE', 'Health Information Exchange (HIE)'], 12.4],
+        [['OTHER', 'Other'], 3.5],
+        [['', ''], 53.3],
+      ]);
+      const content = pick([
+        [['CSV', 'CSV'], 10.3],
+        [['OTHER', 'Other'], 15.1],
+        [['', ''], 74.6],
+      ]);
       const line = [
         npi,
         row[0],

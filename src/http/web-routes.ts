@@ -84,6 +84,9 @@ export function addWebRoutes(app: Express, ctx: FhirContext): void {
           req.headers['if-none-match'],
         );
         if (validator.fresh) {
+          // A browser merges a 304's headers into the page it kept: the page's own CSP, not the API's.
+          pageSecurityHeaders(res, WEB_CSP);
+          res.setHeader('referrer-policy', 'same-origin');
           res.status(304).setHeader('etag', validator.etag);
           res.setHeader('cache-control', caching['cache-control'] as string);
           res.end();

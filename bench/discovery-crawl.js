@@ -3,10 +3,11 @@
  * Issue 13's crawl figure: a crawl of BENCH_ENDPOINTS (2,000) local FHIR endpoints, its duration, and
  * the directory's search throughput while it runs.
  *
- * In one process: the built directory on 127.0.0.1 over an in-memory PGlite store (or DATABASE_URL),
+ * In this process: the built directory on 127.0.0.1 over an in-memory PGlite store (or DATABASE_URL),
  * the endpoints loaded through the import path (one Organization, BENCH_ENDPOINTS active FHIR REST
- * Endpoints), and BENCH_HOSTS (40) HTTPS servers, one per loopback address 127.0.0.2…, all on one
- * port, each answering many paths: `/ep-N/metadata` with Lantern's real R4 example statement,
+ * Endpoints), and the crawl. In a child process (lib/endpoint-servers.js), so that the figures see
+ * only the directory's own crawl cost: BENCH_HOSTS (40) HTTPS servers, one per loopback address
+ * 127.0.0.2…, all on one port, each answering many paths: `/ep-N/metadata` with Lantern's real R4 example statement,
  * `.well-known/smart-configuration` with a real SMART configuration, `.well-known/udap`. The
  * certificate comes from a throwaway CA (lib/test-ca.js, the tests' CA too) trusted by the crawl. The
  * crawl is the server's (src/discovery/crawler.ts) with DISCOVERY_CONCURRENCY (8) and politeness
@@ -18,7 +19,8 @@
  *    Endpoint searches by the new parameters.
  * 3. Second crawl (nothing changed: checks recorded, no FHIR writes, as a daily crawl mostly is) with
  *    the same search load for BENCH_SECONDS, started together.
- * Figures: crawl durations (endpoints/s), search req/s during the crawl ÷ alone.
+ * Figures: crawl durations (endpoints/s), search req/s during the crawl ÷ alone, and the CPU seconds
+ * the directory's process and the endpoint servers' process spent over each crawl.
  *
  *   npm run build && node bench/discovery-crawl.js
  */
@@ -27,7 +29,7 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const https = require('https');
+const { fork } = require('child_process');
 const { drive } = require('./lib/drive');
 const { issueCertificate, makeCa } = require('./lib/test-ca');
 
@@ -53,29 +55,31 @@ function makeCertificate(dir) {
   return { ca: ca.cert, key: server.key, cert: server.cert };
 }
 
-function answer(req, res) {
-  const url = req.url || '';
-  const send = (body, type) => {
-    res.writeHead(200, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
-    res.end(body);
-  };
-  if (url.endsWith('/metadata')) return send(STATEMENT, 'application/fhir+json');
-  if (url.endsWith('/.well-known/smart-configuration')) return send(SMART, 'application/json');
-  if (url.endsWith('/.well-known/udap')) return send(UDAP, 'application/json');
-  res.writeHead(404);
-  res.end();
-}
-
-async function startEndpointServers(tls) {
-  const servers = [];
-  let port = 0;
-  for (let i = 0; i < HOSTS; i++) {
-    const server = https.createServer(tls, answer);
-    await new Promise((resolve) => server.listen(port, `127.0.0.${i + 2}`, resolve));
-    port = server.address().port;
-    servers.push(server);
-  }
-  return { servers, port };
+/** Forks lib/endpoint-servers.js and resolves to { proc, port, cpuMs() } once its servers listen. */
+function startEndpointServers(tls) {
+  return new Promise((resolve, reject) => {
+    const proc = fork(path.join(__dirname, 'lib', 'endpoint-servers.js'), [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    proc.once('error', reject);
+    proc.once('exit', (code, signal) => reject(new Error(`endpoint servers exited (${code ?? signal})`)));
+    proc.once('message', (msg) => {
+      if (!msg.ok) return reject(new Error(msg.error));
+      const cpuMs = () =>
+        new Promise((done) => {
+          proc.once('message', (m) => done(m.cpuMs));
+          proc.send({ cpu: true });
+        });
+      resolve({ proc, port: msg.port, cpuMs });
+    });
+    proc.send({
+      hosts: HOSTS,
+      tls: { key: tls.key, cert: tls.cert },
+      statement: STATEMENT.toString('utf8'),
+      smart: SMART.toString('utf8'),
+      udap: UDAP,
+    });
+  });
 }
 
 function resources(port) {
@@ -107,7 +111,8 @@ function resources(port) {
 async function main() {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-discovery-'));
   const tls = makeCertificate(work);
-  const { servers, port } = await startEndpointServers(tls);
+  const endpoints = await startEndpointServers(tls);
+  const { port } = endpoints;
   const store = await openStore(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {});
   const directory = await startDirectory(
     { port: 0, host: '127.0.0.1', maxBodyBytes: 1 << 24, seed: false },
@@ -126,8 +131,14 @@ async function main() {
       userAgent: 'fhir-directory/bench (capability discovery)',
       ca: tls.ca,
     };
+    const cpuMs = () => {
+      const usage = process.cpuUsage();
+      return (usage.user + usage.system) / 1000;
+    };
     const runCrawl = async (holder) => {
       const started = Date.now();
+      const directoryCpu = cpuMs();
+      const endpointCpu = await endpoints.cpuMs();
       const progress = await crawl(directory.ctx, {
         fetch,
         concurrency: CONCURRENCY,
@@ -139,7 +150,14 @@ async function main() {
             );
         },
       });
-      return { ...progress, seconds: (Date.now() - started) / 1000 };
+      const seconds = (Date.now() - started) / 1000;
+      return {
+        ...progress,
+        seconds,
+        // CPU seconds of each process over the crawl (the directory's includes answering searches).
+        directoryCpuSeconds: (cpuMs() - directoryCpu) / 1000,
+        endpointServersCpuSeconds: ((await endpoints.cpuMs()) - endpointCpu) / 1000,
+      };
     };
     const first = await runCrawl('bench-1');
     console.log(`first crawl (writes): ${JSON.stringify(first)}`);
@@ -166,7 +184,10 @@ async function main() {
       load: os.loadavg(),
       firstCrawlSeconds: first.seconds,
       firstCrawlEndpointsPerSecond: ENDPOINTS / first.seconds,
+      firstCrawlDirectoryCpuSeconds: first.directoryCpuSeconds,
       secondCrawlSeconds: second.seconds,
+      secondCrawlDirectoryCpuSeconds: second.directoryCpuSeconds,
+      secondCrawlEndpointServersCpuSeconds: second.endpointServersCpuSeconds,
       searchAlone: {
         reqPerSec: alone.reqPerSec,
         p50: alone.latencyMs.p50,
@@ -184,7 +205,8 @@ async function main() {
     console.log(JSON.stringify(result, null, 2));
   } finally {
     await directory.close();
-    for (const server of servers) server.close();
+    endpoints.proc.removeAllListeners('exit');
+    endpoints.proc.disconnect();
     fs.rmSync(work, { recursive: true, force: true });
   }
 }

@@ -10,6 +10,7 @@ import type { Endpoint } from '@medplum/fhirtypes';
 import type { FhirContext } from '../fhir/context';
 import { secondsSince } from '../observability/duration-histogram';
 import type { Condition, SearchQuery } from '../storage/search-query';
+import { runAsOwner } from '../storage/statement-owner';
 import { part, SUMMARY_URL } from './discovery-summary';
 import { probeEndpoint } from './probe-endpoint';
 import { recordDiscovery } from './record-discovery';
@@ -23,6 +24,8 @@ export const FHIR_REST = {
 /** Longer than the longest check can take: four metadata fetches and two well-known ones of 35 s each. */
 export const LEASE_SECONDS = 300;
 const PAGE = 500;
+/** Whose statements a check's are, for the fair queue on PGlite's one connection. */
+export const CRAWL_OWNER = 'directory:discovery-crawl';
 
 export interface CrawlOptions {
   fetch: FetchOptions;
@@ -74,7 +77,10 @@ export async function crawl(ctx: CrawlContext, options: CrawlOptions): Promise<C
     for (let queue = queues.shift(); queue; queue = queues.shift()) {
       for (const target of queue) {
         if (options.signal?.aborted) return;
-        const status = await checkOne(ctx, target, options);
+        // The crawl's statements are their own client's in PGlite's fair queue (fair-queue.ts), not
+        // the directory's own work, which the cached searches' store-head reads are too: a crawl
+        // running flat out then gets its share of the one connection, and the searches theirs.
+        const status = await runAsOwner(CRAWL_OWNER, () => checkOne(ctx, target, options));
         if (status === undefined) progress.skipped++;
         else {
           progress.checked++;

@@ -18,6 +18,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { connect as netConnect, isIP, type LookupFunction, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { secureContextFor } from './secure-contexts';
 import { checkAddress, checkScheme, type TargetPolicy, UnsafeTargetError } from './target-policy';
 
 export interface FetchOptions extends TargetPolicy {
@@ -151,7 +152,7 @@ function connectTo(
           ...(isIP(host) ? {} : { servername: host }),
           rejectUnauthorized: false, // judged below, after the facts are read
           ALPNProtocols: ['http/1.1'],
-          ...(options.ca ? { ca: options.ca } : {}),
+          secureContext: secureContextFor(options.ca),
         })
       : netConnect({ host, port, lookup });
     const wait = Math.min(options.connectTimeoutMs, Math.max(0, deadline - Date.now()));
@@ -193,9 +194,11 @@ function tlsFactsOf(socket: TLSSocket): TlsFacts {
   const facts: TlsFacts = {};
   const protocol = socket.getProtocol();
   if (protocol) facts.tlsVersion = protocol;
-  const cert = socket.getPeerCertificate();
-  if (cert?.valid_to) {
-    const expires = new Date(cert.valid_to);
+  // The X509Certificate reads one field on demand; getPeerCertificate() builds every field and three
+  // fingerprints of the certificate at each call.
+  const validTo = socket.getPeerX509Certificate()?.validTo;
+  if (validTo) {
+    const expires = new Date(validTo);
     if (!Number.isNaN(expires.getTime())) facts.certificateExpires = expires.toISOString();
   }
   return facts;

@@ -26,6 +26,8 @@ export interface ListFetchOptions {
   /** Extra CA certificates (PEM) to trust, besides the system's and NODE_EXTRA_CA_CERTS. */
   ca?: string;
   userAgent?: string;
+  /** Aborts the download (the server stopping). */
+  signal?: AbortSignal;
 }
 
 /** 1 GiB: the real NPPES endpoint file is about 120 MB, the developers' Bundles a few MB. */
@@ -116,7 +118,8 @@ export async function fetchListUrl(href: string, options: ListFetchOptions = {})
     headersTimeout: settings.readTimeoutMs,
     bodyTimeout: settings.readTimeoutMs,
   });
-  const signal = AbortSignal.timeout(settings.totalTimeoutMs);
+  const timeout = AbortSignal.timeout(settings.totalTimeoutMs);
+  const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
   const dir = await mkdtemp(join(tmpdir(), 'fhir-directory-list-'));
   const remove = (): Promise<void> => rm(dir, { recursive: true, force: true });
   try {
@@ -168,7 +171,8 @@ export async function fetchListUrl(href: string, options: ListFetchOptions = {})
     }
   } catch (err) {
     await remove();
-    throw asFetchError(err, href, settings.totalTimeoutMs, signal);
+    if (options.signal?.aborted) throw new ListFetchError('network', `${href}: download stopped`);
+    throw asFetchError(err, href, settings.totalTimeoutMs, timeout);
   } finally {
     await agent.destroy().catch(() => undefined);
   }

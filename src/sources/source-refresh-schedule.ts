@@ -36,6 +36,8 @@ export interface RefreshScheduleOptions {
   fetch?: ListFetchOptions;
   onRefresh?: (outcome: RefreshOutcome) => void;
   onError?: (err: unknown) => void;
+  /** Told when a look for due sources is over (tests wait for it rather than for time). */
+  onTick?: () => void;
 }
 
 export interface RefreshSchedule {
@@ -149,6 +151,7 @@ export function startSourceRefresh(ctx: FhirContext, options: RefreshScheduleOpt
       } catch (err) {
         options.onError?.(err);
       }
+      options.onTick?.();
       if (!stopped) schedule(tickMs);
     })();
   };

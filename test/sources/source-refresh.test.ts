@@ -9,6 +9,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Bundle, Endpoint, Organization } from '@medplum/fhirtypes';
+import type { ServerResponse } from 'node:http';
+import { loadConfig } from '../../src/config';
 import { createFhirContext } from '../../src/directory';
 import type { FhirContext } from '../../src/fhir/context';
 import {
@@ -31,6 +33,7 @@ let ca: string;
 let served: Bundle;
 let first: Bundle;
 let second: Bundle;
+const hanging: ServerResponse[] = [];
 
 function secondSnapshot(bundle: Bundle): Bundle {
   const entries = structuredClone(bundle.entry ?? []);
@@ -91,12 +94,14 @@ beforeAll(async () => {
   served = first;
   server = await startTestServer((req, res) => {
     if (req.url === LIST_PATH || req.url === '/twice.json') sendJson(res, served, 200, 'application/json');
+    else if (req.url === '/hang.json') hanging.push(res);
     else sendJson(res, { error: 'not found' }, 404, 'application/json');
   }, pki.valid);
   dir = await startTestDirectory();
 }, 120_000);
 
 afterAll(async () => {
+  for (const res of hanging) res.destroy();
   await dir?.close();
   await server?.close();
 });
@@ -174,4 +179,31 @@ describe('the refresh of published lists', () => {
     expect(requestsFor('/twice.json')).toBe(1);
     expect(outcomes[0]?.outcome).toBe('imported');
   });
+});
+
+it('stops with the server: a download under way is aborted, kept as failed, the lease given back', async () => {
+  await dir.store.sources.remove('shared');
+  await register('slow', '/hang.json');
+  const outcomes: RefreshOutcome[] = [];
+  const schedule = startSourceRefresh(dir.ctx, {
+    intervalMs: 3_600_000,
+    tickMs: 20,
+    firstTickMs: 0,
+    fetch: { ca },
+    onRefresh: (outcome) => outcomes.push(outcome),
+  });
+  while (hanging.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+  await schedule.stop();
+  expect(outcomes).toEqual([
+    { source: 'slow', outcome: 'failed', error: `${server.origin}/hang.json: download stopped` },
+  ]);
+  const source = await dir.store.sources.get('slow');
+  expect(source?.status?.lease).toBeUndefined();
+});
+
+it('reads SOURCE_REFRESH_INTERVAL as a duration, 0 (off) by default', () => {
+  expect(loadConfig({}).sourceRefreshIntervalMs).toBe(0);
+  expect(loadConfig({ SOURCE_REFRESH_INTERVAL: '30m' }).sourceRefreshIntervalMs).toBe(1_800_000);
+  expect(loadConfig({ SOURCE_REFRESH_INTERVAL: '24h' }).sourceRefreshIntervalMs).toBe(86_400_000);
+  expect(() => loadConfig({ SOURCE_REFRESH_INTERVAL: 'daily' })).toThrow(/SOURCE_REFRESH_INTERVAL/);
 });

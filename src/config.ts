@@ -48,6 +48,8 @@ export interface Config {
   syncSources: readonly SyncSourceSettings[];
   /** Capability discovery (issue 13): the periodic crawl's interval in ms (0: off), concurrency and safety flags. */
   discovery: DiscoveryConfig;
+  /** SOURCE_REFRESH_INTERVAL: how often the published lists with a URL are fetched again, in ms (0: never). */
+  sourceRefreshIntervalMs: number;
 }
 
 export interface DiscoveryConfig {
@@ -114,6 +116,7 @@ export const CONFIG_VARIABLES = {
   DISCOVERY_CONCURRENCY: { type: 'integer', minimum: 1, maximum: 256, default: 8 },
   DISCOVERY_ALLOW_PRIVATE: { type: 'boolean', default: false },
   DISCOVERY_ALLOW_HTTP: { type: 'boolean', default: false },
+  SOURCE_REFRESH_INTERVAL: { type: 'string', pattern: '^(0|[1-9][0-9]{0,6}(s|m|h|d))$', default: '0' },
 } as const;
 
 /** Variables whose values never appear in a problem report (or a log: they are kept off enumeration). */
@@ -187,6 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       allowPrivate: values.DISCOVERY_ALLOW_PRIVATE as boolean,
       allowHttp: values.DISCOVERY_ALLOW_HTTP as boolean,
     },
+    sourceRefreshIntervalMs: parseInterval(values.SOURCE_REFRESH_INTERVAL as string),
   };
   if (typeof values.BASE_URL === 'string') config.baseUrl = values.BASE_URL.replace(/\/+$/, '');
   if (typeof values.DATABASE_URL === 'string') {

@@ -37,6 +37,7 @@ import { tokenEndpointOf } from './security/access-control';
 import { Authenticator } from './security/authenticator';
 import { RateLimiter } from './security/rate-limiter';
 import { startFollowers } from './sync/followers';
+import { type RefreshSchedule, startSourceRefresh } from './sources/source-refresh-schedule';
 import type { SyncSourceSettings } from './sync/source-settings';
 
 export const SEED_FILE = join(__dirname, '..', 'seed-data', 'directory.json');
@@ -175,6 +176,8 @@ export type DirectoryConfig = Pick<Config, 'port' | 'host' | 'maxBodyBytes' | 's
     syncSources?: readonly SyncSourceSettings[];
     /** Capability discovery; no periodic crawl when absent or when its interval is 0. */
     discovery?: DiscoveryConfig;
+    /** SOURCE_REFRESH_INTERVAL in ms; no refresh of published lists when absent or 0. */
+    sourceRefreshIntervalMs?: number;
   };
 
 export async function startDirectory(
@@ -256,6 +259,7 @@ export async function startDirectory(
   logger.info({ baseUrl, port: address.port }, 'fhir-directory listening');
   const followers = startFollowers(ctx, config.syncSources ?? [], logger);
   const discovery = startDiscovery(ctx, config.discovery, logger);
+  const refresh = startRefresh(ctx, config.sourceRefreshIntervalMs, logger);
 
   let closing: Promise<void> | undefined;
   return {
@@ -274,6 +278,7 @@ export async function startDirectory(
         authenticator.close();
         await exportRunner.close();
         await discovery?.stop();
+        await refresh?.stop();
         await events.close();
         await openedStore.close();
       })();
@@ -297,5 +302,22 @@ function startDiscovery(
       if (progress.checked > 0) logger.info({ ...progress, durationMs }, 'capability discovery crawl done');
     },
     onError: (err) => logger.warn({ err }, 'capability discovery crawl failed; the next tick retries'),
+  });
+}
+
+/** The refresh of the published lists with a URL (SOURCE_REFRESH_INTERVAL), when it is on. */
+function startRefresh(
+  ctx: FhirContext,
+  intervalMs: number | undefined,
+  logger: Logger,
+): RefreshSchedule | undefined {
+  if (!intervalMs) return undefined;
+  return startSourceRefresh(ctx, {
+    intervalMs,
+    onRefresh: (outcome) =>
+      outcome.outcome === 'imported'
+        ? logger.info(outcome, 'published list refreshed')
+        : logger.warn(outcome, 'published list refresh failed; retried after the interval'),
+    onError: (err) => logger.warn({ err }, 'published list refresh failed; the next tick retries'),
   });
 }

@@ -1,24 +1,15 @@
-import { createReadStream } from 'node:fs';
-import { open, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { loadConfig } from '../config';
 import { createFhirContext, openStore } from '../directory';
+import { fetchListUrl, isListUrl, ListFetchError, type FetchedList } from '../import/fetch-list-url';
 import { IMPORT_SOURCES, reportLines, type ImportSource } from '../import/import-report';
-import { defaultList, importResources } from '../import/import-resources';
-import { qualityReport } from '../import/quality-report';
-import { detectSource } from '../import/vendors/detect-source';
-import { readImportDocument } from '../import/read-import-file';
-import { importNppes } from '../import/nppes/import-nppes';
-import { isNppesHeader } from '../import/nppes/nppes-rows';
+import { importListFile } from '../import/import-list-file';
 import type { ImportReport } from '../import/import-report';
 import { createLogger } from '../logger';
-import { adoptEntries } from '../import/adopt-entries';
-import { VENDOR_LISTS } from '../import/vendors/vendor-plan';
-import type { FhirContext } from '../fhir/context';
-import type { SourceRef } from '../storage/source-store';
 
 const USAGE =
-  'Usage: fhir-directory import <file.json|file.ndjson> [--dry-run] [--chunk-size N] [--source hti1|nppes-endpoints|lantern-list|epic|cerner|fhir] [--name NAME] [--report FILE] [--delete-missing] [--adopt] [--verbose]\n';
+  'Usage: fhir-directory import <file|https://url> [--dry-run] [--chunk-size N] [--source hti1|nppes-endpoints|lantern-list|epic|cerner|fhir] [--name NAME] [--report FILE] [--delete-missing] [--adopt] [--verbose] [--allow-http] [--max-bytes N] [--timeout SECONDS]\n';
 
 interface ImportArgs {
   file: string;
@@ -34,7 +25,16 @@ interface ImportArgs {
   deleteMissing: boolean;
   /** First take over the local entries with the source's identity (adopt-entries.ts). */
   adopt: boolean;
+  /** A URL: fetch plain http too (https only otherwise). */
+  allowHttp: boolean;
+  /** A URL: the largest body accepted, in bytes. */
+  maxBytes?: number;
+  /** A URL: the longest the whole download may take, in seconds. */
+  timeoutSeconds?: number;
 }
+
+/** Exit code of a URL that could not be fetched (not https, 404, too large, timeout, network). */
+export const EXIT_FETCH_FAILED = 3;
 
 function parseArgs(args: string[]): ImportArgs | undefined {
   let file: string | undefined;
@@ -44,6 +44,7 @@ function parseArgs(args: string[]): ImportArgs | undefined {
     verbose: false,
     deleteMissing: false,
     adopt: false,
+    allowHttp: false,
   };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
@@ -51,7 +52,14 @@ function parseArgs(args: string[]): ImportArgs | undefined {
     else if (arg === '--verbose') parsed.verbose = true;
     else if (arg === '--delete-missing') parsed.deleteMissing = true;
     else if (arg === '--adopt') parsed.adopt = true;
-    else if (arg === '--chunk-size') {
+    else if (arg === '--allow-http') parsed.allowHttp = true;
+    else if (arg === '--max-bytes') {
+      parsed.maxBytes = Number(args[++i]);
+      if (!Number.isInteger(parsed.maxBytes) || parsed.maxBytes < 1) return undefined;
+    } else if (arg === '--timeout') {
+      parsed.timeoutSeconds = Number(args[++i]);
+      if (!(parsed.timeoutSeconds > 0)) return undefined;
+    } else if (arg === '--chunk-size') {
       parsed.chunkSize = Number(args[++i]);
       if (!Number.isInteger(parsed.chunkSize) || parsed.chunkSize < 1) return undefined;
     } else if (arg === '--source') {
@@ -72,34 +80,25 @@ function parseArgs(args: string[]): ImportArgs | undefined {
   return file === undefined ? undefined : { ...parsed, file };
 }
 
-/** A list imported under `name`: its uri is what meta.source of its entries says. */
-function sourceOf(name: string): { name: string; uri: string } {
-  return { name, uri: `urn:fhir-directory:source:${name}` };
-}
-
-/** `--adopt`: the local entries with the source's identity become the source's (adopt-entries.ts). */
-async function adopt(ctx: FhirContext, owner: SourceRef, system: string): Promise<void> {
-  const adopted = await adoptEntries(ctx, owner, system);
-  process.stdout.write(
-    `adopted ${adopted} entries imported before sources existed (identifier ${system}|…)\n`,
-  );
-}
-
-/** Whether the file starts with the NPPES endpoint file's header. */
-async function startsNppes(path: string): Promise<boolean> {
-  const file = await open(path, 'r');
+/** Fetches a URL argument to a temporary file; a refusal is printed and undefined returned. */
+async function fetched(parsed: ImportArgs): Promise<FetchedList | undefined> {
   try {
-    const { buffer, bytesRead } = await file.read(Buffer.alloc(64), 0, 64, 0);
-    return isNppesHeader(buffer.subarray(0, bytesRead).toString('utf8'));
-  } finally {
-    await file.close();
+    return await fetchListUrl(parsed.file, {
+      allowHttp: parsed.allowHttp,
+      ...(parsed.maxBytes === undefined ? {} : { maxBytes: parsed.maxBytes }),
+      ...(parsed.timeoutSeconds === undefined ? {} : { totalTimeoutMs: parsed.timeoutSeconds * 1000 }),
+    });
+  } catch (err) {
+    if (!(err instanceof ListFetchError)) throw err;
+    process.stderr.write(`import: ${err.reason}: ${err.message}; nothing imported\n`);
+    return undefined;
   }
 }
 
 /**
- * `fhir-directory import <file>`: prints each rejected resource with its reasons, what was normalized
- * (per kind), and the counts; exits 1 when anything was rejected. `--dry-run` reports the same and
- * writes nothing.
+ * `fhir-directory import <file|url>`: prints each rejected resource with its reasons, what was
+ * normalized (per kind), and the counts; exits 1 when anything was rejected, 3 when a URL could not
+ * be fetched (nothing written then). `--dry-run` reports the same and writes nothing.
  */
 export async function runImport(args: string[]): Promise<number> {
   const parsed = parseArgs(args);
@@ -108,68 +107,41 @@ export async function runImport(args: string[]): Promise<number> {
     return 2;
   }
   const config = loadConfig();
+  const download = isListUrl(parsed.file) ? await fetched(parsed) : undefined;
+  if (isListUrl(parsed.file) && !download) return EXIT_FETCH_FAILED;
   const logger = createLogger('warn');
   const store = await openStore(config, logger);
   try {
     const ctx = createFhirContext(store, config.baseUrl ?? `http://localhost:${config.port}/fhir`, {
       enforceProfiles: config.enforceProfiles,
     });
-    const fileName = basename(parsed.file);
+    const fileName = download?.fileName ?? basename(parsed.file);
     const progress = (done: number, total: number | undefined, r: ImportReport): void => {
       process.stderr.write(
         `\r${parsed.dryRun ? 'checked' : 'imported'} ${done}${total === undefined ? ' rows' : `/${total}`} (created ${r.created}, updated ${r.updated}, unchanged ${r.unchanged}, rejected ${r.rejected.length})`,
       );
     };
-    let report: ImportReport;
-    let owner: { name: string; uri: string } | undefined;
-    if (
-      parsed.source === 'nppes-endpoints' ||
-      (parsed.source === undefined && (await startsNppes(parsed.file)))
-    ) {
-      owner = sourceOf(parsed.name ?? defaultList(fileName).name);
-      if (!parsed.dryRun) await store.sources.upsert({ ...owner, kind: 'nppes-endpoints' });
-      if (parsed.adopt && !parsed.dryRun) await adopt(ctx, owner, owner.uri);
-      report = await importNppes(ctx, createReadStream(parsed.file), {
-        owner,
-        chunkSize: parsed.chunkSize,
-        dryRun: parsed.dryRun,
-        deleteMissing: parsed.deleteMissing,
-        onProgress: (rows, r) => progress(rows, undefined, r),
-      });
-    } else {
-      const { items, bundle, lantern } = await readImportDocument(parsed.file);
-      const format = lantern ? 'lantern-list' : (parsed.source ?? detectSource(items, bundle));
-      // A published list is a source (DESIGN.md, "Who owns an entry"); plain FHIR resources are the directory's.
-      owner = format === 'fhir' ? undefined : sourceOf(parsed.name ?? defaultList(fileName).name);
-      if (owner && !parsed.dryRun) await store.sources.upsert({ ...owner, kind: format });
-      if (owner && parsed.adopt && !parsed.dryRun)
-        await adopt(
-          ctx,
-          owner,
-          format === 'epic' || format === 'cerner' ? VENDOR_LISTS[format].system : owner.uri,
-        );
-      report = await importResources(ctx, items, {
-        chunkSize: parsed.chunkSize,
-        dryRun: parsed.dryRun,
-        fileName,
-        source: format,
-        ...(bundle ? { bundle } : {}),
-        ...(lantern ? { lantern } : {}),
-        ...(owner ? { owner, list: owner, deleteMissing: parsed.deleteMissing } : {}),
-        onProgress: progress,
-      });
-    }
+    const { report, quality } = await importListFile(ctx, download?.path ?? parsed.file, {
+      fileName,
+      ...(download ? { url: parsed.file } : {}),
+      ...(parsed.source ? { source: parsed.source } : {}),
+      ...(parsed.name ? { name: parsed.name } : {}),
+      chunkSize: parsed.chunkSize,
+      dryRun: parsed.dryRun,
+      deleteMissing: parsed.deleteMissing,
+      adopt: parsed.adopt,
+      onProgress: progress,
+      onAdopted: (count, system) =>
+        process.stdout.write(
+          `adopted ${count} entries imported before sources existed (identifier ${system}|…)\n`,
+        ),
+    });
     process.stderr.write('\n');
     process.stdout.write(`${reportLines(report, parsed.verbose).join('\n')}\n`);
-    const quality = qualityReport(report, { ...(owner ? { source: owner } : {}), file: fileName });
     if (parsed.reportFile) await writeFile(parsed.reportFile, `${JSON.stringify(quality, null, 2)}\n`);
-    if (owner && !parsed.dryRun)
-      await store.sources.update(owner.name, {
-        status: { lastImport: quality.importedAt, file: fileName, counts: quality.counts },
-        report: quality as unknown as Record<string, unknown>,
-      });
     return report.rejected.length > 0 ? 1 : 0;
   } finally {
     await store.close();
+    await download?.remove();
   }
 }

@@ -5,6 +5,8 @@ interface KeptStatus {
   lastImport?: string;
   file?: string;
   counts?: Record<string, number>;
+  /** The refresh schedule's last fetch of the source's URL (source-refresh-schedule.ts). */
+  lastRefresh?: { at?: string; outcome?: string; error?: string };
 }
 
 interface KeptReport {
@@ -34,6 +36,11 @@ export function sourceLines(sources: SourceRecord[]): string[] {
     const report = (source.report ?? {}) as KeptReport;
     lines.push(`${source.name} (${source.kind}) ${source.uri}${source.url ? ` from ${source.url}` : ''}`);
     lines.push(`  last import: ${status.lastImport ?? 'never'}${status.file ? ` of ${status.file}` : ''}`);
+    const refresh = status.lastRefresh;
+    if (source.url)
+      lines.push(
+        `  last refresh: ${refresh?.at ? `${refresh.at} ${refresh.outcome ?? ''}${refresh.error ? `: ${refresh.error}` : ''}` : 'never'}`,
+      );
     const counts = status.counts;
     if (counts)
       lines.push(

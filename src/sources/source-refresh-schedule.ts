@@ -4,8 +4,8 @@
  * SYNC_SOURCES) is fetched again once its last refresh, or its last import, is older than the
  * interval, and imported as that source: the difference applied, what it no longer lists retired.
  * One process at a time per source across every process on the database: a source is refreshed
- * under its lease (the `lease` table, kind sync-source: the one a sync of it takes; renewed while the work goes on) and is checked to
- * be still due once the lease is held, so two servers do not both refresh it. The outcome is kept
+ * under its lease (its row of the `lease` table, kind sync-source, renewed while the work goes on)
+ * and is checked to be still due once the lease is held, so two servers do not both refresh it. The outcome is kept
  * in the source's status as `lastRefresh` ({at, outcome, error?}); a failure leaves the entries as
  * they were and is retried at the next interval.
  */

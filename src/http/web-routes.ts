@@ -86,6 +86,10 @@ export function addWebRoutes(app: Express, ctx: FhirContext): void {
         if (validator.fresh) {
           res.status(304).setHeader('etag', validator.etag);
           res.setHeader('cache-control', caching['cache-control'] as string);
+          // A browser merges a 304's headers into the page it keeps (RFC 9111 §4.3.4): without the
+          // page's own policy it would keep the API's `default-src 'none'` and block the stylesheet.
+          pageSecurityHeaders(res, WEB_CSP);
+          res.setHeader('referrer-policy', 'same-origin');
           res.end();
           return;
         }

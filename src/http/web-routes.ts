@@ -84,11 +84,12 @@ export function addWebRoutes(app: Express, ctx: FhirContext): void {
           req.headers['if-none-match'],
         );
         if (validator.fresh) {
-          // A browser merges a 304's headers into the page it kept: the page's own CSP, not the API's.
-          pageSecurityHeaders(res, WEB_CSP);
-          res.setHeader('referrer-policy', 'same-origin');
           res.status(304).setHeader('etag', validator.etag);
           res.setHeader('cache-control', caching['cache-control'] as string);
+          // A browser merges a 304's headers into the page it keeps (RFC 9111 §4.3.4): without the
+          // page's own policy it would keep the API's `default-src 'none'` and block the stylesheet.
+          pageSecurityHeaders(res, WEB_CSP);
+          res.setHeader('referrer-policy', 'same-origin');
           res.end();
           return;
         }

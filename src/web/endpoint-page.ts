@@ -22,19 +22,18 @@ export function isDiscoveryExtension(extension: Extension): boolean {
 }
 
 export async function endpointPage(reader: DirectoryReader, id: string): Promise<Page> {
-  const main = await reader.search(
-    'Endpoint',
-    new URLSearchParams([
-      ['_id', id],
-      ['_include', 'Endpoint:organization'],
-    ]),
-  );
+  // Both at once (neither needs the other's answer); an unknown id then shows the read's 404 or 410.
+  const [main, versions] = await Promise.all([
+    reader.search(
+      'Endpoint',
+      new URLSearchParams([
+        ['_id', id],
+        ['_include', 'Endpoint:organization'],
+      ]),
+    ),
+    reader.history('Endpoint', id, new URLSearchParams([['_count', String(VERSIONS_SHOWN)]])),
+  ]);
   const endpoint = await matchOrThrow<Endpoint>(reader, main, 'Endpoint', id);
-  const versions = await reader.history(
-    'Endpoint',
-    id,
-    new URLSearchParams([['_count', String(VERSIONS_SHOWN)]]),
-  );
   const owner = entriesOf<Organization>(main, 'include', 'Organization')[0];
   const extensions = endpoint.extension ?? [];
   const name = endpoint.name ?? id;

@@ -1,8 +1,9 @@
 /**
  * `/organizations/:id`: an Organization, its identifiers, where it sits in its hierarchy (the
  * partOf chain up, its children down), its Endpoints grouped by connection type, and its versions.
- * Three FHIR searches whatever the size of the tree: the Organization with `_include` of its
- * endpoints and `_include:iterate` of its parents, its children (`partof=`), its `_history`.
+ * Three FHIR searches whatever the size of the tree, sent together: the Organization with `_include`
+ * of its endpoints and `_include:iterate` of its parents, its children (`partof=`, the first
+ * CHILDREN_SHOWN by name), its `_history` (the last VERSIONS_SHOWN).
  */
 import type { Bundle, Endpoint, Organization } from '@medplum/fhirtypes';
 import { entriesOf, type DirectoryReader } from './directory-reader';
@@ -18,16 +19,18 @@ export const CHILDREN_SHOWN = 50;
 export const VERSIONS_SHOWN = 20;
 
 export async function organizationPage(reader: DirectoryReader, id: string): Promise<Page> {
-  const main = await reader.search(
-    'Organization',
-    new URLSearchParams([
-      ['_id', id],
-      ['_include', 'Organization:endpoint'],
-      ['_include:iterate', 'Organization:partof'],
-    ]),
-  );
-  const org = await matchOrThrow<Organization>(reader, main, 'Organization', id);
-  const [children, versions] = await Promise.all([
+  // The three searches at once: none needs another's answer (on PostgreSQL each takes its own
+  // connection, so the page costs about its slowest search, not their sum). An unknown id finds no
+  // children and no versions, and the page then shows the read's 404 or 410.
+  const [main, children, versions] = await Promise.all([
+    reader.search(
+      'Organization',
+      new URLSearchParams([
+        ['_id', id],
+        ['_include', 'Organization:endpoint'],
+        ['_include:iterate', 'Organization:partof'],
+      ]),
+    ),
     reader.search(
       'Organization',
       new URLSearchParams([
@@ -39,6 +42,7 @@ export async function organizationPage(reader: DirectoryReader, id: string): Pro
     ),
     reader.history('Organization', id, new URLSearchParams([['_count', String(VERSIONS_SHOWN)]])),
   ]);
+  const org = await matchOrThrow<Organization>(reader, main, 'Organization', id);
   const endpoints = entriesOf<Endpoint>(main, 'include', 'Endpoint');
   const name = org.name ?? id;
   return {

@@ -4,9 +4,15 @@
  * _include=Organization:partof&_total=accurate`): the connection types and parents shown in the
  * rows come from the includes, never from a query per row. Paging follows the search's keyset
  * cursor; the page's own URL carries the form and the cursors, so every page is a shareable link.
+ *
+ * Sorting by name means ordering every match before the first 20: on a large directory a broad
+ * chained filter (`endpoint.connection-type=ihe-xcpd` matches a third of the Organizations) is over
+ * SEARCH_MAX_COST. A choice the form offers must never be refused, so the page then asks again in the
+ * directory's own order (`order=directory` in its links, so paging stays in that order) and says so;
+ * should even that be over the limit, it says what to narrow, as a 200 page with the form.
  */
 import type { Bundle, Endpoint, Organization, OperationOutcome } from '@medplum/fhirtypes';
-import { invalid } from '../fhir/errors';
+import { invalid, isFhirError } from '../fhir/errors';
 import { entriesOf, nextCursor, type DirectoryReader } from './directory-reader';
 import { html, type SafeHtml } from './html';
 import type { Page } from './layout';
@@ -30,7 +36,11 @@ export interface SearchForm {
 
 const FIELDS = ['name', 'city', 'state', 'npi', 'hcid', 'connection', 'status'] as const;
 
+/** `name`: sorted by name (the default); `directory`: the directory's own order (by id), cheaper. */
+export type ResultOrder = 'name' | 'directory';
+
 interface Paging {
+  order: ResultOrder;
   /** The cursor (`_page`) of this page; undefined on the first. */
   page?: string;
   /** The cursors of the pages between the first and this one, oldest first. */
@@ -60,6 +70,9 @@ export function parseSearchForm(query: URLSearchParams): { form: SearchForm; pag
   if (state !== '' && !/^[A-Za-z]{2}$/.test(state))
     throw invalid(`state is a two-letter USPS code, not '${state}'`, 'state');
 
+  const order = value('order');
+  if (order !== '' && order !== 'name' && order !== 'directory')
+    throw invalid(`order must be name, directory or empty, not '${order}'`, 'order');
   const page = value('page');
   const trailText = value('trail');
   const trail = trailText === '' ? [] : trailText.split('.');
@@ -78,11 +91,18 @@ export function parseSearchForm(query: URLSearchParams): { form: SearchForm; pag
     connection,
     status,
   };
-  return { form, paging: { ...(page ? { page } : {}), trail } };
+  return {
+    form,
+    paging: { order: order === 'directory' ? 'directory' : 'name', ...(page ? { page } : {}), trail },
+  };
 }
 
 /** The FHIR search the form means. */
-export function fhirQuery(form: SearchForm, page: string | undefined): URLSearchParams {
+export function fhirQuery(
+  form: SearchForm,
+  page: string | undefined,
+  order: ResultOrder = 'name',
+): URLSearchParams {
   const q = new URLSearchParams();
   if (form.name) q.set('name', form.name);
   if (form.city) q.set('address-city', form.city);
@@ -91,7 +111,7 @@ export function fhirQuery(form: SearchForm, page: string | undefined): URLSearch
   if (form.hcid) q.set('hcid', form.hcid.startsWith('urn:oid:') ? form.hcid : `urn:oid:${form.hcid}`);
   if (form.connection) q.set('endpoint.connection-type', form.connection);
   if (form.status) q.set('active', form.status === 'active' ? 'true' : 'false');
-  q.set('_sort', 'name');
+  if (order === 'name') q.set('_sort', 'name');
   q.set('_count', String(PAGE_SIZE));
   q.set('_total', 'accurate');
   q.append('_include', 'Organization:endpoint');
@@ -104,6 +124,7 @@ export function fhirQuery(form: SearchForm, page: string | undefined): URLSearch
 function searchUrl(form: SearchForm, paging: Paging): string {
   const q = new URLSearchParams();
   for (const field of FIELDS) if (form[field]) q.set(field, form[field]);
+  if (paging.order === 'directory') q.set('order', 'directory');
   if (paging.page) q.set('page', paging.page);
   if (paging.trail.length > 0) q.set('trail', paging.trail.join('.'));
   const text = q.toString();
@@ -116,7 +137,10 @@ export async function searchPage(reader: DirectoryReader, query: URLSearchParams
   if ([...query.values()].some((v) => v.trim() === '')) {
     return { status: 303, title: 'See other', body: html``, redirect: searchUrl(form, paging) };
   }
-  const bundle = await reader.search('Organization', fhirQuery(form, paging.page));
+  const found = await searchWithin(reader, form, paging);
+  if (!found) return tooBroadPage(form);
+  const { bundle, order } = found;
+  const shown: Paging = { ...paging, order };
   const organizations = entriesOf<Organization>(bundle, 'match', 'Organization');
   const included = [
     ...entriesOf<Endpoint>(bundle, 'include', 'Endpoint'),
@@ -137,8 +161,56 @@ export async function searchPage(reader: DirectoryReader, query: URLSearchParams
       <section aria-labelledby="results-heading">
         <h2 id="results-heading">Results</h2>
         ${countLine(bundle, organizations.length, offset)} ${warnings(bundle)}
-        ${organizations.length > 0 && resultsTable(organizations, byReference)}
-        ${pagingNav(form, paging, next)}
+        ${order === 'directory' && paging.order === 'name' ? html`<p class="problem">${DIRECTORY_ORDER_NOTE}</p>` : ''}
+        ${organizations.length > 0 && resultsTable(organizations, byReference, order)}
+        ${pagingNav(form, shown, next)}
+      </section>`,
+  };
+}
+
+const DIRECTORY_ORDER_NOTE =
+  'Too many organizations match to sort them by name: they are listed in the directory’s order. ' +
+  'Add a name, city or state to sort them by name.';
+
+/** Whether a FHIR search was refused for its cost (SEARCH_MAX_COST), not for what it asked. */
+function isTooCostly(err: unknown): boolean {
+  return isFhirError(err) && err.status === 400 && err.outcome.issue?.[0]?.code === 'too-costly';
+}
+
+/**
+ * The search in the order asked, then, when sorting by name is over the cost limit, in the
+ * directory's order; undefined when that is over the limit too.
+ */
+async function searchWithin(
+  reader: DirectoryReader,
+  form: SearchForm,
+  paging: Paging,
+): Promise<{ bundle: Bundle; order: ResultOrder } | undefined> {
+  const orders: ResultOrder[] =
+    paging.order === 'name' && !paging.page ? ['name', 'directory'] : [paging.order];
+  for (const order of orders) {
+    try {
+      return { bundle: await reader.search('Organization', fhirQuery(form, paging.page, order)), order };
+    } catch (err) {
+      if (!isTooCostly(err)) throw err;
+    }
+  }
+  return undefined;
+}
+
+/** A search the form allows but the directory will not run at its size: what to narrow. */
+function tooBroadPage(form: SearchForm): Page {
+  return {
+    status: 200,
+    title: 'Search the directory',
+    body: html`<h1>Search the directory</h1>
+      ${searchFormHtml(form)}
+      <section aria-labelledby="results-heading">
+        <h2 id="results-heading">Results</h2>
+        <p class="problem" role="status">
+          This search matches too many organizations to list them here. Add a name, city, state, NPI or HCID
+          to narrow it.
+        </p>
       </section>`,
   };
 }
@@ -193,6 +265,7 @@ function warnings(bundle: Bundle): SafeHtml {
 function resultsTable(
   organizations: Organization[],
   byReference: Map<string, Endpoint | Organization>,
+  order: ResultOrder,
 ): SafeHtml {
   const rows = organizations.map((org) => {
     const endpoints = (org.endpoint ?? [])
@@ -222,7 +295,7 @@ function resultsTable(
   });
   return html`<table class="results">
     <caption>
-      Organizations, by name
+      ${order === 'name' ? 'Organizations, by name' : 'Organizations, in the directory’s order'}
     </caption>
     <thead>
       <tr>
@@ -245,15 +318,19 @@ function pagingNav(form: SearchForm, paging: Paging, next: string | undefined): 
   if (!paging.page && !next) return '';
   const previous: Paging | undefined = paging.page
     ? paging.trail.length > 0
-      ? { page: paging.trail[paging.trail.length - 1] as string, trail: paging.trail.slice(0, -1) }
-      : { trail: [] }
+      ? {
+          order: paging.order,
+          page: paging.trail[paging.trail.length - 1] as string,
+          trail: paging.trail.slice(0, -1),
+        }
+      : { order: paging.order, trail: [] }
     : undefined;
   const following: Paging | undefined = next
-    ? { page: next, trail: paging.page ? [...paging.trail, paging.page] : [] }
+    ? { order: paging.order, page: next, trail: paging.page ? [...paging.trail, paging.page] : [] }
     : undefined;
   return html`<nav class="pages" aria-label="Result pages">
     <ul>
-      ${paging.page ? html`<li><a href="${searchUrl(form, { trail: [] })}">First page</a></li>` : ''}
+      ${paging.page ? html`<li><a href="${searchUrl(form, { order: paging.order, trail: [] })}">First page</a></li>` : ''}
       ${previous ? html`<li><a rel="prev" href="${searchUrl(form, previous)}">Previous page</a></li>` : ''}
       ${following ? html`<li><a rel="next" href="${searchUrl(form, following)}">Next page</a></li>` : ''}
     </ul>

@@ -22,7 +22,12 @@ interface Faults {
   failHistory?: boolean;
   /** The CapabilityStatement offers no history. */
   hideHistory?: boolean;
+  /** The manifest labels each `deleted[]` item with its resource type, not `Bundle` (older servers). */
+  typedDeleted?: boolean;
 }
+
+/** How many `deleted[]` items the `typedDeleted` fault relabelled. */
+let relabelled = 0;
 
 let target: TestDirectory;
 let faults: Faults = {};
@@ -57,6 +62,14 @@ function proxy(origin: () => string) {
           let body = Buffer.concat(chunks).toString('utf8').split(target.baseUrl).join(proxyBase());
           if (faults.hideHistory && path.endsWith('/metadata'))
             body = body.split('"history-type"').join('"search-type"');
+          if (faults.typedDeleted)
+            body = body.replace(
+              /"type":"Bundle","url":"([^"]*\/([A-Za-z]+)\.deleted\.ndjson)"/g,
+              (_all, url: string, type: string) => {
+                relabelled += 1;
+                return `"type":"${type}","url":"${url}"`;
+              },
+            );
           const headers = { ...answer.headers };
           delete headers['content-length'];
           delete headers['transfer-encoding'];
@@ -209,6 +222,20 @@ test('first copy by $export, then incremental by $export?_since (no history offe
   expect(incremental.types.map((t) => t.mode)).toEqual(['export', 'export']);
   expect(incremental).toMatchObject({ complete: true, updated: 2, deleted: 1, rejected: 0 });
   await expectConverged('y');
+});
+
+test('deleted[] items labelled with their resource type instead of Bundle are applied too', async () => {
+  faults = { hideHistory: true, typedDeleted: true };
+  await fill(a, 40, 43);
+  expect((await pass('w')).complete).toBe(true);
+  expect((await call('DELETE', a.url('/Endpoint/ep-41'))).status).toBe(200);
+  expect((await call('DELETE', a.url('/Organization/org-42'))).status).toBe(200);
+  relabelled = 0;
+  const incremental = await pass('w');
+  expect(incremental.types.map((t) => t.mode)).toEqual(['export', 'export']);
+  expect(incremental).toMatchObject({ complete: true, deleted: 2, rejected: 0 });
+  expect(relabelled).toBeGreaterThan(0);
+  await expectConverged('w');
 });
 
 test('the overlap margin reads again before the checkpoint, without new versions', async () => {

@@ -44,8 +44,9 @@ it.each([
   expect(again.status).toBe(304);
   expect(again.text).toBe('');
   expect(again.headers.get('etag')).toBe(etag);
-  // A browser merges a 304's headers into the page it kept: the 304 carries the page's own CSP.
+  // A browser keeps the 304's headers with the page: the page's own policy, or its stylesheet is blocked.
   expect(again.headers.get('content-security-policy')).toBe(first.headers.get('content-security-policy'));
+  expect(again.headers.get('referrer-policy')).toBe('same-origin');
   expect((await page(path, { 'if-none-match': `W/"other", ${etag}` })).status).toBe(304);
   expect((await page(path, { 'if-none-match': 'W/"other"' })).status).toBe(200);
   // Another page, another tag.

@@ -58,7 +58,8 @@ it('a pass prints its summary on stdout, progress on stderr, and exits 0; again,
   );
   expect(first.stderr).toContain('a Organization: page 1;');
   expect(first.stdout).toBe(
-    'a: created 3, updated 0, deleted 0, unchanged 0, rejected 0, conflicts 0; Organization by history (1 pages)\n',
+    // A offers $export, so the first copy is by export (then incremental by history).
+    'a: created 3, updated 0, deleted 0, unchanged 0, rejected 0, conflicts 0; Organization by export (1 pages)\n',
   );
   expect(first.code).toBe(0);
   const again = await runCli(['sync', '--from', a.baseUrl, '--name', 'a', '--types', 'Organization'], env);
@@ -75,6 +76,6 @@ it('a source that cannot be read exits 3, the reason on stdout', async () => {
   );
   expect(r.code).toBe(3);
   expect(r.stdout).toMatch(
-    /^nowhere: created 0,.* Organization by full-comparison \(0 pages; stopped: SourceError: GET Organization\?_count=1000&_sort=_id failed after 5 attempts: .*ECONNREFUSED.*\) — INCOMPLETE\n$/,
+    /^nowhere: created 0,.* Organization by full-comparison \(0 pages; stopped: SourceError: GET http:\/\/127\.0\.0\.1:9\/fhir\/Organization\?_count=1000&_sort=_id failed after 5 attempts: .*ECONNREFUSED.*\) — INCOMPLETE\n$/,
   );
 }, 180_000);

@@ -38,11 +38,14 @@ const { startDirectory, openStore } = require(path.join(DIST, 'directory'));
 const { importResources } = require(path.join(DIST, 'import', 'import-resources'));
 const { crawl } = require(path.join(DIST, 'discovery', 'crawler'));
 const { createLogger } = require(path.join(DIST, 'logger'));
+const { countInFlight } = require(path.join(DIST, 'http', 'in-flight'));
 
 const ENDPOINTS = Number(process.env.BENCH_ENDPOINTS || 2000);
 const HOSTS = Number(process.env.BENCH_HOSTS || 40);
 const SECONDS = Number(process.env.BENCH_SECONDS || 5);
 const CONCURRENCY = Number(process.env.DISCOVERY_CONCURRENCY || 8);
+// As the server runs its crawl: one check at a time while requests are being answered (BENCH_GIVE_WAY=0: never).
+const GIVE_WAY = process.env.BENCH_GIVE_WAY !== '0';
 const EXAMPLES = path.join(__dirname, '..', 'test', 'fixtures', 'capability-discovery');
 const STATEMENT = fs.readFileSync(path.join(EXAMPLES, 'lantern-test_r4_capability_statement.json'));
 const SMART = fs.readFileSync(path.join(EXAMPLES, 'lantern-authorization_cerner_smart_response.json'));
@@ -122,6 +125,7 @@ async function main() {
   try {
     const loaded = await importResources(directory.ctx, resources(port), { fileName: 'bench' });
     console.log(`loaded ${loaded.created} resources (${loaded.rejected.length} rejected)`);
+    const inFlight = countInFlight(directory.server);
     const fetch = {
       allowPrivate: true,
       allowHttp: false,
@@ -143,6 +147,7 @@ async function main() {
         fetch,
         concurrency: CONCURRENCY,
         holder,
+        ...(GIVE_WAY ? { busy: () => inFlight() > 0 } : {}),
         onProgress: (p) => {
           if ((p.checked + p.skipped) % 100 === 0)
             process.stderr.write(
@@ -180,6 +185,7 @@ async function main() {
       endpoints: ENDPOINTS,
       hosts: HOSTS,
       concurrency: CONCURRENCY,
+      giveWay: GIVE_WAY,
       store: process.env.DATABASE_URL ? 'postgresql' : 'pglite (memory)',
       load: os.loadavg(),
       firstCrawlSeconds: first.seconds,

@@ -23,6 +23,7 @@ import type { Registry } from 'prom-client';
 import cluster from 'node:cluster';
 import { JobMetrics } from './observability/job-metrics';
 import { clusterMetricsSource } from './workers/cluster-metrics';
+import { countInFlight } from './http/in-flight';
 import { listen } from './http/server';
 import { checkReadiness } from './observability/readiness';
 import { ExportRunner } from './export/export-runner';
@@ -258,7 +259,7 @@ export async function startDirectory(
   listening.serve(ctx, logger, app, requests);
   logger.info({ baseUrl, port: address.port }, 'fhir-directory listening');
   const followers = startFollowers(ctx, config.syncSources ?? [], logger);
-  const discovery = startDiscovery(ctx, config.discovery, logger);
+  const discovery = startDiscovery(ctx, config.discovery, logger, countInFlight(server));
   const refresh = startRefresh(ctx, config.sourceRefreshIntervalMs, logger);
 
   let closing: Promise<void> | undefined;
@@ -292,11 +293,14 @@ function startDiscovery(
   ctx: FhirContext,
   discovery: DiscoveryConfig | undefined,
   logger: Logger,
+  inFlight: () => number,
 ): DiscoverySchedule | undefined {
   if (!discovery || discovery.intervalMs === 0) return undefined;
   return startDiscoverySchedule(ctx, {
     intervalMs: discovery.intervalMs,
     concurrency: discovery.concurrency,
+    // While the directory answers requests, the crawl checks one endpoint at a time.
+    busy: () => inFlight() > 0,
     fetch: fetchOptions({ ...discovery, baseUrl: ctx.baseUrl, version: SOFTWARE.version }),
     onCrawl: (progress, durationMs) => {
       if (progress.checked > 0) logger.info({ ...progress, durationMs }, 'capability discovery crawl done');

@@ -39,6 +39,12 @@ export interface CrawlOptions {
   onProgress?: (progress: CrawlProgress) => void;
   /** Stops starting new checks (those under way finish). */
   signal?: AbortSignal;
+  /**
+   * The directory is answering requests now (src/http/in-flight.ts). While it is, the crawl gives way:
+   * one check at a time instead of `concurrency`, so a crawl running flat out does not take the CPU
+   * and the database from the searches (issue 13: searches during a crawl).
+   */
+  busy?: () => boolean;
 }
 
 export interface CrawlProgress {
@@ -73,6 +79,20 @@ export async function crawl(ctx: CrawlContext, options: CrawlOptions): Promise<C
   }
   // Each worker takes a whole host's queue: one request at a time per host, `concurrency` hosts at once.
   const queues = [...byHost.values()];
+  // While the directory is busy, checks take turns: one at a time across the workers.
+  let turn: Promise<void> = Promise.resolve();
+  const giveWay = async <T>(check: () => Promise<T>): Promise<T> => {
+    if (!options.busy?.()) return check();
+    const before = turn;
+    let done: () => void = () => undefined;
+    turn = new Promise((resolve) => (done = resolve));
+    await before;
+    try {
+      return await check();
+    } finally {
+      done();
+    }
+  };
   const worker = async (): Promise<void> => {
     for (let queue = queues.shift(); queue; queue = queues.shift()) {
       for (const target of queue) {
@@ -80,7 +100,7 @@ export async function crawl(ctx: CrawlContext, options: CrawlOptions): Promise<C
         // The crawl's statements are their own client's in PGlite's fair queue (fair-queue.ts), not
         // the directory's own work, which the cached searches' store-head reads are too: a crawl
         // running flat out then gets its share of the one connection, and the searches theirs.
-        const status = await runAsOwner(CRAWL_OWNER, () => checkOne(ctx, target, options));
+        const status = await giveWay(() => runAsOwner(CRAWL_OWNER, () => checkOne(ctx, target, options)));
         if (status === undefined) progress.skipped++;
         else {
           progress.checked++;

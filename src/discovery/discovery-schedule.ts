@@ -26,6 +26,8 @@ export interface ScheduleOptions {
   onError?: (err: unknown) => void;
   /** The first tick's delay (a minute when absent). */
   firstTickMs?: number;
+  /** The directory is answering requests now: the crawl gives way (CrawlOptions.busy). */
+  busy?: () => boolean;
 }
 
 export interface DiscoverySchedule {
@@ -58,6 +60,7 @@ export function startDiscoverySchedule(
           holder,
           dueBefore: new Date(started - options.intervalMs).toISOString(),
           signal: stopping.signal,
+          ...(options.busy ? { busy: options.busy } : {}),
         });
         options.onCrawl?.(progress, Date.now() - started);
         // Checks the summary no longer reads (older than its window, and not an endpoint's newest).

@@ -48,6 +48,49 @@ function timeExport(module, name, totals, label) {
   };
 }
 
+/**
+ * STATEMENTS=1: counts and times B's SQL statements on PostgreSQL (the pg driver's Client.query),
+ * by kind (the statement's first words), split into those inside applyChanges (the page transactions,
+ * under the write lock) and the others. Printed after each pass, then reset.
+ */
+function countStatements(apply) {
+  const pg = require('pg');
+  const kinds = new Map();
+  let inPage = 0;
+  const original = pg.Client.prototype.query;
+  pg.Client.prototype.query = function counted(config, values, callback) {
+    const text = typeof config === 'string' ? config : (config?.text ?? '');
+    const kind = `${inPage > 0 ? 'page' : 'other'}: ${text.replace(/\s+/g, ' ').trim().slice(0, 70)}`;
+    const start = performance.now();
+    const note = () => {
+      const k = kinds.get(kind) ?? { n: 0, ms: 0 };
+      k.n += 1;
+      k.ms += performance.now() - start;
+      kinds.set(kind, k);
+    };
+    const result = original.call(this, config, values, callback);
+    if (result && typeof result.then === 'function') result.then(note, note);
+    return result;
+  };
+  const applyChanges = apply.applyChanges;
+  apply.applyChanges = async (...args) => {
+    inPage += 1;
+    try {
+      return await applyChanges(...args);
+    } finally {
+      inPage -= 1;
+    }
+  };
+  return {
+    report() {
+      const rows = [...kinds.entries()].sort((x, y) => y[1].ms - x[1].ms);
+      for (const [kind, k] of rows.slice(0, 15))
+        console.log(`  sql ${String(k.n).padStart(6)} × ${(k.ms / 1000).toFixed(2).padStart(7)} s  ${kind}`);
+      kinds.clear();
+    },
+  };
+}
+
 async function main() {
   const { openStore, startDirectory, createFhirContext } = require(path.join(dist, 'directory'));
   const { createLogger } = require(path.join(dist, 'logger'));
@@ -86,6 +129,7 @@ async function main() {
   timeExport(apply, 'identityConflicts', totals, 'identity');
   timeExport(apply, 'applyChanges', totals, 'transactions');
   timeExport(SourceClient.prototype, 'getJson', totals, 'read pages');
+  const statements = process.env.STATEMENTS ? countStatements(apply) : undefined;
 
   // A name of its own per run: a database used before keeps its sources and their checkpoints.
   const settings = {
@@ -107,6 +151,7 @@ async function main() {
         `(created ${s.created}, updated ${s.updated}, unchanged ${s.unchanged}, complete ${s.complete}; ` +
         `${s.types.map((t) => `${t.type} by ${t.mode}, ${t.pages} pages${t.exportFailed ? ` (export failed: ${t.exportFailed})` : ''}`).join('; ')})`,
     );
+    if (statements) statements.report();
     console.log(
       `  time: ${Object.entries(totals)
         .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s (${Math.round((v / 1000 / seconds) * 100)}%)`)

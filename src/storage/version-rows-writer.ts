@@ -1,6 +1,6 @@
 /**
  * Writes many stamped versions in two statements, whatever their number: one inserts every history
- * row, upserts each resource's current row and moves the change sequence to the last number used;
+ * row, upserts each resource's current row (from the same rows: each version is sent once) and moves the change sequence to the last number used;
  * the other replaces the search index rows of every resource written (index-writer.ts). Each column
  * travels as one array parameter (unnest), so the statements are the same text for 1 or 1,000
  * versions, on PostgreSQL and PGlite alike.
@@ -18,19 +18,22 @@ export interface StampedVersion {
   replacesRows: boolean;
 }
 
+// The versions travel once (each column one array, content included): the current rows are the
+// versions marked latest, so a page of new resources does not send every JSON body twice.
 const WRITE_SQL = `
 WITH
+  v AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::timestamptz[], $6::text[],
+                             $7::text[], $8::int[]) AS v(s, t, i, ver, u, m, c, latest)),
   history AS (
     INSERT INTO resource_history (seq, resource_type, id, version_id, last_updated, method, content)
-    SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::timestamptz[], $6::text[], $7::text[])),
+    SELECT s, t, i, ver, u, m, c FROM v),
   current AS (
     INSERT INTO resource (resource_type, id, version_id, last_updated, deleted, seq, content)
-    SELECT t, i, v, u, c IS NULL, s, c
-    FROM unnest($8::text[], $9::text[], $10::int[], $11::timestamptz[], $12::bigint[], $13::text[]) AS x(t, i, v, u, s, c)
+    SELECT t, i, ver, u, c IS NULL, s, c FROM v WHERE latest = 1
     ON CONFLICT (resource_type, id) DO UPDATE SET version_id = EXCLUDED.version_id,
       last_updated = EXCLUDED.last_updated, deleted = EXCLUDED.deleted, seq = EXCLUDED.seq,
       content = EXCLUDED.content)
-SELECT setval('change_seq', $14)`;
+SELECT setval('change_seq', $9)`;
 
 /** `versions` in the order they were stamped (ascending seq). */
 export async function writeVersionRows(tx: SqlExecutor, versions: StampedVersion[]): Promise<void> {
@@ -44,9 +47,8 @@ export async function writeVersionRows(tx: SqlExecutor, versions: StampedVersion
     last.delete(key);
     last.set(key, v);
   }
-  const latest = [...last.values()].map((v) => v.record);
+  const latest = new Set([...last.values()].map((v) => v.record));
   const records = versions.map((v) => v.record);
-  const content = (r: VersionRecord): string | null => r.content ?? null;
   await tx.query(WRITE_SQL, [
     records.map((r) => r.seq),
     records.map((r) => r.resourceType),
@@ -54,13 +56,8 @@ export async function writeVersionRows(tx: SqlExecutor, versions: StampedVersion
     records.map((r) => r.versionId),
     records.map((r) => r.lastUpdated),
     records.map((r) => r.method),
-    records.map(content) as string[],
-    latest.map((r) => r.resourceType),
-    latest.map((r) => r.id),
-    latest.map((r) => r.versionId),
-    latest.map((r) => r.lastUpdated),
-    latest.map((r) => r.seq),
-    latest.map(content) as string[],
+    records.map((r) => r.content ?? null) as string[],
+    records.map((r) => (latest.has(r) ? 1 : 0)),
     (records[records.length - 1] as VersionRecord).seq,
   ]);
   await replaceIndexRowsOfMany(

@@ -20,6 +20,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { Logger } from '../logger';
 import type { WriteSession } from '../storage/resource-store';
+import { eventLoopYielder } from '../fhir/event-loop-yield';
 import {
   applyChanges,
   emptyCounts,
@@ -244,18 +245,45 @@ function withPlanned(counts: SyncCounts, planned: SyncProblem[]): SyncCounts {
 
 type Record_ = (counts: SyncCounts, problems: SyncProblem[]) => void;
 
-/** Plans a page's entries (those not met before in the pass), rejecting and finding conflicts before the lock. */
-async function planPage(
-  deps: FollowDeps,
-  entries: SourceEntry[],
-): Promise<{ changes: PlannedChange[]; problems: SyncProblem[] }> {
-  const planned = entries.map((e) => planChange(deps, e));
+interface PlannedPage {
+  changes: PlannedChange[];
+  problems: SyncProblem[];
+}
+
+/** Short slices: the writing page's next statement waits at most this long for its turn. */
+const PLAN_SLICE_MS = 2;
+
+/**
+ * Plans a page's entries (those not met before in the pass), rejecting and finding conflicts before
+ * the lock. It gives the event loop back every few milliseconds, so the next page is planned while
+ * the previous one's transaction is at the database (Node plans on one core, PostgreSQL writes on
+ * the other; see planAhead).
+ */
+async function planPage(deps: FollowDeps, entries: SourceEntry[]): Promise<PlannedPage> {
+  const pause = eventLoopYielder(PLAN_SLICE_MS);
+  const planned: (PlannedChange | SyncProblem)[] = [];
+  for (const e of entries) {
+    planned.push(planChange(deps, e));
+    await pause();
+  }
   const problems = planned.filter(isProblem);
   let changes = planned.filter((p): p is PlannedChange => !isProblem(p));
   const clashes = await identityConflicts(deps, changes);
   problems.push(...clashes.values());
   changes = changes.filter((c) => !clashes.has(c));
   return { changes, problems };
+}
+
+/**
+ * planPage started now, its failure held until awaited (a page planned ahead whose predecessor's
+ * write fails is never awaited). The identity look-ups of a page planned ahead run before the page
+ * before it commits: they skip this source's own entries, so that page's writes change nothing for
+ * them, and the id-level ownership check under the lock holds regardless (apply-changes.ts).
+ */
+function planAhead(deps: FollowDeps, entries: SourceEntry[]): Promise<PlannedPage> {
+  const planning = planPage(deps, entries);
+  planning.catch(() => undefined);
+  return planning;
 }
 
 /** `since` less the overlap margin, as an instant. */
@@ -325,6 +353,12 @@ function historyCheckpoint(since: string, newestMet: string | undefined): TypeCh
   return newestMet === since ? { since } : { since, newest: newestMet };
 }
 
+/** A history page read and planned; `next`: the read of the page after it, if any. */
+interface TakenPage {
+  next?: Promise<unknown>;
+  planned: PlannedPage;
+}
+
 async function readHistory(
   deps: FollowDeps,
   type: SyncType,
@@ -338,15 +372,17 @@ async function readHistory(
   const met = new Set<string>();
   let newest = at.since;
   let newestMet = at.by === 'export' ? undefined : (at.newest ?? at.since);
-  // The next page is read while this one is written (pipelining); its URL is known before.
-  let pending: Promise<unknown> | undefined = deps.client.getJson(
-    `${type}/_history?_count=${count}${asked ? `&_since=${encodeURIComponent(asked)}` : ''}`,
-  );
-  while (pending !== undefined) {
-    checkStopped(deps);
-    const page: SourcePage = parseHistoryPage(await pending, type);
-    pending = page.next === undefined ? undefined : deps.client.getJson(page.next);
-    pending?.catch(() => undefined);
+  /**
+   * Takes a page when its read (`reading`) ends: notes what it met, starts reading the next one, and
+   * plans it. Called for the next page while this one is written (pipelining: the next page is read
+   * and planned meanwhile); pages are taken in order, so `met` holds every page before.
+   */
+  const takePage = async (
+    reading: Promise<unknown>,
+  ): Promise<{ next?: Promise<unknown>; planned: PlannedPage }> => {
+    const page: SourcePage = parseHistoryPage(await reading, type);
+    const next = page.next === undefined ? undefined : deps.client.getJson(page.next);
+    next?.catch(() => undefined);
     summary.pages += 1;
     for (const e of page.entries) {
       if (!e.lastUpdated) continue;
@@ -359,8 +395,27 @@ async function readHistory(
     }
     const fresh = latestPerEntry(page.entries, 'newest-first').filter((e) => !met.has(e.id));
     for (const e of fresh) met.add(e.id);
-    const { changes, problems } = await planPage(deps, fresh);
-    const last = pending === undefined;
+    return { ...(next ? { next } : {}), planned: await planPage(deps, fresh) };
+  };
+  const quietly = <T>(p: Promise<T>): Promise<T> => {
+    p.catch(() => undefined);
+    return p;
+  };
+  let ahead: Promise<TakenPage> | undefined = quietly(
+    takePage(
+      deps.client.getJson(
+        `${type}/_history?_count=${count}${asked ? `&_since=${encodeURIComponent(asked)}` : ''}`,
+      ),
+    ),
+  );
+  while (ahead !== undefined) {
+    checkStopped(deps);
+    const taken: TakenPage = await ahead;
+    const reading = taken.next;
+    const { changes, problems } = taken.planned;
+    const last = reading === undefined;
+    ahead = reading === undefined ? undefined : quietly(takePage(reading));
+    // Written only with the last page: no page is taken after it, so `newest` is the pass's.
     const next: SyncCheckpoint = {
       types: {
         ...checkpoint.types,
@@ -458,17 +513,20 @@ async function followExport(
         await applyChanges(deps, [], (session) => deps.checkpoints.write(session, finalCheckpoint()));
         return;
       }
+      let planning = planAhead(deps, latestPerEntry(current.value.entries, 'in-order'));
       while (!current.done) {
         checkStopped(deps);
         const page: ExportPage = current.value;
         const last = following.done === true;
         const ahead = last ? undefined : quiet(pages.next());
+        const { changes, problems } = await planning;
+        // The next page (read already) is planned while this one is written.
+        if (!following.done) planning = planAhead(deps, latestPerEntry(following.value.entries, 'in-order'));
         const summary = summaries.get(page.type) as TypeSummary;
         summary.pages += 1;
         for (const e of page.entries)
           if (e.lastUpdated && instant(e.lastUpdated) > instant(newestMet.get(page.type)))
             newestMet.set(page.type, e.lastUpdated);
-        const { changes, problems } = await planPage(deps, latestPerEntry(page.entries, 'in-order'));
         const result = await applyChanges(
           deps,
           changes,

@@ -28,7 +28,7 @@ beforeAll(async () => {
   const pki = makeTestPki();
   server = await startTestServer((_req, res) => sendJson(res, STATEMENT), pki.valid);
   work = await mkdtemp(join(tmpdir(), 'fhir-directory-discover-'));
-  ({ env, cleanup } = await childDatabaseEnv(join(work, 'db')));
+  ({ env, cleanup } = await childDatabaseEnv(join(work, 'db'), { migrated: true }));
   await writeFile(join(work, 'ca.pem'), pki.ca);
   env = { ...env, SEED: 'false', NODE_EXTRA_CA_CERTS: join(work, 'ca.pem') };
   const bundle = {

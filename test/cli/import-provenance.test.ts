@@ -16,7 +16,7 @@ let env: NodeJS.ProcessEnv;
 let cleanup: () => Promise<void>;
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'fhir-directory-import-provenance-'));
-  ({ env, cleanup } = await childDatabaseEnv(join(work, 'db')));
+  ({ env, cleanup } = await childDatabaseEnv(join(work, 'db'), { migrated: true }));
 });
 afterAll(async () => {
   await cleanup();

@@ -37,7 +37,7 @@ beforeAll(async () => {
     else sendJson(res, { error: 'not found' }, 404, 'application/json');
   }, pki.valid);
   http = await startTestServer((_req, res) => sendJson(res, soarian, 200, 'application/json'));
-  ({ env, cleanup } = await childDatabaseEnv(join(work, 'db')));
+  ({ env, cleanup } = await childDatabaseEnv(join(work, 'db'), { migrated: true }));
   env = { ...env, NODE_EXTRA_CA_CERTS: join(work, 'ca.pem') };
 }, 120_000);
 

@@ -14,7 +14,7 @@ let env: NodeJS.ProcessEnv;
 let cleanup: () => Promise<void>;
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'fhir-directory-export-'));
-  ({ env, cleanup } = await childDatabaseEnv(join(dataDir, 'db')));
+  ({ env, cleanup } = await childDatabaseEnv(join(dataDir, 'db'), { migrated: true }));
 });
 afterAll(async () => {
   await cleanup();

@@ -17,7 +17,7 @@ let cleanup: () => Promise<void>;
 let a: TestDirectory;
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'fhir-directory-sync-'));
-  ({ env, cleanup } = await childDatabaseEnv(join(work, 'db')));
+  ({ env, cleanup } = await childDatabaseEnv(join(work, 'db'), { migrated: true }));
   env = { ...env, SEED: 'false' };
   a = await startTestDirectory();
   for (let i = 0; i < 3; i++) {

@@ -87,6 +87,15 @@ function twoLetters(n) {
 
 const first = (list, n) => list.slice(0, Math.max(0, n));
 
+/** How many times a candidate refused as too costly is tried again with half its values and includes. */
+const MAX_SHRINKS = 6;
+
+/** The limits a candidate is built to after `times` halvings of its values and includes. */
+function shrunk(limits, times) {
+  const half = (n) => Math.max(1, Math.floor(n / 2 ** times));
+  return { ...limits, searchValues: Math.max(8, half(limits.searchValues)), includes: half(limits.includes) };
+}
+
 /**
  * The candidates for the worst accepted search, each a path template with `{nonce}` where a number
  * goes (a value that changes nothing but the cache key), built just inside the configured limits.
@@ -238,6 +247,9 @@ async function main() {
   let nonce = 1;
   for (const c of chosen) {
     if (interrupted) break;
+    await probe(c);
+  }
+  async function probe(c) {
     const url = uncached.baseUrl + c.template.replace('{nonce}', String(nonce++));
     const started = performance.now();
     try {
@@ -262,13 +274,23 @@ async function main() {
     c.ms = Math.round(performance.now() - started);
     c.urlBytes = Buffer.byteLength(c.template);
     console.log(
-      `  ${c.name.padEnd(10)} ${String(c.status).padEnd(4)} ${String(c.ms).padStart(7)} ms  ` +
+      `  ${(c.name + (c.shrink ? ` /${2 ** c.shrink}` : '')).padEnd(10)} ${String(c.status).padEnd(4)} ${String(c.ms).padStart(7)} ms  ` +
         (c.status === 200
           ? `${c.matches} matches, ${c.included} included, total ${c.total}, ${c.bytes} B`
           : c.diagnostics || '') +
         `  (${c.description}; URL ${c.urlBytes} B)`,
     );
     await waitUntilResponsive(readUrl, SETTLE_SECONDS, () => interrupted);
+  }
+  // A candidate refused as too costly is tried again, smaller, up to MAX_SHRINKS times.
+  for (let i = 0; i < chosen.length; i++) {
+    for (let shrink = 1; shrink <= MAX_SHRINKS && !interrupted; shrink++) {
+      const c = chosen[i];
+      if (!(c.status === 400 && /SEARCH_MAX_COST/.test(c.diagnostics || ''))) break;
+      const smaller = { ...candidates(shrunk(limits, shrink)).find((x) => x.name === c.name), shrink };
+      chosen[i] = smaller;
+      await probe(smaller);
+    }
   }
   const accepted = chosen.filter((c) => c.status === 200).sort((a, b) => b.ms - a.ms);
   const worst = accepted[0];

@@ -4,6 +4,7 @@
  */
 import Ajv from 'ajv';
 import { DEFAULT_LIMITS, type RequestLimits } from './fhir/limits';
+import type { PacingSettings } from './storage/owner-pacing';
 import { parseSyncSources, type SyncSourceSettings } from './sync/source-settings';
 
 export interface Config {
@@ -26,6 +27,8 @@ export interface Config {
   statementTimeoutMs: number;
   /** Longest a request waits for a database connection, in ms, before a 503 with Retry-After. */
   dbAcquireTimeoutMs: number;
+  /** CLIENT_DB_SHARE and COSTLY_REQUEST_MS: one client's costly statements paced while others are served. */
+  pacing: PacingSettings;
   /** `public`: reads need no token; `authenticated`: reads need a token with a read scope. */
   readAccess: 'public' | 'authenticated';
   /** Lifetime of the access tokens /auth/token issues, in seconds. */
@@ -101,6 +104,8 @@ export const CONFIG_VARIABLES = {
   SEARCH_MAX_COST: { type: 'integer', minimum: 1, maximum: 1000000000, default: DEFAULT_LIMITS.searchCost },
   STATEMENT_TIMEOUT_MS: { type: 'integer', minimum: 0, maximum: 3600000, default: 5000 },
   DB_ACQUIRE_TIMEOUT_MS: { type: 'integer', minimum: 1, maximum: 600000, default: 5000 },
+  CLIENT_DB_SHARE: { type: 'number', minimum: 0.01, maximum: 1, default: 0.2 },
+  COSTLY_REQUEST_MS: { type: 'integer', minimum: 0, maximum: 3600000, default: 100 },
   READ_ACCESS: { enum: ['public', 'authenticated'], default: 'public' },
   ACCESS_TOKEN_TTL_SECONDS: { type: 'integer', minimum: 10, maximum: 300, default: 300 },
   TOKEN_RATE_PER_MINUTE: { type: 'integer', minimum: 0, maximum: 1000000, default: 60 },
@@ -175,6 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     },
     statementTimeoutMs: values.STATEMENT_TIMEOUT_MS as number,
     dbAcquireTimeoutMs: values.DB_ACQUIRE_TIMEOUT_MS as number,
+    pacing: { share: values.CLIENT_DB_SHARE as number, costlyMs: values.COSTLY_REQUEST_MS as number },
     readAccess: values.READ_ACCESS as Config['readAccess'],
     accessTokenTtlSeconds: values.ACCESS_TOKEN_TTL_SECONDS as number,
     tokenRatePerMinute: values.TOKEN_RATE_PER_MINUTE as number,

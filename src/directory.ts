@@ -32,6 +32,7 @@ import { readImportFile } from './import/read-import-file';
 import type { Logger } from './logger';
 import { migrate } from './storage/migrations';
 import { openSqlClient } from './storage/open-sql-client';
+import type { PacingSettings } from './storage/owner-pacing';
 import { createPostgresStore } from './storage/postgres-store';
 import type { ResourceStore } from './storage/resource-store';
 import { tokenEndpointOf } from './security/access-control';
@@ -57,6 +58,8 @@ export interface StoreOptions {
   statementTimeoutMs?: number;
   /** DB_ACQUIRE_TIMEOUT_MS: the longest a request waits for a database connection before a 503. */
   dbAcquireTimeoutMs?: number;
+  /** CLIENT_DB_SHARE and COSTLY_REQUEST_MS (owner-pacing.ts); no pacing when absent. */
+  pacing?: PacingSettings;
 }
 
 /** Opens the database, runs pending migrations and returns the store. */
@@ -173,6 +176,8 @@ export type DirectoryConfig = Pick<Config, 'port' | 'host' | 'maxBodyBytes' | 's
     /** STATEMENT_TIMEOUT_MS and DB_ACQUIRE_TIMEOUT_MS (used when the directory opens its store). */
     statementTimeoutMs?: number;
     dbAcquireTimeoutMs?: number;
+    /** CLIENT_DB_SHARE and COSTLY_REQUEST_MS; no pacing when absent. */
+    pacing?: PacingSettings;
     /** SYNC_SOURCES: directories followed in the background while the server runs. */
     syncSources?: readonly SyncSourceSettings[];
     /** Capability discovery; no periodic crawl when absent or when its interval is 0. */

@@ -33,6 +33,7 @@ async function openBenchStore(storeOptions, { record = false } = {}) {
     dataDir: storeOptions.dataDir,
     statementTimeoutMs: config.statementTimeoutMs,
     dbAcquireTimeoutMs: config.dbAcquireTimeoutMs,
+    pacing: config.pacing,
   });
   try {
     await migrate(db);

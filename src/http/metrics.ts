@@ -204,6 +204,20 @@ function registerStore(registry: Registry, store: ResourceStore): void {
     'counter',
     () => [value(store.stats().analyze.seconds)],
   );
+  register(
+    registry,
+    `${PREFIX}paced_statements_total`,
+    'Statements of a client held back because its costly statements used its share of the database (CLIENT_DB_SHARE)',
+    'counter',
+    () => [value(store.stats().pacing?.waits ?? 0)],
+  );
+  register(
+    registry,
+    `${PREFIX}paced_wait_seconds_total`,
+    'Time those statements waited before they ran',
+    'counter',
+    () => [value(store.stats().pacing?.seconds ?? 0)],
+  );
 }
 
 function registerJobs(registry: Registry, jobs: JobMetrics): void {

@@ -10,6 +10,7 @@ import type { FhirContext } from '../fhir/context';
 import { issue, outcomeOf } from '../fhir/errors';
 import type { Logger } from '../logger';
 import { STARTING } from '../observability/readiness';
+import { requestArrived } from '../storage/statement-owner';
 import { withHitLane } from './hit-lane';
 import type { RequestMetrics } from './metrics';
 import { HEALTH_BODY } from './operations-routes';
@@ -88,6 +89,8 @@ export interface DirectoryServer {
 export async function listen(port: number, host: string): Promise<DirectoryServer> {
   const server = createServer();
   server.keepAliveTimeout = 5000;
+  // Every request counts as under way until it is answered or abandoned (owner-pacing.ts asks).
+  server.on('request', (_req: IncomingMessage, res: ServerResponse) => res.once('close', requestArrived()));
   server.on('request', answerStarting);
   server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {

@@ -1,5 +1,6 @@
 import { createPgClient } from './pg-client';
 import { createPgliteClient } from './pglite-client';
+import type { PacingSettings } from './owner-pacing';
 import type { SqlClient } from './sql-client';
 
 export interface DatabaseOptions {
@@ -18,6 +19,8 @@ export interface DatabaseOptions {
   dbAcquireTimeoutMs?: number;
   /** pg only: the pool size (10 when absent). */
   poolSize?: number;
+  /** CLIENT_DB_SHARE and COSTLY_REQUEST_MS (owner-pacing.ts); no pacing when absent. */
+  pacing?: PacingSettings;
 }
 
 export function openSqlClient(options: DatabaseOptions): Promise<SqlClient> {
@@ -30,8 +33,9 @@ export function openSqlClient(options: DatabaseOptions): Promise<SqlClient> {
           : { statementTimeoutMs: options.statementTimeoutMs }),
         ...(options.dbAcquireTimeoutMs === undefined ? {} : { acquireTimeoutMs: options.dbAcquireTimeoutMs }),
         ...(options.poolSize === undefined ? {} : { max: options.poolSize }),
+        ...(options.pacing ? { pacing: options.pacing } : {}),
       }),
     );
   }
-  return createPgliteClient(options.dataDir);
+  return createPgliteClient(options.dataDir, options.pacing);
 }

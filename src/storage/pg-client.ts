@@ -7,6 +7,8 @@ import type {
   SqlValue,
   TransactionOptions,
 } from './sql-client';
+import { OwnerPacing, type PacingSettings } from './owner-pacing';
+import { currentOwner } from './statement-owner';
 import { DatabaseBusyError, QueryCancelledError, translateSqlError } from './storage-errors';
 
 export interface PgClientOptions {
@@ -18,6 +20,8 @@ export interface PgClientOptions {
   searchPath?: string;
   /** Pool size (10 when absent). */
   max?: number;
+  /** CLIENT_DB_SHARE and COSTLY_REQUEST_MS: costly statements paced per client (owner-pacing.ts); none when absent. */
+  pacing?: PacingSettings;
 }
 
 /**
@@ -48,6 +52,7 @@ export function createPgClient(connectionString: string, options: PgClientOption
     ...(options.searchPath ? { options: `-c search_path=${options.searchPath}` } : {}),
   };
   const max = options.max ?? 10;
+  const pacing = options.pacing ? new OwnerPacing(options.pacing) : undefined;
   const pool = new Pool({
     ...connection,
     max,
@@ -124,12 +129,24 @@ export function createPgClient(connectionString: string, options: PgClientOption
       waiting: pool.waitingCount,
       max,
     }),
-    query<Row extends object>(text: string, params?: SqlValue[], options?: QueryOptions): Promise<Row[]> {
+    ...(pacing ? { pacingStats: () => pacing.stats() } : {}),
+    async query<Row extends object>(
+      text: string,
+      params?: SqlValue[],
+      options?: QueryOptions,
+    ): Promise<Row[]> {
+      const owner = currentOwner();
+      await pacing?.before(owner, options?.signal);
       return onConnection(options?.signal, true, async (client) => {
-        const result = options?.prepareAs
-          ? await client.query<Row>({ name: options.prepareAs, text, values: params ?? [] })
-          : await client.query<Row>(text, params);
-        return result.rows;
+        const began = performance.now();
+        try {
+          const result = options?.prepareAs
+            ? await client.query<Row>({ name: options.prepareAs, text, values: params ?? [] })
+            : await client.query<Row>(text, params);
+          return result.rows;
+        } finally {
+          pacing?.after(owner, performance.now() - began);
+        }
       });
     },
     transaction<T>(work: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T> {

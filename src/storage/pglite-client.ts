@@ -2,6 +2,7 @@ import type { QueryOptions, SqlClient, SqlExecutor, SqlValue, TransactionOptions
 import { QueryCancelledError, translateSqlError } from './storage-errors';
 import { parseTimestamptz, TIMESTAMPTZ_OID } from './pglite-timestamptz';
 import { FairQueue } from './fair-queue';
+import { OwnerPacing, type PacingSettings } from './owner-pacing';
 import { startPgliteThread, type ThreadResult } from './pglite-thread';
 import { currentOwner } from './statement-owner';
 
@@ -30,9 +31,15 @@ function rowsOf<Row>(result: ThreadResult<Row>): Row[] {
  * and never runs. Work per request is bounded on PGlite by the request limits, and each search
  * statement by SEARCH_MAX_COST (statement-cost.ts), before it runs.
  */
-export async function createPgliteClient(dataDir?: string): Promise<SqlClient> {
+export async function createPgliteClient(
+  dataDir?: string,
+  pacingSettings?: PacingSettings,
+): Promise<SqlClient> {
   const db = await startPgliteThread(dataDir, [TIMESTAMPTZ_OID]);
   const queue = new FairQueue();
+  // The fair queue shares the connection between clients that wait for it; pacing (owner-pacing.ts)
+  // also keeps a client's costly statements from taking the core that cached answers need.
+  const pacing = pacingSettings ? new OwnerPacing(pacingSettings) : undefined;
 
   async function run<Row>(text: string, params?: SqlValue[]): Promise<Row[]> {
     try {
@@ -44,11 +51,23 @@ export async function createPgliteClient(dataDir?: string): Promise<SqlClient> {
 
   return {
     driver: 'pglite',
-    query<Row extends object>(text: string, params?: SqlValue[], options?: QueryOptions): Promise<Row[]> {
+    ...(pacing ? { pacingStats: () => pacing.stats() } : {}),
+    async query<Row extends object>(
+      text: string,
+      params?: SqlValue[],
+      options?: QueryOptions,
+    ): Promise<Row[]> {
       const signal = options?.signal;
-      return queue.run(currentOwner(), async () => {
+      const owner = currentOwner();
+      await pacing?.before(owner, signal);
+      return queue.run(owner, async () => {
         if (signal?.aborted) throw new QueryCancelledError();
-        return run<Row>(text, params);
+        const began = performance.now();
+        try {
+          return await run<Row>(text, params);
+        } finally {
+          pacing?.after(owner, performance.now() - began);
+        }
       });
     },
     transaction<T>(work: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T> {

@@ -244,8 +244,10 @@ export function createPostgresStore(db: SqlClient, options: PostgresStoreOptions
 
     stats() {
       const pool = db.poolStats?.();
+      const pacing = db.pacingStats?.();
       return {
         ...(pool ? { pool } : {}),
+        ...(pacing ? { pacing } : {}),
         writeQueueWaits: writers.waits,
         writeLockWaits: lockWaits,
         writersWaiting: writers.waiting,

@@ -9,6 +9,7 @@ import type { AuthStore } from './auth-store';
 import type { SourceJson, SourceRef, SourceStore } from './source-store';
 import type { ExportStore } from './export-store';
 import type { DiscoveryStore } from './discovery-store';
+import type { PacingStats } from './owner-pacing';
 import type { PoolStats } from './sql-client';
 import type { AnalyzeStats } from './statistics-keeper';
 import type { IndexRows } from './search-index';
@@ -133,6 +134,8 @@ export interface StoreStats {
   writersWaiting: number;
   /** Background VACUUM (ANALYZE) passes (statistics-keeper.ts). */
   analyze: Readonly<AnalyzeStats>;
+  /** Clients' statements held back by pacing (owner-pacing.ts); absent when pacing is off. */
+  pacing?: PacingStats;
 }
 
 export interface WriteOptions {

@@ -2,6 +2,7 @@
  * One small SQL interface with two drivers: a `pg` pool against a PostgreSQL server, and embedded
  * PGlite (real Postgres compiled to WASM). Everything above this file writes the same SQL for both.
  */
+import type { PacingStats } from './owner-pacing';
 export type SqlValue = string | number | boolean | null | Date | string[] | number[];
 
 export interface QueryOptions {
@@ -54,6 +55,8 @@ export interface SqlClient extends SqlExecutor {
   readonly driver: 'pg' | 'pglite';
   /** The pool's state, read when metrics are collected; absent on PGlite. */
   poolStats?(): PoolStats;
+  /** Costly statements held back per client (owner-pacing.ts); absent when pacing is off. */
+  pacingStats?(): PacingStats;
   /** Runs `work` in one database transaction: COMMIT when it resolves, ROLLBACK when it throws. */
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /**

@@ -8,7 +8,7 @@
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStore } from '../../src/directory';
+import { openStore, type StoreOptions } from '../../src/directory';
 import type { ResourceStore } from '../../src/storage/resource-store';
 
 export const TEMPLATE_VARIABLE = 'FD_TEST_PGLITE_TEMPLATE';
@@ -28,12 +28,14 @@ export interface CopiedStore {
 }
 
 /** A store on a fresh copy of the template, or undefined when the run made none (e.g. one file run without globalSetup). */
-export async function openTemplateCopy(): Promise<CopiedStore | undefined> {
+export async function openTemplateCopy(
+  options: Pick<StoreOptions, 'pacing'> = {},
+): Promise<CopiedStore | undefined> {
   const template = process.env[TEMPLATE_VARIABLE];
   if (!template) return undefined;
   const copy = mkdtempSync(join(tmpdir(), 'fd-test-store-'));
   cpSync(template, copy, { recursive: true });
-  const store = await openStore({ dataDir: copy });
+  const store = await openStore({ ...options, dataDir: copy });
   return {
     store,
     remove: () => Promise.resolve(rmSync(copy, { recursive: true, force: true })),

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { openStore, startDirectory, type RunningDirectory } from '../../src/directory';
+import { openStore, startDirectory, type RunningDirectory, type StoreOptions } from '../../src/directory';
 import type { RequestLimits } from '../../src/fhir/limits';
 import { createLogger } from '../../src/logger';
 import type { ResourceStore } from '../../src/storage/resource-store';
@@ -55,6 +55,8 @@ export interface TestDirectoryOptions {
   /** EXPORT_RUN_JOBS (true when absent), and the rows an export job counts per statement. */
   exportRunJobs?: boolean;
   exportPageRows?: number;
+  /** CLIENT_DB_SHARE and COSTLY_REQUEST_MS (no pacing when absent, unlike `serve`). */
+  pacing?: StoreOptions['pacing'];
 }
 
 export const onPostgres = (): boolean => Boolean(process.env.DATABASE_URL);
@@ -77,10 +79,10 @@ export interface TestStore {
   openSecondStore: () => Promise<ResourceStore>;
 }
 
-export async function openTestStore(): Promise<TestStore> {
+export async function openTestStore(options: Pick<StoreOptions, 'pacing'> = {}): Promise<TestStore> {
   const databaseUrl = process.env.DATABASE_URL;
   if (!databaseUrl) {
-    const copied = await openTemplateCopy();
+    const copied = await openTemplateCopy(options);
     if (copied) {
       return {
         store: copied.store,
@@ -88,7 +90,7 @@ export async function openTestStore(): Promise<TestStore> {
         openSecondStore: () => Promise.resolve({ ...copied.store, close: () => Promise.resolve() }),
       };
     }
-    const store = await openStore({});
+    const store = await openStore(options);
     return {
       store,
       cleanup: () => Promise.resolve(),
@@ -97,7 +99,7 @@ export async function openTestStore(): Promise<TestStore> {
   }
   const schema = `test_${randomBytes(6).toString('hex')}`;
   await withAdmin((c) => c.query(`CREATE SCHEMA ${schema}`));
-  const store = await openStore({ databaseUrl, searchPath: schema });
+  const store = await openStore({ ...options, databaseUrl, searchPath: schema });
   return {
     store,
     cleanup: () => withAdmin((c) => c.query(`DROP SCHEMA ${schema} CASCADE`)).then(() => undefined),
@@ -112,7 +114,7 @@ export async function startTestDirectory(options: TestDirectoryOptions = {}): Pr
         cleanup: () => Promise.resolve(),
         openSecondStore: () => Promise.reject(new Error('not for a directory over a given store')),
       }
-    : await openTestStore();
+    : await openTestStore(options.pacing ? { pacing: options.pacing } : {});
   const { store, cleanup } = opened;
   const directory = await startDirectory(
     {

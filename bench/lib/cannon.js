@@ -3,7 +3,9 @@
  * The load generator, run as a child process of bench/run.js so that autocannon does not share an
  * event loop with the server it measures. Receives one job over IPC, answers with a summary, exits.
  *
- * Job: { origin, paths: [string], connections, seconds, warmupSeconds, headers?, put?, localAddresses? }
+ * Job: { origin, paths: [string], connections, seconds, warmupSeconds, headers?, put?, localAddresses?, rate? }
+ * `rate`: requests a second over all connections (autocannon's overallRate); absent, as fast as answered.
+ * Messages: { measuring: true } when the measured run (after the warm-up) starts, then the summary.
  * `headers` are sent with every request (e.g. a bearer token). `put` makes every request a PUT of
  * `put.resource` to its path with a new `alias` each time (a real change, so a real write).
  * Each request takes the next path in turn (a shared round robin), so a query with several values
@@ -11,6 +13,10 @@
  */
 const net = require('net');
 const autocannon = require('autocannon');
+const { usageSnapshot } = require('./cpu-meter');
+
+/** This process's CPU ms and wake-ups so far (cpu-meter.js), or undefined off Linux. */
+const ownUsage = () => usageSnapshot([process.pid]).get(process.pid);
 
 /**
  * `localAddresses`: the connections connect from these addresses in turn (127.x addresses are all
@@ -37,6 +43,7 @@ function run(job, seconds) {
     connections: job.connections,
     duration: seconds,
     timeout: 30,
+    ...(job.rate ? { overallRate: job.rate } : {}),
     headers,
     requests: [
       {
@@ -59,7 +66,11 @@ process.once('message', async (job) => {
   try {
     if (job.localAddresses && job.localAddresses.length > 0) connectFrom(job.localAddresses);
     if (job.warmupSeconds > 0) await run(job, job.warmupSeconds);
+    // Told so that the parent can read what the others use over the same window (bench/workers.js).
+    process.send({ measuring: true });
+    const usageBefore = ownUsage();
     const r = await run(job, job.seconds);
+    const usageAfter = ownUsage();
     const statusCodes = {};
     for (const [code, v] of Object.entries(r.statusCodeStats || {})) statusCodes[code] = Number(v.count);
     process.send({
@@ -80,6 +91,12 @@ process.once('message', async (job) => {
         timeouts: r.timeouts,
         statusCodes,
         durationSeconds: r.duration,
+        /** What the load generator itself used over the measured run: { cpuMs, wakeups }. */
+        usage: usageBefore &&
+          usageAfter && {
+            cpuMs: usageAfter.cpuMs - usageBefore.cpuMs,
+            wakeups: usageAfter.wakeups - usageBefore.wakeups,
+          },
       },
     });
   } catch (err) {

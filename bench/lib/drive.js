@@ -10,9 +10,10 @@ const { fork } = require('child_process');
 /**
  * Runs a child (lib/cannon.js: autocannon for `job.seconds` after `job.warmupSeconds`) with one job
  * over IPC and resolves to its summary; killed by a watchdog 60 s after it should have finished.
- * `onChild(proc)` is told the process while it runs (and `undefined` after), for Ctrl-C handling.
+ * `onChild(proc)` is told the process while it runs (and `undefined` after), for Ctrl-C handling;
+ * `onMeasuring()` when the measured run starts, after the warm-up (to read costs over the same window).
  */
-function drive(job, onChild = () => undefined) {
+function drive(job, onChild = () => undefined, onMeasuring = () => undefined) {
   return new Promise((resolve, reject) => {
     const proc = fork(path.join(__dirname, 'cannon.js'), [], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -31,9 +32,11 @@ function drive(job, onChild = () => undefined) {
       proc.kill('SIGKILL');
       finish(reject, new Error(`load generator did not finish within ${limitSeconds} s`));
     }, limitSeconds * 1000);
-    proc.once('message', (msg) =>
-      msg.ok ? finish(resolve, msg.summary) : finish(reject, new Error(msg.error)),
-    );
+    proc.on('message', (msg) => {
+      if (msg.measuring) onMeasuring();
+      else if (msg.ok) finish(resolve, msg.summary);
+      else finish(reject, new Error(msg.error));
+    });
     proc.once('exit', (code, signal) =>
       finish(reject, new Error(`load generator exited (${code ?? signal}) without a result`)),
     );

@@ -194,6 +194,15 @@ describe(`WORKERS=2 on ${onPostgres() ? 'PostgreSQL' : 'PGlite'}`, () => {
         expect(created.status).toBe(201);
         names.push(name);
         for (const pid of await readAround(search, seesAll)) served.add(pid);
+        // A burst at once, each on a connection of its own (so on both workers, whose requests
+        // share head reads): every answer, cached or not, sees every write made before it was sent.
+        const burst = await Promise.all(
+          Array.from({ length: 12 }, () => fresh(`${server.baseUrl}${search}`, 'GET', auth)),
+        );
+        for (const answer of burst) {
+          expect(answer.status).toBe(200);
+          seesAll(answer);
+        }
       }
       expect(served).toEqual(new Set(workers));
 

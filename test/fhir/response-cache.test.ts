@@ -4,7 +4,8 @@
  * and how memory is bounded. The HTTP journeys (test/http/search-cache.test.ts) show the same on a
  * real server and database.
  */
-import { OrderedHeadReader, ResponseCache, canonicalQuery } from '../../src/fhir/search/response-cache';
+import { OrderedHeadReader } from '../../src/fhir/search/ordered-head-reader';
+import { ResponseCache, canonicalQuery } from '../../src/fhir/search/response-cache';
 import type { StoreHead } from '../../src/storage/resource-store';
 
 /** A head the test moves by hand, and a record of every read of it. */
@@ -229,38 +230,51 @@ describe('ResponseCache', () => {
   });
 });
 
+/** Lets the event loop finish its turn: a waiting head read starts (setImmediate) before this resolves. */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 describe('OrderedHeadReader', () => {
   it('never answers a caller with a read that started before it called', async () => {
     const db = manualHead();
     const reader = new OrderedHeadReader(db.read);
-    const a = reader.read(); // starts read 1
+    const a = reader.read();
+    expect(db.started).toHaveLength(0); // not before the callers arriving with a are in
+    await nextTurn();
+    expect(db.started).toHaveLength(1); // read 1, for a
     const b = reader.read(); // read 1 is in flight: b waits for read 2
     const c = reader.read(); // shares read 2 with b
-    expect(db.started).toHaveLength(1);
     db.started[0]?.resolve({ seq: 1, epoch: 0 });
     expect(await a).toEqual({ seq: 1, epoch: 0 });
-    await new Promise((resolve) => setImmediate(resolve));
+    await nextTurn();
     expect(db.started).toHaveLength(2); // read 2 started once read 1 finished
     const d = reader.read(); // read 2 is in flight: d waits for read 3
     db.started[1]?.resolve({ seq: 2, epoch: 0 });
     expect(await b).toEqual({ seq: 2, epoch: 0 });
     expect(await c).toEqual({ seq: 2, epoch: 0 });
-    await new Promise((resolve) => setImmediate(resolve));
+    await nextTurn();
     db.started[2]?.resolve({ seq: 3, epoch: 0 });
     expect(await d).toEqual({ seq: 3, epoch: 0 });
     expect(db.started).toHaveLength(3);
   });
 
-  it('keeps at most one read in flight and one queued, however many callers', async () => {
+  it('lets every caller of one turn of the event loop share one read, and keeps one waiting at most', async () => {
     const db = manualHead();
     const reader = new OrderedHeadReader(db.read);
-    const callers = Array.from({ length: 50 }, () => reader.read());
+    const burst = Array.from({ length: 50 }, () => reader.read());
+    await nextTurn();
     expect(db.started).toHaveLength(1);
+    const meanwhile = Array.from({ length: 50 }, () => reader.read());
     db.started[0]?.resolve({ seq: 1, epoch: 0 });
-    await new Promise((resolve) => setImmediate(resolve));
+    // The answer's turn brings more callers: they share the waiting read, which starts after them.
+    await Promise.resolve();
+    const withTheAnswer = reader.read();
+    expect(await Promise.all(burst)).toEqual(burst.map(() => ({ seq: 1, epoch: 0 })));
+    await nextTurn();
     expect(db.started).toHaveLength(2);
-    db.started[1]?.resolve({ seq: 1, epoch: 0 });
-    await Promise.all(callers);
+    db.started[1]?.resolve({ seq: 2, epoch: 0 });
+    expect(await Promise.all([...meanwhile, withTheAnswer])).toEqual(
+      [...meanwhile, withTheAnswer].map(() => ({ seq: 2, epoch: 0 })),
+    );
     expect(db.started).toHaveLength(2);
   });
 
@@ -272,6 +286,13 @@ describe('OrderedHeadReader', () => {
     await expect(reader.read()).rejects.toThrow('database down');
     fail = false;
     expect(await reader.read()).toEqual({ seq: 5, epoch: 0 });
+  });
+
+  it('passes a read that throws instead of rejecting to its callers as a rejection', async () => {
+    const reader = new OrderedHeadReader(() => {
+      throw new Error('no connection');
+    });
+    await expect(reader.read()).rejects.toThrow('no connection');
   });
 });
 

@@ -19,9 +19,11 @@
  * been computed at the newer head, and is kept under that head. So Endpoint updates do not
  * recompute Organization name lookups. A reindex (the epoch) ends every answer.
  *
- * Head reads are shared, but never one that may have started before the request arrived: a request
- * that finds a head read in flight waits for the next one, which every request arriving meanwhile
- * shares. So at most one head query is in flight and one queued, however many requests arrive.
+ * Head reads are shared, but never one that may have started before the request arrived
+ * (ordered-head-reader.ts): a read starts once the requests that arrived with its first caller are
+ * taken in, and a request that finds a head read in flight waits for the next one, which every
+ * request arriving meanwhile shares. So at most one head query is in flight and one queued, however
+ * many requests arrive.
  *
  * Memory is bounded: entries are evicted least recently used first once their (estimated) size
  * passes `maxBytes` less the share the key memo (request text → key, for the HTTP hit lane) may use.
@@ -34,6 +36,7 @@ import type { GuardedRoute } from '../../security/access-rules';
 import { ADMIN_ONLY_TYPES } from '../../security/principal';
 import { bundleEtag } from '../revalidation';
 import type { StoreHead } from '../../storage/resource-store';
+import { OrderedHeadReader } from './ordered-head-reader';
 
 export type CacheStatus = 'hit' | 'miss';
 
@@ -152,52 +155,6 @@ function makeEntry(key: string, head: StoreHead, computed: Computed): { text: st
     entry.after = bytes.subarray(at + INSTANT_LENGTH);
   }
   return { text, entry };
-}
-
-/**
- * Coalesces head reads while keeping them linearizable: a caller gets the result of a read that
- * started after it called. One read in flight, and at most one queued behind it for everyone who
- * arrived while it was in flight.
- */
-export class OrderedHeadReader {
-  private inFlight: Promise<StoreHead> | undefined;
-  private queued: { promise: Promise<StoreHead>; start: () => void } | undefined;
-  reads = 0;
-
-  constructor(private readonly readHead: () => Promise<StoreHead>) {}
-
-  read(): Promise<StoreHead> {
-    if (this.inFlight === undefined) return this.launch();
-    if (this.queued === undefined) {
-      let start!: () => void;
-      const promise = new Promise<StoreHead>((resolve, reject) => {
-        start = () => {
-          this.launch().then(resolve, reject);
-        };
-      });
-      this.queued = { promise, start };
-    }
-    return this.queued.promise;
-  }
-
-  private launch(): Promise<StoreHead> {
-    this.reads += 1;
-    let read: Promise<StoreHead>;
-    try {
-      read = this.readHead();
-    } catch (err) {
-      read = Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
-    this.inFlight = read;
-    const settled = (): void => {
-      this.inFlight = undefined;
-      const next = this.queued;
-      this.queued = undefined;
-      next?.start();
-    };
-    read.then(settled, settled);
-    return read;
-  }
 }
 
 /** The types a store's changes in (after, upto] wrote: ResourceStore.typesChanged. */

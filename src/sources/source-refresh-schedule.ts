@@ -72,13 +72,8 @@ async function keepOutcome(
   at: string,
   outcome: RefreshOutcome,
 ) {
-  const current = await ctx.store.sources.get(name);
-  if (!current) return;
-  await ctx.store.sources.update(name, {
-    status: {
-      ...(current.status ?? {}),
-      lastRefresh: { at, outcome: outcome.outcome, ...(outcome.error ? { error: outcome.error } : {}) },
-    },
+  await mergeSourceStatus(ctx.store.sources, name, {
+    lastRefresh: { at, outcome: outcome.outcome, ...(outcome.error ? { error: outcome.error } : {}) },
   });
 }
 

@@ -37,21 +37,16 @@ export async function takeLease(
 
 /**
  * Renews the lease only when `holder` still has it (even one that ran out, as long as nobody took it
- * over): false when it was taken over or given back meanwhile.
+ * over): false when it was taken over or given back meanwhile. A renewal is a take-over from oneself.
  */
-export async function renewLease(
+export function renewLease(
   db: SqlExecutor,
   kind: LeaseKind,
   key: string,
   holder: string,
   seconds: number,
 ): Promise<boolean> {
-  const rows = await db.query(
-    `UPDATE lease SET expires_at = now() + make_interval(secs => $4::float8)
-     WHERE kind = $1 AND key = $2 AND holder = $3 RETURNING key`,
-    [kind, key, holder, seconds],
-  );
-  return rows.length === 1;
+  return takeOverLease(db, kind, key, holder, holder, seconds);
 }
 
 /**

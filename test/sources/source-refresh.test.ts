@@ -1,14 +1,12 @@
 /**
  * SOURCE_REFRESH_INTERVAL: the server fetches each published list with a URL again and applies it as
  * its source. A real https server on 127.0.0.1 (test CA) serves Oracle Health's Soarian bundle
- * (test/fixtures/hti1), then a second snapshot DERIVED from it here for a controlled difference (as
- * in test/cli/import-source.test.ts): the last Organization and its Endpoint removed, the first
+ * (test/fixtures/hti1), then a second snapshot DERIVED from it for a controlled difference
+ * (test/helpers/soarian-snapshots.ts): the last Organization and its Endpoint removed, the first
  * renamed, one new Organization with a new Endpoint. Two schedules over two stores on one database
  * (on PGlite, two schedules over its one store) refresh a due source once.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { Bundle, Endpoint, Organization } from '@medplum/fhirtypes';
+import type { Bundle } from '@medplum/fhirtypes';
 import type { ServerResponse } from 'node:http';
 import { loadConfig } from '../../src/config';
 import { createFhirContext } from '../../src/directory';
@@ -22,9 +20,9 @@ import type { ResourceStore } from '../../src/storage/resource-store';
 import { makeTestPki, sendJson, startTestServer, type TestServer } from '../helpers/discovery-servers';
 import { call } from '../helpers/fhir-client';
 import { versionCount } from '../helpers/import-report';
+import { firstSnapshot, secondSnapshot } from '../helpers/soarian-snapshots';
 import { startTestDirectory, type TestDirectory } from '../helpers/test-directory';
 
-const SOARIAN = join(__dirname, '..', 'fixtures', 'hti1', 'soarian_patient_r4_endpoints.json');
 const LIST_PATH = '/soarian_patient_r4_endpoints.json';
 
 let dir: TestDirectory;
@@ -34,30 +32,6 @@ let served: Bundle;
 let first: Bundle;
 let second: Bundle;
 const hanging: ServerResponse[] = [];
-
-function secondSnapshot(bundle: Bundle): Bundle {
-  const entries = structuredClone(bundle.entry ?? []);
-  const orgs = entries.filter((e) => e.resource?.resourceType === 'Organization');
-  const last = orgs.at(-1)?.resource as Organization;
-  const lastEndpoint = last.endpoint?.[0]?.reference;
-  const kept = entries.filter((e) => e.resource !== last && `Endpoint/${e.resource?.id}` !== lastEndpoint);
-  (orgs[0]?.resource as Organization).name = 'Renamed Health System';
-  const model = structuredClone(orgs[1]?.resource as Organization);
-  const modelEndpoint = structuredClone(
-    kept.find((e) => `Endpoint/${e.resource?.id}` === model.endpoint?.[0]?.reference)?.resource as Endpoint,
-  );
-  kept.push(
-    {
-      fullUrl: 'https://example.org/new/Organization/Onew',
-      resource: { ...model, id: 'Onew', name: 'New Clinic', endpoint: [{ reference: 'Endpoint/new' }] },
-    },
-    {
-      fullUrl: 'https://example.org/new/Endpoint/new',
-      resource: { ...modelEndpoint, id: 'new', address: 'https://fhir.example.org/r4/new/' },
-    },
-  );
-  return { ...bundle, entry: kept };
-}
 
 async function register(name: string, path: string): Promise<void> {
   await dir.store.sources.upsert({
@@ -89,7 +63,7 @@ const requestsFor = (path: string): number => server.requests.filter((r) => r ==
 beforeAll(async () => {
   const pki = makeTestPki();
   ca = pki.ca;
-  first = JSON.parse(await readFile(SOARIAN, 'utf8')) as Bundle;
+  first = await firstSnapshot();
   second = secondSnapshot(first);
   served = first;
   server = await startTestServer((req, res) => {

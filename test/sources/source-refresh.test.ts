@@ -12,6 +12,7 @@ import { loadConfig } from '../../src/config';
 import { createFhirContext } from '../../src/directory';
 import type { FhirContext } from '../../src/fhir/context';
 import {
+  refreshSource,
   startSourceRefresh,
   type RefreshOutcome,
   type RefreshSchedule,
@@ -105,7 +106,7 @@ describe('the refresh of published lists', () => {
 
     const source = await dir.store.sources.get('oracle-soarian');
     expect(source?.status).toMatchObject({ lastRefresh: { outcome: 'imported' }, counts: { created: 2 } });
-    expect(source?.status?.lease).toBeUndefined();
+    expect(await dir.store.sources.leaseHolder('oracle-soarian')).toBeUndefined();
     expect(source?.report).toMatchObject({ counts: { retired: 2 } });
   });
 
@@ -153,6 +154,21 @@ describe('the refresh of published lists', () => {
     expect(requestsFor('/twice.json')).toBe(1);
     expect(outcomes[0]?.outcome).toBe('imported');
   });
+
+  it("waits while a sync pass of the same name holds the source's lease (one lease per source)", async () => {
+    await register('held', '/held.json');
+    // What a sync pass of a followed directory named `held` takes (src/sync/run-source.ts).
+    expect(await dir.store.sources.takeLease('held', 'a-sync-pass', 60_000)).toBe(true);
+    expect(await refreshSource(dir.ctx, 'held', 'a-refresh', Date.now(), { ca })).toBeUndefined();
+    expect(requestsFor('/held.json')).toBe(0);
+    expect(await dir.store.sources.leaseHolder('held')).toBe('a-sync-pass');
+    await dir.store.sources.releaseLease('held', 'a-sync-pass');
+    const outcome = await refreshSource(dir.ctx, 'held', 'a-refresh', Date.now(), { ca });
+    expect(outcome).toMatchObject({ source: 'held', outcome: 'failed' });
+    expect(requestsFor('/held.json')).toBe(1);
+    expect(await dir.store.sources.leaseHolder('held')).toBeUndefined();
+    await dir.store.sources.remove('held');
+  });
 });
 
 it('stops with the server: a download under way is aborted, kept as failed, the lease given back', async () => {
@@ -171,8 +187,7 @@ it('stops with the server: a download under way is aborted, kept as failed, the 
   expect(outcomes).toEqual([
     { source: 'slow', outcome: 'failed', error: `${server.origin}/hang.json: download stopped` },
   ]);
-  const source = await dir.store.sources.get('slow');
-  expect(source?.status?.lease).toBeUndefined();
+  expect(await dir.store.sources.leaseHolder('slow')).toBeUndefined();
 });
 
 it('reads SOURCE_REFRESH_INTERVAL as a duration, 0 (off) by default', () => {

@@ -37,7 +37,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { fork, execFileSync } = require('child_process');
-const { BENCH_DIR, dataDirFrom, storeOptions, percentile } = require('./lib/common');
+const { BENCH_DIR, dataDirFrom, storeOptions, percentile, numberEnv } = require('./lib/common');
 const { openBenchStore, startBenchDirectory, serverConfig } = require('./lib/bench-directory');
 const { selectQueries } = require('./lib/workload');
 const { drive, waitUntilResponsive } = require('./lib/drive');
@@ -65,17 +65,6 @@ const CLIENT_ADDRESSES =
 const MAX_COUNT = 1000; // src/fhir/paging.ts MAX_COUNT: the largest page a search may ask for
 const PROBE_TIMEOUT_MS = 300000;
 const SETTLE_SECONDS = 300;
-
-function numberEnv(name, fallback, min, max) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < min || n > max) {
-    console.error(`${name} must be a number from ${min} to ${max}, not '${raw}'`);
-    process.exit(2);
-  }
-  return n;
-}
 
 /** `aa`, `ab`, … : n distinct two-letter values (at most 676). */
 function twoLetters(n) {

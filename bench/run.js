@@ -29,7 +29,7 @@ const http = require('http');
 const os = require('os');
 const path = require('path');
 const { execFileSync } = require('child_process');
-const { BENCH_DIR, dataDirFrom, storeOptions, requireDist } = require('./lib/common');
+const { BENCH_DIR, dataDirFrom, storeOptions, requireDist, numberEnv } = require('./lib/common');
 const { PAGE_SIZE, workload, addHistoryPath, checkBody } = require('./lib/workload');
 const { benchAuthorization } = require('./lib/bench-token');
 const { drive: driveCannon, waitUntilResponsive } = require('./lib/drive');
@@ -57,17 +57,6 @@ const SEARCH_CACHE_MB = numberEnv('SEARCH_CACHE_MB', 64, 1, 65536);
 const WRITES_PER_SEC = numberEnv('BENCH_WRITES_PER_SEC', 0, 0, 1000);
 const PROBE_TIMEOUT_MS = 60000;
 const SETTLE_SECONDS = 300; // the longest wait for the server to drain after a query's load
-
-function numberEnv(name, fallback, min, max) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < min || n > max) {
-    console.error(`${name} must be a number from ${min} to ${max}, not '${raw}'`);
-    process.exit(2);
-  }
-  return n;
-}
 
 // ---------------------------------------------------------------------------------------------
 

@@ -46,6 +46,18 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
 }
 
+/** The number in environment variable `name` (`fallback` when unset), from `min` to `max`, or exit 2 saying why. */
+function numberEnv(name, fallback, min, max) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || n > max) {
+    console.error(`${name} must be a number from ${min} to ${max}, not '${raw}'`);
+    process.exit(2);
+  }
+  return n;
+}
+
 /** "12.3 s" or "3 min 4.5 s". */
 function seconds(ms) {
   return ms >= 60000
@@ -62,4 +74,5 @@ module.exports = {
   redact,
   percentile,
   seconds,
+  numberEnv,
 };

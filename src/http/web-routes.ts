@@ -41,6 +41,18 @@ const PAGES: ReadonlyArray<{ path: string; page: PageOf }> = [
   { path: '/endpoints/:id', page: (reader, req) => endpointPage(reader, req.params.id as string) },
 ];
 
+/**
+ * What every page answer carries, a 304 too: a browser merges a 304's headers into the page it keeps
+ * (RFC 9111 §4.3.4), so without the page's own policy it would keep the API's `default-src 'none'`
+ * and block the stylesheet.
+ */
+function pageHeaders(res: Response): void {
+  pageSecurityHeaders(res, WEB_CSP);
+  res.setHeader('referrer-policy', 'same-origin');
+  // Rendered from the directory as it is now: a browser asks again each time (page-validators.ts).
+  if (!res.hasHeader('cache-control')) res.setHeader('cache-control', 'no-cache');
+}
+
 function send(res: Response, page: Page, etag?: string): void {
   if (page.redirect !== undefined) {
     res.status(303).setHeader('location', page.redirect).end();
@@ -48,10 +60,7 @@ function send(res: Response, page: Page, etag?: string): void {
   }
   res.status(page.status);
   res.setHeader('content-type', HTML);
-  pageSecurityHeaders(res, WEB_CSP);
-  res.setHeader('referrer-policy', 'same-origin');
-  // Rendered from the directory as it is now: a browser asks again each time (page-validators.ts).
-  if (!res.hasHeader('cache-control')) res.setHeader('cache-control', 'no-cache');
+  pageHeaders(res);
   // Only a 200 is tagged: an error page is not what a later request at the same head would revalidate.
   if (etag !== undefined && page.status === 200) res.setHeader('etag', etag);
   res.end(renderPage(page));
@@ -85,11 +94,7 @@ export function addWebRoutes(app: Express, ctx: FhirContext): void {
         );
         if (validator.fresh) {
           res.status(304).setHeader('etag', validator.etag);
-          res.setHeader('cache-control', caching['cache-control'] as string);
-          // A browser merges a 304's headers into the page it keeps (RFC 9111 §4.3.4): without the
-          // page's own policy it would keep the API's `default-src 'none'` and block the stylesheet.
-          pageSecurityHeaders(res, WEB_CSP);
-          res.setHeader('referrer-policy', 'same-origin');
+          pageHeaders(res);
           res.end();
           return;
         }

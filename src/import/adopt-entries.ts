@@ -13,49 +13,18 @@ import { updateResource, writeOptions } from '../fhir/interactions/write-operati
 import { writeRecorded } from '../fhir/recorded-write';
 import { stampedBySource } from '../fhir/source-ownership';
 import type { SourceRef } from '../storage/source-store';
-import { escapeValue, searchAll } from './vendors/search-all';
-
-const BATCH = 200;
+import { entriesOfSystem, writeInBatches } from './source-entries';
 
 /** Adopts the local entries matching the source's identity; returns how many were adopted. */
 export async function adoptEntries(ctx: FhirContext, owner: SourceRef, system: string): Promise<number> {
   const reason = `adopted by source ${owner.name}: imported before sources existed, same identifier ${system}`;
   const actor = { kind: 'source' as const, source: owner, reason, adopt: true };
   const local = (r: Resource): boolean => r.meta?.source === undefined;
-  const entries = await writeRecorded(ctx, actor, async (session) => {
-    const organizations = (
-      await searchAll(
-        session,
-        'Organization',
-        new URLSearchParams({ identifier: `${escapeValue(system)}|` }),
-        ctx.baseUrl,
-        ctx.limits,
-      )
-    ).filter(local);
-    const found: Array<Resource & { id: string }> = [...organizations];
-    for (const org of organizations)
-      found.push(
-        ...(
-          await searchAll(
-            session,
-            'Endpoint',
-            new URLSearchParams({ organization: `Organization/${org.id}` }),
-            ctx.baseUrl,
-            ctx.limits,
-          )
-        ).filter(local),
-      );
-    return found;
-  });
+  const entries = await writeRecorded(ctx, actor, (session) => entriesOfSystem(ctx, session, system, local));
   let adopted = 0;
-  for (let start = 0; start < entries.length; start += BATCH) {
-    const batch = entries.slice(start, start + BATCH);
-    await writeRecorded(ctx, actor, async (session) => {
-      for (const resource of batch) {
-        const done = await updateResource(session, stampedBySource(resource, owner), writeOptions(ctx));
-        if (done.changed) adopted += 1;
-      }
-    });
-  }
+  await writeInBatches(ctx, actor, entries, async (session, resource) => {
+    const done = await updateResource(session, stampedBySource(resource, owner), writeOptions(ctx));
+    if (done.changed) adopted += 1;
+  });
   return adopted;
 }

@@ -7,7 +7,7 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { FhirContext } from '../fhir/context';
-import type { SourceJson, SourceRef } from '../storage/source-store';
+import { mergeSourceStatus, type SourceRef } from '../storage/source-store';
 import { adoptEntries } from './adopt-entries';
 import type { ImportReport, ImportSource } from './import-report';
 import { defaultList, importResources } from './import-resources';
@@ -108,12 +108,13 @@ export async function importListFile(
   }
   const quality = qualityReport(report, { ...(owner ? { source: owner } : {}), file: options.fileName });
   if (owner && !dryRun) {
-    // Merged into what the source keeps (a refresh's lease and last outcome stay).
-    const kept: SourceJson = (await store.sources.get(owner.name))?.status ?? {};
-    await store.sources.update(owner.name, {
-      status: { ...kept, lastImport: quality.importedAt, file: options.fileName, counts: quality.counts },
-      report: quality as unknown as Record<string, unknown>,
-    });
+    // Merged into what the source keeps (a refresh's last outcome stays).
+    await mergeSourceStatus(
+      store.sources,
+      owner.name,
+      { lastImport: quality.importedAt, file: options.fileName, counts: quality.counts },
+      { report: quality as unknown as Record<string, unknown> },
+    );
   }
   return { report, quality, ...(owner ? { owner } : {}) };
 }

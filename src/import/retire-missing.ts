@@ -13,9 +13,8 @@ import type { FhirContext } from '../fhir/context';
 import { deleteResource, updateResource, writeOptions } from '../fhir/interactions/write-operations';
 import { writeRecorded } from '../fhir/recorded-write';
 import { stampedBySource } from '../fhir/source-ownership';
-import type { WriteSession } from '../storage/resource-store';
 import type { SourceRef } from '../storage/source-store';
-import { escapeValue, searchAll } from './vendors/search-all';
+import { entriesOfSystem, writeInBatches, type SourceEntry } from './source-entries';
 
 export interface RetireOptions {
   deleteMissing: boolean;
@@ -29,9 +28,6 @@ export interface RetireResult {
   /** Entries not in the publication left as they are because the import was not complete. */
   leftMissing: number;
 }
-
-/** At most this many writes per transaction, so that no retirement holds the write lock for long. */
-const BATCH = 200;
 
 export async function retireMissing(
   ctx: FhirContext,
@@ -48,22 +44,17 @@ export async function retireMissing(
     : `no longer listed by source ${owner.name}: retired`;
   // Endpoints first: an Organization's deletion must not find its Endpoints still live.
   missing.sort((a, b) => (a.resourceType === b.resourceType ? 0 : a.resourceType === 'Endpoint' ? -1 : 1));
-  for (let start = 0; start < missing.length; start += BATCH) {
-    const batch = missing.slice(start, start + BATCH);
-    await writeRecorded(ctx, { kind: 'source', source: owner, reason }, async (session) => {
-      for (const resource of batch) {
-        if (options.deleteMissing) {
-          const done = await deleteResource(session, resource.resourceType, resource.id, writeOptions(ctx));
-          if (done.changed) result.deleted += 1;
-          continue;
-        }
-        const retired = retiredVersion(resource);
-        if (!retired) continue;
-        const done = await updateResource(session, stampedBySource(retired, owner), writeOptions(ctx));
-        if (done.changed) result.retired += 1;
-      }
-    });
-  }
+  await writeInBatches(ctx, { kind: 'source', source: owner, reason }, missing, async (session, resource) => {
+    if (options.deleteMissing) {
+      const done = await deleteResource(session, resource.resourceType, resource.id, writeOptions(ctx));
+      if (done.changed) result.deleted += 1;
+      return;
+    }
+    const retired = retiredVersion(resource);
+    if (!retired) return;
+    const done = await updateResource(session, stampedBySource(retired, owner), writeOptions(ctx));
+    if (done.changed) result.retired += 1;
+  });
   return result;
 }
 
@@ -73,37 +64,16 @@ async function missingEntries(
   owner: SourceRef,
   system: string,
   touched: ReadonlySet<string>,
-): Promise<Array<Resource & { id: string }>> {
-  return writeRecorded(ctx, { kind: 'source', source: owner }, async (session: WriteSession) => {
-    const owned = (r: Resource): boolean => r.meta?.source === owner.uri;
-    const organizations = (
-      await searchAll(
-        session,
-        'Organization',
-        new URLSearchParams({ identifier: `${escapeValue(system)}|` }),
-        ctx.baseUrl,
-        ctx.limits,
-      )
-    ).filter(owned);
-    const endpoints: Array<Resource & { id: string }> = [];
-    for (const org of organizations)
-      endpoints.push(
-        ...(
-          await searchAll(
-            session,
-            'Endpoint',
-            new URLSearchParams({ organization: `Organization/${org.id}` }),
-            ctx.baseUrl,
-            ctx.limits,
-          )
-        ).filter(owned),
-      );
-    return [...organizations, ...endpoints].filter((r) => !touched.has(`${r.resourceType}/${r.id}`));
-  });
+): Promise<SourceEntry[]> {
+  const owned = (r: Resource): boolean => r.meta?.source === owner.uri;
+  const entries = await writeRecorded(ctx, { kind: 'source', source: owner }, (session) =>
+    entriesOfSystem(ctx, session, system, owned),
+  );
+  return entries.filter((r) => !touched.has(`${r.resourceType}/${r.id}`));
 }
 
 /** The entry retired, or undefined when it already is (no new version). */
-function retiredVersion(resource: Resource & { id: string }): (Resource & { id: string }) | undefined {
+function retiredVersion(resource: SourceEntry): SourceEntry | undefined {
   if (resource.resourceType === 'Endpoint') {
     const ep = resource;
     return ep.status === 'off' ? undefined : { ...ep, status: 'off' };

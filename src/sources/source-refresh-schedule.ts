@@ -5,16 +5,17 @@
  * interval, and imported as that source: the difference applied, what it no longer lists retired.
  * One process at a time per source across every process on the database: a source is refreshed
  * under its lease (its row of the `lease` table, kind sync-source, renewed while the work goes on)
- * and is checked to be still due once the lease is held, so two servers do not both refresh it. The outcome is kept
- * in the source's status as `lastRefresh` ({at, outcome, error?}); a failure leaves the entries as
- * they were and is retried at the next interval.
+ * and is checked to be still due once the lease is held, so two servers do not both refresh it. The
+ * lease is the source's, shared with a sync pass of the same name on purpose (lease-sql.ts). The
+ * outcome is kept in the source's status as `lastRefresh` ({at, outcome, error?}); a failure leaves
+ * the entries as they were and is retried at the next interval.
  */
 import type { FhirContext } from '../fhir/context';
 import { processHolderName } from '../discovery/discovery-schedule';
 import { fetchListUrl, type ListFetchOptions } from '../import/fetch-list-url';
 import { IMPORT_SOURCES, type ImportSource } from '../import/import-report';
 import { importListFile } from '../import/import-list-file';
-import type { SourceRecord } from '../storage/source-store';
+import { mergeSourceStatus, type SourceRecord } from '../storage/source-store';
 
 /** A lease lasts this long unless renewed; it is renewed every LEASE_RENEW_MS while the refresh runs. */
 const LEASE_MS = 5 * 60_000;
@@ -72,13 +73,8 @@ async function keepOutcome(
   at: string,
   outcome: RefreshOutcome,
 ) {
-  const current = await ctx.store.sources.get(name);
-  if (!current) return;
-  await ctx.store.sources.update(name, {
-    status: {
-      ...(current.status ?? {}),
-      lastRefresh: { at, outcome: outcome.outcome, ...(outcome.error ? { error: outcome.error } : {}) },
-    },
+  await mergeSourceStatus(ctx.store.sources, name, {
+    lastRefresh: { at, outcome: outcome.outcome, ...(outcome.error ? { error: outcome.error } : {}) },
   });
 }
 

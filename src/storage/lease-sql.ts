@@ -11,6 +11,16 @@
  */
 import type { SqlExecutor } from './sql-client';
 
+/**
+ * `sync-source` is the lease of a source (its name, a row of directory_source), whatever writes its
+ * entries: a sync pass of a followed directory (src/sync/run-source.ts) and a refresh of a published
+ * list (src/sources/source-refresh-schedule.ts) alike. They share it on purpose: one name is one
+ * source owning one set of entries, so what writes them runs one at a time. A refresh takes list
+ * kinds only and a sync registers its source as `fhir-server`, so the two meet on one name only when
+ * an operator gives a followed directory the name of an imported list; then the shared lease keeps
+ * them from writing that source's entries at once, where a kind of the refresh's own would not.
+ * Every holder name is unique (host:pid:random), so a refresh and a sync never hold one lease at once.
+ */
 export type LeaseKind = 'export-job' | 'discovery-endpoint' | 'sync-source';
 
 /**
@@ -37,21 +47,16 @@ export async function takeLease(
 
 /**
  * Renews the lease only when `holder` still has it (even one that ran out, as long as nobody took it
- * over): false when it was taken over or given back meanwhile.
+ * over): false when it was taken over or given back meanwhile. A renewal is a take-over from oneself.
  */
-export async function renewLease(
+export function renewLease(
   db: SqlExecutor,
   kind: LeaseKind,
   key: string,
   holder: string,
   seconds: number,
 ): Promise<boolean> {
-  const rows = await db.query(
-    `UPDATE lease SET expires_at = now() + make_interval(secs => $4::float8)
-     WHERE kind = $1 AND key = $2 AND holder = $3 RETURNING key`,
-    [kind, key, holder, seconds],
-  );
-  return rows.length === 1;
+  return takeOverLease(db, kind, key, holder, holder, seconds);
 }
 
 /**

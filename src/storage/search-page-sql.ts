@@ -66,6 +66,10 @@ export interface CompiledSearch extends CompiledSql {
   keyCount: number;
 }
 
+/** The store head (ResourceStore.head) as columns head_seq and head_epoch of a statement's snapshot. */
+const HEAD_COLUMNS = `(SELECT max(seq) FROM resource_history) AS head_seq,
+  (SELECT epoch FROM store_epoch WHERE id = 1) AS head_epoch`;
+
 type PageKey = ReturnType<typeof sortKeySql> & { descending: boolean };
 
 /**
@@ -115,8 +119,7 @@ export function compileSearch(
   // With the head: the store head read in this statement's snapshot (one row even when nothing matches,
   // whose page columns are then NULL), the page in the same order.
   const headed = `SELECT hd.head_seq, hd.head_epoch, q.*
-    FROM (SELECT (SELECT max(seq) FROM resource_history) AS head_seq,
-                 (SELECT epoch FROM store_epoch WHERE id = 1) AS head_epoch) hd
+    FROM (SELECT ${HEAD_COLUMNS}) hd
     LEFT JOIN (${sql}) q ON true
     ORDER BY ${order.map((o) => o.replace(/^p\./, 'q.')).join(', ')}`;
   return {
@@ -124,6 +127,11 @@ export function compileSearch(
     ...(count ? { count } : {}),
     keyCount: keys.length,
   };
+}
+
+/** A search's count with the store head read in the same statement (columns n, head_seq, head_epoch). */
+export function countWithHead(count: CompiledSql): CompiledSql {
+  return { sql: `SELECT c.n, ${HEAD_COLUMNS} FROM (${count.sql}) c`, params: count.params };
 }
 
 /** (k0, k1, …, [type,] id) after the cursor, each key in its own direction. */

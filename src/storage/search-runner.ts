@@ -2,12 +2,13 @@
  * Runs what the *-sql.ts modules compile (searches, _include/_revinclude, history pages) against one
  * SqlExecutor (the pool, or a write transaction), and turns the rows into results. No SQL is built here.
  */
+import type { CompiledSql } from './sql-builder';
 import type { SqlExecutor } from './sql-client';
 import { estimatedCost } from './statement-cost';
 import { SearchTooCostlyError } from './storage-errors';
 import { compileHistory } from './history-sql';
 import { compileInclude } from './include-sql';
-import { compileSearch } from './search-page-sql';
+import { compileSearch, countWithHead } from './search-page-sql';
 import { CONTENT_SLICE, compileContentSlice } from './content-slice-sql';
 import type {
   Condition,
@@ -73,9 +74,9 @@ export async function runSearch(
   withHead = false,
 ): Promise<SearchResult> {
   const compiled = compileSearch(query);
-  // A count-only search (`_summary=count`) is its count: that is the statement to weigh.
-  const countOnly = query.count === 0 && compiled.count !== undefined;
-  if (maxCost !== undefined && !countOnly && pageMayCostMuch(query)) {
+  // A count-only search (`_summary=count`) is its count: no page to read, one statement to weigh and run.
+  if (query.count === 0 && compiled.count) return countOnly(db, compiled.count, maxCost, withHead);
+  if (maxCost !== undefined && pageMayCostMuch(query)) {
     const estimate = await estimatedCost(db, compiled.sql, compiled.params);
     if (estimate > maxCost) throw new SearchTooCostlyError(estimate, maxCost);
   }
@@ -110,19 +111,52 @@ export async function runSearch(
     };
   }
   if (compiled.count) {
-    // A count visits every match: always weighed when there is a budget (FHIR search.html#total: `_total`
-    // is a hint the server SHOULD honour; over the budget the Bundle says why its total is absent).
-    const estimate =
-      maxCost === undefined ? 0 : await estimatedCost(db, compiled.count.sql, compiled.count.params);
-    if (maxCost !== undefined && estimate > maxCost) {
-      if (countOnly) throw new SearchTooCostlyError(estimate, maxCost);
-      result.totalTooCostly = true;
-    } else {
+    // FHIR search.html#total: `_total` is a hint the server SHOULD honour; over the budget the Bundle
+    // says why its total is absent.
+    if (await countTooCostly(db, compiled.count, maxCost)) result.totalTooCostly = true;
+    else {
       const [row] = await db.query<{ n: string | number }>(compiled.count.sql, compiled.count.params);
       result.total = Number(row?.n ?? 0);
     }
   }
   return result;
+}
+
+/**
+ * A count visits every match: always weighed when there is a budget. The refusal when its estimate
+ * is over it, else undefined.
+ */
+async function countTooCostly(
+  db: SqlExecutor,
+  count: CompiledSql,
+  maxCost: number | undefined,
+): Promise<SearchTooCostlyError | undefined> {
+  if (maxCost === undefined) return undefined;
+  const estimate = await estimatedCost(db, count.sql, count.params);
+  return estimate > maxCost ? new SearchTooCostlyError(estimate, maxCost) : undefined;
+}
+
+/** The whole answer of `_summary=count`: the total, and the head read in the count's own snapshot. */
+async function countOnly(
+  db: SqlExecutor,
+  count: CompiledSql,
+  maxCost: number | undefined,
+  withHead: boolean,
+): Promise<SearchResult> {
+  const tooCostly = await countTooCostly(db, count, maxCost);
+  if (tooCostly) throw tooCostly;
+  const statement = withHead ? countWithHead(count) : count;
+  const [row] = await db.query<{ n: string | number; head_seq?: unknown; head_epoch?: unknown }>(
+    statement.sql,
+    statement.params,
+  );
+  const total = Number(row?.n ?? 0);
+  if (!withHead) return { records: [], total };
+  return {
+    records: [],
+    total,
+    head: { seq: Number(row?.head_seq ?? 0), epoch: Number(row?.head_epoch ?? 0) },
+  };
 }
 
 type IdRow = Record<string, unknown> & { resource_type: string; id: string };

@@ -123,6 +123,20 @@ function toSource(row: SourceRow): SourceRecord {
 const jsonOrNull = (value: SourceJson | undefined): string | null =>
   value === undefined ? null : JSON.stringify(value);
 
+/**
+ * Sets `fields` in the source's status and keeps the rest of it (what a sync, an import or a refresh
+ * wrote there before), with any other `changes`; undefined when there is no such source.
+ */
+export async function mergeSourceStatus(
+  sources: SourceStore,
+  name: string,
+  fields: SourceJson,
+  changes: Omit<SourceChanges, 'status'> = {},
+): Promise<SourceRecord | undefined> {
+  const kept = (await sources.get(name))?.status ?? {};
+  return sources.update(name, { ...changes, status: { ...kept, ...fields } });
+}
+
 /** The source owning `uri`, read with `db` (a write transaction reads it inside itself). */
 export async function sourceByUri(db: SqlExecutor, uri: string): Promise<SourceRecord | undefined> {
   const rows = await db.query<SourceRow>(`SELECT ${COLUMNS} FROM directory_source WHERE uri = $1`, [uri]);

@@ -6,7 +6,7 @@
  * the registry keeps the auth *kind*, the types and the interval.
  */
 import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
+import { processHolderName } from '../discovery/discovery-schedule';
 import type { FhirContext } from '../fhir/context';
 import type { Logger } from '../logger';
 import { secondsSince } from '../observability/duration-histogram';
@@ -56,10 +56,8 @@ export function registerSource(ctx: FhirContext, settings: SyncSourceSettings): 
   });
 }
 
-const holderId = (): string => `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
-
 /**
- * Whether `holder` (a holderId) names a process of this host that no longer exists: a sync killed
+ * Whether `holder` (a processHolderName) names a process of this host that no longer exists: a sync killed
  * (SIGKILL, a crash) leaves its lease behind, and its restart need not wait for it to run out.
  * A process of another host, or one that still runs (or whose pid was given to another process),
  * keeps its lease until it runs out.
@@ -94,7 +92,7 @@ async function setStatus(ctx: FhirContext, name: string, status: SourceJson): Pr
 export async function runSourcePass(deps: RunDeps): Promise<RunResult> {
   const { ctx, settings } = deps;
   const record = await registerSource(ctx, settings);
-  const holder = holderId();
+  const holder = processHolderName();
   if (!(await takeSourceLease(ctx, settings.name, holder))) {
     const other = await ctx.store.sources.leaseHolder(settings.name);
     return { state: 'busy', ...(other ? { holder: other } : {}) };

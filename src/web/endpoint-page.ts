@@ -7,12 +7,12 @@
  */
 import type { Endpoint, Extension, Organization } from '@medplum/fhirtypes';
 import { entriesOf, type DirectoryReader } from './directory-reader';
-import { extensionLabel, extensionValue, periodText, telecomHtml } from './fhir-values';
+import { extensionLabel, extensionValue, periodText, telecomList } from './fhir-values';
 import { html, type SafeHtml } from './html';
 import type { Page } from './layout';
 import { conceptDisplay, connectionTypeDisplay, codingDisplay, identifierLabel } from './labels';
 import { organizationPath } from './paths';
-import { historyTable, matchOrThrow } from './resource-pages';
+import { historyTable, matchOrThrow, metaFacts } from './resource-pages';
 import { VERSIONS_SHOWN } from './organization-page';
 import { CAPABILITY_STATEMENT_URL, SUMMARY_URL } from '../fhir/directory-owned';
 
@@ -99,11 +99,7 @@ function detailsHtml(endpoint: Endpoint, owner: Organization | undefined): SafeH
       endpoint.contact &&
       endpoint.contact.length > 0 &&
       html`<dt>Contact</dt>
-        <dd>
-          <ul>
-            ${endpoint.contact.map((t) => html`<li>${telecomHtml(t)}</li>`)}
-          </ul>
-        </dd>`
+        <dd>${telecomList(endpoint.contact)}</dd>`
     }
     ${
       endpoint.header &&
@@ -111,13 +107,7 @@ function detailsHtml(endpoint: Endpoint, owner: Organization | undefined): SafeH
       html`<dt>Headers</dt>
         <dd class="mono">${endpoint.header.join(', ')}</dd>`
     }
-    ${
-      endpoint.meta?.source &&
-      html`<dt>Source</dt>
-        <dd class="mono">${endpoint.meta.source}</dd>`
-    }
-    <dt>Last updated</dt>
-    <dd>${endpoint.meta?.lastUpdated}</dd>
+    ${metaFacts(endpoint.meta)}
   </dl>`;
 }
 

@@ -23,6 +23,17 @@ export function telecomHtml(telecom: ContactPoint): SafeHtml {
   return html`${label}: ${value}`;
 }
 
+/** Telecoms as a list, each in words; nothing when there are none. */
+export function telecomList(telecoms: readonly ContactPoint[] | undefined): SafeHtml | false {
+  return (
+    telecoms !== undefined &&
+    telecoms.length > 0 &&
+    html`<ul>
+      ${telecoms.map((t) => html`<li>${telecomHtml(t)}</li>`)}
+    </ul>`
+  );
+}
+
 export function periodText(period: Period | undefined): string {
   if (!period) return '';
   return `${period.start ?? '…'} to ${period.end ?? '…'}`;

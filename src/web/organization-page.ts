@@ -7,12 +7,12 @@
  */
 import type { Bundle, Endpoint, Organization } from '@medplum/fhirtypes';
 import { entriesOf, type DirectoryReader } from './directory-reader';
-import { addressText, periodText, telecomHtml } from './fhir-values';
+import { addressText, periodText, telecomList } from './fhir-values';
 import { html, type SafeHtml } from './html';
 import type { Page } from './layout';
 import { conceptDisplay, connectionTypeDisplay, identifierLabel } from './labels';
 import { endpointPath, organizationPath, placeOf } from './paths';
-import { historyTable, matchOrThrow } from './resource-pages';
+import { historyTable, matchOrThrow, metaFacts } from './resource-pages';
 
 /** Children listed on the page; more are counted and reachable through the FHIR search it links. */
 export const CHILDREN_SHOWN = 50;
@@ -88,32 +88,18 @@ function detailsHtml(org: Organization): SafeHtml {
       org.telecom &&
       org.telecom.length > 0 &&
       html`<dt>Contact</dt>
-        <dd>
-          <ul>
-            ${org.telecom.map((t) => html`<li>${telecomHtml(t)}</li>`)}
-          </ul>
-        </dd>`
+        <dd>${telecomList(org.telecom)}</dd>`
     }
     ${(org.contact ?? []).map(
       (c) =>
         html`<dt>${conceptDisplay(c.purpose) || 'Contact person'}</dt>
           <dd>
-            ${c.name?.text ?? [c.name?.given?.join(' '), c.name?.family].filter(Boolean).join(' ')}${
-              c.telecom &&
-              c.telecom.length > 0 &&
-              html`<ul>
-                ${c.telecom.map((t) => html`<li>${telecomHtml(t)}</li>`)}
-              </ul>`
-            }
+            ${c.name?.text ?? [c.name?.given?.join(' '), c.name?.family].filter(Boolean).join(' ')}${telecomList(
+              c.telecom,
+            )}
           </dd>`,
     )}
-    ${
-      org.meta?.source &&
-      html`<dt>Source</dt>
-        <dd class="mono">${org.meta.source}</dd>`
-    }
-    <dt>Last updated</dt>
-    <dd>${org.meta?.lastUpdated}</dd>
+    ${metaFacts(org.meta)}
   </dl>`;
 }
 

@@ -1,5 +1,8 @@
-/** What the Organization and Endpoint pages share: finding the one match, the versions table. */
-import type { Bundle, Resource } from '@medplum/fhirtypes';
+/**
+ * What the Organization and Endpoint pages share: finding the one match, the facts every stored
+ * resource has, the versions table.
+ */
+import type { Bundle, Meta, Resource } from '@medplum/fhirtypes';
 import { entriesOf, type DirectoryReader } from './directory-reader';
 import { html, type SafeHtml } from './html';
 
@@ -16,6 +19,17 @@ export async function matchOrThrow<T extends Resource>(
   const match = entriesOf<T>(bundle, 'match', type)[0];
   if (match) return match;
   return (await reader.read(type, id)) as T;
+}
+
+/** The last facts of a page's list: where the resource came from (meta.source), when it last changed. */
+export function metaFacts(meta: Meta | undefined): SafeHtml {
+  return html`${
+      meta?.source &&
+      html`<dt>Source</dt>
+        <dd class="mono">${meta.source}</dd>`
+    }
+    <dt>Last updated</dt>
+    <dd>${meta?.lastUpdated}</dd>`;
 }
 
 /** A resource's versions, newest first, each linked to its FHIR vread. */

@@ -7,17 +7,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTestPki, sendJson, startTestServer, type TestServer } from '../helpers/discovery-servers';
-import { endpoint, organization } from '../helpers/resources';
+import { endpoint, minimalStatement, organization } from '../helpers/resources';
 import { childDatabaseEnv, runCli } from '../helpers/spawn-directory';
 
-const STATEMENT = {
-  resourceType: 'CapabilityStatement',
-  status: 'active',
-  kind: 'instance',
-  fhirVersion: '4.0.1',
-  date: '2026-01-01',
-  format: ['json'],
-};
+const STATEMENT = minimalStatement();
 
 let work: string;
 let env: NodeJS.ProcessEnv;

@@ -2,48 +2,22 @@
  * A published list kept current (DESIGN.md, "Who owns an entry"): imported as a source, a newer
  * publication applies exactly its difference. The snapshots are Oracle Health's Soarian list
  * (test/fixtures/hti1, 7 Organizations each referencing its Endpoint) and a second one DERIVED from it
- * here, for a controlled difference: the last Organization and its Endpoint removed, the first
+ * (test/helpers/soarian-snapshots.ts), for a controlled difference: the last Organization and its Endpoint removed, the first
  * Organization renamed, and one new Organization with a new Endpoint added.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Bundle, Endpoint, Organization, Provenance } from '@medplum/fhirtypes';
 import { importResources, type ImportReport } from '../../src/import/import-resources';
 import { parseImportDocument } from '../../src/import/read-import-file';
 import { call } from '../helpers/fhir-client';
 import { versionCount } from '../helpers/import-report';
+import { firstSnapshot, secondSnapshot } from '../helpers/soarian-snapshots';
 import { startTestDirectory, type TestDirectory } from '../helpers/test-directory';
 
-const SOARIAN = join(__dirname, '..', 'fixtures', 'hti1', 'soarian_patient_r4_endpoints.json');
 const SOURCE = { name: 'oracle-soarian', uri: 'urn:fhir-directory:source:oracle-soarian' };
 
 let dir: TestDirectory;
 let first: Bundle;
 let second: Bundle;
-
-function secondSnapshot(bundle: Bundle): Bundle {
-  const entries = structuredClone(bundle.entry ?? []);
-  const orgs = entries.filter((e) => e.resource?.resourceType === 'Organization');
-  const last = orgs.at(-1)?.resource as Organization;
-  const lastEndpoint = last.endpoint?.[0]?.reference;
-  const kept = entries.filter((e) => e.resource !== last && `Endpoint/${e.resource?.id}` !== lastEndpoint);
-  (orgs[0]?.resource as Organization).name = 'Renamed Health System';
-  const model = structuredClone(orgs[1]?.resource as Organization);
-  const modelEndpoint = structuredClone(
-    kept.find((e) => `Endpoint/${e.resource?.id}` === model.endpoint?.[0]?.reference)?.resource as Endpoint,
-  );
-  kept.push(
-    {
-      fullUrl: 'https://example.org/new/Organization/Onew',
-      resource: { ...model, id: 'Onew', name: 'New Clinic', endpoint: [{ reference: 'Endpoint/new' }] },
-    },
-    {
-      fullUrl: 'https://example.org/new/Endpoint/new',
-      resource: { ...modelEndpoint, id: 'new', address: 'https://fhir.example.org/r4/new/' },
-    },
-  );
-  return { ...bundle, entry: kept };
-}
 
 async function importSnapshot(bundle: Bundle, deleteMissing = false): Promise<ImportReport> {
   const { items, bundle: shape } = parseImportDocument(JSON.stringify(bundle));
@@ -68,7 +42,7 @@ const outcome = (r: ImportReport) => ({
 beforeAll(async () => {
   dir = await startTestDirectory();
   await dir.store.sources.upsert({ ...SOURCE, kind: 'hti1' });
-  first = JSON.parse(await readFile(SOARIAN, 'utf8')) as Bundle;
+  first = await firstSnapshot();
   second = secondSnapshot(first);
 }, 120_000);
 

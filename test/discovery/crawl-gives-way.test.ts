@@ -9,7 +9,7 @@ import type { FetchOptions } from '../../src/discovery/safe-fetch';
 import { call } from '../helpers/fhir-client';
 import { sendJson, startTestServer, type TestServer } from '../helpers/discovery-servers';
 import { certificateFolder, issueCertificate, makeCa } from '../helpers/test-ca';
-import { endpoint, organization } from '../helpers/resources';
+import { endpoint, minimalStatement, organization } from '../helpers/resources';
 import { startTestDirectory, type TestDirectory } from '../helpers/test-directory';
 
 let dir: TestDirectory;
@@ -27,14 +27,7 @@ function slowStatement(req: IncomingMessage, res: ServerResponse): void {
   most = Math.max(most, current);
   setTimeout(() => {
     current--;
-    sendJson(res, {
-      resourceType: 'CapabilityStatement',
-      status: 'active',
-      kind: 'instance',
-      fhirVersion: '4.0.1',
-      date: '2026-01-01',
-      format: ['json'],
-    });
+    sendJson(res, minimalStatement());
   }, 150);
 }
 

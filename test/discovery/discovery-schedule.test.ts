@@ -8,7 +8,7 @@ import type { CrawlProgress } from '../../src/discovery/crawler';
 import { loadConfig } from '../../src/config';
 import { call } from '../helpers/fhir-client';
 import { makeTestPki, sendJson, startTestServer, type TestServer } from '../helpers/discovery-servers';
-import { endpoint, organization } from '../helpers/resources';
+import { endpoint, minimalStatement, organization } from '../helpers/resources';
 import { startTestDirectory, type TestDirectory } from '../helpers/test-directory';
 
 let dir: TestDirectory;
@@ -18,18 +18,7 @@ let ca: string;
 beforeAll(async () => {
   const pki = makeTestPki();
   ca = pki.ca;
-  server = await startTestServer(
-    (_req, res) =>
-      sendJson(res, {
-        resourceType: 'CapabilityStatement',
-        status: 'active',
-        kind: 'instance',
-        fhirVersion: '4.0.1',
-        date: '2026-01-01',
-        format: ['json'],
-      }),
-    pki.valid,
-  );
+  server = await startTestServer((_req, res) => sendJson(res, minimalStatement()), pki.valid);
   dir = await startTestDirectory();
   await call('PUT', dir.url('/Organization/acme'), organization({ id: 'acme' }));
   for (const id of ['a', 'b'])

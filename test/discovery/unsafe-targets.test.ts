@@ -18,17 +18,10 @@ import {
   type TestPki,
   type TestServer,
 } from '../helpers/discovery-servers';
-import { endpoint, organization } from '../helpers/resources';
+import { endpoint, minimalStatement, organization } from '../helpers/resources';
 import { onPostgres, startTestDirectory, type TestDirectory } from '../helpers/test-directory';
 
-const STATEMENT = {
-  resourceType: 'CapabilityStatement',
-  status: 'active',
-  kind: 'instance',
-  fhirVersion: '4.0.1',
-  date: '2026-01-01',
-  format: ['json'],
-};
+const STATEMENT = minimalStatement();
 
 let pki: TestPki;
 let target: TestServer;

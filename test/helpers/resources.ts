@@ -2,7 +2,7 @@
  * Valid resource builders for tests: they conform to DirectoryOrganization and DirectoryEndpoint
  * (profiles/). NPIs pass the US Core Luhn rule.
  */
-import type { Endpoint, Organization } from '@medplum/fhirtypes';
+import type { CapabilityStatement, Endpoint, Organization } from '@medplum/fhirtypes';
 
 export function organization(overrides: Partial<Organization> = {}): Organization {
   return {
@@ -31,6 +31,22 @@ export function endpoint(overrides: Partial<Endpoint> = {}): Endpoint {
     payloadMimeType: ['application/fhir+json'],
     address: 'https://fhir.valley.example.org/r4',
     managingOrganization: { reference: 'Organization/valley-clinic' },
+    ...overrides,
+  };
+}
+
+/**
+ * The smallest valid R4 CapabilityStatement (an `instance` statement with its required elements),
+ * as a test's fake FHIR server answers `metadata` or a test writes one.
+ */
+export function minimalStatement(overrides: Partial<CapabilityStatement> = {}): CapabilityStatement {
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    kind: 'instance',
+    fhirVersion: '4.0.1',
+    date: '2026-01-01',
+    format: ['json'],
     ...overrides,
   };
 }

@@ -11,7 +11,7 @@ import type { SecurityEvent } from '../../src/security/security-events';
 import { bearer, registerClient, tokenFor } from '../helpers/auth';
 import { call, expectOutcome, issuesOf, type FhirResponse } from '../helpers/fhir-client';
 import { rawRequest } from '../helpers/raw-http';
-import { endpoint, organization } from '../helpers/resources';
+import { endpoint, minimalStatement, organization } from '../helpers/resources';
 import { startTestDirectory, type TestDirectory } from '../helpers/test-directory';
 
 let dir: TestDirectory;
@@ -329,15 +329,7 @@ describe('A11 and the directory-written types', () => {
     const res = await call(
       'PUT',
       dir.url('/CapabilityStatement/a11'),
-      {
-        resourceType: 'CapabilityStatement',
-        id: 'a11',
-        status: 'active',
-        date: '2024-01-01',
-        kind: 'instance',
-        fhirVersion: '4.0.1',
-        format: ['json'],
-      },
+      minimalStatement({ id: 'a11' }),
       bearer(token),
     );
     expectRefusal(res, 403, 'forbidden', /scope="system\/CapabilityStatement.u"/);

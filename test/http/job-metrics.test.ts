@@ -11,7 +11,7 @@ import { runSourcePass } from '../../src/sync/run-source';
 import { makeTestPki, sendJson, startTestServer, type TestServer } from '../helpers/discovery-servers';
 import { call } from '../helpers/fhir-client';
 import { parsePrometheusText, samplesOf, valueOf, type Sample } from '../helpers/prometheus-text';
-import { endpoint, organization } from '../helpers/resources';
+import { endpoint, minimalStatement, organization } from '../helpers/resources';
 import { startTestDirectory, type TestDirectory } from '../helpers/test-directory';
 
 const PREFIX = 'fhir_directory_';
@@ -28,14 +28,7 @@ beforeAll(async () => {
     (req, res) =>
       req.url?.startsWith('/down/')
         ? sendJson(res, { error: 'down' }, 503)
-        : sendJson(res, {
-            resourceType: 'CapabilityStatement',
-            status: 'active',
-            kind: 'instance',
-            fhirVersion: '4.0.1',
-            date: '2026-01-01',
-            format: ['json'],
-          }),
+        : sendJson(res, minimalStatement()),
     pki.valid,
   );
   [dir, upstream] = await Promise.all([startTestDirectory(), startTestDirectory()]);

@@ -1,19 +1,18 @@
 /**
  * SOURCE_REFRESH_INTERVAL: the server fetches each published list with a URL again and applies it as
  * its source. A real https server on 127.0.0.1 (test CA) serves Oracle Health's Soarian bundle
- * (test/fixtures/hti1), then a second snapshot DERIVED from it here for a controlled difference (as
- * in test/cli/import-source.test.ts): the last Organization and its Endpoint removed, the first
+ * (test/fixtures/hti1), then a second snapshot DERIVED from it for a controlled difference
+ * (test/helpers/soarian-snapshots.ts): the last Organization and its Endpoint removed, the first
  * renamed, one new Organization with a new Endpoint. Two schedules over two stores on one database
  * (on PGlite, two schedules over its one store) refresh a due source once.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { Bundle, Endpoint, Organization } from '@medplum/fhirtypes';
+import type { Bundle } from '@medplum/fhirtypes';
 import type { ServerResponse } from 'node:http';
 import { loadConfig } from '../../src/config';
 import { createFhirContext } from '../../src/directory';
 import type { FhirContext } from '../../src/fhir/context';
 import {
+  refreshSource,
   startSourceRefresh,
   type RefreshOutcome,
   type RefreshSchedule,
@@ -22,9 +21,9 @@ import type { ResourceStore } from '../../src/storage/resource-store';
 import { makeTestPki, sendJson, startTestServer, type TestServer } from '../helpers/discovery-servers';
 import { call } from '../helpers/fhir-client';
 import { versionCount } from '../helpers/import-report';
+import { firstSnapshot, secondSnapshot } from '../helpers/soarian-snapshots';
 import { startTestDirectory, type TestDirectory } from '../helpers/test-directory';
 
-const SOARIAN = join(__dirname, '..', 'fixtures', 'hti1', 'soarian_patient_r4_endpoints.json');
 const LIST_PATH = '/soarian_patient_r4_endpoints.json';
 
 let dir: TestDirectory;
@@ -34,30 +33,6 @@ let served: Bundle;
 let first: Bundle;
 let second: Bundle;
 const hanging: ServerResponse[] = [];
-
-function secondSnapshot(bundle: Bundle): Bundle {
-  const entries = structuredClone(bundle.entry ?? []);
-  const orgs = entries.filter((e) => e.resource?.resourceType === 'Organization');
-  const last = orgs.at(-1)?.resource as Organization;
-  const lastEndpoint = last.endpoint?.[0]?.reference;
-  const kept = entries.filter((e) => e.resource !== last && `Endpoint/${e.resource?.id}` !== lastEndpoint);
-  (orgs[0]?.resource as Organization).name = 'Renamed Health System';
-  const model = structuredClone(orgs[1]?.resource as Organization);
-  const modelEndpoint = structuredClone(
-    kept.find((e) => `Endpoint/${e.resource?.id}` === model.endpoint?.[0]?.reference)?.resource as Endpoint,
-  );
-  kept.push(
-    {
-      fullUrl: 'https://example.org/new/Organization/Onew',
-      resource: { ...model, id: 'Onew', name: 'New Clinic', endpoint: [{ reference: 'Endpoint/new' }] },
-    },
-    {
-      fullUrl: 'https://example.org/new/Endpoint/new',
-      resource: { ...modelEndpoint, id: 'new', address: 'https://fhir.example.org/r4/new/' },
-    },
-  );
-  return { ...bundle, entry: kept };
-}
 
 async function register(name: string, path: string): Promise<void> {
   await dir.store.sources.upsert({
@@ -89,7 +64,7 @@ const requestsFor = (path: string): number => server.requests.filter((r) => r ==
 beforeAll(async () => {
   const pki = makeTestPki();
   ca = pki.ca;
-  first = JSON.parse(await readFile(SOARIAN, 'utf8')) as Bundle;
+  first = await firstSnapshot();
   second = secondSnapshot(first);
   served = first;
   server = await startTestServer((req, res) => {
@@ -131,7 +106,7 @@ describe('the refresh of published lists', () => {
 
     const source = await dir.store.sources.get('oracle-soarian');
     expect(source?.status).toMatchObject({ lastRefresh: { outcome: 'imported' }, counts: { created: 2 } });
-    expect(source?.status?.lease).toBeUndefined();
+    expect(await dir.store.sources.leaseHolder('oracle-soarian')).toBeUndefined();
     expect(source?.report).toMatchObject({ counts: { retired: 2 } });
   });
 
@@ -179,6 +154,21 @@ describe('the refresh of published lists', () => {
     expect(requestsFor('/twice.json')).toBe(1);
     expect(outcomes[0]?.outcome).toBe('imported');
   });
+
+  it("waits while a sync pass of the same name holds the source's lease (one lease per source)", async () => {
+    await register('held', '/held.json');
+    // What a sync pass of a followed directory named `held` takes (src/sync/run-source.ts).
+    expect(await dir.store.sources.takeLease('held', 'a-sync-pass', 60_000)).toBe(true);
+    expect(await refreshSource(dir.ctx, 'held', 'a-refresh', Date.now(), { ca })).toBeUndefined();
+    expect(requestsFor('/held.json')).toBe(0);
+    expect(await dir.store.sources.leaseHolder('held')).toBe('a-sync-pass');
+    await dir.store.sources.releaseLease('held', 'a-sync-pass');
+    const outcome = await refreshSource(dir.ctx, 'held', 'a-refresh', Date.now(), { ca });
+    expect(outcome).toMatchObject({ source: 'held', outcome: 'failed' });
+    expect(requestsFor('/held.json')).toBe(1);
+    expect(await dir.store.sources.leaseHolder('held')).toBeUndefined();
+    await dir.store.sources.remove('held');
+  });
 });
 
 it('stops with the server: a download under way is aborted, kept as failed, the lease given back', async () => {
@@ -197,8 +187,7 @@ it('stops with the server: a download under way is aborted, kept as failed, the 
   expect(outcomes).toEqual([
     { source: 'slow', outcome: 'failed', error: `${server.origin}/hang.json: download stopped` },
   ]);
-  const source = await dir.store.sources.get('slow');
-  expect(source?.status?.lease).toBeUndefined();
+  expect(await dir.store.sources.leaseHolder('slow')).toBeUndefined();
 });
 
 it('reads SOURCE_REFRESH_INTERVAL as a duration, 0 (off) by default', () => {

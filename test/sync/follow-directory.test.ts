@@ -188,5 +188,5 @@ test('one pass at a time per source: a second pass asked for meanwhile finds the
     runSourcePass({ ctx: b.ctx, settings }),
   ]);
   expect(results.map((r) => r.state).sort()).toEqual(['busy', 'done']);
-  expect((await b.store.sources.get('a'))?.status?.lease).toBeUndefined();
+  expect(await b.store.sources.leaseHolder('a')).toBeUndefined();
 });

@@ -16,7 +16,7 @@ import type { SourceClientOptions } from '../../src/sync/source-client';
 import type { SourceTls } from '../../src/sync/source-settings';
 import { call } from '../helpers/fhir-client';
 import { registerClient, tokenFor } from '../helpers/auth';
-import { organization } from '../helpers/resources';
+import { minimalStatement, organization } from '../helpers/resources';
 import {
   certificateFolder,
   issueCertificate,
@@ -161,16 +161,13 @@ describe('an upstream over HTTPS that requires a client certificate', () => {
     client = issueCertificate(pki.dir, 'ca', 'client', { days: 1 });
     const app = express();
     app.get('/fhir/metadata', (_req, res) => {
-      res.json({
-        resourceType: 'CapabilityStatement',
-        status: 'active',
-        kind: 'instance',
-        fhirVersion: '4.0.1',
-        format: ['json'],
-        rest: [
-          { mode: 'server', resource: [{ type: 'Organization', interaction: [{ code: 'search-type' }] }] },
-        ],
-      });
+      res.json(
+        minimalStatement({
+          rest: [
+            { mode: 'server', resource: [{ type: 'Organization', interaction: [{ code: 'search-type' }] }] },
+          ],
+        }),
+      );
     });
     app.get('/fhir/Organization', (_req, res) => {
       const org: Organization = {

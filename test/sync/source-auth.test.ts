@@ -12,13 +12,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express from 'express';
 import { exportJWK, generateKeyPair } from 'jose';
-import type { Bundle, CapabilityStatement, Organization } from '@medplum/fhirtypes';
+import type { Bundle, Organization } from '@medplum/fhirtypes';
 import { createLogger } from '../../src/logger';
 import { runSourcePass } from '../../src/sync/run-source';
 import { parseSource, type SyncSourceSettings } from '../../src/sync/source-settings';
 import { call } from '../helpers/fhir-client';
 import { registerClient, type TestClient } from '../helpers/auth';
-import { organization } from '../helpers/resources';
+import { minimalStatement, organization } from '../helpers/resources';
 import { childDatabaseEnv, runCli } from '../helpers/spawn-directory';
 import { onPostgres, startTestDirectory, type TestDirectory } from '../helpers/test-directory';
 import { comparable, currentResources, npi, startFake, type FakeUpstream } from './sync-helpers';
@@ -198,17 +198,11 @@ describe('query: auth (eHealth Exchange _apiKey)', () => {
         return;
       }
       if (req.path === '/fhir/metadata') {
-        const cs: CapabilityStatement = {
-          resourceType: 'CapabilityStatement',
-          status: 'active',
-          date: '2026-01-01',
-          kind: 'instance',
-          fhirVersion: '4.0.1',
-          format: ['json'],
+        const cs = minimalStatement({
           rest: [
             { mode: 'server', resource: [{ type: 'Organization', interaction: [{ code: 'search-type' }] }] },
           ],
-        };
+        });
         res.type('application/fhir+json').send(JSON.stringify(cs));
         return;
       }

@@ -11,7 +11,7 @@ import { runSourcePass } from '../../src/sync/run-source';
 import type { PassSummary } from '../../src/sync/follow-source';
 import type { SourceClientOptions } from '../../src/sync/source-client';
 import type { SyncSourceSettings } from '../../src/sync/source-settings';
-import { endpoint, organization } from '../helpers/resources';
+import { endpoint, minimalStatement, organization } from '../helpers/resources';
 import { startTestDirectory, type TestDirectory } from '../helpers/test-directory';
 import { currentResources, npi, startFake, type FakeUpstream } from './sync-helpers';
 
@@ -74,19 +74,16 @@ async function startCarequality(count: number): Promise<Carequality> {
     next();
   });
   app.get('/fhir/metadata', (_req, res) => {
-    res.json({
-      resourceType: 'CapabilityStatement',
-      status: 'active',
-      kind: 'instance',
-      fhirVersion: '4.0.1',
-      format: ['json'],
-      rest: [
-        {
-          mode: 'server',
-          resource: [{ type: 'Organization', interaction: [{ code: 'read' }, { code: 'search-type' }] }],
-        },
-      ],
-    });
+    res.json(
+      minimalStatement({
+        rest: [
+          {
+            mode: 'server',
+            resource: [{ type: 'Organization', interaction: [{ code: 'read' }, { code: 'search-type' }] }],
+          },
+        ],
+      }),
+    );
   });
   app.get('/fhir/Organization', (req: Request, res: Response) => {
     const count = Number(req.query._count ?? 100);
@@ -179,16 +176,13 @@ describe('upstream faults', () => {
   ): Promise<FakeUpstream> {
     const app = express();
     app.get('/fhir/metadata', (_req, res) => {
-      res.json({
-        resourceType: 'CapabilityStatement',
-        status: 'active',
-        kind: 'instance',
-        fhirVersion: '4.0.1',
-        format: ['json'],
-        rest: [
-          { mode: 'server', resource: [{ type: 'Organization', interaction: [{ code: 'history-type' }] }] },
-        ],
-      });
+      res.json(
+        minimalStatement({
+          rest: [
+            { mode: 'server', resource: [{ type: 'Organization', interaction: [{ code: 'history-type' }] }] },
+          ],
+        }),
+      );
     });
     app.get('/fhir/Organization/_history', (req, res) => {
       const page = Number(req.query.page ?? 0);

@@ -3,14 +3,18 @@
  * Bulk Data $export of the bench directory (what bench/load.js loaded from bench/generate.js), as a
  * follower reads it: kick-off, poll, then every NDJSON file downloaded over HTTP and parsed line by
  * line as it streams. Reports resources/s from kick-off to the last byte, the time to the manifest
- * (the job's counting pass) and the download rate, and peak RSS of this process, which runs the
- * server too (sampled every 20 ms; the export never holds more than one page of a file in memory,
- * so the peak should stay near the idle RSS whatever the export's size).
+ * (the job's counting pass) and the download rate, and the memory of this process, which runs the
+ * server too: peak RSS (sampled every 20 ms) and, under `node --expose-gc`, the peak of the heap
+ * after a full GC (sampled every 250 ms during the download): what the process holds, not garbage
+ * it has yet to collect. The export never holds more than one page of a file in memory, so both
+ * should stay near their values before the export whatever its size: compare the runs of one
+ * invocation (`--type Organization,system`: 20,000 then 70,000 resources).
  *
- *   npm run build && node bench/export.js                 PGlite in bench/.data/pglite (DATA_DIR)
- *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/db node bench/export.js
+ *   npm run build && node --expose-gc bench/export.js       PGlite in bench/.data/pglite (DATA_DIR)
+ *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/db node --expose-gc bench/export.js
  *
- * Options: --type Organization (a type-level export), --repeat N (default 1), --fill: when the store
+ * Options: --type T[,T…] (one export per item: a type-level export of T, or `system` for the
+ * system-level one; default system), --repeat N (default 1), --fill: when the store
  * is empty, write bench/.data/*.ndjson (bench/generate.js) straight into the version tables, one
  * version each, in multi-row statements: seconds instead of the minutes bench/load.js takes on a
  * loaded machine. Those resources have no search index rows (searches and `_typeFilter` do not see
@@ -48,7 +52,39 @@ async function countLines(response) {
   return lines;
 }
 
-async function exportOnce(baseUrl, type) {
+/**
+ * Samples this process's memory until stopped: peak RSS every 20 ms; under --expose-gc, the heap
+ * used after a full GC every 250 ms, while `collecting` is on (the download).
+ */
+function memorySampler() {
+  const before = { rss: process.memoryUsage().rss, heap: heapAfterGc() };
+  const peak = { rss: before.rss, heap: before.heap };
+  let collecting = false;
+  const rss = setInterval(() => {
+    peak.rss = Math.max(peak.rss, process.memoryUsage().rss);
+  }, 20);
+  const heap = setInterval(() => {
+    if (collecting && peak.heap !== undefined) peak.heap = Math.max(peak.heap, heapAfterGc());
+  }, 250);
+  return {
+    collect(on) {
+      collecting = on;
+    },
+    stop() {
+      clearInterval(rss);
+      clearInterval(heap);
+      return { before, peak };
+    },
+  };
+}
+
+function heapAfterGc() {
+  if (typeof global.gc !== 'function') return undefined;
+  global.gc();
+  return process.memoryUsage().heapUsed;
+}
+
+async function exportOnce(baseUrl, type, sampler) {
   const started = performance.now();
   const kick = await fetch(`${baseUrl}${type ? `/${type}` : ''}/$export`, {
     headers: { prefer: 'respond-async', accept: 'application/fhir+json' },
@@ -63,6 +99,7 @@ async function exportOnce(baseUrl, type) {
     else throw new Error(`status ${res.status}: ${await res.text()}`);
   }
   const counted = performance.now();
+  sampler.collect(true);
   let lines = 0;
   for (const file of manifest.output) {
     const res = await fetch(file.url, { headers: { accept: 'application/fhir+ndjson' } });
@@ -72,6 +109,7 @@ async function exportOnce(baseUrl, type) {
     lines += n;
   }
   const done = performance.now();
+  sampler.collect(false);
   await fetch(statusUrl, { method: 'DELETE' });
   return { lines, totalMs: done - started, countMs: counted - started, downloadMs: done - counted, manifest };
 }
@@ -114,7 +152,9 @@ async function fill(db, store) {
 }
 
 async function main() {
-  const type = option('--type', undefined);
+  const runs = option('--type', 'system')
+    .split(',')
+    .map((t) => (t === 'system' ? undefined : t));
   const repeat = Number(option('--repeat', '1'));
   const { db, store } = await openBenchStore(storeOptions());
   if (process.argv.includes('--fill')) await fill(db, store);
@@ -125,16 +165,27 @@ async function main() {
   }, 20);
   try {
     const idle = process.memoryUsage().rss;
-    console.log(`store: ${store.stats().pool ? 'PostgreSQL' : 'PGlite'}; RSS before: ${mb(idle)} MB`);
-    for (let i = 0; i < repeat; i += 1) {
-      const run = await exportOnce(directory.baseUrl, type);
-      const perType = run.manifest.output.map((o) => `${o.type} ${o.count}`).join(', ');
-      console.log(
-        `export ${i + 1}: ${run.lines} resources (${perType}) in ${(run.totalMs / 1000).toFixed(2)} s = ` +
-          `${Math.round(run.lines / (run.totalMs / 1000))} resources/s; manifest after ` +
-          `${(run.countMs / 1000).toFixed(2)} s, download ${Math.round(run.lines / (run.downloadMs / 1000))} resources/s`,
-      );
-    }
+    const gc = typeof global.gc === 'function';
+    console.log(
+      `store: ${store.stats().pool ? 'PostgreSQL' : 'PGlite'}; RSS before: ${mb(idle)} MB` +
+        (gc
+          ? `; heap after GC: ${mb(heapAfterGc())} MB`
+          : ' (run with node --expose-gc for the heap after GC)'),
+    );
+    for (let i = 0; i < repeat; i += 1)
+      for (const type of runs) {
+        const memory = memorySampler();
+        const run = await exportOnce(directory.baseUrl, type, memory);
+        const { before, peak: top } = memory.stop();
+        const perType = run.manifest.output.map((o) => `${o.type} ${o.count}`).join(', ');
+        console.log(
+          `export ${type ?? 'system'} ${i + 1}: ${run.lines} resources (${perType}) in ${(run.totalMs / 1000).toFixed(2)} s = ` +
+            `${Math.round(run.lines / (run.totalMs / 1000))} resources/s; manifest after ` +
+            `${(run.countMs / 1000).toFixed(2)} s, download ${Math.round(run.lines / (run.downloadMs / 1000))} resources/s; ` +
+            `RSS ${mb(before.rss)} → peak ${mb(top.rss)} MB` +
+            (gc ? `; heap after GC ${mb(before.heap)} → peak ${mb(top.heap)} MB during the download` : ''),
+        );
+      }
     console.log(`peak RSS: ${mb(peak)} MB (${mb(peak - idle)} MB over the RSS before the first export)`);
   } finally {
     clearInterval(sampler);

@@ -73,14 +73,27 @@ function exitCodeOf(s: PassSummary): number {
   return s.rejected + s.conflicts > 0 ? SYNC_EXIT.problems : SYNC_EXIT.ok;
 }
 
-export async function runSync(args: string[]): Promise<number> {
+/** Where the command reads its configuration and writes its output: the process, or a test's own. */
+export interface SyncIo {
+  env: NodeJS.ProcessEnv;
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+const PROCESS_IO: SyncIo = {
+  env: process.env,
+  stdout: (text) => void process.stdout.write(text),
+  stderr: (text) => void process.stderr.write(text),
+};
+
+export async function runSync(args: string[], io: SyncIo = PROCESS_IO): Promise<number> {
   const parsed = parseArgs(args);
   if ('problems' in parsed) {
-    process.stderr.write(`${parsed.problems.join('\n')}\n\n${USAGE}`);
+    io.stderr(`${parsed.problems.join('\n')}\n\n${USAGE}`);
     return SYNC_EXIT.usage;
   }
   const { settings } = parsed;
-  const config = loadConfig();
+  const config = loadConfig(io.env);
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
   const store = await openStore(config, logger);
   const stop = new AbortController();
@@ -98,24 +111,23 @@ export async function runSync(args: string[]): Promise<number> {
         log: logger,
         signal: stop.signal,
         onProgress: ({ type, pages, counts }) =>
-          process.stderr.write(
+          io.stderr(
             `\r${settings.name} ${type}: page ${pages}; created ${counts.created}, updated ${counts.updated}, deleted ${counts.deleted}, unchanged ${counts.unchanged}, rejected ${counts.rejected}, conflicts ${counts.conflicts}`,
           ),
         client: {
           onRetry: (what, waitMs, attempt) =>
-            process.stderr.write(`\n${what}: retry ${attempt} in ${Math.round(waitMs / 100) / 10} s\n`),
+            io.stderr(`\n${what}: retry ${attempt} in ${Math.round(waitMs / 100) / 10} s\n`),
         },
       });
-      process.stderr.write('\n');
+      io.stderr('\n');
       if (result.state === 'busy') {
-        process.stderr.write(
+        io.stderr(
           `another process is running a pass of ${settings.name}${result.holder ? ` (${result.holder})` : ''}\n`,
         );
         if (settings.intervalMs === undefined) return SYNC_EXIT.busy;
       } else {
-        process.stdout.write(`${summaryLine(result.summary)}\n`);
-        for (const p of result.summary.problems)
-          process.stdout.write(`  ${p.kind}: ${p.entry}: ${p.reason}\n`);
+        io.stdout(`${summaryLine(result.summary)}\n`);
+        for (const p of result.summary.problems) io.stdout(`  ${p.kind}: ${p.entry}: ${p.reason}\n`);
         if (settings.intervalMs === undefined || stop.signal.aborted) return exitCodeOf(result.summary);
       }
       await new Promise<void>((resolve) => {

@@ -43,7 +43,7 @@ export async function* exportFileLines(
   kind: FileKind,
   signal?: AbortSignal,
 ): AsyncGenerator<string> {
-  const query = snapshotQueryOf(ctx, job, type);
+  const query = snapshotQueryOf(job, type);
   let afterSeq = 0;
   for (;;) {
     if (signal?.aborted) return;

@@ -53,6 +53,7 @@ export async function kickOffExport(
       request: requestUrl(ctx, request, routeType),
       types: parameters.types,
       typeFilters: JSON.stringify(parameters.typeFilters),
+      typeConditions: parameters.typeConditions,
       ...(parameters.since === undefined ? {} : { since: parameters.since }),
       ...(parameters.until === undefined ? {} : { until: parameters.until }),
       progress: JSON.stringify(START),

@@ -38,6 +38,8 @@ export interface ExportParameters {
   types: string[];
   /** `_typeFilter` query strings (after the `?`) by type; a resource matching any one is exported. */
   typeFilters: Record<string, string[]>;
+  /** The same filters as search conditions, by type: what the kick-off matches the directory against. */
+  typeConditions: Record<string, Condition[][]>;
   /** Instants as the database parses them. */
   since?: string;
   until?: string;
@@ -99,7 +101,7 @@ function typesOf(query: URLSearchParams, routeType: string | undefined): string[
 }
 
 /** Checks one `_typeFilter` (`Type?search`) with the search parser; its conditions, or a 400 naming `_typeFilter`. */
-export function parseTypeFilter(
+function parseTypeFilter(
   ctx: Pick<FhirContext, 'baseUrl' | 'limits'>,
   type: string,
   search: string,
@@ -119,6 +121,7 @@ export function parseTypeFilter(
 
 function typeFiltersOf(ctx: FhirContext, query: URLSearchParams, types: string[], request: FhirRequest) {
   const filters: Record<string, string[]> = {};
+  const conditions: Record<string, Condition[][]> = {};
   for (const value of query.getAll('_typeFilter')) {
     const mark = value.indexOf('?');
     const type = mark < 0 ? '' : value.slice(0, mark);
@@ -135,10 +138,10 @@ function typeFiltersOf(ctx: FhirContext, query: URLSearchParams, types: string[]
       );
     const params = new URLSearchParams(search);
     if (mentionsAdminOnlyType(params)) requireReadable(ADMIN_ONLY_TYPES, request.principal);
-    parseTypeFilter(ctx, type, search);
+    (conditions[type] ??= []).push(parseTypeFilter(ctx, type, search));
     (filters[type] ??= []).push(search);
   }
-  return filters;
+  return { typeFilters: filters, typeConditions: conditions };
 }
 
 /** The export a kick-off asks for; throws a 400 naming the first bad parameter (403 for an admin-only type). */
@@ -158,7 +161,7 @@ export function parseExportParameters(
       );
   const types = typesOf(query, routeType);
   requireReadable(types, request.principal);
-  const typeFilters = typeFiltersOf(ctx, query, types, request);
+  const { typeFilters, typeConditions } = typeFiltersOf(ctx, query, types, request);
   const since = instantOf(query, '_since');
   const until = instantOf(query, '_until');
   if (since !== undefined && until !== undefined && Date.parse(until) <= Date.parse(since))
@@ -166,6 +169,7 @@ export function parseExportParameters(
   return {
     types,
     typeFilters,
+    typeConditions,
     ...(since === undefined ? {} : { since }),
     ...(until === undefined ? {} : { until }),
   };

@@ -135,7 +135,7 @@ export class ExportRunner {
     while (progress.typeIndex < job.types.length) {
       if (this.closed) return false;
       const type = job.types[progress.typeIndex] as string;
-      const page = await jobs.countPage(snapshotQueryOf(this.ctx, job, type), {
+      const page = await jobs.countPage(snapshotQueryOf(job, type), {
         afterSeq: progress.afterSeq,
         limit: this.pageRows,
       });

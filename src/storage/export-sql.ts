@@ -5,6 +5,12 @@
  * is one) and was written after `sinceSeq`. Each page is one bounded statement walking the
  * (resource_type, seq) index; the newest-version test is one probe of the (resource_type, id,
  * version_id) unique index per row.
+ *
+ * `_typeFilter` is a search, and the search index holds current versions only; so the kick-off
+ * records which resources match, as of the snapshot (`export_match`, migration 014:
+ * `compileSnapshotMatches`), and the pages keep the snapshot versions of those. A resource that
+ * matched at `transactionTime` is exported as it was then even when it no longer matches; one that
+ * matches only since is not.
  */
 import { conditionsSql } from './search-sql';
 import type { Condition } from './search-query';
@@ -16,11 +22,8 @@ export interface SnapshotQuery {
   upToSeq: number;
   /** `_since`: only versions written after this change sequence. */
   sinceSeq?: number;
-  /**
-   * `_typeFilter` searches on the type, any of which a resource must match (each an AND of
-   * conditions); none: every resource. They are evaluated on the search index of the current version.
-   */
-  filters: Condition[][];
+  /** `_typeFilter`: the job whose match set (`export_match`) a resource must be in; absent: every resource. */
+  matchesOf?: string;
 }
 
 export interface SnapshotPage {
@@ -42,15 +45,34 @@ function snapshotWhere(b: SqlBuilder, query: SnapshotQuery, page: SnapshotPage):
   return where;
 }
 
-/** Whether the current version of `h`'s resource matches one of the filters (TRUE when there are none). */
-function filterSql(b: SqlBuilder, filters: Condition[][]): string {
-  if (filters.length === 0) return 'TRUE';
-  const anyOf = filters.map((conditions) => {
-    const parts = conditionsSql(b, 'r', conditions);
-    return parts.length === 0 ? 'TRUE' : `(${parts.join(' AND ')})`;
+/** Whether `h`'s resource matched the job's `_typeFilter` at kick-off (TRUE when it has none): one primary-key probe. */
+function filterSql(b: SqlBuilder, query: SnapshotQuery): string {
+  if (query.matchesOf === undefined) return 'TRUE';
+  return `EXISTS (SELECT 1 FROM export_match m WHERE m.job_id = ${b.bind(query.matchesOf)}
+    AND m.resource_type = h.resource_type AND m.id = h.id)`;
+}
+
+/**
+ * Records in `export_match` the live resources of each type that match one of its filters (each an
+ * AND of conditions), in one statement that also returns the newest committed change sequence `seq`
+ * it saw: one statement reads one database snapshot, so the matches are exactly those as of `seq`.
+ */
+export function compileSnapshotMatches(jobId: string, filters: Record<string, Condition[][]>): CompiledSql {
+  const b = new SqlBuilder();
+  const job = b.bind(jobId);
+  const selects = Object.entries(filters).map(([type, anyOf]) => {
+    const alternatives = anyOf.map((conditions) => {
+      const parts = conditionsSql(b, 'r', conditions);
+      return parts.length === 0 ? 'TRUE' : `(${parts.join(' AND ')})`;
+    });
+    return `SELECT ${job}::text, r.resource_type, r.id FROM resource r
+      WHERE r.resource_type = ${b.bind(type)} AND NOT r.deleted AND (${alternatives.join(' OR ')})`;
   });
-  return `EXISTS (SELECT 1 FROM resource r WHERE r.resource_type = h.resource_type AND r.id = h.id
-    AND NOT r.deleted AND (${anyOf.join(' OR ')}))`;
+  return b.compiled(
+    `WITH matched AS (INSERT INTO export_match (job_id, resource_type, id) ${selects.join(' UNION ALL ')}
+       RETURNING 1)
+     SELECT (SELECT max(seq) FROM resource_history) AS seq, (SELECT count(*) FROM matched) AS matched`,
+  );
 }
 
 /** A page of the snapshot's resources (`kind` resources) or deletions, in change-sequence order. */
@@ -61,7 +83,7 @@ export function compileSnapshotPage(
 ): CompiledSql {
   const b = new SqlBuilder();
   const where = snapshotWhere(b, query, page);
-  if (kind === 'resources') where.push('h.content IS NOT NULL', filterSql(b, query.filters));
+  if (kind === 'resources') where.push('h.content IS NOT NULL', filterSql(b, query));
   else where.push('h.content IS NULL');
   return b.compiled(
     `SELECT h.seq, h.id, h.content FROM resource_history h WHERE ${where.join(' AND ')}
@@ -76,7 +98,7 @@ export function compileSnapshotPage(
 export function compileSnapshotCount(query: SnapshotQuery, page: SnapshotPage): CompiledSql {
   const b = new SqlBuilder();
   const where = snapshotWhere(b, query, page);
-  const matches = filterSql(b, query.filters);
+  const matches = filterSql(b, query);
   return b.compiled(
     `SELECT count(*) AS walked, max(p.seq) AS last_seq,
             count(*) FILTER (WHERE NOT p.deleted AND p.matches) AS resources,

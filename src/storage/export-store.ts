@@ -8,13 +8,20 @@
  * change up to S has lastUpdated <= T; before the lock is released the clock is let past T, so
  * every change after S has lastUpdated > T. Hence `_since=T` (changes after T) is exactly the
  * changes after S, even when many writes share T's millisecond.
+ *
+ * `_typeFilter` is matched as of S too (export-sql.ts): the matching ids go into `export_match` in
+ * one statement before the lock is taken, which keeps writers waiting only for the snapshot's few
+ * statements; when a write committed in between (the statement saw a change sequence other than
+ * S), they are matched again under the lock.
  */
 import {
   compileSnapshotCount,
+  compileSnapshotMatches,
   compileSnapshotPage,
   type SnapshotPage,
   type SnapshotQuery,
 } from './export-sql';
+import type { Condition } from './search-query';
 import type { SqlClient, SqlExecutor } from './sql-client';
 import { lastUpdatedText } from './version-row';
 import { dropLease, heldBy, noLiveLease, releaseHolderLeases, renewLease, takeLease } from './lease-sql';
@@ -48,6 +55,8 @@ export interface NewExportJob {
   request: string;
   types: string[];
   typeFilters: string;
+  /** The same filters as search conditions by type, matched at kick-off; empty: no `_typeFilter`. */
+  typeConditions: Record<string, Condition[][]>;
   /** `_since` and `_until` as instants the database parses. */
   since?: string;
   until?: string;
@@ -152,10 +161,19 @@ async function seqAtOrBefore(tx: SqlExecutor, instant: string): Promise<number> 
   return Number(row?.seq ?? 0);
 }
 
+/** Records the job's `_typeFilter` matches; returns the change sequence they are as of. */
+async function matchFilters(db: SqlExecutor, job: NewExportJob): Promise<number> {
+  const { sql, params } = compileSnapshotMatches(job.id, job.typeConditions);
+  const [row] = await db.query<{ seq: string | number | null }>(sql, params);
+  return Number(row?.seq ?? 0);
+}
+
+/** `matchedAt`: the change sequence the job's matches were recorded as of (none: no `_typeFilter`). */
 async function fixSnapshot(
   tx: SqlExecutor,
   job: NewExportJob,
   maxJobs: number,
+  matchedAt: number | undefined,
 ): Promise<ExportJob | undefined> {
   const [head] = await tx.query<{ seq: string | number | null; t: string; busy: string | number }>(
     `SELECT (SELECT max(seq) FROM resource_history) AS seq, ${lastUpdatedText(NOW_MS)} AS t,
@@ -163,6 +181,10 @@ async function fixSnapshot(
   );
   if (!head || Number(head.busy) >= maxJobs) return undefined;
   const snapshotSeq = Number(head.seq ?? 0);
+  if (matchedAt !== undefined && matchedAt !== snapshotSeq) {
+    await tx.query('DELETE FROM export_match WHERE job_id = $1', [job.id]);
+    await matchFilters(tx, job);
+  }
   const sinceSeq = job.since === undefined ? null : await seqAtOrBefore(tx, job.since);
   const untilSeq =
     job.until === undefined ? snapshotSeq : Math.min(snapshotSeq, await seqAtOrBefore(tx, job.until));
@@ -194,6 +216,10 @@ async function fixSnapshot(
   return row && toJob(row);
 }
 
+async function dropMatches(db: SqlExecutor, jobIds: string[]): Promise<void> {
+  await db.query('DELETE FROM export_match WHERE job_id = ANY($1::text[])', [jobIds]);
+}
+
 export function createExportStore(db: SqlClient, locked: LockedWork): ExportStore {
   const one = async (sql: string, params: (string | number | null)[]): Promise<ExportJob | undefined> => {
     const [row] = await db.query<JobRow>(sql, params);
@@ -202,13 +228,24 @@ export function createExportStore(db: SqlClient, locked: LockedWork): ExportStor
   const changed = async (sql: string, params: (string | number | null)[]): Promise<boolean> =>
     (await db.query<{ id: string }>(sql, params)).length > 0;
   return {
-    create: (job, maxJobs) => locked((tx) => fixSnapshot(tx, job, maxJobs)),
+    async create(job, maxJobs) {
+      if (Object.keys(job.typeConditions).length === 0)
+        return locked((tx) => fixSnapshot(tx, job, maxJobs, undefined));
+      const matchedAt = await matchFilters(db, job);
+      let created: ExportJob | undefined;
+      try {
+        created = await locked((tx) => fixSnapshot(tx, job, maxJobs, matchedAt));
+      } finally {
+        if (!created) await dropMatches(db, [job.id]); // EXPORT_MAX_JOBS reached, or a failure
+      }
+      return created;
+    },
 
     get: (id) => one(`SELECT ${JOB_COLUMNS} FROM export_job WHERE id = $1`, [id]),
 
     async remove(id) {
       const removed = await changed('DELETE FROM export_job WHERE id = $1 RETURNING id', [id]);
-      if (removed) await dropLease(db, 'export-job', id);
+      if (removed) await Promise.all([dropLease(db, 'export-job', id), dropMatches(db, [id])]);
       return removed;
     },
 
@@ -269,6 +306,11 @@ export function createExportStore(db: SqlClient, locked: LockedWork): ExportStor
         `DELETE FROM export_job WHERE expires_at < now() - make_interval(secs => $1) RETURNING id`,
         [graceMinutes * 60],
       );
+      if (rows.length > 0)
+        await dropMatches(
+          db,
+          rows.map((row) => row.id),
+        );
       return rows.length;
     },
 

@@ -51,11 +51,12 @@ export interface SyncSourceSettings {
 /** The overlap margin when none is set: a few seconds. */
 export const DEFAULT_OVERLAP_MS = 5000;
 
-/** `0`, `500ms`, `5s`, `2m` (or plain seconds) as milliseconds, up to an hour; undefined when it is none of these. */
+/** `0`, `500ms`, `5s`, `2m`, `1h` (or plain seconds) as milliseconds, up to an hour; undefined when it is none of these. */
 export function parseOverlap(text: string): number | undefined {
-  const m = /^(\d{1,7})(ms|s|m)?$/.exec(text.trim());
+  const m = /^(\d{1,7})(ms|s|m|h)?$/.exec(text.trim());
   if (!m) return undefined;
-  const n = Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm'];
+  const unit = (m[2] ?? 's') as 'ms' | 's' | 'm' | 'h';
+  const n = Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit];
   return n <= 3_600_000 ? n : undefined;
 }
 
@@ -169,7 +170,7 @@ export function parseSource(raw: RawSource, at = ''): Parsed<SyncSourceSettings>
   if (raw.overlap !== undefined) {
     overlapMs = typeof raw.overlap === 'string' ? parseOverlap(raw.overlap) : undefined;
     if (overlapMs === undefined)
-      problem('overlap', "must be a duration such as '0', '500ms', '5s' or '1m' (at most 1h)");
+      problem('overlap', "must be a duration such as '0', '500ms', '5s', '1m' or '1h' (at most 1h)");
   }
   let useExport: boolean | undefined;
   if (raw.export !== undefined) {

@@ -127,6 +127,26 @@ describe('$export', () => {
     expect(exported.map((r) => [r.name, r.meta.versionId])).toEqual([['Before', '1']]);
   });
 
+  it('matches _typeFilter as of transactionTime: what matched then is exported as it was, what matches only since is not', async () => {
+    const kept = await create(organization({ name: 'Zebrafinch Kept' }));
+    const late = await create(organization({ name: 'Heron Late' }));
+    const filter = encodeURIComponent('Organization?name=Zebrafinch');
+    const statusUrl = await kickOff(dir.url(`/Organization/$export?_typeFilter=${filter}`));
+    // After the kick-off: the one that matched no longer does, the one that did not now does.
+    const away = await call('PUT', dir.url(`/Organization/${kept.id}`), { ...kept, name: 'Renamed Away' });
+    const into = await call('PUT', dir.url(`/Organization/${late.id}`), { ...late, name: 'Zebrafinch Late' });
+    expect([away.status, into.status]).toEqual([200, 200]);
+    const { manifest } = await poll(statusUrl);
+    expect(manifest.output.map((o) => [o.type, o.count])).toEqual([['Organization', 1]]);
+    const exported = await download(manifest.output[0]?.url as string);
+    expect(exported.map((r) => [r.id, r.name, r.meta.versionId])).toEqual([
+      [kept.id, 'Zebrafinch Kept', '1'],
+    ]);
+    // A later export answers as of its own transactionTime.
+    const now = await exportAll(dir.url(`/Organization/$export?_typeFilter=${filter}`));
+    expect(now.resources.Organization?.map((r) => [r.id, r.name])).toEqual([[late.id, 'Zebrafinch Late']]);
+  });
+
   it('filters with _typeFilter (a search on the type) and exports one type at type level', async () => {
     const rest = await create(endpoint({ name: 'rest one' }));
     await create(

@@ -85,6 +85,7 @@ describe('migration 013 moves the leases held in the three old places', () => {
     const sql = fresh.db;
     try {
       await sql.query('DROP TABLE lease');
+      await sql.query('DROP TABLE export_match'); // migration 014, run again after 013
       await sql.query('DELETE FROM schema_migration WHERE id >= 13');
       await sql.query('ALTER TABLE export_job ADD COLUMN owner text');
       await sql.query('ALTER TABLE export_job ADD COLUMN lease_until timestamptz');

@@ -56,6 +56,8 @@ describe.each(pairs)('A on %s, B on %s', (aKind, bKind) => {
   /** The proxy drops the connection of its n-th request to A's history (0: never). */
   let dropAt = 0;
   let historyRequests = 0;
+  /** Run once, on A, after A answered the first history page of a pass and before B gets it. */
+  let duringPass: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
     a = await directoryOn(aKind);
@@ -71,6 +73,16 @@ describe.each(pairs)('A on %s, B on %s', (aKind, bKind) => {
       });
       // Links in A's pages name A; the follower must only follow links on the base it was given.
       const text = (await upstream.text()).split(a.baseUrl).join(proxy.base);
+      const write = duringPass;
+      if (
+        write &&
+        req.path.includes('_history') &&
+        req.query._since !== undefined &&
+        req.query._count !== '1'
+      ) {
+        duringPass = undefined;
+        await write();
+      }
       res.status(upstream.status).type('application/fhir+json').send(text);
     });
     proxy = await startFake(app);
@@ -120,6 +132,33 @@ describe.each(pairs)('A on %s, B on %s', (aKind, bKind) => {
     expect((await b.store.sources.get('a'))?.checkpoint).toEqual({
       types: { Organization: { since: newest } },
     });
+  });
+
+  it('writes, deletes and re-creations on A while a pass runs: the next pass converges, no duplicates', async () => {
+    for (let i = 0; i < 6; i++) await put(a, `w-${i}`, `While ${i}`, 200 + i);
+    const newestBefore = (await a.store.history({ type: 'Organization', count: 1 })).entries[0]?.lastUpdated;
+    duringPass = async () => {
+      await put(a, 'w-1', 'While 1 renamed', 201);
+      expect((await call('DELETE', a.url('/Organization/w-2'))).status).toBe(200);
+      expect((await call('DELETE', a.url('/Organization/o-3'))).status).toBe(200);
+      await put(a, 'o-3', 'Org 3 created again', 3);
+      await put(a, 'w-new', 'While new', 299);
+    };
+    const during = await pass();
+    expect(during).toMatchObject({ complete: true, rejected: 0, conflicts: 0 });
+    expect(duringPass).toBeUndefined(); // the writes did happen in the middle of the pass
+    // The pass met nothing newer than what A held when it started: its checkpoint is not past that.
+    expect((await b.store.sources.get('a'))?.checkpoint).toEqual({
+      types: { Organization: { since: newestBefore } },
+    });
+
+    const next = await pass();
+    expect(next).toMatchObject({ complete: true, created: 1, deleted: 1, rejected: 0, conflicts: 0 });
+    const { expected, actual } = await comparable(a.store, b.store, 'Organization', 'a');
+    expect(actual).toEqual(expected);
+    const copies = await currentResources(b.store, 'Organization');
+    expect(copies.size).toBe((await currentResources(a.store, 'Organization')).size);
+    expect((copies.get('a.o-3') as Organization | undefined)?.name).toBe('Org 3 created again');
   });
 
   it('operators read the source, its checkpoint and its last pass over /admin/sources (admin clients only)', async () => {

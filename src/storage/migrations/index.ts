@@ -17,6 +17,7 @@ import { M010_EXPORT_JOBS } from './010-export-jobs';
 import { M011_DISCOVERY } from './011-discovery';
 import { M012_DISCOVERY_VERSIONS_PRUNING } from './012-discovery-versions-pruning';
 import { M013_ONE_LEASE_TABLE } from './013-one-lease-table';
+import { M014_EXPORT_MATCH } from './014-export-match';
 
 export interface Migration {
   readonly id: number;
@@ -38,6 +39,7 @@ export const MIGRATIONS: readonly Migration[] = [
   M011_DISCOVERY,
   M012_DISCOVERY_VERSIONS_PRUNING,
   M013_ONE_LEASE_TABLE,
+  M014_EXPORT_MATCH,
 ];
 
 /** Any constant works; this one spells "fhir" so it is recognisable in pg_locks. */

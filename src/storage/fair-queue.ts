@@ -14,6 +14,12 @@
  *   connection in every gap the others leave between their statements: a turn cannot be interrupted,
  *   so a work-conserving queue would let each of its turns in whenever the others' queue was empty for
  *   a moment, and the others would then wait out the whole turn. An owner alone is never held back.
+ * - The directory's own background work (the `background` owner: the authenticator's poll of the
+ *   clients every 2 s, the statistics keeper) takes its turns like any owner's, least-used first, but
+ *   holds nobody back: it is not a client whose share must be kept free. It used to count as active
+ *   for a second after each of its 1 ms turns, so a busy client alone was held back to half the
+ *   connection for that second, the connection idle meanwhile: uncached searches under 16 connections
+ *   lost a third to half of their throughput (issue 9, README "The noisy neighbour").
  *
  * How long one turn can take is bounded by the request limits and SEARCH_MAX_COST, before it starts.
  */
@@ -32,10 +38,17 @@ interface Owner {
   waiting: Turn[];
 }
 
+export interface FairQueueOptions {
+  /** The owner of the directory's own background work, which holds no other owner back (none when absent). */
+  background?: string;
+}
+
 export class FairQueue {
   private readonly owners = new Map<string, Owner>();
   private busy = false;
   private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: FairQueueOptions = {}) {}
 
   /** Runs `work` when it is `owner`'s turn; resolves or rejects as `work` does. */
   run<T>(owner: string, work: () => Promise<T>): Promise<T> {
@@ -68,7 +81,9 @@ export class FairQueue {
     let least: [string, Owner, number] | undefined;
     for (const [name, o] of this.owners) {
       const waits = o.waiting.length > 0;
-      if (waits || now - o.lastEnd < TAU_MS) active += 1;
+      if (name === this.options.background) {
+        if (!waits && this.usedNow(o, now) < 0.01) this.owners.delete(name);
+      } else if (waits || now - o.lastEnd < TAU_MS) active += 1;
       else if (this.usedNow(o, now) < 0.01) this.owners.delete(name); // nothing left to remember
       if (!waits) continue;
       waitingOwners += 1;

@@ -36,7 +36,8 @@ export async function createPgliteClient(
   pacingSettings?: PacingSettings,
 ): Promise<SqlClient> {
   const db = await startPgliteThread(dataDir, [TIMESTAMPTZ_OID]);
-  const queue = new FairQueue();
+  // '' is currentOwner() outside any client's request: the directory's own background work.
+  const queue = new FairQueue({ background: '' });
   // The fair queue shares the connection between clients that wait for it; pacing (owner-pacing.ts)
   // also keeps a client's costly statements from taking the core that cached answers need.
   const pacing = pacingSettings ? new OwnerPacing(pacingSettings) : undefined;

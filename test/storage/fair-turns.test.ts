@@ -67,6 +67,32 @@ describe('FairQueue', () => {
     expect(log).toEqual(['heavy1 runs', 'heavy2 runs']);
   });
 
+  it("is held back by no turn of the directory's own background work, which still goes first when it waits", async () => {
+    const queue = new FairQueue({ background: '' });
+    const log: string[] = [];
+    await queue.run('', turn(log, 'poll0')); // the authenticator's poll: a turn within the last second
+    await queue.run('heavy', () => sleep(600).then(() => void log.push('heavy1 runs')));
+    // Over half of the last second, but the background is not a client to keep a share free for.
+    const began = performance.now();
+    await queue.run('heavy', turn(log, 'heavy2'));
+    expect(performance.now() - began).toBeLessThan(200); // held back, it would wait ~500 ms
+    const heavy3 = heldTurn(log, 'heavy3');
+    const held = queue.run('heavy', heavy3.work);
+    await sleep(5); // heavy3 holds the connection
+    const queued = [queue.run('heavy', turn(log, 'heavy4')), queue.run('', turn(log, 'poll1'))];
+    heavy3.end();
+    await Promise.all([held, ...queued]);
+    expect(log).toEqual([
+      'poll0 runs',
+      'heavy1 runs',
+      'heavy2 runs',
+      'heavy3 starts',
+      'heavy3 ends',
+      'poll1 runs',
+      'heavy4 runs',
+    ]);
+  });
+
   it("passes on a turn's error to its caller only, and goes on with the next", async () => {
     const queue = new FairQueue();
     const failing = queue.run('a', () => Promise.reject(new Error('no')));

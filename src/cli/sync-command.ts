@@ -90,6 +90,7 @@ export async function runSync(args: string[]): Promise<number> {
   try {
     const ctx = createFhirContext(store, config.baseUrl ?? `http://localhost:${config.port}/fhir`, {
       enforceProfiles: config.enforceProfiles,
+      validationThreads: config.validationThreads,
     });
     for (;;) {
       const result = await runSourcePass({

@@ -28,6 +28,7 @@
 const fs = require('fs');
 const path = require('path');
 const {
+  benchValidationThreads,
   DEFAULT_DATA_DIR,
   dataDirFrom,
   storeOptions,
@@ -93,7 +94,10 @@ async function loadByImport(store) {
   console.log(`opened and migrated in ${seconds(performance.now() - openStarted)}`);
   const before = await resourceStore.count();
   if (before > 0) console.log(`note: the store already holds ${before} resources`);
-  const ctx = createFhirContext(resourceStore, 'http://127.0.0.1/fhir');
+  // VALIDATION_THREADS as the server reads it (config.ts: `auto` by default).
+  const ctx = createFhirContext(resourceStore, 'http://127.0.0.1/fhir', {
+    validationThreads: benchValidationThreads(),
+  });
 
   const totals = { total: 0, created: 0, updated: 0, unchanged: 0, rejected: 0 };
   const started = performance.now();

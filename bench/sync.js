@@ -13,6 +13,7 @@
  */
 const path = require('path');
 const { performance } = require('perf_hooks');
+const { benchValidationThreads } = require('./lib/common');
 
 const dist = path.resolve(process.argv[2] ?? path.join(__dirname, '..', 'dist'));
 const N = Number(process.env.N ?? 3000);
@@ -106,7 +107,9 @@ async function main() {
     await openStore({}),
   );
   const b = await openStore(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {});
-  const bctx = createFhirContext(b, 'http://127.0.0.1:1/fhir');
+  const bctx = createFhirContext(b, 'http://127.0.0.1:1/fhir', {
+    validationThreads: benchValidationThreads(dist),
+  });
   const load = performance.now();
   await importResources(
     a.ctx,

@@ -16,6 +16,7 @@ import { loadR4Definitions } from './fhir/definitions';
 import { buildCapabilityStatement } from './fhir/interactions/capabilities';
 import { AuditEventSink } from './fhir/audit-event-sink';
 import { createResourceValidator } from './fhir/validation/resource-validator';
+import { createValidationThreads } from './fhir/validation/validation-threads';
 import { directoryProfiles, profileCheck } from './fhir/profiles/register-profiles';
 import { createApp } from './http/app';
 import { createMetricsRegistry, RequestMetrics, type MetricsSource } from './http/metrics';
@@ -84,6 +85,8 @@ export interface ContextOptions {
   enforceProfiles?: boolean;
   /** Request limits; DEFAULT_LIMITS for any not given. */
   limits?: Partial<RequestLimits>;
+  /** VALIDATION_THREADS: threads the bulk paths validate on; 0 or absent: none (validated here). */
+  validationThreads?: number;
 }
 
 export function createFhirContext(
@@ -105,6 +108,10 @@ export function createFhirContext(
     limits,
     jobMetrics: new JobMetrics(),
   };
+  if (options.validationThreads)
+    ctx.validationThreads = createValidationThreads(options.validationThreads, validator, {
+      enforceProfiles: enforce,
+    });
   const cacheBytes = options.searchCacheBytes ?? 0;
   if (cacheBytes > 0)
     ctx.responseCache = new ResponseCache({
@@ -184,6 +191,8 @@ export type DirectoryConfig = Pick<Config, 'port' | 'host' | 'maxBodyBytes' | 's
     discovery?: DiscoveryConfig;
     /** SOURCE_REFRESH_INTERVAL in ms; no refresh of published lists when absent or 0. */
     sourceRefreshIntervalMs?: number;
+    /** VALIDATION_THREADS, resolved (config.ts); none when absent. */
+    validationThreads?: number;
   };
 
 export async function startDirectory(
@@ -202,6 +211,7 @@ export async function startDirectory(
     searchCacheBytes: searchCacheMb * 1024 * 1024,
     enforceProfiles: config.enforceProfiles ?? true,
     ...(config.limits ? { limits: config.limits } : {}),
+    ...(config.validationThreads ? { validationThreads: config.validationThreads } : {}),
   });
   const authenticator = new Authenticator(openedStore.auth, {
     audience: baseUrl,
@@ -286,6 +296,7 @@ export async function startDirectory(
         await discovery?.stop();
         await refresh?.stop();
         await events.close();
+        await ctx.validationThreads?.close();
         await openedStore.close();
       })();
       return closing;

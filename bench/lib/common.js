@@ -65,7 +65,19 @@ function seconds(ms) {
     : `${(ms / 1000).toFixed(1)} s`;
 }
 
+/**
+ * VALIDATION_THREADS as the server resolves it (config.ts; `auto` when unset), for the contexts the
+ * bench tools build themselves; 0 with a build from before validation threads.
+ */
+function benchValidationThreads(distDir = path.join(BENCH_DIR, '..', 'dist')) {
+  const { validationThreadsFor } = require(path.join(distDir, 'config'));
+  if (typeof validationThreadsFor !== 'function') return 0;
+  const raw = process.env.VALIDATION_THREADS;
+  return validationThreadsFor(raw === undefined || raw === '' || raw === 'auto' ? 'auto' : Number(raw));
+}
+
 module.exports = {
+  benchValidationThreads,
   BENCH_DIR,
   DEFAULT_DATA_DIR,
   dataDirFrom,

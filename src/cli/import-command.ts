@@ -114,6 +114,7 @@ export async function runImport(args: string[]): Promise<number> {
   try {
     const ctx = createFhirContext(store, config.baseUrl ?? `http://localhost:${config.port}/fhir`, {
       enforceProfiles: config.enforceProfiles,
+      validationThreads: config.validationThreads,
     });
     const fileName = download?.fileName ?? basename(parsed.file);
     const progress = (done: number, total: number | undefined, r: ImportReport): void => {

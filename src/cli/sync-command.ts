@@ -103,6 +103,7 @@ export async function runSync(args: string[], io: SyncIo = PROCESS_IO): Promise<
   try {
     const ctx = createFhirContext(store, config.baseUrl ?? `http://localhost:${config.port}/fhir`, {
       enforceProfiles: config.enforceProfiles,
+      validationThreads: config.validationThreads,
     });
     for (;;) {
       const result = await runSourcePass({

@@ -7,10 +7,13 @@ import type { RequestLimits } from './limits';
 import type { DirectoryProfiles } from './profiles/directory-profiles';
 import type { ResponseCache } from './search/response-cache';
 import type { ResourceValidator } from './validation/resource-validator';
+import type { ValidationThreads } from './validation/validation-threads';
 
 export interface FhirContext {
   store: ResourceStore;
   validator: ResourceValidator;
+  /** VALIDATION_THREADS: the bulk paths (import chunks, sync pages, large Bundles) validate there; absent: here. */
+  validationThreads?: ValidationThreads;
   /** The public FHIR base used in links, without a trailing slash, e.g. https://dir.example.org/fhir. */
   baseUrl: string;
   /** The directory's profiles (profiles/): validation, meta.profile, $validate, the CapabilityStatement. */

@@ -138,12 +138,12 @@ export async function importResources(
   early.forEach(apply);
   let done = early.length;
   const chunks = chunksOf(works, chunkSize);
-  await prepareChunk(chunks[0] ?? []);
+  await prepareChunk(ctx, chunks[0] ?? []);
   for (const [i, chunk] of chunks.entries()) {
     // The next chunk is validated while this one's statements run (write-chunk.ts, prepareChunk).
     const [events] = await Promise.all([
       writeChunk(ctx, actor, chunk, dryRun),
-      prepareChunk(chunks[i + 1] ?? []),
+      prepareChunk(ctx, chunks[i + 1] ?? []),
     ]);
     events.forEach(apply);
     done += chunk.reduce((n, w) => n + w.size, 0);

@@ -17,7 +17,7 @@ import { isDirectoryType, isValidId } from '../fhir/resource-types';
 import type { ImportIssue } from './import-report';
 import { importIssues, normalizeResource } from './normalize-resource';
 import type { ImportItem } from './read-import-file';
-import { validationIssues } from './validation-issues';
+import { fhirErrorIssues, validationIssues } from './validation-issues';
 import type { Plan } from './write-chunk';
 import { rejectedEvent, writtenEvent, type PlannedWrite, type WriteEvent } from './write-event';
 import { refusalIssues } from './write-refusal';
@@ -51,7 +51,8 @@ export function planPlain(ctx: FhirContext, items: ImportItem[]): Plan {
     if (item.fullUrl) targets.set(item.fullUrl, `${normalized.resourceType}/${id}`);
     planned.push({ ...at, resource: { ...normalized, id }, assignedId, normalizations });
   });
-  for (const p of planned) p.resource = rewriteReferences(p.resource, targets, []);
+  // With no fullUrl to resolve a rewrite changes nothing: no deep copy of every resource then.
+  if (targets.size > 0) for (const p of planned) p.resource = rewriteReferences(p.resource, targets, []);
   return {
     early,
     works: planned.map((p) => {
@@ -64,7 +65,10 @@ export function planPlain(ctx: FhirContext, items: ImportItem[]): Plan {
         size: 1,
         keys: [{ resourceType: p.resource.resourceType, id: p.resource.id }],
         refused: (err) => [rejectedEvent(p, refusalIssues(err, p.resource.resourceType))],
-        prepare(): void {
+        validates: p.resource,
+        prepare(verdict): void {
+          if (verdict && issues === undefined)
+            issues = verdict.error ? fhirErrorIssues(verdict.error, p.resource.resourceType) : [];
           if (validate().length > 0) return;
           try {
             prepareWrite(p.resource, p.resource.id, options);

@@ -3,7 +3,9 @@
  * refuses it (write-refusal.ts), each unit of work is written again in a transaction of its own, so
  * only what was refused is rejected, with the database's reason.
  */
+import type { Resource } from '@medplum/fhirtypes';
 import type { FhirContext } from '../fhir/context';
+import type { FhirError } from '../fhir/errors';
 import { eventLoopYielder } from '../fhir/event-loop-yield';
 import type { WriteActor } from '../fhir/provenance';
 import { writeRecorded } from '../fhir/recorded-write';
@@ -20,9 +22,12 @@ export interface Work {
   /**
    * Optional: the CPU work `run` would do that needs no database (validation, index rows), done
    * ahead, outside the transaction and the write lock; `run` then uses what it left. Must not throw:
-   * whatever it could not do, `run` does itself.
+   * whatever it could not do, `run` does itself. `verdict`: the validation of `validates`, when a
+   * validation thread made it (undefined: valid); absent, prepare validates it itself.
    */
-  prepare?(): void;
+  prepare?(verdict?: { error: FhirError | undefined }): void;
+  /** Optional: the one resource prepare() validates first, so that a validation thread may do it. */
+  validates?: Resource;
   /** Each of its resources rejected because the database refused their write with `err`. */
   refused(err: unknown): WriteEvent[];
 }
@@ -38,12 +43,20 @@ class DryRunRollback extends Error {}
 /**
  * Prepares each work of `chunk` (Work.prepare), giving the event loop back every few milliseconds:
  * run while the previous chunk's statements are at the database, the two overlap (Node validates on
- * one core while PostgreSQL writes on the other).
+ * one core while PostgreSQL writes on the other). With validation threads (ctx.validationThreads)
+ * the chunk's resources are validated there, while this thread writes the previous chunk.
  */
-export async function prepareChunk(chunk: Work[]): Promise<void> {
+export async function prepareChunk(ctx: FhirContext, chunk: Work[]): Promise<void> {
+  const verdicts = new Map<Work, { error: FhirError | undefined }>();
+  const threads = ctx.validationThreads;
+  if (threads) {
+    const validating = chunk.filter((w) => w.prepare && w.validates);
+    const errors = await threads.check(validating.map((w) => w.validates as Resource));
+    validating.forEach((w, i) => verdicts.set(w, { error: errors[i] }));
+  }
   const pause = eventLoopYielder(PREPARE_SLICE_MS);
   for (const work of chunk) {
-    work.prepare?.();
+    work.prepare?.(verdicts.get(work));
     await pause();
   }
 }

@@ -17,7 +17,7 @@
  */
 import type { Endpoint, Organization, Resource } from '@medplum/fhirtypes';
 import type { FhirContext } from '../fhir/context';
-import { isFhirError } from '../fhir/errors';
+import { type FhirError, isFhirError } from '../fhir/errors';
 import { derivedId, hasContainedEndpoints } from '../fhir/interactions/contained-endpoints';
 import { PreparedWrites } from '../fhir/interactions/prepared-writes';
 import {
@@ -101,14 +101,40 @@ export interface ApplyResult {
 
 const labelOf = (entry: SourceEntry, id: string): string => `${entry.type}/${entry.id} → ${entry.type}/${id}`;
 
-/** Plans an entry; a problem when it cannot be stored (it is rejected, with every reason). */
-export function planChange(deps: ApplyDeps, entry: SourceEntry): PlannedChange | SyncProblem {
+/** An entry made local (local-identity.ts) and normalized: what planChange validates and prepares. */
+export interface LocalEntry {
+  entry: SourceEntry;
+  id: string;
+  label: string;
+  /** The resource to store; undefined: the entry is a deletion. */
+  resource?: Resource;
+}
+
+export function localEntry(deps: ApplyDeps, entry: SourceEntry): LocalEntry {
   const id = localId(deps.source.name, entry.id);
   const label = labelOf(entry, id);
-  if (!entry.resource) return { label, type: entry.type, id, options: {}, keeps: [] };
+  if (!entry.resource) return { entry, id, label };
   const local = toLocal(entry.resource, deps.source.name, deps.source.uri);
-  const { resource } = normalizeResource(local);
-  const issues = [...importIssues(resource), ...validationIssues(deps.ctx, resource)];
+  return { entry, id, label, resource: normalizeResource(local).resource };
+}
+
+/**
+ * Plans an entry; a problem when it cannot be stored (it is rejected, with every reason). `verdict`:
+ * its validation, when a validation thread made it (undefined error: valid); absent, it is made here.
+ */
+export function planChange(
+  deps: ApplyDeps,
+  local: LocalEntry,
+  verdict?: { error: FhirError | undefined },
+): PlannedChange | SyncProblem {
+  const { entry, id, label, resource } = local;
+  if (!resource) return { label, type: entry.type, id, options: {}, keeps: [] };
+  const validation = verdict
+    ? verdict.error
+      ? fhirErrorIssues(verdict.error, resource.resourceType)
+      : []
+    : validationIssues(deps.ctx, resource);
+  const issues = [...importIssues(resource), ...validation];
   if (issues.length > 0)
     return rejected(label, issues.map((i) => `${i.expression}: ${i.message}`).join('; '));
   const options = writeOptions(deps.ctx, { prepared: new PreparedWrites() });

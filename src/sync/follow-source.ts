@@ -21,13 +21,16 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { Logger } from '../logger';
 import type { WriteSession } from '../storage/resource-store';
 import { eventLoopYielder } from '../fhir/event-loop-yield';
+import type { FhirError } from '../fhir/errors';
 import {
   applyChanges,
   emptyCounts,
   identityConflicts,
   isProblem,
+  localEntry,
   planChange,
   type ApplyDeps,
+  type LocalEntry,
   type PlannedChange,
   type SyncCounts,
   type SyncProblem,
@@ -261,9 +264,22 @@ const PLAN_SLICE_MS = 2;
  */
 async function planPage(deps: FollowDeps, entries: SourceEntry[]): Promise<PlannedPage> {
   const pause = eventLoopYielder(PLAN_SLICE_MS);
-  const planned: (PlannedChange | SyncProblem)[] = [];
+  const locals: LocalEntry[] = [];
   for (const e of entries) {
-    planned.push(planChange(deps, e));
+    locals.push(localEntry(deps, e));
+    await pause();
+  }
+  // With validation threads the page is validated there while this thread writes the page before.
+  const threads = deps.ctx.validationThreads;
+  const verdicts = new Map<LocalEntry, { error: FhirError | undefined }>();
+  if (threads) {
+    const validating = locals.filter((l) => l.resource);
+    const errors = await threads.check(validating.map((l) => l.resource as Resource));
+    validating.forEach((l, i) => verdicts.set(l, { error: errors[i] }));
+  }
+  const planned: (PlannedChange | SyncProblem)[] = [];
+  for (const local of locals) {
+    planned.push(planChange(deps, local, verdicts.get(local)));
     await pause();
   }
   const problems = planned.filter(isProblem);

@@ -184,15 +184,15 @@ function resolveFullUrls(entries: EntryRequest[]): void {
 
 /**
  * Every entry is validated before anything is stored, and every problem is reported at once. The
- * event loop is given back between entries, so a large Bundle does not hold up other requests.
+ * event loop is given back between entries, so a large Bundle does not hold up other requests; with
+ * validation threads (ctx.validationThreads) a large Bundle is validated there.
  */
 async function validateAll(
   ctx: FhirContext,
   entries: EntryRequest[],
   yieldNow: () => Promise<void>,
 ): Promise<void> {
-  const structural: OperationOutcomeIssue[] = [];
-  const profile: OperationOutcomeIssue[] = [];
+  const validated: (EntryRequest & { resource: Resource })[] = [];
   for (const entry of entries) {
     if (!entry.resource || entry.method === 'PATCH' || entry.settled) continue;
     try {
@@ -200,16 +200,41 @@ async function validateAll(
     } catch (err) {
       throw isFhirError(err) ? atEntry(err, entry.index) : err;
     }
+    validated.push(entry as EntryRequest & { resource: Resource });
+  }
+  const prefixes = validated.map((entry) => `Bundle.entry[${entry.index}].resource`);
+  const errors = ctx.validationThreads
+    ? await ctx.validationThreads.check(
+        validated.map((entry) => entry.resource),
+        prefixes,
+      )
+    : await validateHere(ctx, validated, prefixes, yieldNow);
+  const structural: OperationOutcomeIssue[] = [];
+  const profile: OperationOutcomeIssue[] = [];
+  for (const err of errors)
+    if (err) (err.status === 422 ? profile : structural).push(...(err.outcome.issue ?? []));
+  if (structural.length > 0) throw invalidResource([...structural, ...profile]);
+  if (profile.length > 0) throw profileViolation(profile);
+}
+
+async function validateHere(
+  ctx: FhirContext,
+  entries: (EntryRequest & { resource: Resource })[],
+  prefixes: string[],
+  yieldNow: () => Promise<void>,
+): Promise<(FhirError | undefined)[]> {
+  const errors: (FhirError | undefined)[] = [];
+  for (const [i, entry] of entries.entries()) {
     try {
-      ctx.validator.assertValid(entry.resource, `Bundle.entry[${entry.index}].resource`);
+      ctx.validator.assertValid(entry.resource, prefixes[i]);
+      errors.push(undefined);
     } catch (err) {
       if (!isFhirError(err)) throw err;
-      (err.status === 422 ? profile : structural).push(...(err.outcome.issue ?? []));
+      errors.push(err);
     }
     await yieldNow();
   }
-  if (structural.length > 0) throw invalidResource([...structural, ...profile]);
-  if (profile.length > 0) throw profileViolation(profile);
+  return errors;
 }
 
 async function atEntryAsync(index: number, work: () => Promise<void>): Promise<void> {

@@ -5,29 +5,135 @@
  */
 import { evalFhirPathTyped, toTypedValue, type TypedValue } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
-import { emptyIndexRows, type IndexRows } from '../../storage/search-index';
+import { emptyIndexRows, type IndexKind, type IndexRows } from '../../storage/search-index';
 import { parseDateRange } from '../date-range';
 import { MAX_INDEXED_TEXT, normalizeText } from './normalize';
-import { searchParamsOf, type SearchParam } from './registry';
+import { paramRoots, rootKeysOf } from './param-roots';
+import { searchParamsOf, type ParamType, type SearchParam } from './registry';
 
 type Obj = Record<string, unknown>;
+type Row = IndexRows[IndexKind][number];
 
 const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
+
+/** The index table each parameter type's rows go to (addValue writes only there). */
+const KIND_OF: Readonly<Record<ParamType, IndexKind>> = {
+  string: 'string',
+  token: 'token',
+  reference: 'reference',
+  date: 'date',
+  number: 'number',
+  quantity: 'quantity',
+  uri: 'uri',
+};
+
+/**
+ * A parameter's rows by the JSON of the root elements its expression reads (param-roots.ts), for the
+ * parameters whose roots are known: those rows are a function of that JSON (and the base URL), so a
+ * value met before (an Endpoint's connectionType, a Provenance's agent) is not evaluated again, and a
+ * parameter whose elements are all absent is not evaluated at all. A parameter whose values are
+ * seldom met twice (names, addresses, identifiers) stops looking after MEMO_TRIAL look-ups: writing
+ * its key costs more than evaluating it. Bounded: a table is emptied when full. The rows are frozen:
+ * they are shared.
+ */
+interface ParamMemo {
+  roots: string[];
+  /** By base URL: the rows when every root element is absent. */
+  absent: Map<string, readonly Row[]>;
+  rows: Map<string, readonly Row[]>;
+  lookups: number;
+  hits: number;
+}
+
+const MEMO_ENTRIES = 512;
+const MEMO_TRIAL = 256;
+const memos = new WeakMap<SearchParam, ParamMemo | null>();
+
+function memoOf(param: SearchParam, resourceType: string): ParamMemo | null {
+  let memo = memos.get(param);
+  if (memo === undefined) {
+    const roots = param.expression ? paramRoots(param.expression, resourceType) : undefined;
+    memo = roots ? { roots, absent: new Map(), rows: new Map(), lookups: 0, hits: 0 } : null;
+    memos.set(param, memo);
+  }
+  return memo;
+}
+
+/** Worth looking up: still on trial, or found at least one time in four. */
+const worthLooking = (memo: ParamMemo): boolean => memo.lookups < MEMO_TRIAL || memo.hits * 4 >= memo.lookups;
+
+function remember(table: Map<string, readonly Row[]>, key: string, rows: readonly Row[]): void {
+  if (table.size >= MEMO_ENTRIES) table.clear();
+  for (const row of rows) Object.freeze(row);
+  table.set(key, rows);
+}
 
 export function extractIndexRows(resource: Resource, baseUrl?: string): IndexRows {
   const rows = emptyIndexRows();
   const root = [toTypedValue(resource)];
+  const record = resource as unknown as Obj;
+  const base = baseUrl ?? '';
+  // Each root element's properties, and their JSON (one JSON text: unambiguous), found once per
+  // resource however many parameters read them.
+  const rootKeys = new Map<string, string[]>();
+  const keysOf = (name: string): string[] => {
+    let keys = rootKeys.get(name);
+    if (keys === undefined) rootKeys.set(name, (keys = rootKeysOf(record, name)));
+    return keys;
+  };
+  const rootTexts = new Map<string, string>();
+  const rootText = (name: string): string => {
+    let text = rootTexts.get(name);
+    if (text === undefined) {
+      const pairs = keysOf(name).map((key) => (record[key] === undefined ? [key] : [key, record[key]]));
+      rootTexts.set(name, (text = JSON.stringify(pairs)));
+    }
+    return text;
+  };
   for (const param of searchParamsOf(resource.resourceType).values()) {
     if (!param.expression) continue;
-    let values: TypedValue[];
-    try {
-      values = evalFhirPathTyped(param.expression, root);
-    } catch {
-      continue; // an expression this resource's shape cannot answer indexes nothing
-    }
-    for (const value of values) addValue(rows, param, value, baseUrl);
+    const memo = memoOf(param, resource.resourceType);
+    let found: readonly Row[] | undefined;
+    if (!memo) found = paramRows(param, root, baseUrl);
+    else if (memo.roots.every((name) => keysOf(name).length === 0)) {
+      found = memo.absent.get(base);
+      if (!found) remember(memo.absent, base, (found = paramRows(param, root, baseUrl)));
+    } else if (worthLooking(memo)) {
+      // Complete JSON texts one after the other: each ends where it closes, so the key is unambiguous.
+      const key = JSON.stringify(base) + memo.roots.map(rootText).join('');
+      memo.lookups += 1;
+      found = memo.rows.get(key);
+      if (found) memo.hits += 1;
+      else remember(memo.rows, key, (found = paramRows(param, root, baseUrl)));
+    } else found = paramRows(param, root, baseUrl);
+    (rows[KIND_OF[param.type]] as Row[]).push(...found);
   }
   return rows;
+}
+
+/**
+ * The rows with every parameter evaluated, nothing reused: what extractIndexRows must equal (the
+ * tests compare the two over the seed data, the fixtures and the bench's shapes).
+ */
+export function evaluateIndexRows(resource: Resource, baseUrl?: string): IndexRows {
+  const rows = emptyIndexRows();
+  const root = [toTypedValue(resource)];
+  for (const param of searchParamsOf(resource.resourceType).values())
+    if (param.expression) (rows[KIND_OF[param.type]] as Row[]).push(...paramRows(param, root, baseUrl));
+  return rows;
+}
+
+/** One parameter's rows, by evaluating its FHIRPath. */
+function paramRows(param: SearchParam, root: TypedValue[], baseUrl?: string): readonly Row[] {
+  const rows = emptyIndexRows();
+  let values: TypedValue[];
+  try {
+    values = evalFhirPathTyped(param.expression as NonNullable<SearchParam['expression']>, root);
+  } catch {
+    return []; // an expression this resource's shape cannot answer indexes nothing
+  }
+  for (const value of values) addValue(rows, param, value, baseUrl);
+  return rows[KIND_OF[param.type]];
 }
 
 function addValue(rows: IndexRows, param: SearchParam, { type, value }: TypedValue, baseUrl?: string): void {

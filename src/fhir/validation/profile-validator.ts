@@ -83,10 +83,11 @@ interface Walk {
  */
 function visit(walk: Walk, node: ElementNode, items: Located[], inSlice: boolean, where: string): void {
   const el = node.element;
-  if (inSlice || tightens(el)) checkCardinality(walk, el, items, where);
+  const checks = checksOf(node);
+  if (inSlice || checks.tightens) checkCardinality(walk, el, items, where);
   for (const item of items) {
-    checkConstraints(walk, el, item);
-    checkBinding(walk, el, item);
+    if (checks.constraints.length > 0) checkConstraints(walk, el, checks.constraints, item);
+    if (checks.binding) checkBinding(walk, checks.binding, item);
     checkFixedAndPattern(walk, el, item);
     if (item.choiceType) checkChoiceType(walk, el, item, item.choiceType);
     if (!isObject(item.value)) continue;
@@ -100,6 +101,39 @@ function visit(walk: Walk, node: ElementNode, items: Located[], inSlice: boolean
     const matching = items.filter((item) => inSliceOf(item.value, node, slice));
     visit(walk, slice, matching, true, where);
   }
+}
+
+/** What an element asks of its values, worked out once per element: the snapshots do not change. */
+interface ElementChecks {
+  /** Cardinality the base definition does not already impose. */
+  tightens: boolean;
+  /** The invariants the profile adds (base ones are the base validation's), parsed. */
+  constraints: { key: string | undefined; human: string | undefined; parsed: FhirPathAtom | Error }[];
+  /** A required or extensible binding that is not a base R4 required one (required-bindings.ts checks those). */
+  binding?: { valueSet: string; strength: 'required' | 'extensible' };
+}
+
+const elementChecks = new WeakMap<ElementNode, ElementChecks>();
+
+function checksOf(node: ElementNode): ElementChecks {
+  let checks = elementChecks.get(node);
+  if (checks) return checks;
+  const el = node.element;
+  checks = {
+    tightens: tightens(el),
+    constraints: (el.constraint ?? [])
+      .filter((c) => c.expression && !c.source?.startsWith(BASE_SOURCE) && c.severity === 'error')
+      .map((c) => ({ key: c.key, human: c.human, parsed: parsedInvariant(c.expression as string) })),
+  };
+  const binding = el.binding;
+  if (
+    binding?.valueSet &&
+    (binding.strength === 'extensible' ||
+      (binding.strength === 'required' && !binding.valueSet.startsWith('http://hl7.org/fhir/ValueSet/')))
+  )
+    checks.binding = { valueSet: binding.valueSet, strength: binding.strength };
+  elementChecks.set(node, checks);
+  return checks;
 }
 
 function childValues(parent: Located, child: ElementNode): Located[] {
@@ -165,11 +199,15 @@ function checkCardinality(walk: Walk, el: ElementDefinition, items: Located[], w
   );
 }
 
-function checkConstraints(walk: Walk, el: ElementDefinition, item: Located): void {
-  for (const c of el.constraint ?? []) {
-    if (!c.expression || c.source?.startsWith(BASE_SOURCE) || c.severity !== 'error') continue;
-    if (holds(walk, c.expression, el, item)) continue;
-    walk.issues.push(issue('invariant', `Constraint ${c.key} failed: ${c.human}`, item.path));
+function checkConstraints(
+  walk: Walk,
+  el: ElementDefinition,
+  constraints: ElementChecks['constraints'],
+  item: Located,
+): void {
+  for (const c of constraints) {
+    if (holds(walk, c.parsed, el, item)) continue;
+    walk.issues.push(issue('invariant', `Constraint ${String(c.key)} failed: ${String(c.human)}`, item.path));
   }
 }
 
@@ -192,11 +230,10 @@ function parsedInvariant(expression: string): FhirPathAtom | Error {
   return parsed;
 }
 
-function holds(walk: Walk, expression: string, el: ElementDefinition, item: Located): boolean {
+function holds(walk: Walk, parsed: FhirPathAtom | Error, el: ElementDefinition, item: Located): boolean {
   const type = el.path.includes('.') ? (el.type?.[0]?.code ?? 'BackboneElement') : walk.resource.resourceType;
   const typed: TypedValue = { type, value: item.value };
   const root: TypedValue = { type: walk.resource.resourceType, value: walk.resource };
-  const parsed = parsedInvariant(expression);
   if (parsed instanceof Error) return false; // an unparseable invariant fails, as it did when parsed here
   try {
     const result = evalFhirPathTyped(parsed, [typed], { '%resource': root, '%rootResource': root });
@@ -253,11 +290,7 @@ function findValueOfPrefix(el: ElementDefinition, prefix: 'fixed' | 'pattern'): 
   return undefined;
 }
 
-function checkBinding(walk: Walk, el: ElementDefinition, item: Located): void {
-  const binding = el.binding;
-  if (!binding?.valueSet || (binding.strength !== 'required' && binding.strength !== 'extensible')) return;
-  // Base R4 required bindings are checked by the base validation (required-bindings.ts).
-  if (binding.strength === 'required' && binding.valueSet.startsWith('http://hl7.org/fhir/ValueSet/')) return;
+function checkBinding(walk: Walk, binding: NonNullable<ElementChecks['binding']>, item: Located): void {
   const expansion = walk.expander.expand(binding.valueSet);
   if (!expansion) return;
   const codings = codingsOf(item.value);

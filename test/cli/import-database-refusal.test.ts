@@ -11,7 +11,8 @@ import { loadConfig } from '../../src/config';
 import { openSqlClient } from '../../src/storage/open-sql-client';
 import type { SqlClient } from '../../src/storage/sql-client';
 import { organization } from '../helpers/resources';
-import { childDatabaseEnv, runCli } from '../helpers/spawn-directory';
+import { runCliInProcess } from '../helpers/cli-in-process';
+import { childDatabaseEnv } from '../helpers/spawn-directory';
 
 const MARKER = 'refused-by-trigger';
 const CONNECTION = 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type';
@@ -34,7 +35,7 @@ async function withDatabase<T>(use: (db: SqlClient) => Promise<T>): Promise<T> {
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'fhir-directory-refusal-'));
   ({ env, cleanup } = await childDatabaseEnv(join(work, 'db')));
-  expect((await runCli(['migrate'], env)).code).toBe(0);
+  expect((await runCliInProcess(['migrate'], env)).code).toBe(0);
   await withDatabase(async (db) => {
     await db.query(`CREATE FUNCTION refuse_marked() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
@@ -62,7 +63,7 @@ describe('import when the database refuses a record', () => {
     const file = join(work, 'organizations.ndjson');
     await writeFile(file, `${lines.join('\n')}\n`);
 
-    const first = await runCli(['import', file], env);
+    const first = await runCliInProcess(['import', file], env);
     expect(first.code).toBe(1); // one record was rejected
     expect(first.stdout.split('\n')).toEqual([
       'read as FHIR resources',
@@ -76,7 +77,7 @@ describe('import when the database refuses a record', () => {
     expect(stored[0]?.n).toBe(1199);
 
     // Chunks of 100 and a dry run: the same one refused, the rest as stored.
-    const again = await runCli(['import', file, '--chunk-size', '100', '--dry-run'], env);
+    const again = await runCliInProcess(['import', file, '--chunk-size', '100', '--dry-run'], env);
     expect(again.code).toBe(1);
     expect(again.stdout).toMatch(
       /\nrejected line 700 Organization\/org-0699: Organization: the database refused the write \(SQLSTATE P0001\)[^\n]*\n1199 loaded \(0 created, 0 updated, 1199 unchanged\), 0 normalized, 1 rejected, of 1200\n/,
@@ -109,7 +110,7 @@ describe('import when the database refuses a record', () => {
     };
     const file = join(work, 'epic.json');
     await writeFile(file, JSON.stringify(bundle));
-    const result = await runCli(['import', file], env);
+    const result = await runCliInProcess(['import', file], env);
     expect(result.code).toBe(1);
     const lines = result.stdout.split('\n');
     expect(lines[0]).toBe('read as an Epic endpoint list (Endpoints with a contained Organization)');

@@ -1,5 +1,6 @@
 /** `clients list` for a person: one line per client, columns aligned, the scopes last (they are long). */
 import type { ClientRecord } from '../storage/auth-store';
+import type { CliOutput } from './cli-io';
 
 const COLUMNS: Array<[string, (c: ClientRecord) => string]> = [
   ['CLIENT_ID', (c) => c.clientId],
@@ -14,7 +15,7 @@ const COLUMNS: Array<[string, (c: ClientRecord) => string]> = [
   ['SCOPES', (c) => c.scopes.join(' ')],
 ];
 
-export function printClientTable(clients: ClientRecord[]): void {
+export function printClientTable(clients: ClientRecord[], out: CliOutput): void {
   const rows = [COLUMNS.map(([title]) => title), ...clients.map((c) => COLUMNS.map(([, cell]) => cell(c)))];
   const widths = COLUMNS.map((_, i) => Math.max(...rows.map((r) => (r[i] as string).length)));
   const lines = rows.map((r) =>
@@ -24,5 +25,5 @@ export function printClientTable(clients: ClientRecord[]): void {
       .trimEnd(),
   );
   if (clients.length === 0) lines.push('(no clients registered: fhir-directory clients add …)');
-  process.stdout.write(`${lines.join('\n')}\n`);
+  out.write(`${lines.join('\n')}\n`);
 }

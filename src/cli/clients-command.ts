@@ -30,6 +30,7 @@ import {
 } from './clients-args';
 import { printClientTable } from './client-table';
 import { embeddedStoreInUse } from './embedded-store-in-use';
+import type { CliIo, CliOutput } from './cli-io';
 
 /** A refusal of what the operator asked for: printed, and the exit status. */
 class Refusal extends Error {
@@ -56,7 +57,7 @@ function refuse(problems: RegistrationProblem[], keyOption = '--jwks-file'): Ref
   return new Refusal(lines.join('\n'), 2);
 }
 
-const print = (value: unknown): void => void process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+const print = (out: CliOutput, value: unknown): void => void out.write(`${JSON.stringify(value, null, 2)}\n`);
 
 /** The keys (or URL) a key option stands for; a generated key's private half is written only later. */
 interface LoadedKeys {
@@ -139,13 +140,13 @@ async function prepareAdd(args: ClientsArgs): Promise<PreparedAdd> {
   return { client: checked.value, keys };
 }
 
-async function add(store: ResourceStore, { client, keys }: PreparedAdd): Promise<void> {
+async function add(store: ResourceStore, { client, keys }: PreparedAdd, io: CliIo): Promise<void> {
   if (client.organization !== undefined) {
     const notice = await organizationNotice(store, client.organization);
-    if (notice) process.stderr.write(`warning: ${notice}\n`);
+    if (notice) io.stderr.write(`warning: ${notice}\n`);
   }
   const added = await withPrivateKeyFile(keys, () => store.auth.addClient(client));
-  print({
+  print(io.stdout, {
     ...clientView(added),
     ...(keys.privateKey ? { private_key_file: keys.privateKey.out } : {}),
   });
@@ -163,7 +164,7 @@ async function update(store: ResourceStore, id: string, changes: ClientChanges):
   return updated;
 }
 
-async function rotateKey(store: ResourceStore, args: ClientsArgs): Promise<void> {
+async function rotateKey(store: ResourceStore, args: ClientsArgs, io: CliIo): Promise<void> {
   const id = args.positional[0] as string;
   const current = await existing(store, id);
   const keys = await loadKeys(keySource(args));
@@ -183,69 +184,70 @@ async function rotateKey(store: ResourceStore, args: ClientsArgs): Promise<void>
     changes = checked.value;
   }
   const client = await withPrivateKeyFile(keys, () => update(store, id, changes));
-  print({ ...clientView(client), ...(keys.privateKey ? { private_key_file: keys.privateKey.out } : {}) });
+  print(io.stdout, {
+    ...clientView(client),
+    ...(keys.privateKey ? { private_key_file: keys.privateKey.out } : {}),
+  });
 }
 
-type Handler = (store: ResourceStore, args: ClientsArgs) => Promise<void>;
+type Handler = (store: ResourceStore, args: ClientsArgs, io: CliIo) => Promise<void>;
 
 const HANDLERS: Record<Exclude<ClientsArgs['action'], 'add'>, Handler> = {
-  async list(store, args) {
+  async list(store, args, io) {
     const clients = await store.auth.listClients();
-    if (args.flags.has('--json')) print(clients.map(clientView));
-    else printClientTable(clients);
+    if (args.flags.has('--json')) print(io.stdout, clients.map(clientView));
+    else printClientTable(clients, io.stdout);
   },
-  async show(store, args) {
-    print(clientView(await existing(store, args.positional[0] as string)));
+  async show(store, args, io) {
+    print(io.stdout, clientView(await existing(store, args.positional[0] as string)));
   },
-  async disable(store, args) {
-    print(clientView(await update(store, args.positional[0] as string, { disabled: true })));
+  async disable(store, args, io) {
+    print(io.stdout, clientView(await update(store, args.positional[0] as string, { disabled: true })));
   },
-  async enable(store, args) {
-    print(clientView(await update(store, args.positional[0] as string, { disabled: false })));
+  async enable(store, args, io) {
+    print(io.stdout, clientView(await update(store, args.positional[0] as string, { disabled: false })));
   },
   'rotate-key': rotateKey,
-  async 'remove-key'(store, args) {
+  async 'remove-key'(store, args, io) {
     const [id, kid] = args.positional as [string, string];
     const removed = removeKey(await existing(store, id), kid);
     if (!removed.ok) throw refuse(removed.problems);
-    print(clientView(await update(store, id, { credentials: removed.value })));
+    print(io.stdout, clientView(await update(store, id, { credentials: removed.value })));
   },
-  async 'set-scopes'(store, args) {
+  async 'set-scopes'(store, args, io) {
     const [id, scopes] = args.positional as [string, string];
     const checked = await checkChanges(await existing(store, id), { scopes: [scopes] });
     if (!checked.ok) throw refuse(checked.problems);
-    print(clientView(await update(store, id, checked.value)));
+    print(io.stdout, clientView(await update(store, id, checked.value)));
   },
 };
 
-export async function runClients(args: string[]): Promise<number> {
+export async function runClients(args: string[], io: CliIo): Promise<number> {
   if (args[0] === 'help' || args[0] === '--help') {
-    process.stdout.write(CLIENTS_USAGE);
+    io.stdout.write(CLIENTS_USAGE);
     return 0;
   }
   const parsed = parseClientsArgs(args);
   if ('error' in parsed) {
-    process.stderr.write(`fhir-directory clients: ${parsed.error}\n\n${CLIENTS_USAGE}`);
+    io.stderr.write(`fhir-directory clients: ${parsed.error}\n\n${CLIENTS_USAGE}`);
     return 2;
   }
   try {
     const prepared = parsed.action === 'add' ? await prepareAdd(parsed) : undefined;
-    const config = loadConfig();
+    const config = loadConfig(io.env);
     const inUse = embeddedStoreInUse(config);
     if (inUse) throw new Refusal(inUse, 1);
-    const store = await openStore(config, createLogger('warn'));
+    const store = await openStore(config, createLogger('warn', io.log));
     try {
-      if (prepared) await add(store, prepared);
-      else await HANDLERS[parsed.action as Exclude<ClientsArgs['action'], 'add'>](store, parsed);
+      if (prepared) await add(store, prepared, io);
+      else await HANDLERS[parsed.action as Exclude<ClientsArgs['action'], 'add'>](store, parsed, io);
     } finally {
       await store.close();
     }
     return 0;
   } catch (err) {
     if (!(err instanceof Refusal)) throw err;
-    process.stderr.write(
-      `fhir-directory clients ${parsed.action}: ${err.message.split('\n').join('\n  ')}\n`,
-    );
+    io.stderr.write(`fhir-directory clients ${parsed.action}: ${err.message.split('\n').join('\n  ')}\n`);
     return err.code;
   }
 }

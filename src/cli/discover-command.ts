@@ -6,6 +6,7 @@ import { crawl } from '../discovery/crawler';
 import { fetchOptions } from '../discovery/discovery-options';
 import { processHolderName } from '../discovery/discovery-schedule';
 import { createLogger } from '../logger';
+import type { CliIo } from './cli-io';
 
 const USAGE = 'Usage: fhir-directory discover [--endpoint ID] [--concurrency N]\n';
 
@@ -13,18 +14,18 @@ const USAGE = 'Usage: fhir-directory discover [--endpoint ID] [--concurrency N]\
  * `fhir-directory discover [--endpoint ID] [--concurrency N]`: checks every active FHIR REST
  * Endpoint now (or one), whenever it was last checked, with a progress line on stderr.
  */
-export async function runDiscover(args: string[]): Promise<number> {
+export async function runDiscover(args: string[], io: CliIo): Promise<number> {
   const parsed = parseArgs(args);
   if (typeof parsed === 'string') {
-    process.stderr.write(`${parsed}\n${USAGE}`);
+    io.stderr.write(`${parsed}\n${USAGE}`);
     return 2;
   }
-  const config = loadConfig();
+  const config = loadConfig(io.env);
   const baseUrl = config.baseUrl ?? `http://localhost:${config.port}/fhir`;
   const { version } = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
     version: string;
   };
-  const store = await openStore(config, createLogger('warn'));
+  const store = await openStore(config, createLogger('warn', io.log));
   try {
     const ctx = createFhirContext(store, baseUrl, { enforceProfiles: config.enforceProfiles });
     const started = Date.now();
@@ -33,18 +34,18 @@ export async function runDiscover(args: string[]): Promise<number> {
       concurrency: parsed.concurrency ?? config.discovery.concurrency,
       holder: processHolderName(),
       ...(parsed.endpoint ? { endpointId: parsed.endpoint } : {}),
-      onProgress: (p) => process.stderr.write(`\rchecked ${p.checked + p.skipped}/${p.total}`),
+      onProgress: (p) => io.stderr.write(`\rchecked ${p.checked + p.skipped}/${p.total}`),
     });
-    process.stderr.write('\n');
+    io.stderr.write('\n');
     if (parsed.endpoint && progress.total === 0) {
-      process.stderr.write(`No active FHIR REST Endpoint with id ${parsed.endpoint}\n`);
+      io.stderr.write(`No active FHIR REST Endpoint with id ${parsed.endpoint}\n`);
       return 1;
     }
     const statuses = Object.entries(progress.statuses)
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([status, n]) => `${status} ${n}`)
       .join(', ');
-    process.stdout.write(
+    io.stdout.write(
       `Checked ${progress.checked} of ${progress.total} endpoints in ${((Date.now() - started) / 1000).toFixed(1)} s` +
         `${statuses ? ` (${statuses})` : ''}${progress.skipped ? `; ${progress.skipped} being checked by another process` : ''}\n`,
     );

@@ -7,6 +7,7 @@ import { IMPORT_SOURCES, reportLines, type ImportSource } from '../import/import
 import { importListFile } from '../import/import-list-file';
 import type { ImportReport } from '../import/import-report';
 import { createLogger } from '../logger';
+import type { CliIo } from './cli-io';
 
 const USAGE =
   'Usage: fhir-directory import <file|https://url> [--dry-run] [--chunk-size N] [--source hti1|nppes-endpoints|lantern-list|epic|cerner|fhir] [--name NAME] [--report FILE] [--delete-missing] [--adopt] [--verbose] [--allow-http] [--max-bytes N] [--timeout SECONDS]\n';
@@ -81,7 +82,7 @@ function parseArgs(args: string[]): ImportArgs | undefined {
 }
 
 /** Fetches a URL argument to a temporary file; a refusal is printed and undefined returned. */
-async function fetched(parsed: ImportArgs): Promise<FetchedList | undefined> {
+async function fetched(parsed: ImportArgs, io: CliIo): Promise<FetchedList | undefined> {
   try {
     return await fetchListUrl(parsed.file, {
       allowHttp: parsed.allowHttp,
@@ -90,7 +91,7 @@ async function fetched(parsed: ImportArgs): Promise<FetchedList | undefined> {
     });
   } catch (err) {
     if (!(err instanceof ListFetchError)) throw err;
-    process.stderr.write(`import: ${err.reason}: ${err.message}; nothing imported\n`);
+    io.stderr.write(`import: ${err.reason}: ${err.message}; nothing imported\n`);
     return undefined;
   }
 }
@@ -100,16 +101,16 @@ async function fetched(parsed: ImportArgs): Promise<FetchedList | undefined> {
  * normalized (per kind), and the counts; exits 1 when anything was rejected, 3 when a URL could not
  * be fetched (nothing written then). `--dry-run` reports the same and writes nothing.
  */
-export async function runImport(args: string[]): Promise<number> {
+export async function runImport(args: string[], io: CliIo): Promise<number> {
   const parsed = parseArgs(args);
   if (!parsed) {
-    process.stderr.write(USAGE);
+    io.stderr.write(USAGE);
     return 2;
   }
-  const config = loadConfig();
-  const download = isListUrl(parsed.file) ? await fetched(parsed) : undefined;
+  const config = loadConfig(io.env);
+  const download = isListUrl(parsed.file) ? await fetched(parsed, io) : undefined;
   if (isListUrl(parsed.file) && !download) return EXIT_FETCH_FAILED;
-  const logger = createLogger('warn');
+  const logger = createLogger('warn', io.log);
   const store = await openStore(config, logger);
   try {
     const ctx = createFhirContext(store, config.baseUrl ?? `http://localhost:${config.port}/fhir`, {
@@ -118,7 +119,7 @@ export async function runImport(args: string[]): Promise<number> {
     });
     const fileName = download?.fileName ?? basename(parsed.file);
     const progress = (done: number, total: number | undefined, r: ImportReport): void => {
-      process.stderr.write(
+      io.stderr.write(
         `\r${parsed.dryRun ? 'checked' : 'imported'} ${done}${total === undefined ? ' rows' : `/${total}`} (created ${r.created}, updated ${r.updated}, unchanged ${r.unchanged}, rejected ${r.rejected.length})`,
       );
     };
@@ -133,12 +134,12 @@ export async function runImport(args: string[]): Promise<number> {
       adopt: parsed.adopt,
       onProgress: progress,
       onAdopted: (count, system) =>
-        process.stdout.write(
+        io.stdout.write(
           `adopted ${count} entries imported before sources existed (identifier ${system}|…)\n`,
         ),
     });
-    process.stderr.write('\n');
-    process.stdout.write(`${reportLines(report, parsed.verbose).join('\n')}\n`);
+    io.stderr.write('\n');
+    io.stdout.write(`${reportLines(report, parsed.verbose).join('\n')}\n`);
     if (parsed.reportFile) await writeFile(parsed.reportFile, `${JSON.stringify(quality, null, 2)}\n`);
     return report.rejected.length > 0 ? 1 : 0;
   } finally {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** `fhir-directory <command>`: serve, import, migrate, token. Built from the same factories as main.ts. */
 import { ConfigError } from '../config';
+import { processIo, type CliIo } from './cli-io';
 import { runImport } from './import-command';
 import { runBuildProfiles } from './build-profiles-command';
 import { runClients } from './clients-command';
@@ -54,58 +55,65 @@ Configuration comes from environment variables (DATABASE_URL, DATA_DIR, ...): se
 An invalid configuration is reported on stderr and exits 2, as the server does.
 `;
 
-export async function run(argv: string[]): Promise<number> {
+async function run(argv: string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve':
+      // The server reads the process's own environment and signals: only as a process of its own.
       await serve();
       return -1; // keeps running until a signal
     case 'import':
-      return runImport(rest);
+      return runImport(rest, io);
     case 'sources':
-      return runSources(rest);
+      return runSources(rest, io);
     case 'migrate':
-      return runMigrate();
+      return runMigrate(io);
     case 'reindex':
-      return runReindex(rest);
+      return runReindex(rest, io);
     case 'sync':
-      return runSync(rest);
+      return runSync(rest, io);
     case 'build-profiles':
-      return runBuildProfiles();
+      return runBuildProfiles(io);
     case 'clients':
-      return runClients(rest);
+      return runClients(rest, io);
     case 'token':
-      return runToken(rest);
+      return runToken(rest, io);
     case 'discover':
-      return runDiscover(rest);
+      return runDiscover(rest, io);
     case undefined:
     case 'help':
     case '--help':
     case '-h':
-      process.stdout.write(USAGE);
+      io.stdout.write(USAGE);
       return 0;
     default:
-      process.stderr.write(`Unknown command '${command}'\n\n${USAGE}`);
+      io.stderr.write(`Unknown command '${command}'\n\n${USAGE}`);
       return 2;
   }
 }
 
 /** What the process exits with when a command throws: 2 for a configuration error (as the server), else 1. */
-function failure(err: unknown): number {
+function failure(err: unknown, io: CliIo): number {
   if (err instanceof ConfigError) {
-    process.stderr.write(`${err.message}\n`);
+    io.stderr.write(`${err.message}\n`);
     return 2;
   }
-  process.stderr.write(`fhir-directory: ${err instanceof Error ? err.message : String(err)}\n`);
+  io.stderr.write(`fhir-directory: ${err instanceof Error ? err.message : String(err)}\n`);
   return 1;
+}
+
+/**
+ * Runs `fhir-directory <argv>` with `io` and resolves with its exit status (-1 for `serve`, which
+ * runs until a signal): the process below, and tests that run a command in-process (cli-io.ts).
+ */
+export function runCli(argv: string[], io: CliIo = processIo()): Promise<number> {
+  return run(argv, io).catch((err: unknown) => failure(err, io));
 }
 
 if (require.main === module) {
   ignoreClosedPipes();
-  void run(process.argv.slice(2))
-    .catch(failure)
-    .then(async (code) => {
-      // `serve` keeps running until a signal; every other command exits once its output is out.
-      if (code >= 0) await exitWhenFlushed(code);
-    });
+  void runCli(process.argv.slice(2)).then(async (code) => {
+    // `serve` keeps running until a signal; every other command exits once its output is out.
+    if (code >= 0) await exitWhenFlushed(code);
+  });
 }

@@ -1,13 +1,14 @@
 import { loadConfig } from '../config';
 import { openSqlClient } from '../storage/open-sql-client';
 import { migrate } from '../storage/migrations';
+import type { CliIo } from './cli-io';
 
-export async function runMigrate(): Promise<number> {
-  const config = loadConfig();
+export async function runMigrate(io: CliIo): Promise<number> {
+  const config = loadConfig(io.env);
   const db = await openSqlClient(config);
   try {
     const ran = await migrate(db);
-    process.stdout.write(
+    io.stdout.write(
       ran.length > 0
         ? `Applied migrations ${ran.join(', ')} (${db.driver})\n`
         : `Schema is up to date (${db.driver})\n`,

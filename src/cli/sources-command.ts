@@ -7,20 +7,21 @@ import { loadConfig } from '../config';
 import { openStore } from '../directory';
 import { createLogger } from '../logger';
 import { sourceLines } from '../sources/source-lines';
+import type { CliIo } from './cli-io';
 
 const USAGE = 'Usage: fhir-directory sources [--json]\n';
 
-export async function runSources(args: string[]): Promise<number> {
+export async function runSources(args: string[], io: CliIo): Promise<number> {
   if (args.some((a) => a !== '--json')) {
-    process.stderr.write(USAGE);
+    io.stderr.write(USAGE);
     return 2;
   }
-  const config = loadConfig();
-  const store = await openStore(config, createLogger('warn'));
+  const config = loadConfig(io.env);
+  const store = await openStore(config, createLogger('warn', io.log));
   try {
     const sources = await store.sources.list();
-    if (args.includes('--json')) process.stdout.write(`${JSON.stringify(sources, null, 2)}\n`);
-    else process.stdout.write(`${sourceLines(sources).join('\n')}\n`);
+    if (args.includes('--json')) io.stdout.write(`${JSON.stringify(sources, null, 2)}\n`);
+    else io.stdout.write(`${sourceLines(sources).join('\n')}\n`);
     return 0;
   } finally {
     await store.close();

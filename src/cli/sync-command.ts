@@ -13,6 +13,7 @@ import { createLogger } from '../logger';
 import type { PassSummary } from '../sync/follow-source';
 import { runSourcePass } from '../sync/run-source';
 import { parseSource, type SyncSourceSettings } from '../sync/source-settings';
+import type { CliIo } from './cli-io';
 
 const USAGE = `Usage: fhir-directory sync --from BASE [--name NAME]
          [--auth none|header:NAME=VALUE|query:NAME=VALUE|smart:CLIENT_ID:KEY_FILE[:TOKEN_URL]]
@@ -73,28 +74,15 @@ function exitCodeOf(s: PassSummary): number {
   return s.rejected + s.conflicts > 0 ? SYNC_EXIT.problems : SYNC_EXIT.ok;
 }
 
-/** Where the command reads its configuration and writes its output: the process, or a test's own. */
-export interface SyncIo {
-  env: NodeJS.ProcessEnv;
-  stdout(text: string): void;
-  stderr(text: string): void;
-}
-
-const PROCESS_IO: SyncIo = {
-  env: process.env,
-  stdout: (text) => void process.stdout.write(text),
-  stderr: (text) => void process.stderr.write(text),
-};
-
-export async function runSync(args: string[], io: SyncIo = PROCESS_IO): Promise<number> {
+export async function runSync(args: string[], io: CliIo): Promise<number> {
   const parsed = parseArgs(args);
   if ('problems' in parsed) {
-    io.stderr(`${parsed.problems.join('\n')}\n\n${USAGE}`);
+    io.stderr.write(`${parsed.problems.join('\n')}\n\n${USAGE}`);
     return SYNC_EXIT.usage;
   }
   const { settings } = parsed;
   const config = loadConfig(io.env);
-  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, io.log);
   const store = await openStore(config, logger);
   const stop = new AbortController();
   const onSignal = (): void => stop.abort();
@@ -103,7 +91,6 @@ export async function runSync(args: string[], io: SyncIo = PROCESS_IO): Promise<
   try {
     const ctx = createFhirContext(store, config.baseUrl ?? `http://localhost:${config.port}/fhir`, {
       enforceProfiles: config.enforceProfiles,
-      validationThreads: config.validationThreads,
     });
     for (;;) {
       const result = await runSourcePass({
@@ -112,23 +99,23 @@ export async function runSync(args: string[], io: SyncIo = PROCESS_IO): Promise<
         log: logger,
         signal: stop.signal,
         onProgress: ({ type, pages, counts }) =>
-          io.stderr(
+          io.stderr.write(
             `\r${settings.name} ${type}: page ${pages}; created ${counts.created}, updated ${counts.updated}, deleted ${counts.deleted}, unchanged ${counts.unchanged}, rejected ${counts.rejected}, conflicts ${counts.conflicts}`,
           ),
         client: {
           onRetry: (what, waitMs, attempt) =>
-            io.stderr(`\n${what}: retry ${attempt} in ${Math.round(waitMs / 100) / 10} s\n`),
+            io.stderr.write(`\n${what}: retry ${attempt} in ${Math.round(waitMs / 100) / 10} s\n`),
         },
       });
-      io.stderr('\n');
+      io.stderr.write('\n');
       if (result.state === 'busy') {
-        io.stderr(
+        io.stderr.write(
           `another process is running a pass of ${settings.name}${result.holder ? ` (${result.holder})` : ''}\n`,
         );
         if (settings.intervalMs === undefined) return SYNC_EXIT.busy;
       } else {
-        io.stdout(`${summaryLine(result.summary)}\n`);
-        for (const p of result.summary.problems) io.stdout(`  ${p.kind}: ${p.entry}: ${p.reason}\n`);
+        io.stdout.write(`${summaryLine(result.summary)}\n`);
+        for (const p of result.summary.problems) io.stdout.write(`  ${p.kind}: ${p.entry}: ${p.reason}\n`);
         if (settings.intervalMs === undefined || stop.signal.aborted) return exitCodeOf(result.summary);
       }
       await new Promise<void>((resolve) => {

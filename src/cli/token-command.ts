@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { importJWK, SignJWT } from 'jose';
 import { algorithmOf, readPrivateKey } from '../security/private-jwk';
+import type { CliIo } from './cli-io';
 
 const USAGE =
   'Usage: fhir-directory token --client-id ID --key KEY.json [--scope "system/Endpoint.cud …"] [--url http://localhost:8080/fhir]\n';
@@ -74,10 +75,10 @@ async function discoverTokenEndpoint(baseUrl: string): Promise<string> {
   return endpoint;
 }
 
-export async function runToken(args: string[]): Promise<number> {
+export async function runToken(args: string[], io: CliIo): Promise<number> {
   const parsed = parseArgs(args);
   if (!parsed) {
-    process.stderr.write(USAGE);
+    io.stderr.write(USAGE);
     return 2;
   }
   const jwk = await readPrivateKey(parsed.keyFile);
@@ -110,6 +111,6 @@ export async function runToken(args: string[]): Promise<number> {
         : 'no token in the answer';
     throw new Error(`the token endpoint ${tokenEndpoint} answered ${status} (${reason})`);
   }
-  process.stdout.write(`${answer.access_token}\n`);
+  io.stdout.write(`${answer.access_token}\n`);
   return 0;
 }

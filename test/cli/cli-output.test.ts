@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runCliInProcess } from '../helpers/cli-in-process';
 import { childDatabaseEnv, runCli, ROOT } from '../helpers/spawn-directory';
 
 let work: string;
@@ -81,15 +82,17 @@ describe('CLI output', () => {
     );
     expect(out.at(-1)).toBe('');
 
-    const direct = await runCli(['import', file], env);
+    const direct = await runCliInProcess(['import', file], env);
     expect(direct.code).toBe(1);
     expect(direct.stdout).toBe(result.stdout);
   });
 
+  // The server in its own process (it runs only so); the commands in-process, as the CLI runs them.
   it.each([['import', 'some.json'], ['migrate'], ['reindex'], ['serve']])(
     'exits 2 on an invalid configuration: %s',
     async (...args: string[]) => {
-      const result = await runCli(args, { ...env, PORT: 'eighty', STATEMENT_TIMEOUT_MS: '-1' });
+      const run = args[0] === 'serve' ? runCli : runCliInProcess;
+      const result = await run(args, { ...env, PORT: 'eighty', STATEMENT_TIMEOUT_MS: '-1' });
       expect(result.code).toBe(2);
       expect(result.stderr).toMatch(
         /^Invalid configuration:\n {2}- PORT must be integer \(got "eighty"\)\n {2}- STATEMENT_TIMEOUT_MS must be >= 0 \(got -1\)\n$/,

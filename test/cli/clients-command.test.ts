@@ -1,8 +1,9 @@
 /**
- * `fhir-directory clients …` as an operator runs it (the built CLI in its own process, on the
- * embedded store or a PostgreSQL schema): every action, every refusal with its exit status, the
- * private key file (mode 600, never overwritten), output through a pipe that reads late, and the
- * refusal to open an embedded store another process (a running server) holds.
+ * `fhir-directory clients …` on the embedded store or a PostgreSQL schema: every action, every
+ * refusal with its exit status, the private key file (mode 600, never overwritten), run in-process
+ * (cli-in-process.ts); and as an operator runs it, the built CLI in its own process: output through
+ * a pipe that reads late, and the refusal to open an embedded store another process (a running
+ * server) holds.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -10,10 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
 import { openStore } from '../../src/directory';
+import { runCliInProcess } from '../helpers/cli-in-process';
 import { childDatabaseEnv, runCli, ROOT } from '../helpers/spawn-directory';
 import { onPostgres } from '../helpers/test-directory';
 
-// Each CLI run opens the store in a process of its own: seconds on PGlite, more on a loaded machine.
+// Each command opens the store: a second or more on PGlite, more on a loaded machine.
 jest.setTimeout(300_000);
 
 let work: string;
@@ -30,7 +32,7 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-const clients = (...args: string[]) => runCli(['clients', ...args], env);
+const clients = (...args: string[]) => runCliInProcess(['clients', ...args], env);
 const json = (stdout: string): any => JSON.parse(stdout);
 
 async function jwksFile(name: string, keys: object[]): Promise<string> {
@@ -338,7 +340,7 @@ describe('output and the store', () => {
     );
     let whileHeld;
     try {
-      whileHeld = await clients('list');
+      whileHeld = await runCli(['clients', 'list'], env);
     } finally {
       await held.close();
     }
@@ -352,6 +354,6 @@ describe('output and the store', () => {
       /^fhir-directory clients list: the embedded store in .* is open in another process \(a running server\?\): stop the server first/,
     );
     expect(whileHeld.stdout).toBe('');
-    expect((await clients('list')).code).toBe(0);
+    expect((await runCli(['clients', 'list'], env)).code).toBe(0);
   });
 });

@@ -1,13 +1,15 @@
 /**
- * `fhir-directory discover` as an operator runs it (the built CLI in its own process) against an
- * HTTPS endpoint on 127.0.0.1 whose certificate comes from a test CA the child trusts through
- * NODE_EXTRA_CA_CERTS, as README.md says to trust a private CA.
+ * `fhir-directory discover` against an HTTPS endpoint on 127.0.0.1 whose certificate comes from a
+ * test CA: the check that connects runs as an operator runs it (the built CLI in its own process),
+ * trusting the CA through NODE_EXTRA_CA_CERTS as README.md says to trust a private CA (Node reads it
+ * only at start-up); what connects to nothing runs in-process (cli-in-process.ts).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTestPki, sendJson, startTestServer, type TestServer } from '../helpers/discovery-servers';
 import { endpoint, minimalStatement, organization } from '../helpers/resources';
+import { runCliInProcess } from '../helpers/cli-in-process';
 import { childDatabaseEnv, runCli } from '../helpers/spawn-directory';
 
 const STATEMENT = minimalStatement();
@@ -39,7 +41,7 @@ beforeAll(async () => {
     ],
   };
   await writeFile(join(work, 'bundle.json'), JSON.stringify(bundle));
-  const imported = await runCli(['import', join(work, 'bundle.json')], env);
+  const imported = await runCliInProcess(['import', join(work, 'bundle.json')], env);
   expect(imported.code).toBe(0);
 }, 120_000);
 
@@ -51,7 +53,7 @@ afterAll(async () => {
 
 describe('fhir-directory discover', () => {
   it('refuses a loopback endpoint unless DISCOVERY_ALLOW_PRIVATE, and connects to nothing', async () => {
-    const run = await runCli(['discover'], env);
+    const run = await runCliInProcess(['discover'], env);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^Checked 1 of 1 endpoints in [\d.]+ s \(refused-unsafe-target 1\)\n$/);
     expect(run.stderr).toMatch(/checked 1\/1/);
@@ -73,7 +75,7 @@ describe('fhir-directory discover', () => {
   });
 
   it('says so when the Endpoint asked for is not an active FHIR REST Endpoint (exit 1)', async () => {
-    const run = await runCli(['discover', '--endpoint', 'nope'], env);
+    const run = await runCliInProcess(['discover', '--endpoint', 'nope'], env);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/No active FHIR REST Endpoint with id nope/);
   });
@@ -83,14 +85,14 @@ describe('fhir-directory discover', () => {
     [['--concurrency'], /--concurrency needs a value/],
     [['--bogus', 'x'], /Unknown option --bogus/],
   ])('discover %j is a usage error (exit 2)', async (args, message) => {
-    const run = await runCli(['discover', ...args], env);
+    const run = await runCliInProcess(['discover', ...args], env);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(message);
     expect(run.stderr).toMatch(/Usage: fhir-directory discover/);
   });
 
   it('refuses a bad DISCOVERY_INTERVAL as a configuration error (exit 2)', async () => {
-    const run = await runCli(['discover'], { ...env, DISCOVERY_INTERVAL: '1 week' });
+    const run = await runCliInProcess(['discover'], { ...env, DISCOVERY_INTERVAL: '1 week' });
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/DISCOVERY_INTERVAL/);
   });

@@ -1,8 +1,9 @@
 /**
  * A write the validator lets through but the database refuses: the import rejects what was refused,
  * with the database's reason, loads the rest and prints the report (the finding: record 700 of 1,200
- * failing stopped the import with exit 1 after 500, with no report). The refusal here is a trigger
- * this test installs on its own database, refusing any resource whose JSON holds a marker.
+ * failing stopped the import with exit 1 after 500, with no report; here the same shape, scaled
+ * down: record 175 of 300 in chunks of 120). The refusal here is a trigger this test installs on its
+ * own database, refusing any resource whose JSON holds a marker.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,8 @@ import { loadConfig } from '../../src/config';
 import { openSqlClient } from '../../src/storage/open-sql-client';
 import type { SqlClient } from '../../src/storage/sql-client';
 import { organization } from '../helpers/resources';
-import { childDatabaseEnv, runCli } from '../helpers/spawn-directory';
+import { runCliInProcess } from '../helpers/cli-in-process';
+import { childDatabaseEnv } from '../helpers/spawn-directory';
 
 const MARKER = 'refused-by-trigger';
 const CONNECTION = 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type';
@@ -33,8 +35,10 @@ async function withDatabase<T>(use: (db: SqlClient) => Promise<T>): Promise<T> {
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'fhir-directory-refusal-'));
-  ({ env, cleanup } = await childDatabaseEnv(join(work, 'db')));
-  expect((await runCli(['migrate'], env)).code).toBe(0);
+  // From the run's migrated PGlite template: nothing here is about migrating (which took over the
+  // hook's 2 minutes once, on a loaded machine); `migrate` then finds the schema up to date.
+  ({ env, cleanup } = await childDatabaseEnv(join(work, 'db'), { migrated: true }));
+  expect((await runCliInProcess(['migrate'], env)).code).toBe(0);
   await withDatabase(async (db) => {
     await db.query(`CREATE FUNCTION refuse_marked() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
@@ -54,32 +58,33 @@ afterAll(async () => {
 });
 
 describe('import when the database refuses a record', () => {
-  it('rejects record 700 of 1,200 with the reason, loads the other 1,199 and prints the report', async () => {
-    const lines = Array.from({ length: 1200 }, (_, i) => {
+  it('rejects record 175 of 300 with the reason, loads the other 299 and prints the report', async () => {
+    // The finding's shape, scaled down (CPU): the refused record in the middle chunk of three.
+    const lines = Array.from({ length: 300 }, (_, i) => {
       const id = `org-${String(i).padStart(4, '0')}`;
-      return JSON.stringify(organization({ id, name: i === 699 ? `Clinic ${MARKER}` : `Clinic ${i}` }));
+      return JSON.stringify(organization({ id, name: i === 174 ? `Clinic ${MARKER}` : `Clinic ${i}` }));
     });
     const file = join(work, 'organizations.ndjson');
     await writeFile(file, `${lines.join('\n')}\n`);
 
-    const first = await runCli(['import', file], env);
+    const first = await runCliInProcess(['import', file, '--chunk-size', '120'], env);
     expect(first.code).toBe(1); // one record was rejected
     expect(first.stdout.split('\n')).toEqual([
       'read as FHIR resources',
-      'rejected line 700 Organization/org-0699: Organization: the database refused the write (SQLSTATE P0001): test trigger refuses Organization/org-0699',
-      '1199 loaded (1199 created, 0 updated, 0 unchanged), 0 normalized, 1 rejected, of 1200',
+      'rejected line 175 Organization/org-0174: Organization: the database refused the write (SQLSTATE P0001): test trigger refuses Organization/org-0174',
+      '299 loaded (299 created, 0 updated, 0 unchanged), 0 normalized, 1 rejected, of 300',
       '',
     ]);
     const stored = await withDatabase((db) =>
       db.query<{ n: number }>("SELECT count(*)::int AS n FROM resource WHERE resource_type = 'Organization'"),
     );
-    expect(stored[0]?.n).toBe(1199);
+    expect(stored[0]?.n).toBe(299);
 
-    // Chunks of 100 and a dry run: the same one refused, the rest as stored.
-    const again = await runCli(['import', file, '--chunk-size', '100', '--dry-run'], env);
+    // Chunks of 25 and a dry run: the same one refused, the rest as stored.
+    const again = await runCliInProcess(['import', file, '--chunk-size', '25', '--dry-run'], env);
     expect(again.code).toBe(1);
     expect(again.stdout).toMatch(
-      /\nrejected line 700 Organization\/org-0699: Organization: the database refused the write \(SQLSTATE P0001\)[^\n]*\n1199 loaded \(0 created, 0 updated, 1199 unchanged\), 0 normalized, 1 rejected, of 1200\n/,
+      /\nrejected line 175 Organization\/org-0174: Organization: the database refused the write \(SQLSTATE P0001\)[^\n]*\n299 loaded \(0 created, 0 updated, 299 unchanged\), 0 normalized, 1 rejected, of 300\n/,
     );
   }, 300_000);
 
@@ -109,7 +114,7 @@ describe('import when the database refuses a record', () => {
     };
     const file = join(work, 'epic.json');
     await writeFile(file, JSON.stringify(bundle));
-    const result = await runCli(['import', file], env);
+    const result = await runCliInProcess(['import', file], env);
     expect(result.code).toBe(1);
     const lines = result.stdout.split('\n');
     expect(lines[0]).toBe('read as an Epic endpoint list (Endpoints with a contained Organization)');

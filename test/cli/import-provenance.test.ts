@@ -1,5 +1,5 @@
 /**
- * `fhir-directory import` as a user runs it (the built CLI in its own process) records, for each
+ * `fhir-directory import` (in-process, cli-in-process.ts, as the CLI runs it) records, for each
  * resource it writes, a Provenance naming the directory itself as agent and the file (its name, not
  * its path) as source, in the same transaction; a re-import that changes nothing records nothing.
  */
@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import type { Provenance } from '@medplum/fhirtypes';
 import { openStore } from '../../src/directory';
 import { organization, endpoint } from '../helpers/resources';
-import { childDatabaseEnv, runCli } from '../helpers/spawn-directory';
+import { runCliInProcess } from '../helpers/cli-in-process';
+import { childDatabaseEnv } from '../helpers/spawn-directory';
 
 let work: string;
 let env: NodeJS.ProcessEnv;
@@ -23,7 +24,7 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-/** The stored Provenances, read once the CLI has exited (PGlite: one process at a time). */
+/** The stored Provenances, read once the command has closed the store (PGlite: one at a time). */
 async function storedProvenances(): Promise<Provenance[]> {
   const store = await openStore(
     env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : { dataDir: env.DATA_DIR },
@@ -49,7 +50,7 @@ it('records one Provenance per imported resource, the directory as agent and the
       ],
     }),
   );
-  const first = await runCli(['import', file], env);
+  const first = await runCliInProcess(['import', file], env);
   expect(first.code).toBe(0);
   const provenances = await storedProvenances();
   expect(provenances.map((p) => p.target?.[0]?.reference).sort()).toEqual([
@@ -68,7 +69,7 @@ it('records one Provenance per imported resource, the directory as agent and the
     expect(JSON.stringify(p)).not.toContain(work);
   }
 
-  const again = await runCli(['import', file], env);
+  const again = await runCliInProcess(['import', file], env);
   expect(again.code).toBe(0);
   expect(again.stdout).toMatch(/0 created, 0 updated, 2 unchanged/);
   expect(await storedProvenances()).toHaveLength(2);

@@ -1,14 +1,16 @@
 /**
  * `fhir-directory import https://…` as a user runs it (the built CLI in its own process), against a
  * real https server on 127.0.0.1 whose certificate comes from a test CA the CLI is told to trust
- * with NODE_EXTRA_CA_CERTS. The list is Oracle Health's Soarian bundle (test/fixtures/hti1). Every
- * refusal (plain http, 404, too large, timeout) exits 3 with its reason and writes nothing.
+ * with NODE_EXTRA_CA_CERTS (read only at a process's start). The list is Oracle Health's Soarian
+ * bundle (test/fixtures/hti1). Every refusal (plain http, 404, too large, timeout) exits 3 with its
+ * reason and writes nothing. What needs no TLS (plain http, `sources`) runs in-process.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTestPki, sendJson, startTestServer, type TestServer } from '../helpers/discovery-servers';
+import { runCliInProcess } from '../helpers/cli-in-process';
 import { childDatabaseEnv, runCli } from '../helpers/spawn-directory';
 
 const SOARIAN = join(__dirname, '..', 'fixtures', 'hti1', 'soarian_patient_r4_endpoints.json');
@@ -52,14 +54,14 @@ afterAll(async () => {
 const sources = async (): Promise<
   Array<{ name: string; url?: string; status?: Record<string, unknown> }>
 > => {
-  const listed = await runCli(['sources', '--json'], env);
+  const listed = await runCliInProcess(['sources', '--json'], env);
   expect(listed.code).toBe(0);
   return JSON.parse(listed.stdout) as Array<{ name: string; url?: string }>;
 };
 
 describe('fhir-directory import URL', () => {
   it('refuses what it should not fetch, exits 3 with the reason and writes nothing', async () => {
-    const plain = await runCli(['import', `${http.origin}/list.json`], env);
+    const plain = await runCliInProcess(['import', `${http.origin}/list.json`], env);
     expect(plain.code).toBe(3);
     expect(plain.stderr).toContain('not-https');
     expect(plain.stderr).toContain('--allow-http');
@@ -97,14 +99,14 @@ describe('fhir-directory import URL', () => {
     const [source] = await sources();
     expect(source).toMatchObject({ name: 'oracle-soarian', kind: 'hti1', url });
     expect(source?.status).toMatchObject({ file: 'soarian_patient_r4_endpoints.json' });
-    const text = await runCli(['sources'], env);
+    const text = await runCliInProcess(['sources'], env);
     expect(text.stdout).toContain(
       `oracle-soarian (hti1) urn:fhir-directory:source:oracle-soarian from ${url}`,
     );
     expect(text.stdout).toContain('last refresh: never');
 
     // Plain http only when asked for; the same list again changes nothing.
-    const allowed = await runCli(
+    const allowed = await runCliInProcess(
       [
         'import',
         `${http.origin}/soarian_patient_r4_endpoints.json`,

@@ -1,12 +1,14 @@
 /**
- * `fhir-directory import` and `migrate` as a user runs them (the built CLI in its own process):
+ * `fhir-directory import` and `migrate`, run in-process (cli-in-process.ts) as the CLI runs them:
  * Bundles and NDJSON load in transactional chunks with a progress line and a final count;
  * invalid resources are rejected with reasons while the rest load; importing twice changes nothing.
+ * An unknown command's exit status is checked on the built CLI in its own process.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { organization, endpoint } from '../helpers/resources';
+import { runCliInProcess } from '../helpers/cli-in-process';
 import { childDatabaseEnv, runCli, ROOT } from '../helpers/spawn-directory';
 
 let work: string;
@@ -23,10 +25,10 @@ afterAll(async () => {
 
 describe('fhir-directory CLI', () => {
   it('migrate applies the schema once', async () => {
-    const first = await runCli(['migrate'], env);
+    const first = await runCliInProcess(['migrate'], env);
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/Applied migrations 1/);
-    const second = await runCli(['migrate'], env);
+    const second = await runCliInProcess(['migrate'], env);
     expect(second.stdout).toMatch(/up to date/);
   });
 
@@ -60,7 +62,7 @@ describe('fhir-directory CLI', () => {
     };
     const file = join(work, 'directory.json');
     await writeFile(file, JSON.stringify(bundle));
-    const first = await runCli(['import', file, '--chunk-size', '2'], env);
+    const first = await runCliInProcess(['import', file, '--chunk-size', '2'], env);
     expect(first.code).toBe(1); // some resources were rejected
     expect(first.stderr).toMatch(/imported \d+\/6/);
     expect(first.stdout).toMatch(/read as FHIR resources\n/);
@@ -75,7 +77,7 @@ describe('fhir-directory CLI', () => {
       /rejected entry\[5\] Organization\/bad_id: Organization.id: 'bad_id' is not a valid FHIR id/,
     );
 
-    const second = await runCli(['import', file], env);
+    const second = await runCliInProcess(['import', file], env);
     // The entry without an id gets a new server id each time (matching by identifier comes with the
     // profiles issue), so the member whose partOf points at it changes; the Endpoint is unchanged.
     expect(second.stdout).toMatch(
@@ -92,7 +94,7 @@ describe('fhir-directory CLI', () => {
       JSON.stringify(endpoint({ id: 'nd-2' })),
     ];
     await writeFile(file, `${lines.join('\n')}\n`);
-    const result = await runCli(['import', file], env);
+    const result = await runCliInProcess(['import', file], env);
     expect(result.stdout).toMatch(
       /2 loaded \(2 created, 0 updated, 0 unchanged\), 0 normalized, 1 rejected, of 3/,
     );
@@ -100,7 +102,7 @@ describe('fhir-directory CLI', () => {
   });
 
   it('loads the seed data without a single rejection', async () => {
-    const result = await runCli(['import', join(ROOT, 'seed-data', 'directory.json')], env);
+    const result = await runCliInProcess(['import', join(ROOT, 'seed-data', 'directory.json')], env);
     expect(result.code).toBe(0);
     // One seed Endpoint has Epic's upper-case host, lower-cased on the way in.
     expect(result.stdout).toMatch(
@@ -154,7 +156,7 @@ describe('fhir-directory CLI', () => {
     const rejected =
       'rejected entry[1] Endpoint/ep-bad: Endpoint.address: "fhir.cli-b.example.org/api/FHIR/R4/" is not an absolute URL';
 
-    const dry = await runCli(['import', file, '--dry-run'], env);
+    const dry = await runCliInProcess(['import', file, '--dry-run'], env);
     expect(dry.code).toBe(1);
     expect(dry.stdout).toMatch(
       /^read as an Epic endpoint list \(Endpoints with a contained Organization\) \(dry run\)\n/,
@@ -164,12 +166,12 @@ describe('fhir-directory CLI', () => {
     expect(dry.stdout).toContain(summary(5, 0));
     expect(dry.stdout).toMatch(/dry run: nothing was written\n$/);
 
-    const real = await runCli(['import', file], env);
+    const real = await runCliInProcess(['import', file], env);
     expect(real.code).toBe(1);
     expect(real.stdout).toContain(summary(5, 0)); // still 5 created: the dry run stored nothing
     expect(real.stdout).not.toContain('dry run');
 
-    const again = await runCli(['import', file, '--verbose'], env);
+    const again = await runCliInProcess(['import', file, '--verbose'], env);
     expect(again.stdout).toContain(summary(0, 5));
     expect(again.stdout).toContain(
       "normalized entry[0] Endpoint/ep-a: Endpoint.payloadMimeType[1]: 'application/json+fhir' dropped: its R4 name 'application/fhir+json' is listed too\n",
@@ -180,12 +182,12 @@ describe('fhir-directory CLI', () => {
   }, 180_000); // three runs of the CLI, each opening the database
 
   it('prints usage for no command and fails for an unknown one', async () => {
-    expect((await runCli([], env)).stdout).toMatch(/Usage: fhir-directory/);
+    expect((await runCliInProcess([], env)).stdout).toMatch(/Usage: fhir-directory/);
     const unknown = await runCli(['frobnicate'], env);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/Unknown command 'frobnicate'/);
-    expect((await runCli(['import'], env)).code).toBe(2);
-    const badSource = await runCli(['import', 'x.json', '--source', 'allscripts'], env);
+    expect((await runCliInProcess(['import'], env)).code).toBe(2);
+    const badSource = await runCliInProcess(['import', 'x.json', '--source', 'allscripts'], env);
     expect(badSource.code).toBe(2);
     expect(badSource.stderr).toMatch(/--source hti1\|nppes-endpoints\|lantern-list\|epic\|cerner\|fhir/);
   });

@@ -1,13 +1,15 @@
 /**
- * `fhir-directory sync` (the built CLI, in a child process, on its own database): a pass from a
- * directory started here, its summary on stdout and progress on stderr, and its exit codes.
+ * `fhir-directory sync` (in-process, cli-in-process.ts, on its own database): a pass from a
+ * directory started here, its summary on stdout and progress on stderr, and its exit codes. The
+ * built CLI in its own process runs sync in test/sync/sync-kill.test.ts (killed, restarted, exit 0).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { call } from '../helpers/fhir-client';
 import { organization } from '../helpers/resources';
-import { childDatabaseEnv, runCli } from '../helpers/spawn-directory';
+import { runCliInProcess } from '../helpers/cli-in-process';
+import { childDatabaseEnv } from '../helpers/spawn-directory';
 import { startTestDirectory, type TestDirectory } from '../helpers/test-directory';
 import { npi } from '../sync/sync-helpers';
 
@@ -38,13 +40,16 @@ afterAll(async () => {
 });
 
 it('bad usage exits 2 naming each problem', async () => {
-  const none = await runCli(['sync'], env);
+  const none = await runCliInProcess(['sync'], env);
   expect(none.code).toBe(2);
   expect(none.stderr).toContain('--from BASE is required');
-  const both = await runCli(['sync', '--from', a.baseUrl, '--once', '--interval', '5m'], env);
+  const both = await runCliInProcess(['sync', '--from', a.baseUrl, '--once', '--interval', '5m'], env);
   expect(both.code).toBe(2);
   expect(both.stderr).toContain('--once and --interval exclude each other');
-  const bad = await runCli(['sync', '--from', 'ftp://x', '--auth', 'basic:x', '--types', 'Patient'], env);
+  const bad = await runCliInProcess(
+    ['sync', '--from', 'ftp://x', '--auth', 'basic:x', '--types', 'Patient'],
+    env,
+  );
   expect(bad.code).toBe(2);
   expect(bad.stderr).toMatch(
     /--from: must be the http\(s\) base URL[\s\S]*--auth: 'basic' is not one of[\s\S]*--types: must list some of Organization, Endpoint/,
@@ -52,7 +57,7 @@ it('bad usage exits 2 naming each problem', async () => {
 });
 
 it('a pass prints its summary on stdout, progress on stderr, and exits 0; again, it finds nothing new', async () => {
-  const first = await runCli(
+  const first = await runCliInProcess(
     ['sync', '--from', a.baseUrl, '--name', 'a', '--types', 'Organization', '--once'],
     env,
   );
@@ -62,7 +67,10 @@ it('a pass prints its summary on stdout, progress on stderr, and exits 0; again,
     'a: created 3, updated 0, deleted 0, unchanged 0, rejected 0, conflicts 0; Organization by export (1 pages)\n',
   );
   expect(first.code).toBe(0);
-  const again = await runCli(['sync', '--from', a.baseUrl, '--name', 'a', '--types', 'Organization'], env);
+  const again = await runCliInProcess(
+    ['sync', '--from', a.baseUrl, '--name', 'a', '--types', 'Organization'],
+    env,
+  );
   expect(again.stdout).toMatch(
     /^a: created 0, updated 0, deleted 0, unchanged \d+, rejected 0, conflicts 0;/,
   );
@@ -70,7 +78,7 @@ it('a pass prints its summary on stdout, progress on stderr, and exits 0; again,
 }, 180_000);
 
 it('a source that cannot be read exits 3, the reason on stdout', async () => {
-  const r = await runCli(
+  const r = await runCliInProcess(
     ['sync', '--from', 'http://127.0.0.1:9/fhir', '--name', 'nowhere', '--types', 'Organization'],
     { ...env, LOG_LEVEL: 'silent' },
   );

@@ -1,5 +1,5 @@
 /**
- * `fhir-directory sync` flags that change how a pass reads, run in this process (runSync with its
+ * `fhir-directory sync` flags that change how a pass reads, run in this process (the CLI's entry with its
  * own environment and output; B's database of its own): `--export no` makes the first copy by
  * history although the source offers `$export`; `--overlap` sets how far before the checkpoint an
  * incremental pass reads again; bad values of either exit 2 naming the flag.
@@ -7,7 +7,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runSync, SYNC_EXIT } from '../../src/cli/sync-command';
+import { SYNC_EXIT } from '../../src/cli/sync-command';
+import { runCliInProcess, type CliRun } from '../helpers/cli-in-process';
 import { call } from '../helpers/fhir-client';
 import { organization } from '../helpers/resources';
 import { childDatabaseEnv } from '../helpers/spawn-directory';
@@ -42,19 +43,8 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-async function sync(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runSync(args, {
-    env,
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-  });
-  return { code, stdout, stderr };
+function sync(...args: string[]): Promise<CliRun> {
+  return runCliInProcess(['sync', ...args], env);
 }
 
 it('bad --overlap and --export values exit 2 naming the flag', async () => {

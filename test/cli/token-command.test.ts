@@ -1,13 +1,15 @@
 /**
- * `fhir-directory token` end to end: the built CLI in its own process against a running directory,
- * discovering the token endpoint from the FHIR base and printing only the token on stdout; every
- * failure on stderr with exit 1 (2 for usage), the key never printed.
+ * `fhir-directory token` end to end against a running directory: discovering the token endpoint
+ * from the FHIR base and printing only the token on stdout (the built CLI in its own process, as a
+ * script captures it); every failure on stderr with exit 1 (2 for usage), the key never printed
+ * (in-process, cli-in-process.ts).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
 import { registerClient, type TestClient } from '../helpers/auth';
+import { runCliInProcess } from '../helpers/cli-in-process';
 import { runCli } from '../helpers/spawn-directory';
 import { startTestDirectory, type TestDirectory } from '../helpers/test-directory';
 
@@ -31,11 +33,14 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-const token = (...args: string[]) => runCli(['token', ...args], process.env);
+const token = (...args: string[]) => runCliInProcess(['token', ...args], process.env);
 
 describe('fhir-directory token', () => {
   it('prints only an access token the directory accepts, with all the client may have by default', async () => {
-    const result = await token('--client-id', client.client.clientId, '--key', keyFile, '--url', dir.baseUrl);
+    const result = await runCli(
+      ['token', '--client-id', client.client.clientId, '--key', keyFile, '--url', dir.baseUrl],
+      process.env,
+    );
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\n$/);

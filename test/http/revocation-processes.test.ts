@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JWK } from 'jose';
 import { assertionFor, postForm, tokenForm, type TestClient } from '../helpers/auth';
-import { childDatabaseEnv, runCli, startBuiltServer, type SpawnedServer } from '../helpers/spawn-directory';
+import { runCliInProcess } from '../helpers/cli-in-process';
+import { childDatabaseEnv, startBuiltServer, type SpawnedServer } from '../helpers/spawn-directory';
 import { onPostgres } from '../helpers/test-directory';
 
 /** The one name both processes answer by, as behind a load balancer: the tokens' audience. */
@@ -52,7 +53,7 @@ describe('revocation seen by a second server process on the same database', () =
         const [first, second] = servers as [SpawnedServer, SpawnedServer];
 
         const keyFile = join(work, 'reader.json');
-        const added = await runCli(
+        const added = await runCliInProcess(
           [
             'clients',
             'add',
@@ -95,7 +96,7 @@ describe('revocation seen by a second server process on the same database', () =
           expect(again.headers.get('x-cache')).toBe('hit');
         }
 
-        const disabled = await runCli(['clients', 'disable', clientId], env);
+        const disabled = await runCliInProcess(['clients', 'disable', clientId], env);
         expect(disabled.code).toBe(0);
         const deadline = Date.now() + REVOCATION_BOUND_MS;
         const refusedInTime = await Promise.all(

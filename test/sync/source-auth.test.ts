@@ -19,7 +19,8 @@ import { parseSource, type SyncSourceSettings } from '../../src/sync/source-sett
 import { call } from '../helpers/fhir-client';
 import { registerClient, type TestClient } from '../helpers/auth';
 import { minimalStatement, organization } from '../helpers/resources';
-import { childDatabaseEnv, runCli } from '../helpers/spawn-directory';
+import { runCliInProcess } from '../helpers/cli-in-process';
+import { childDatabaseEnv } from '../helpers/spawn-directory';
 import { onPostgres, startTestDirectory, type TestDirectory } from '../helpers/test-directory';
 import { comparable, currentResources, npi, startFake, type FakeUpstream } from './sync-helpers';
 
@@ -76,10 +77,10 @@ describe(`SMART Backend Services against A's real token endpoint (${onPostgres()
 
   it('a wrong key: the CLI exits 3 with the token endpoint refusal, and nothing is applied', async () => {
     await writeFile(keyFile(), JSON.stringify(await strangerKey()));
-    const { env, cleanup } = await childDatabaseEnv(join(work, 'cli-db'));
+    const { env, cleanup } = await childDatabaseEnv(join(work, 'cli-db'), { migrated: true });
     try {
       const tokenUrl = `${new URL(a.baseUrl).origin}/auth/token`;
-      const r = await runCli(
+      const r = await runCliInProcess(
         [
           'sync',
           '--from',

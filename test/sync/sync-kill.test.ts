@@ -11,19 +11,17 @@
  * is printed, so a failing sequence can be replayed (SYNC_KILL_SEED).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express from 'express';
-import { Client } from 'pg';
 import type { Bundle, Organization } from '@medplum/fhirtypes';
 import { openStore } from '../../src/directory';
 import type { ResourceStore } from '../../src/storage/resource-store';
 import { localId } from '../../src/sync/local-identity';
 import { call } from '../helpers/fhir-client';
 import { organization } from '../helpers/resources';
-import { ROOT } from '../helpers/spawn-directory';
+import { childDatabaseEnv, ROOT } from '../helpers/spawn-directory';
 import { onPostgres, startTestDirectory, type TestDirectory } from '../helpers/test-directory';
 import { canonical, comparable, currentResources, npi, startFake, type FakeUpstream } from './sync-helpers';
 
@@ -97,28 +95,14 @@ beforeAll(async () => {
   proxy = await startFake(app);
 
   work = await mkdtemp(join(tmpdir(), 'fhir-directory-sync-kill-'));
-  const base: NodeJS.ProcessEnv = { ...process.env, SEED: 'false', LOG_LEVEL: 'silent' };
-  delete base.DATABASE_URL;
-  const databaseUrl = process.env.DATABASE_URL;
-  if (databaseUrl) {
-    const schema = `kill_${randomBytes(5).toString('hex')}`;
-    const admin = async (sql: string): Promise<void> => {
-      const c = new Client({ connectionString: databaseUrl });
-      await c.connect();
-      await c.query(sql);
-      await c.end();
-    };
-    await admin(`CREATE SCHEMA ${schema}`);
-    const url = new URL(databaseUrl);
-    url.searchParams.set('options', `-c search_path=${schema}`);
-    childEnv = { ...base, DATABASE_URL: url.toString() };
-    openChildStore = () => openStore({ databaseUrl, searchPath: schema });
-    dropChildDatabase = () => admin(`DROP SCHEMA ${schema} CASCADE`);
-  } else {
-    const dataDir = join(work, 'db');
-    childEnv = { ...base, DATA_DIR: dataDir };
-    openChildStore = () => openStore({ dataDir });
-  }
+  // On PGlite B starts as a copy of the run's migrated template: no test here is about migrating,
+  // and every kill comes after the pass's first request, long after the migrations.
+  const dataDir = join(work, 'db');
+  const database = await childDatabaseEnv(dataDir, { migrated: true });
+  childEnv = { ...database.env, SEED: 'false', LOG_LEVEL: 'silent' };
+  const databaseUrl = childEnv.DATABASE_URL;
+  openChildStore = () => openStore(databaseUrl ? { databaseUrl } : { dataDir });
+  dropChildDatabase = database.cleanup;
 }, 300_000);
 
 afterAll(async () => {

@@ -79,8 +79,15 @@ export interface FindingSummary {
   examples: QualityFinding[];
 }
 
-/** Findings counted per kind, in order of first occurrence, each with up to `examples` examples. */
-export function summarizeFindings(findings: QualityFinding[], examples = 3): FindingSummary[] {
+/**
+ * Findings counted per kind, in order of first occurrence, each with up to `examples` examples;
+ * `counts`, when the findings are only examples, gives the true count of each kind.
+ */
+export function summarizeFindings(
+  findings: QualityFinding[],
+  examples = 3,
+  counts?: Partial<Record<FindingKind, number>>,
+): FindingSummary[] {
   const byKind = new Map<FindingKind, FindingSummary>();
   for (const f of findings) {
     let summary = byKind.get(f.kind);
@@ -91,6 +98,7 @@ export function summarizeFindings(findings: QualityFinding[], examples = 3): Fin
     summary.count += 1;
     if (summary.examples.length < examples) summary.examples.push(f);
   }
+  if (counts) for (const summary of byKind.values()) summary.count = counts[summary.kind] ?? summary.count;
   return [...byKind.values()];
 }
 

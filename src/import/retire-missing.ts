@@ -42,17 +42,32 @@ export async function retireMissing(
 ): Promise<RetireResult> {
   const missing = await missingEntries(ctx, owner, system, touched);
   if (!options.complete) return { retired: 0, deleted: 0, leftMissing: missing.length };
-  const result: RetireResult = { retired: 0, deleted: 0, leftMissing: 0 };
-  const reason = options.deleteMissing
+  return { ...(await retireEntries(ctx, owner, missing, options.deleteMissing)), leftMissing: 0 };
+}
+
+/**
+ * Retires (or, with `deleteMissing`, deletes) these entries of `owner`, Endpoints first, in
+ * transactions of at most BATCH writes; an entry already retired makes no new version.
+ */
+export async function retireEntries(
+  ctx: FhirContext,
+  owner: SourceRef,
+  entries: Array<Resource & { id: string }>,
+  deleteMissing: boolean,
+): Promise<{ retired: number; deleted: number }> {
+  const result = { retired: 0, deleted: 0 };
+  const reason = deleteMissing
     ? `no longer listed by source ${owner.name}: deleted (--delete-missing)`
     : `no longer listed by source ${owner.name}: retired`;
   // Endpoints first: an Organization's deletion must not find its Endpoints still live.
-  missing.sort((a, b) => (a.resourceType === b.resourceType ? 0 : a.resourceType === 'Endpoint' ? -1 : 1));
+  const missing = [...entries].sort((a, b) =>
+    a.resourceType === b.resourceType ? 0 : a.resourceType === 'Endpoint' ? -1 : 1,
+  );
   for (let start = 0; start < missing.length; start += BATCH) {
     const batch = missing.slice(start, start + BATCH);
     await writeRecorded(ctx, { kind: 'source', source: owner, reason }, async (session) => {
       for (const resource of batch) {
-        if (options.deleteMissing) {
+        if (deleteMissing) {
           const done = await deleteResource(session, resource.resourceType, resource.id, writeOptions(ctx));
           if (done.changed) result.deleted += 1;
           continue;
@@ -103,7 +118,7 @@ async function missingEntries(
 }
 
 /** The entry retired, or undefined when it already is (no new version). */
-function retiredVersion(resource: Resource & { id: string }): (Resource & { id: string }) | undefined {
+export function retiredVersion(resource: Resource & { id: string }): (Resource & { id: string }) | undefined {
   if (resource.resourceType === 'Endpoint') {
     const ep = resource;
     return ep.status === 'off' ? undefined : { ...ep, status: 'off' };

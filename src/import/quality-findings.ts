@@ -27,6 +27,7 @@ export type FindingKind =
   | 'identifier-system-is-code-system'
   | 'endpoint-type-mismatch'
   | 'endpoint-type-unknown'
+  | 'endpoint-https-required'
   | 'nppes-npi-rows-apart'
   | 'nppes-row-shape';
 
@@ -56,6 +57,8 @@ export const FINDING_KINDS: Readonly<Record<FindingKind, string>> = {
   'endpoint-type-mismatch':
     'endpoint that does not fit its type (a phone number typed CONNECT, a Direct address typed FHIR, a host without a scheme): not stored',
   'endpoint-type-unknown': 'NPPES endpoint type that is none of the documented codes: not stored',
+  'endpoint-https-required':
+    "FHIR or IHE endpoint at an http URL (the directory's Endpoint profile, dir-ep-1, requires https): not stored",
   'nppes-npi-rows-apart': "an NPI's rows are not together in the NPPES file",
   'nppes-row-shape': 'NPPES row without the 19 columns of the header',
 };

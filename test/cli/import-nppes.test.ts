@@ -339,12 +339,19 @@ describe('the NPPES endpoint file as a source', () => {
       () =>
         `"1555555550","CONNECT","CONNECT URL","9543838836","N","","","","","","","","","","","","","",""\n`,
     );
-    const report = await importText(`${header}${rows.join('')}`, many);
-    expect(report.findings).toHaveLength(FINDING_EXAMPLES);
-    expect(report.findingCounts).toEqual({ 'endpoint-type-mismatch': FINDING_EXAMPLES + 50 });
+    // A FHIR endpoint at http: the Endpoint profile (dir-ep-1) refuses it, so it is reported, not rejected.
+    const http = `"1555555550","FHIR","FHIR URL","http://fhir.example.org/r4","N","","","","","","","","","","","","","",""\n`;
+    const report = await importText(`${header}${rows.join('')}${http}`, many);
+    expect(report.findings).toHaveLength(FINDING_EXAMPLES + 1);
+    expect(report.findingCounts).toEqual({
+      'endpoint-type-mismatch': FINDING_EXAMPLES + 50,
+      'endpoint-https-required': 1,
+    });
     expect(qualityReport(report).findings).toMatchObject([
       { kind: 'endpoint-type-mismatch', count: FINDING_EXAMPLES + 50 },
+      { kind: 'endpoint-https-required', count: 1 },
     ]);
+    expect(report.rejected).toHaveLength(0);
     expect(report.created + report.updated + report.unchanged).toBe(0);
   }, 300_000);
 });

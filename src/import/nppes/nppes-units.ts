@@ -20,8 +20,9 @@
  *   (code and description as written), the use (code, description, other use), the affiliation flag,
  *   name, and the endpoint location address; the content type becomes `payloadType` (NPPES content
  *   code), `Endpoint Description` the Endpoint's `name`.
- * - Rows whose endpoint does not fit its type, of an unknown type, or whose NPI is not 10 digits or
- *   fails its check digit are reported and not stored.
+ * - Rows whose endpoint does not fit its type, of an unknown type, a FHIR or IHE endpoint at an http
+ *   URL (the Endpoint profile's dir-ep-1 wants https), or whose NPI is not 10 digits or fails its
+ *   check digit are reported and not stored.
  */
 import type { Address, Endpoint, Extension, Organization } from '@medplum/fhirtypes';
 import { DIRECTORY_CANONICAL } from '../../fhir/directory-canonical';
@@ -110,8 +111,19 @@ export class NppesUnits {
       finding('endpoint-type-mismatch', 'Endpoint (Endpoint.address)', `${fit.misfit}: row not stored`);
       return undefined;
     }
-    if (fit.address.startsWith('http://'))
+    if (/^http:\/\//i.test(fit.address)) {
+      // The directory's Endpoint profile (dir-ep-1) refuses a FHIR or IHE endpoint that is not https:
+      // reported and not stored, as a misfit (a rejection would hold back retirements).
+      if (/^(hl7-fhir-|ihe-)/.test(type.connectionType.code ?? '')) {
+        finding(
+          'endpoint-https-required',
+          'Endpoint (Endpoint.address)',
+          `${row.type} endpoint '${fit.address}' is http, not https: row not stored`,
+        );
+        return undefined;
+      }
       finding('address-not-https', 'Endpoint (Endpoint.address)', `'${fit.address}'`);
+    }
 
     const done = this.current?.npi === row.npi ? undefined : this.flush();
     if (!this.current) {
@@ -153,8 +165,9 @@ export class NppesUnits {
     current.addresses.set(fit.address, `${source} as ${row.type}`);
     const location = locationOf(row);
     const org = current.unit.organizations[0]?.resource as Organization;
-    if (location && !current.locations.has(JSON.stringify(location))) {
-      current.locations.add(JSON.stringify(location));
+    const locationKey = location && JSON.stringify(location);
+    if (location && locationKey && !current.locations.has(locationKey)) {
+      current.locations.add(locationKey);
       org.address = [...(org.address ?? []), location];
     }
     addEndpoint(

@@ -12,7 +12,9 @@
  *   NPIs: 4 % of rows here take an address from a pool of shared ones);
  * - Affiliation Y 118 (11.8 %, always with a legal business name); use DIRECT 30.8 %, HIE 12.4 %,
  *   OTHER 3.5 %, empty 53.3 %; content CSV 10.3 %, OTHER 15.1 %, empty 74.6 %;
- * - every NPI with a valid check digit (none invalid in the sample); 2 http (not https) URLs in 83.
+ * - every NPI with a valid check digit (none invalid in the sample); 2 http (not https) URLs in 83
+ *   (both OTHERS in the sample; here any URL type may be http, so FHIR and CONNECT rows at http appear
+ *   too, about 1.4 per 1,000 rows: the import reports them, endpoint-https-required, and stores none).
  *
  *   node bench/nppes-generate.js FILE [ROWS]
  */

@@ -4,7 +4,7 @@
  * on the way (what was fixed, and where).
  */
 
-import { summarizeFindings, type QualityFinding } from './quality-findings';
+import { summarizeFindings, type FindingKind, type QualityFinding } from './quality-findings';
 
 /** Which reader the file went through: a vendor list's shape, or plain FHIR resources. */
 export type ImportSource = 'hti1' | 'nppes-endpoints' | 'lantern-list' | 'epic' | 'cerner' | 'fhir';
@@ -130,6 +130,11 @@ export interface ImportReport {
   rejected: Rejection[];
   /** What is wrong with the list without being a reason to reject an entry (quality-findings.ts). */
   findings: QualityFinding[];
+  /**
+   * How many findings of each kind, when `findings` keeps only examples of each (the NPPES import,
+   * whose file may hold tens of thousands): absent, `findings` holds every one.
+   */
+  findingCounts?: Partial<Record<FindingKind, number>>;
   /** Entries whose stored match another owner holds (imported as a source). */
   conflicts: Conflict[];
   /** Entries this source had stored that its publication no longer lists: retired, or deleted. */
@@ -236,7 +241,7 @@ export function reportLines(report: ImportReport, verbose = false): string[] {
     for (const r of report.normalized)
       for (const n of r.normalizations)
         lines.push(`normalized ${r.source} ${r.resource}: ${n.expression}: ${n.detail}`);
-  for (const f of summarizeFindings(report.findings)) {
+  for (const f of summarizeFindings(report.findings, 3, report.findingCounts)) {
     lines.push(`warning: ${f.description}: ×${f.count}`);
     for (const e of f.examples) lines.push(`  e.g. ${e.source} ${e.resource}: ${e.expression}: ${e.message}`);
   }

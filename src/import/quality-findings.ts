@@ -27,6 +27,7 @@ export type FindingKind =
   | 'identifier-system-is-code-system'
   | 'endpoint-type-mismatch'
   | 'endpoint-type-unknown'
+  | 'endpoint-https-required'
   | 'nppes-npi-rows-apart'
   | 'nppes-row-shape';
 
@@ -56,6 +57,8 @@ export const FINDING_KINDS: Readonly<Record<FindingKind, string>> = {
   'endpoint-type-mismatch':
     'endpoint that does not fit its type (a phone number typed CONNECT, a Direct address typed FHIR, a host without a scheme): not stored',
   'endpoint-type-unknown': 'NPPES endpoint type that is none of the documented codes: not stored',
+  'endpoint-https-required':
+    "FHIR or IHE endpoint at an http URL (the directory's Endpoint profile, dir-ep-1, requires https): not stored",
   'nppes-npi-rows-apart': "an NPI's rows are not together in the NPPES file",
   'nppes-row-shape': 'NPPES row without the 19 columns of the header',
 };
@@ -79,8 +82,15 @@ export interface FindingSummary {
   examples: QualityFinding[];
 }
 
-/** Findings counted per kind, in order of first occurrence, each with up to `examples` examples. */
-export function summarizeFindings(findings: QualityFinding[], examples = 3): FindingSummary[] {
+/**
+ * Findings counted per kind, in order of first occurrence, each with up to `examples` examples;
+ * `counts`, when the findings are only examples, gives the true count of each kind.
+ */
+export function summarizeFindings(
+  findings: QualityFinding[],
+  examples = 3,
+  counts?: Partial<Record<FindingKind, number>>,
+): FindingSummary[] {
   const byKind = new Map<FindingKind, FindingSummary>();
   for (const f of findings) {
     let summary = byKind.get(f.kind);
@@ -91,6 +101,7 @@ export function summarizeFindings(findings: QualityFinding[], examples = 3): Fin
     summary.count += 1;
     if (summary.examples.length < examples) summary.examples.push(f);
   }
+  if (counts) for (const summary of byKind.values()) summary.count = counts[summary.kind] ?? summary.count;
   return [...byKind.values()];
 }
 

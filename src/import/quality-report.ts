@@ -64,7 +64,7 @@ export function qualityReport(
       count: s.count,
       example: `${s.example.source} ${s.example.resource}: ${s.example.normalization.expression}: ${s.example.normalization.detail}`,
     })),
-    findings: summarizeFindings(report.findings),
+    findings: summarizeFindings(report.findings, 3, report.findingCounts),
     rejected: report.rejected.slice(0, LISTED),
     conflicts: report.conflicts.slice(0, LISTED),
   };

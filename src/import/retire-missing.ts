@@ -38,14 +38,29 @@ export async function retireMissing(
 ): Promise<RetireResult> {
   const missing = await missingEntries(ctx, owner, system, touched);
   if (!options.complete) return { retired: 0, deleted: 0, leftMissing: missing.length };
-  const result: RetireResult = { retired: 0, deleted: 0, leftMissing: 0 };
-  const reason = options.deleteMissing
+  return { ...(await retireEntries(ctx, owner, missing, options.deleteMissing)), leftMissing: 0 };
+}
+
+/**
+ * Retires (or, with `deleteMissing`, deletes) these entries of `owner`, Endpoints first, in
+ * transactions of a few hundred writes (writeInBatches); an entry already retired makes no new version.
+ */
+export async function retireEntries(
+  ctx: FhirContext,
+  owner: SourceRef,
+  entries: Array<Resource & { id: string }>,
+  deleteMissing: boolean,
+): Promise<{ retired: number; deleted: number }> {
+  const result = { retired: 0, deleted: 0 };
+  const reason = deleteMissing
     ? `no longer listed by source ${owner.name}: deleted (--delete-missing)`
     : `no longer listed by source ${owner.name}: retired`;
   // Endpoints first: an Organization's deletion must not find its Endpoints still live.
-  missing.sort((a, b) => (a.resourceType === b.resourceType ? 0 : a.resourceType === 'Endpoint' ? -1 : 1));
+  const missing = [...entries].sort((a, b) =>
+    a.resourceType === b.resourceType ? 0 : a.resourceType === 'Endpoint' ? -1 : 1,
+  );
   await writeInBatches(ctx, { kind: 'source', source: owner, reason }, missing, async (session, resource) => {
-    if (options.deleteMissing) {
+    if (deleteMissing) {
       const done = await deleteResource(session, resource.resourceType, resource.id, writeOptions(ctx));
       if (done.changed) result.deleted += 1;
       return;
@@ -73,7 +88,7 @@ async function missingEntries(
 }
 
 /** The entry retired, or undefined when it already is (no new version). */
-function retiredVersion(resource: SourceEntry): SourceEntry | undefined {
+export function retiredVersion(resource: SourceEntry): SourceEntry | undefined {
   if (resource.resourceType === 'Endpoint') {
     const ep = resource;
     return ep.status === 'off' ? undefined : { ...ep, status: 'off' };

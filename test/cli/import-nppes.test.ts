@@ -15,6 +15,9 @@ import { writeRecorded } from '../../src/fhir/recorded-write';
 import { updateResource, writeOptions } from '../../src/fhir/interactions/write-operations';
 import { importNppes } from '../../src/import/nppes/import-nppes';
 import { isNppesHeader } from '../../src/import/nppes/nppes-rows';
+import { nppesEndpointId, nppesIdPrefix, nppesOrganizationId } from '../../src/import/nppes/nppes-ids';
+import { FINDING_EXAMPLES } from '../../src/import/nppes/nppes-units';
+import { qualityReport } from '../../src/import/quality-report';
 import { call } from '../helpers/fhir-client';
 import { versionCount } from '../helpers/import-report';
 import { startTestDirectory, type TestDirectory } from '../helpers/test-directory';
@@ -244,5 +247,111 @@ describe('the NPPES endpoint file as a source', () => {
     expect(after.rejected).toHaveLength(0);
     expect(after.created).toBe(0);
     expect(after.created + after.updated + after.unchanged).toBe(2);
+  }, 300_000);
+
+  it('never overwrites an entry another owner holds at its id: a conflict, reported; the rest written', async () => {
+    const own = { name: 'nppes-own', uri: 'urn:fhir-directory:source:nppes-own' };
+    await dir.store.sources.upsert({ ...own, kind: 'nppes-endpoints' });
+    const header = first.slice(0, first.indexOf('\n') + 1);
+    const row = (npi: string, url: string): string =>
+      `"${npi}","FHIR","FHIR URL","${url}","N","","","","","","","","","2 Oak St","","Salem","OR","US","97301"\n`;
+    const orgId = nppesOrganizationId(nppesIdPrefix(own.uri), '1555555550');
+    const taken = nppesEndpointId(orgId, 'https://taken.example.org/r4');
+    // A local client's Endpoint where the source would store one of its rows.
+    const local: Endpoint & { id: string } = {
+      resourceType: 'Endpoint',
+      id: taken,
+      status: 'active',
+      connectionType: {
+        system: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type',
+        code: 'hl7-fhir-rest',
+      },
+      payloadType: [
+        { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/endpoint-payload-type', code: 'none' }] },
+      ],
+      address: 'https://local.example.org/r4',
+    };
+    await writeRecorded(dir.ctx, DIRECTORY_ACTOR, (session) =>
+      updateResource(session, local, writeOptions(dir.ctx)),
+    );
+    const file = `${header}${row('1555555550', 'https://taken.example.org/r4')}${row('1555555550', 'https://free.example.org/r4')}`;
+    const report = await importText(file, own);
+    expect(outcome(report)).toEqual({
+      entries: 2,
+      created: 2,
+      updated: 0,
+      unchanged: 0,
+      rejected: 0,
+      conflicts: 1,
+      retired: 0,
+    });
+    expect(report.conflicts[0]?.message).toBe(`Endpoint/${taken} is owned by a local client`);
+    const stored = await call('GET', dir.url(`/Endpoint/${taken}`));
+    expect(stored.body.meta.versionId).toBe('1');
+    expect(stored.body.address).toBe('https://local.example.org/r4');
+    // The Organization lists only the Endpoint it could write.
+    const org = await call('GET', dir.url(`/Organization/${orgId}`));
+    expect(org.body.endpoint).toEqual([
+      { reference: `Endpoint/${nppesEndpointId(orgId, 'https://free.example.org/r4')}` },
+    ]);
+    // Again: the same conflict, nothing new written.
+    const before = await versionCount(dir.store);
+    const again = await importText(file, own);
+    expect([again.unchanged, again.conflicts.length, again.created + again.updated]).toEqual([2, 1, 0]);
+    expect(await versionCount(dir.store)).toBe(before);
+  }, 300_000);
+
+  it("retires an NPI's entries once a later file no longer lists it, and deletes them with --delete-missing", async () => {
+    const gone = { name: 'nppes-gone', uri: 'urn:fhir-directory:source:nppes-gone' };
+    await dir.store.sources.upsert({ ...gone, kind: 'nppes-endpoints' });
+    const header = first.slice(0, first.indexOf('\n') + 1);
+    const row = (npi: string, address: string): string =>
+      `"${npi}","DIRECT","Direct Messaging Address","${address}","N","","","","","","","","","","","","","",""\n`;
+    const both = `${header}${row('1666666668', 'a@direct.example.org')}${row('1777777776', 'b@direct.example.org')}`;
+    expect((await importText(both, gone)).created).toBe(4);
+    const orgId = nppesOrganizationId(nppesIdPrefix(gone.uri), '1777777776');
+    const epId = nppesEndpointId(orgId, 'mailto:b@direct.example.org');
+    // The second NPI is gone from the file: its Organization and Endpoint retired, the first unchanged.
+    const one = `${header}${row('1666666668', 'a@direct.example.org')}`;
+    const retired = await importText(one, gone);
+    expect([retired.unchanged, retired.retired, retired.created + retired.updated]).toEqual([2, 2, 0]);
+    expect((await call('GET', dir.url(`/Organization/${orgId}`))).body.active).toBe(false);
+    expect((await call('GET', dir.url(`/Endpoint/${epId}`))).body.status).toBe('off');
+    // Retired once: importing the same file again retires nothing more.
+    expect((await importText(one, gone)).retired).toBe(0);
+    const deleted = await importNppes(dir.ctx, Readable.from([one]), {
+      owner: gone,
+      chunkSize: 500,
+      deleteMissing: true,
+    });
+    expect(deleted.deleted).toBe(2);
+    expect((await call('GET', dir.url(`/Organization/${orgId}`))).status).toBe(410);
+    expect((await call('GET', dir.url(`/Endpoint/${epId}`))).status).toBe(410);
+  }, 300_000);
+
+  it('keeps examples of each kind of finding and counts them all', async () => {
+    const many = { name: 'nppes-many', uri: 'urn:fhir-directory:source:nppes-many' };
+    await dir.store.sources.upsert({ ...many, kind: 'nppes-endpoints' });
+    const header = first.slice(0, first.indexOf('\n') + 1);
+    // Phone numbers typed CONNECT: every row a misfit, nothing stored.
+    const rows = Array.from(
+      { length: FINDING_EXAMPLES + 50 },
+      () =>
+        `"1555555550","CONNECT","CONNECT URL","9543838836","N","","","","","","","","","","","","","",""\n`,
+    );
+    // A FHIR endpoint at http: the Endpoint profile (dir-ep-1) refuses it, so it is reported, not rejected.
+    const http = `"1555555550","FHIR","FHIR URL","http://fhir.example.org/r4","N","","","","","","","","","","","","","",""\n`;
+    const report = await importText(`${header}${rows.join('')}${http}`, many);
+    expect(report.findings).toHaveLength(FINDING_EXAMPLES + 1);
+    expect(report.findingCounts).toEqual({
+      'endpoint-type-mismatch': FINDING_EXAMPLES + 50,
+      'endpoint-https-required': 1,
+    });
+    expect(qualityReport(report).findings).toMatchObject([
+      { kind: 'endpoint-type-mismatch', count: FINDING_EXAMPLES + 50 },
+      { kind: 'endpoint-https-required', count: 1 },
+    ]);
+    expect(report.rejected).toHaveLength(0);
+    expect(report.created + report.updated + report.unchanged).toBe(0);
   }, 300_000);
 });

@@ -80,7 +80,7 @@ export function writeOptions(ctx: FhirContext, extra: UpdateOptions = {}): Updat
 }
 
 /** Adds the directory profile to meta.profile (validation has just proved the resource conforms). */
-function declareProfile<T extends Resource>(resource: T, options: UpdateOptions): T {
+export function declareProfile<T extends Resource>(resource: T, options: UpdateOptions): T {
   const url = options.profileOf?.(resource.resourceType);
   if (!url || resource.meta?.profile?.includes(url)) return resource;
   return { ...resource, meta: { ...resource.meta, profile: [...(resource.meta?.profile ?? []), url] } };

@@ -1,23 +1,25 @@
 /**
  * Imports the NPPES endpoint file as a source, streamed: rows are read one at a time
  * (nppes-rows.ts), made into one unit per NPI (nppes-units.ts) and written in chunks of about
- * `chunkSize` resources, each chunk one transaction, through the vendor lists' writer
- * (../vendors/write-vendor-unit.ts: Organizations found by the source's identifier, Endpoints by
- * address, unchanged content no new version, another owner's entry a conflict). Only the ids
- * written are kept in memory (to retire what the file no longer lists), not the rows.
+ * `chunkSize` resources, each chunk one transaction (nppes-chunk.ts: entries found by their derived
+ * ids in one statement per chunk, unchanged ones compared before any validation and not written,
+ * new and changed ones validated before the write lock). A chunk is decided and validated while the
+ * previous one is written, and the rows after it are read meanwhile: at most two chunks are held.
+ * What is kept across the file is bounded: the NPIs listed (for retirement, retire-unlisted.ts), the
+ * Endpoints dropped by a changed Organization, and the findings' examples (nppes-units.ts).
  */
 import type { Readable } from 'node:stream';
 import type { FhirContext } from '../../fhir/context';
 import type { SourceRef } from '../../storage/source-store';
 import type { ImportReport } from '../import-report';
-import { retireMissing } from '../retire-missing';
-import { writeVendorUnit } from '../vendors/write-vendor-unit';
 import type { VendorUnit } from '../vendors/vendor-plan';
-import { writeChunk, type Work } from '../write-chunk';
-import { rejectedEvent, type WriteEvent } from '../write-event';
-import { refusalIssues } from '../write-refusal';
+import { writeChunk } from '../write-chunk';
+import type { WriteEvent } from '../write-event';
+import { nppesChunk, type NppesChunk } from './nppes-chunk';
+import { nppesIdPrefix, npiKey } from './nppes-ids';
 import { nppesRows } from './nppes-rows';
 import { NppesUnits } from './nppes-units';
+import { retireUnlisted } from './retire-unlisted';
 
 export interface NppesImportOptions {
   owner: SourceRef;
@@ -51,40 +53,63 @@ export async function importNppes(
     retired: 0,
     deleted: 0,
   };
-  const touched = new Set<string>();
+  const listed = new Set<number>();
+  const dropped = new Set<string>();
+  const hooks = {
+    listed: (npi: string) => listed.add(npiKey(npi)),
+    dropped: (ids: string[]) => ids.forEach((id) => dropped.add(id)),
+  };
   const apply = (event: WriteEvent): void => {
     if (event.type === 'rejected') report.rejected.push(event.rejection);
     else if (event.type === 'conflict') report.conflicts.push(event.conflict);
-    else {
-      touched.add(`${event.key.resourceType}/${event.key.id}`);
-      report[event.outcome] += 1;
-    }
+    else report[event.outcome] += 1;
   };
-  const units = new NppesUnits({ name: owner.name, uri: owner.uri }, report.findings);
-  let chunk: Work[] = [];
+  const units = new NppesUnits({ name: owner.name, uri: owner.uri }, report);
+  const idPrefix = nppesIdPrefix(owner.uri);
+  let pending: VendorUnit[] = [];
   let size = 0;
+  /** The chunk being written: awaited before the next one is. */
+  let writing: Promise<void> = Promise.resolve();
+  /** Its NPIs: a chunk sharing one (rows apart) is read before that write commits, so is written anyway. */
+  let writingNpis = new Set<string>();
   const write = async (): Promise<void> => {
-    if (chunk.length === 0) return;
-    (await writeChunk(ctx, { kind: 'source', source: owner }, chunk, dryRun)).forEach(apply);
-    chunk = [];
+    if (pending.length === 0) return;
+    const npis = new Set(pending.map((u) => u.organizations[0]?.match.value ?? ''));
+    const overlaps = [...npis].some((npi) => writingNpis.has(npi));
+    writingNpis = npis;
+    const chunk: NppesChunk = nppesChunk(ctx, owner, idPrefix, pending, hooks, !overlaps);
+    const rows = units.rows;
+    pending = [];
     size = 0;
-    report.entries = units.rows;
-    options.onProgress?.(units.rows, report);
+    const warmed = chunk.warm();
+    await writing;
+    writing = (async () => {
+      // A chunk found wholly unchanged is not written: no transaction, no write lock.
+      const events =
+        (await warmed) ?? (await writeChunk(ctx, { kind: 'source', source: owner }, chunk.works, dryRun));
+      events.forEach(apply);
+      report.entries = rows;
+      options.onProgress?.(rows, report);
+    })();
+    // Awaited by the next chunk or at the end; marked handled so that a failure while the next rows
+    // are read is not an unhandled rejection.
+    writing.catch(() => undefined);
   };
   const add = async (unit: VendorUnit | undefined): Promise<void> => {
     if (!unit) return;
-    const work = workOf(ctx, unit, owner);
-    report.total += work.size;
-    chunk.push(work);
-    size += work.size;
+    const resources = unit.organizations.length + unit.endpoints.length;
+    report.total += resources;
+    pending.push(unit);
+    size += resources;
     if (size >= chunkSize) await write();
   };
   for await (const row of nppesRows(input)) await add(units.add(row));
   await add(units.flush());
   await write();
+  await writing;
   report.entries = units.rows;
   if (!dryRun) {
-    const retired = await retireMissing(ctx, owner, owner.uri, touched, {
+    const retired = await retireUnlisted(ctx, owner, listed, dropped, {
       deleteMissing: options.deleteMissing ?? false,
       complete: report.rejected.length === 0,
     });
@@ -94,15 +119,4 @@ export async function importNppes(
     if (report.created + report.updated + report.retired + report.deleted > 0) await ctx.store.analyze();
   }
   return report;
-}
-
-function workOf(ctx: FhirContext, unit: VendorUnit, owner: SourceRef): Work {
-  return {
-    size: unit.organizations.length + unit.endpoints.length,
-    run: (session) => writeVendorUnit(session, ctx, unit, owner),
-    refused: (err) => [
-      ...unit.organizations.map((o) => rejectedEvent(o, refusalIssues(err, 'Organization'))),
-      ...unit.endpoints.map((e) => rejectedEvent(e, refusalIssues(err, 'Endpoint'))),
-    ],
-  };
 }

@@ -20,17 +20,20 @@
  *   (code and description as written), the use (code, description, other use), the affiliation flag,
  *   name, and the endpoint location address; the content type becomes `payloadType` (NPPES content
  *   code), `Endpoint Description` the Endpoint's `name`.
- * - Rows whose endpoint does not fit its type, of an unknown type, or whose NPI is not 10 digits or
- *   fails its check digit are reported and not stored.
+ * - Rows whose endpoint does not fit its type, of an unknown type, a FHIR or IHE endpoint at an http
+ *   URL (the Endpoint profile's dir-ep-1 wants https), or whose NPI is not 10 digits or fails its
+ *   check digit are reported and not stored.
  */
 import type { Address, Endpoint, Extension, Organization } from '@medplum/fhirtypes';
 import { DIRECTORY_CANONICAL } from '../../fhir/directory-canonical';
 import { PAYLOAD_TYPES } from '../hti1/hti1-normalize';
 import { NPI_SYSTEM } from '../hti1/service-base-url-checks';
-import { isValidNpi, type FindingKind, type QualityFinding } from '../quality-findings';
+import type { ImportReport } from '../import-report';
+import { isValidNpi, type FindingKind } from '../quality-findings';
 import { PROVIDER_TYPE } from '../vendors/list-entries';
 import { addEndpoint, type VendorUnit } from '../vendors/vendor-plan';
 import { endpointAddress, NPPES_ENDPOINT_TYPES } from './nppes-endpoint-types';
+import { npiKey } from './nppes-ids';
 import type { NppesRow } from './nppes-rows';
 
 export const NPPES_EXTENSION = `${DIRECTORY_CANONICAL}/StructureDefinition/nppes-endpoint`;
@@ -44,17 +47,23 @@ export interface NppesList {
   uri: string;
 }
 
-/** Reads rows into units (one per NPI), reporting what does not fit into `findings`. */
+/**
+ * Findings kept per kind as examples (all are counted, in `findingCounts`): a 500,000-row file has
+ * about 19,000 misfit rows, and the report shows a few examples of each kind.
+ */
+export const FINDING_EXAMPLES = 200;
+
+/** Reads rows into units (one per NPI), reporting what does not fit into the report's findings. */
 export class NppesUnits {
   private current:
     { npi: string; unit: VendorUnit; addresses: Map<string, string>; locations: Set<string> } | undefined;
-  /** NPIs already made into a unit: an NPI whose rows are apart in the file is reported. */
-  private readonly seen = new Set<string>();
+  /** NPIs already made into a unit (npiKey): an NPI whose rows are apart in the file is reported. */
+  private readonly seen = new Set<number>();
   rows = 0;
 
   constructor(
     private readonly list: NppesList,
-    private readonly findings: QualityFinding[],
+    private readonly report: Pick<ImportReport, 'findings' | 'findingCounts'>,
   ) {}
 
   /** Adds a row; returns the previous NPI's unit when this row starts another NPI. */
@@ -63,7 +72,10 @@ export class NppesUnits {
     const source = `line ${row.line}`;
     const label = `NPI ${row.npi} ${row.type} '${row.endpoint}'`;
     const finding = (kind: FindingKind, expression: string, message: string): void => {
-      this.findings.push({ kind, source, resource: label, expression, message });
+      const counts = (this.report.findingCounts ??= {});
+      counts[kind] = (counts[kind] ?? 0) + 1;
+      if ((counts[kind] ?? 0) <= FINDING_EXAMPLES)
+        this.report.findings.push({ kind, source, resource: label, expression, message });
     };
     if (row.columns !== undefined)
       finding('nppes-row-shape', 'row', `${row.columns} columns, not 19: read by position`);
@@ -99,18 +111,29 @@ export class NppesUnits {
       finding('endpoint-type-mismatch', 'Endpoint (Endpoint.address)', `${fit.misfit}: row not stored`);
       return undefined;
     }
-    if (fit.address.startsWith('http://'))
+    if (/^http:\/\//i.test(fit.address)) {
+      // The directory's Endpoint profile (dir-ep-1) refuses a FHIR or IHE endpoint that is not https:
+      // reported and not stored, as a misfit (a rejection would hold back retirements).
+      if (/^(hl7-fhir-|ihe-)/.test(type.connectionType.code ?? '')) {
+        finding(
+          'endpoint-https-required',
+          'Endpoint (Endpoint.address)',
+          `${row.type} endpoint '${fit.address}' is http, not https: row not stored`,
+        );
+        return undefined;
+      }
       finding('address-not-https', 'Endpoint (Endpoint.address)', `'${fit.address}'`);
+    }
 
     const done = this.current?.npi === row.npi ? undefined : this.flush();
     if (!this.current) {
-      if (this.seen.has(row.npi))
+      if (this.seen.has(npiKey(row.npi)))
         finding(
           'nppes-npi-rows-apart',
           'NPI',
           `rows of NPI ${row.npi} were listed before, apart from these: its Organization lists only the endpoints of these rows`,
         );
-      this.seen.add(row.npi);
+      this.seen.add(npiKey(row.npi));
       this.current = {
         npi: row.npi,
         unit: { organizations: [], endpoints: [] },
@@ -142,8 +165,9 @@ export class NppesUnits {
     current.addresses.set(fit.address, `${source} as ${row.type}`);
     const location = locationOf(row);
     const org = current.unit.organizations[0]?.resource as Organization;
-    if (location && !current.locations.has(JSON.stringify(location))) {
-      current.locations.add(JSON.stringify(location));
+    const locationKey = location && JSON.stringify(location);
+    if (location && locationKey && !current.locations.has(locationKey)) {
+      current.locations.add(locationKey);
       org.address = [...(org.address ?? []), location];
     }
     addEndpoint(

@@ -33,7 +33,10 @@ async function readOnly() {
   // Both the report (this tree) and the findings array (before the findings were capped) in one.
   const findings = [];
   findings.findings = findings;
-  const units = new NppesUnits({ name: 'nppes-bench', uri: 'urn:fhir-directory:source:nppes-bench' }, findings);
+  const units = new NppesUnits(
+    { name: 'nppes-bench', uri: 'urn:fhir-directory:source:nppes-bench' },
+    findings,
+  );
   const start = performance.now();
   let made = 0;
   for await (const row of nppesRows(fs.createReadStream(file))) if (units.add(row)) made += 1;
@@ -100,7 +103,8 @@ async function main() {
       `${report.findings.length} findings; peak RSS ${mb(peak)} MB; chunk transactions ${((100 * writing) / total).toFixed(0)} % of the time, ` +
       `reading and mapping rows ${((100 * (total - writing)) / total).toFixed(0)} %`,
   );
-  for (const r of report.rejected.slice(0, 3)) console.log(`rejected ${r.source} ${r.resource}: ${r.reasons.join('; ')}`);
+  for (const r of report.rejected.slice(0, 3))
+    console.log(`rejected ${r.source} ${r.resource}: ${r.reasons.join('; ')}`);
   await store.close();
 }
 

@@ -30,7 +30,9 @@ describe('OwnerPacing', () => {
         pacing.after('a', 30); // 90 ms in all: not costly
         return Promise.resolve();
       });
-      await asRequest('a', () => pacing.before('a'));
+      await asRequest('a', async () => {
+        await pacing.before('a');
+      });
       expect(pacing.stats().waits).toBe(0);
     } finally {
       end();
@@ -47,7 +49,9 @@ describe('OwnerPacing', () => {
         return Promise.resolve();
       });
       const began = performance.now();
-      await asRequest('a', () => pacing.before('a'));
+      await asRequest('a', async () => {
+        await pacing.before('a');
+      });
       expect(pacing.stats().waits).toBe(1);
       // share 0.5: the wait equals the time charged (timers may fire a little early or late).
       expect(performance.now() - began).toBeGreaterThanOrEqual(90);
@@ -59,7 +63,9 @@ describe('OwnerPacing', () => {
   it('never holds back a client alone, nor the directory’s own work', async () => {
     const pacing = new OwnerPacing({ share: 0.1, costlyMs: 0 });
     await asRequest('a', () => Promise.resolve(pacing.after('a', 500)));
-    await asRequest('a', () => pacing.before('a'));
+    await asRequest('a', async () => {
+      await pacing.before('a');
+    });
     const end = otherClientBusy();
     try {
       pacing.after('', 500);
@@ -76,7 +82,9 @@ describe('OwnerPacing', () => {
     try {
       await asRequest('a', () => Promise.resolve(pacing.after('a', 1000))); // ~99 s of debt, capped at 60 s
       const abandoned = new AbortController();
-      const waiting = asRequest('a', () => pacing.before('a', abandoned.signal));
+      const waiting = asRequest('a', async () => {
+        await pacing.before('a', abandoned.signal);
+      });
       abandoned.abort();
       await expect(waiting).rejects.toThrow('cancelled');
     } finally {

@@ -47,16 +47,23 @@ export class OwnerPacing {
 
   constructor(private readonly settings: PacingSettings) {}
 
-  /** Waits until `owner` may send its next statement; rejects when `signal` aborts meanwhile. */
-  async before(owner: string, signal?: AbortSignal): Promise<void> {
+  /**
+   * Undefined when `owner` may send its next statement now (no wait, not even a turn of the event
+   * loop); else a promise that resolves when it may, and rejects when `signal` aborts meanwhile.
+   */
+  before(owner: string, signal?: AbortSignal): Promise<void> | undefined {
     const due = owner === '' ? undefined : this.nextStart.get(owner);
-    if (due === undefined) return;
+    if (due === undefined) return undefined;
     const wait = due - performance.now();
     if (wait <= 0) {
       this.nextStart.delete(owner);
-      return;
+      return undefined;
     }
-    if (!othersUnderWay(owner)) return;
+    if (!othersUnderWay(owner)) return undefined;
+    return this.waitFor(wait, signal);
+  }
+
+  private async waitFor(wait: number, signal: AbortSignal | undefined): Promise<void> {
     this.counts.waits += 1;
     const began = performance.now();
     try {

@@ -130,24 +130,23 @@ export function createPgClient(connectionString: string, options: PgClientOption
       max,
     }),
     ...(pacing ? { pacingStats: () => pacing.stats() } : {}),
-    async query<Row extends object>(
-      text: string,
-      params?: SqlValue[],
-      options?: QueryOptions,
-    ): Promise<Row[]> {
+    query<Row extends object>(text: string, params?: SqlValue[], options?: QueryOptions): Promise<Row[]> {
       const owner = currentOwner();
-      await pacing?.before(owner, options?.signal);
-      return onConnection(options?.signal, true, async (client) => {
-        const began = performance.now();
-        try {
-          const result = options?.prepareAs
-            ? await client.query<Row>({ name: options.prepareAs, text, values: params ?? [] })
-            : await client.query<Row>(text, params);
-          return result.rows;
-        } finally {
-          pacing?.after(owner, performance.now() - began);
-        }
-      });
+      const run = (): Promise<Row[]> =>
+        onConnection(options?.signal, true, async (client) => {
+          const began = performance.now();
+          try {
+            const result = options?.prepareAs
+              ? await client.query<Row>({ name: options.prepareAs, text, values: params ?? [] })
+              : await client.query<Row>(text, params);
+            return result.rows;
+          } finally {
+            pacing?.after(owner, performance.now() - began);
+          }
+        });
+      // No wait (the usual case): the statement starts in this same turn, as without pacing.
+      const wait = pacing?.before(owner, options?.signal);
+      return wait ? wait.then(run) : run();
     },
     transaction<T>(work: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T> {
       return onConnection(undefined, false, async (client) => {

@@ -53,23 +53,22 @@ export async function createPgliteClient(
   return {
     driver: 'pglite',
     ...(pacing ? { pacingStats: () => pacing.stats() } : {}),
-    async query<Row extends object>(
-      text: string,
-      params?: SqlValue[],
-      options?: QueryOptions,
-    ): Promise<Row[]> {
+    query<Row extends object>(text: string, params?: SqlValue[], options?: QueryOptions): Promise<Row[]> {
       const signal = options?.signal;
       const owner = currentOwner();
-      await pacing?.before(owner, signal);
-      return queue.run(owner, async () => {
-        if (signal?.aborted) throw new QueryCancelledError();
-        const began = performance.now();
-        try {
-          return await run<Row>(text, params);
-        } finally {
-          pacing?.after(owner, performance.now() - began);
-        }
-      });
+      const turn = (): Promise<Row[]> =>
+        queue.run(owner, async () => {
+          if (signal?.aborted) throw new QueryCancelledError();
+          const began = performance.now();
+          try {
+            return await run<Row>(text, params);
+          } finally {
+            pacing?.after(owner, performance.now() - began);
+          }
+        });
+      // No wait (the usual case): the statement queues in this same turn, as without pacing.
+      const wait = pacing?.before(owner, signal);
+      return wait ? wait.then(turn) : turn();
     },
     transaction<T>(work: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T> {
       // No statement timeout to lift (see above): a maintenance transaction is an ordinary one here.

@@ -44,6 +44,23 @@ export interface ViewReader {
 /** Values per look-up: the planner's cost grows with OR values (README "Limits", SEARCH_MAX_VALUES). */
 const LOOKUP_BATCH = 100;
 
+/** The search for the Endpoints that these Organizations manage (`Endpoint?organization=…`). */
+export function endpointsManagedBy(organizationIds: string[]): SearchQuery {
+  return {
+    type: 'Endpoint',
+    conditions: [
+      {
+        kind: 'reference',
+        param: 'organization',
+        values: organizationIds.map((id) => ({ type: 'Organization', id })),
+      },
+    ],
+    sort: [],
+    count: 200,
+    withTotal: false,
+  };
+}
+
 export function storeReader(reader: ResourceReader): ViewReader {
   return {
     async current(keys) {
@@ -112,19 +129,7 @@ export async function readView(reader: ViewReader, units: KeyedUnit[], system: s
   }
   const legacy = [...new Set([...view.byNpi.values()].flat().map((o) => o.id))];
   for (const batch of batches(legacy)) {
-    const found = await searchEvery(reader, {
-      type: 'Endpoint',
-      conditions: [
-        {
-          kind: 'reference',
-          param: 'organization',
-          values: batch.map((id) => ({ type: 'Organization', id })),
-        },
-      ],
-      sort: [],
-      count: 200,
-      withTotal: false,
-    });
+    const found = await searchEvery(reader, endpointsManagedBy(batch));
     for (const record of found) {
       const ep = live(record) as Stored<Endpoint> | undefined;
       const manager = ep?.managingOrganization?.reference?.replace(/^Organization\//, '');

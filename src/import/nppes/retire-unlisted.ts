@@ -13,7 +13,7 @@ import type { SearchQuery } from '../../storage/search-query';
 import type { SourceRef } from '../../storage/source-store';
 import { retireEntries, retiredVersion, type RetireOptions, type RetireResult } from '../retire-missing';
 import { npiKey } from './nppes-ids';
-import { searchEvery, type Stored } from './nppes-view';
+import { endpointsManagedBy, searchEvery, type Stored } from './nppes-view';
 
 const PAGE = 500;
 const LOOKUP_BATCH = 100;
@@ -112,19 +112,7 @@ async function managedEndpoints(ctx: FhirContext, organizationIds: string[]): Pr
   const found: Stored<Endpoint>[] = [];
   for (let start = 0; start < organizationIds.length; start += LOOKUP_BATCH) {
     const batch = organizationIds.slice(start, start + LOOKUP_BATCH);
-    const records = await searchEvery(ctx.store, {
-      type: 'Endpoint',
-      conditions: [
-        {
-          kind: 'reference',
-          param: 'organization',
-          values: batch.map((id) => ({ type: 'Organization', id })),
-        },
-      ],
-      sort: [],
-      count: 200,
-      withTotal: false,
-    });
+    const records = await searchEvery(ctx.store, endpointsManagedBy(batch));
     found.push(...records.map((r) => JSON.parse(r.content ?? '{}') as Stored<Endpoint>));
   }
   return found;

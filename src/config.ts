@@ -107,7 +107,7 @@ export const CONFIG_VARIABLES = {
   SEARCH_MAX_COST: { type: 'integer', minimum: 1, maximum: 1000000000, default: DEFAULT_LIMITS.searchCost },
   STATEMENT_TIMEOUT_MS: { type: 'integer', minimum: 0, maximum: 3600000, default: 5000 },
   DB_ACQUIRE_TIMEOUT_MS: { type: 'integer', minimum: 1, maximum: 600000, default: 5000 },
-  CLIENT_DB_SHARE: { type: 'number', minimum: 0.01, maximum: 1, default: 0.2 },
+  CLIENT_DB_SHARE: { type: 'number', minimum: 0.01, maximum: 1, default: 0.1 },
   COSTLY_REQUEST_MS: { type: 'integer', minimum: 0, maximum: 3600000, default: 100 },
   READ_ACCESS: { enum: ['public', 'authenticated'], default: 'public' },
   ACCESS_TOKEN_TTL_SECONDS: { type: 'integer', minimum: 10, maximum: 300, default: 300 },

@@ -9,9 +9,9 @@ import express from 'express';
 import type { Bundle, Organization } from '@medplum/fhirtypes';
 import { runSourcePass } from '../../src/sync/run-source';
 import type { PassSummary } from '../../src/sync/follow-source';
-import { organization } from '../helpers/resources';
+import { minimalStatement, organization } from '../helpers/resources';
 import { startTestDirectory, type TestDirectory } from '../helpers/test-directory';
-import { currentResources, npi, startFake, type FakeUpstream } from './sync-helpers';
+import { currentResources, npi, requireAuthorization, startFake, type FakeUpstream } from './sync-helpers';
 
 const API_KEY = 'api-key s3cret-export';
 
@@ -62,32 +62,21 @@ async function startSource(): Promise<Source> {
     cancels: 0,
   };
   const app = express();
-  app.use((req, res, next) => {
-    if (req.headers.authorization !== API_KEY) {
-      res
-        .status(401)
-        .json({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'login' }] });
-      return;
-    }
-    next();
-  });
+  app.use(requireAuthorization(API_KEY));
   app.get('/:name/fhir/metadata', (_req, res) => {
-    res.json({
-      resourceType: 'CapabilityStatement',
-      status: 'active',
-      kind: 'instance',
-      fhirVersion: '4.0.1',
-      format: ['json'],
-      rest: [
-        {
-          mode: 'server',
-          operation: [
-            { name: 'export', definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export' },
-          ],
-          resource: [{ type: 'Organization', interaction: [{ code: 'read' }, { code: 'search-type' }] }],
-        },
-      ],
-    });
+    res.json(
+      minimalStatement({
+        rest: [
+          {
+            mode: 'server',
+            operation: [
+              { name: 'export', definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export' },
+            ],
+            resource: [{ type: 'Organization', interaction: [{ code: 'read' }, { code: 'search-type' }] }],
+          },
+        ],
+      }),
+    );
   });
   app.get(/^\/[a-z-]+\/fhir\/\$export$/, (req, res) => {
     res

@@ -3,7 +3,7 @@
  * in canonical JSON, ignoring what each server writes itself (meta.versionId, lastUpdated, source)
  * and mapping A's ids and references the way the follower derives them (src/sync/local-identity.ts).
  */
-import { createServer, type RequestListener } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Resource } from '@medplum/fhirtypes';
@@ -111,5 +111,22 @@ export async function startFake(app: RequestListener, tls?: ServerOptions): Prom
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/**
+ * A fake upstream's gate (express middleware shape): a request whose Authorization header is not
+ * `expected` gets 401 with a `login` OperationOutcome, as Carequality's directory answers without its key.
+ */
+export function requireAuthorization(
+  expected: string,
+): (req: IncomingMessage, res: ServerResponse, next: () => void) => void {
+  return (req, res, next) => {
+    if (req.headers.authorization === expected) return next();
+    res.statusCode = 401;
+    res.setHeader('content-type', 'application/fhir+json');
+    res.end(
+      JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'login' }] }),
+    );
   };
 }

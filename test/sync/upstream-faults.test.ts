@@ -13,7 +13,7 @@ import type { SourceClientOptions } from '../../src/sync/source-client';
 import type { SyncSourceSettings } from '../../src/sync/source-settings';
 import { endpoint, minimalStatement, organization } from '../helpers/resources';
 import { startTestDirectory, type TestDirectory } from '../helpers/test-directory';
-import { currentResources, npi, startFake, type FakeUpstream } from './sync-helpers';
+import { currentResources, npi, requireAuthorization, startFake, type FakeUpstream } from './sync-helpers';
 
 let b: TestDirectory;
 beforeAll(async () => {
@@ -63,16 +63,11 @@ async function startCarequality(count: number): Promise<Carequality> {
   const state: Carequality = { fake: undefined as unknown as FakeUpstream, organizations: [], requests: [] };
   for (let n = 0; n < count; n++) state.organizations.push(cqOrganization(n));
   const app = express();
-  app.use((req, res, next) => {
+  app.use((req, _res, next) => {
     state.requests.push(req.url);
-    if (req.headers.authorization !== API_KEY) {
-      res
-        .status(401)
-        .json({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'login' }] });
-      return;
-    }
     next();
   });
+  app.use(requireAuthorization(API_KEY));
   app.get('/fhir/metadata', (_req, res) => {
     res.json(
       minimalStatement({

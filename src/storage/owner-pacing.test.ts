@@ -2,6 +2,7 @@
  * The pacing rule on its own (the HTTP journey is test/http/client-pacing.test.ts): what a request is
  * charged, when a client waits, and that a client alone or the directory's own work never does.
  */
+import { ConfigError, loadConfig } from '../config';
 import { OwnerPacing } from './owner-pacing';
 import { requestArrived, runAsOwner } from './statement-owner';
 
@@ -90,5 +91,26 @@ describe('OwnerPacing', () => {
     } finally {
       end();
     }
+  });
+});
+
+describe('CLIENT_DB_SHARE and COSTLY_REQUEST_MS', () => {
+  it('default to 0.1 and 100 ms, and take a number in range', () => {
+    expect(loadConfig({}).pacing).toEqual({ share: 0.1, costlyMs: 100 });
+    expect(loadConfig({ CLIENT_DB_SHARE: '1', COSTLY_REQUEST_MS: '0' }).pacing).toEqual({
+      share: 1,
+      costlyMs: 0,
+    });
+  });
+
+  it.each([
+    ['CLIENT_DB_SHARE', '0'],
+    ['CLIENT_DB_SHARE', '1.5'],
+    ['CLIENT_DB_SHARE', 'half'],
+    ['COSTLY_REQUEST_MS', '-1'],
+    ['COSTLY_REQUEST_MS', '2.5'],
+  ])('%s=%s is a configuration error naming the variable', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(name);
   });
 });

@@ -54,6 +54,7 @@ export class Authenticator {
   private revision = -1;
   private refreshedAt = 0;
   private refreshing: Promise<void> | undefined;
+  private refreshAgain: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly verified = new Map<string, AccessTokenClaims>();
   private readonly refreshMs: number;
@@ -88,22 +89,37 @@ export class Authenticator {
     this.timer = undefined;
   }
 
-  /** Re-reads the clients when their revision moved. Concurrent callers share one read. */
+  /**
+   * Re-reads the clients when their revision moved; what was committed before the call is read by
+   * the time it resolves. Concurrent callers share one read; a caller arriving while a read is under
+   * way (it may have begun before the caller's change) waits for one more read after it, shared with
+   * the others that arrive meanwhile. (Joining the read under way let a client registered a moment
+   * after the 2 s poll began be "not registered" until the next poll.)
+   */
   refresh(): Promise<void> {
-    this.refreshing ??= (async () => {
-      try {
-        const revision = await this.store.clientsRevision();
-        if (revision !== this.revision) {
-          const clients = await this.store.listClients();
-          this.clients = new Map(clients.map((c) => [c.clientId, c]));
-          this.revision = revision;
-        }
-        this.refreshedAt = Date.now();
-      } finally {
+    if (!this.refreshing) {
+      this.refreshing = this.readClients().finally(() => {
         this.refreshing = undefined;
-      }
-    })();
-    return this.refreshing;
+      });
+      return this.refreshing;
+    }
+    this.refreshAgain ??= this.refreshing
+      .catch(() => undefined)
+      .then(() => {
+        this.refreshAgain = undefined;
+        return this.refresh();
+      });
+    return this.refreshAgain;
+  }
+
+  private async readClients(): Promise<void> {
+    const revision = await this.store.clientsRevision();
+    if (revision !== this.revision) {
+      const clients = await this.store.listClients();
+      this.clients = new Map(clients.map((c) => [c.clientId, c]));
+      this.revision = revision;
+    }
+    this.refreshedAt = Date.now();
   }
 
   /** The clients' revision as last read: a decision made from them holds while it is unchanged. */

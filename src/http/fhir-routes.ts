@@ -15,6 +15,7 @@ import { sendResult, sendStreamed } from './send-result';
 import type { Logger } from '../logger';
 import type { Principal } from '../security/principal';
 import { runAsOwner } from '../storage/statement-owner';
+import { arrivalKeyOf } from './arrival-key';
 import { directoryWrittenRefusal, guardRoute, recordRefusal } from './access-guard';
 
 export { FHIR_ROUTES, type FhirRoute, type HttpMethod, type RouteParams } from './route-table';
@@ -108,8 +109,10 @@ export function createFhirRouter(options: FhirRouterOptions): Router {
       try {
         principal = await guardRoute(ctx, { ...route, type: params.type }, req.headers.authorization);
         const known = principal;
-        await runAsOwner(ownerOf(known, req), () =>
-          answerRoute(options, route, params, request, req, res, known, format.pretty),
+        await runAsOwner(
+          ownerOf(known, req),
+          () => answerRoute(options, route, params, request, req, res, known, format.pretty),
+          arrivalKeyOf(req),
         );
       } catch (err) {
         if (isFhirError(err)) recordRefusal(ctx, err, req, principal, target);

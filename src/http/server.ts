@@ -11,6 +11,7 @@ import { issue, outcomeOf } from '../fhir/errors';
 import type { Logger } from '../logger';
 import { STARTING } from '../observability/readiness';
 import { requestArrived } from '../storage/statement-owner';
+import { arrivalKeyOf } from './arrival-key';
 import { withHitLane } from './hit-lane';
 import type { RequestMetrics } from './metrics';
 import { HEALTH_BODY } from './operations-routes';
@@ -90,7 +91,9 @@ export async function listen(port: number, host: string): Promise<DirectoryServe
   const server = createServer();
   server.keepAliveTimeout = 5000;
   // Every request counts as under way until it is answered or abandoned (owner-pacing.ts asks).
-  server.on('request', (_req: IncomingMessage, res: ServerResponse) => res.once('close', requestArrived()));
+  server.on('request', (req: IncomingMessage, res: ServerResponse) =>
+    res.once('close', requestArrived(arrivalKeyOf(req))),
+  );
   server.on('request', answerStarting);
   server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {

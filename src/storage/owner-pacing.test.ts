@@ -8,7 +8,7 @@ import { requestArrived, runAsOwner } from './statement-owner';
 
 /** Runs `work` as one request of `who`, counted as under way like the HTTP server counts requests. */
 async function asRequest<T>(who: string, work: () => Promise<T>): Promise<T> {
-  const done = requestArrived();
+  const done = requestArrived(who);
   try {
     return await runAsOwner(who, work);
   } finally {
@@ -18,7 +18,7 @@ async function asRequest<T>(who: string, work: () => Promise<T>): Promise<T> {
 
 /** Another client's request under way until the returned function ends it. */
 function otherClientBusy(): () => void {
-  return requestArrived();
+  return requestArrived('another client');
 }
 
 describe('OwnerPacing', () => {
@@ -75,6 +75,28 @@ describe('OwnerPacing', () => {
       end();
     }
     expect(pacing.stats().waits).toBe(0);
+  });
+
+  it('never holds back a client against its own parallel requests', async () => {
+    const pacing = new OwnerPacing({ share: 0.1, costlyMs: 0 });
+    await asRequest('a', () => Promise.resolve(pacing.after('a', 500)));
+    // Three of a's requests under way at once (one arrival key), none of another client's.
+    const ends = [requestArrived('a'), requestArrived('a'), requestArrived('a')];
+    try {
+      await asRequest('a', async () => {
+        await pacing.before('a');
+      });
+      expect(pacing.stats().waits).toBe(0);
+      // Another client's arrival while a's request is under way: now a waits.
+      await asRequest('a', async () => {
+        const other = requestArrived('b');
+        other();
+        await pacing.before('a');
+      });
+      expect(pacing.stats().waits).toBe(1);
+    } finally {
+      for (const end of ends) end();
+    }
   });
 
   it('stops waiting when the request is abandoned', async () => {

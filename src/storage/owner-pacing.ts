@@ -12,10 +12,9 @@
  * client's next statement is put off by `(1 - share) / share` times the time charged, so that its
  * costly work holds the database at most `share` of the time. The wait happens before the statement
  * takes a connection (or its turn in PGlite's queue), holds nothing, ends when the request is
- * abandoned, and applies only while other requests are under way: a client alone with one request at a
- * time is never held back (one with several costly requests at once over several connections can be
- * paced against its own: a request is counted from its arrival, before its client is known),
- * and ordinary requests (a few ms of statements each) are never charged. The directory's own work
+ * abandoned, and applies only while other clients' requests are under way: a client alone is never
+ * held back, not even with several requests at once over several connections (requests are told
+ * apart from their arrival by address and Authorization header, statement-owner.ts), and ordinary requests (a few ms of statements each) are never charged. The directory's own work
  * (owner '': imports, sync, jobs) is not paced. How far ahead one client's debt may reach is capped
  * (MAX_DEBT_MS), so a client sending costly requests over many connections at once waits at most that.
  */
@@ -59,7 +58,7 @@ export class OwnerPacing {
       this.nextStart.delete(owner);
       return undefined;
     }
-    if (!othersUnderWay(owner)) return undefined;
+    if (!othersUnderWay()) return undefined;
     return this.waitFor(wait, signal);
   }
 

@@ -78,6 +78,15 @@ describe('pacing a client’s costly requests', () => {
     expect((await pacing()).paced).toBe(before.paced);
   });
 
+  it('never holds back a client alone with several requests at once (told apart by address and token)', async () => {
+    const before = await pacing();
+    for (let round = 0; round < 3; round++) {
+      const answers = await Promise.all([0, 1, 2, 3].map(() => get(SEARCH, '127.0.0.2')));
+      for (const res of answers) expect(res.status).toBe(200);
+    }
+    expect((await pacing()).paced).toBe(before.paced);
+  });
+
   it('holds a client back while another client’s request is under way, answers unchanged', async () => {
     const before = await pacing();
     const end = await heldRequest();

@@ -17,7 +17,7 @@ import { replaceIndexRowsOfMany } from './index-writer';
 import { CURRENT_COLUMNS, HISTORY_COLUMNS, toVersionRecord, type VersionRow } from './version-row';
 import { runHistory, runIncludes, runSearch } from './search-runner';
 import type { SqlClient, SqlExecutor, SqlValue } from './sql-client';
-import type { HistoryPage, HistoryQuery } from './search-query';
+import type { HistoryPage, HistoryQuery, SearchResult } from './search-query';
 import { DurationHistogram, secondsSince } from '../observability/duration-histogram';
 import { pendingMigrations } from './migrations';
 import { StatisticsKeeper } from './statistics-keeper';
@@ -77,6 +77,25 @@ class HeadMemo {
     return head;
   }
 
+  /** The head when known without a query (PGlite, no write since it was read). */
+  peek(): StoreHead | undefined {
+    return this.known;
+  }
+
+  /**
+   * Runs a search that reads the head in its own statement unless the head is known (then it is
+   * answered as known: read before the search, so no newer than what the search sees), and keeps the
+   * head it read when no write ended meanwhile, so that the next search need not read it.
+   */
+  async withHead(search: (readHead: boolean) => Promise<SearchResult>): Promise<SearchResult> {
+    const known = this.known;
+    if (known) return { ...(await search(false)), head: known };
+    const started = this.generation;
+    const result = await search(true);
+    if (this.exclusive && result.head && started === this.generation) this.known ??= result.head;
+    return result;
+  }
+
   /** Runs a transaction that may move the head; forgets the head when it ends, committed or not. */
   async moving<T>(work: () => Promise<T>): Promise<T> {
     try {
@@ -102,6 +121,9 @@ export interface PostgresStoreOptions {
 
 export function createPostgresStore(db: SqlClient, options: PostgresStoreOptions = {}): ResourceStore {
   const headMemo = new HeadMemo(db.driver === 'pglite');
+  // On PGlite's one connection a large page's content is read in slices, so that no statement of a
+  // search holds it long; PostgreSQL serves other clients on other connections meanwhile.
+  const sliced = db.driver === 'pglite';
   const writers = new WriteQueue();
   const statistics = new StatisticsKeeper(db, options.onBackgroundError);
   const lockWaits = new DurationHistogram();
@@ -149,7 +171,12 @@ export function createPostgresStore(db: SqlClient, options: PostgresStoreOptions
     history: (query: HistoryQuery, options?: ReadOptions): Promise<HistoryPage> =>
       runHistory(reader(db, options), query),
 
-    search: (query, options) => runSearch(reader(db, options), query, options?.maxCost, options?.withHead),
+    search: (query, options) =>
+      options?.withHead
+        ? headMemo.withHead((readHead) =>
+            runSearch(reader(db, options), query, { maxCost: options.maxCost, withHead: readHead, sliced }),
+          )
+        : runSearch(reader(db, options), query, { maxCost: options?.maxCost, sliced }),
     include: (specs, matches, cap, options) =>
       runIncludes(reader(db, options), specs, matches, cap, options?.maxCost),
 

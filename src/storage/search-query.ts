@@ -95,7 +95,8 @@ export interface SearchResult {
   totalTooCostly?: true;
   /**
    * When asked for (ReadOptions.withHead): the store head (ResourceStore.head) as the statement that
-   * read the page saw it, in the same snapshot: every part of the answer was read at this head or later.
+   * read the page saw it, in the same snapshot, or (PGlite) as known before the search without a
+   * query: either way every part of the answer was read at this head or later.
    */
   head?: { seq: number; epoch: number };
 }

@@ -9,7 +9,7 @@ import { SearchTooCostlyError } from './storage-errors';
 import { compileHistory } from './history-sql';
 import { compileInclude } from './include-sql';
 import { compileSearch, countWithHead } from './search-page-sql';
-import { CONTENT_SLICE, compileContentSlice } from './content-slice-sql';
+import { CONTENT_SLICE, PAGE_CONTENT_SLICE, compileContentSlice } from './content-slice-sql';
 import type {
   Condition,
   HistoryPage,
@@ -67,12 +67,24 @@ export function pageMayCostMuch(query: SearchQuery): boolean {
   return query.sort.length > 1 || query.count > LARGE_PAGE || query.conditions.some(mayCostMuch);
 }
 
+export interface SearchRunOptions {
+  /** SEARCH_MAX_COST: a search whose shape can cost much is planned first and refused over it. */
+  maxCost?: number;
+  /** Read the store head in the page's own statement (SearchResult.head). */
+  withHead?: boolean;
+  /**
+   * Read a large page as its ids, then its content in slices of PAGE_CONTENT_SLICE rows, each a
+   * statement of its own (PGlite: see content-slice-sql.ts); else the page is one statement.
+   */
+  sliced?: boolean;
+}
+
 export async function runSearch(
   db: SqlExecutor,
   query: SearchQuery,
-  maxCost?: number,
-  withHead = false,
+  options: SearchRunOptions = {},
 ): Promise<SearchResult> {
+  const { maxCost, withHead = false, sliced = false } = options;
   const compiled = compileSearch(query);
   // A count-only search (`_summary=count`) is its count: no page to read, one statement to weigh and run.
   if (query.count === 0 && compiled.count) return countOnly(db, compiled.count, maxCost, withHead);
@@ -80,7 +92,7 @@ export async function runSearch(
     const estimate = await estimatedCost(db, compiled.sql, compiled.params);
     if (estimate > maxCost) throw new SearchTooCostlyError(estimate, maxCost);
   }
-  // A large page is read as its ids and sort keys first, then its content in slices.
+  // A large page, when sliced, is read as its ids and sort keys first, then its content in slices.
   let rows: IdRow[];
   let records: VersionRecord[];
   let head: SearchResult['head'];
@@ -90,7 +102,7 @@ export async function runSearch(
     // With the head, a search that matches nothing is one row of NULLs.
     return withHead ? read.filter((r) => r.id !== null) : read;
   };
-  if (query.count > CONTENT_SLICE) {
+  if (sliced && query.count > PAGE_CONTENT_SLICE) {
     const ids = compileSearch(query, { content: false, head: withHead });
     rows = headOf(await db.query<IdRow>(ids.sql, ids.params));
     records = await contentOf(db, rows.slice(0, query.count));
@@ -162,16 +174,16 @@ async function countOnly(
 type IdRow = Record<string, unknown> & { resource_type: string; id: string };
 
 /**
- * The current versions of a large page's rows, in the page's order, read CONTENT_SLICE at a time:
+ * The current versions of a large page's rows, in the page's order, read PAGE_CONTENT_SLICE at a time:
  * each slice a statement (a turn on PGlite's one connection) of its own. A resource deleted after the
  * page's ids were read is left out; one updated meanwhile is answered in its newer version, as a
  * search that ran a moment later would.
  */
 async function contentOf(db: SqlExecutor, page: IdRow[]): Promise<VersionRecord[]> {
   const found = new Map<string, VersionRecord>();
-  for (let start = 0; start < page.length; start += CONTENT_SLICE) {
+  for (let start = 0; start < page.length; start += PAGE_CONTENT_SLICE) {
     const slice = page
-      .slice(start, start + CONTENT_SLICE)
+      .slice(start, start + PAGE_CONTENT_SLICE)
       .map((r) => ({ resourceType: r.resource_type, id: r.id }));
     const compiled = compileContentSlice(slice);
     for (const row of await db.query<Row>(compiled.sql, compiled.params))

@@ -21,7 +21,16 @@
  * Environment: BENCH_SECONDS (4), BENCH_CONNECTIONS (16), BENCH_WARMUP_SECONDS (1), BENCH_CACHE
  * (off,on), BENCH_WORKERS (1,2), BENCH_RATE (requests a second; absent: as fast as answered), BENCH_BEFORE (the main.js of another build, a copy of dist/ made
  * before a change: every setting is then measured on it and on this build in turn, a before/after
- * at the same moment; the copy must sit inside this checkout, say dist-before/, to find node_modules).
+ * at the same moment; the copy must sit inside this checkout, say dist-before/, to find node_modules),
+ * BENCH_WORKER_CPU (cores each worker process may use, e.g. 0.5: Linux, as root, cgroup v1 or v2 cpu
+ * controller; see below).
+ *
+ * BENCH_WORKER_CPU: on a 2-core machine the load generator and PostgreSQL share the cores with the
+ * workers, so "1 core vs 2 cores for the server" cannot be had by adding cores. Capping each worker at
+ * a share of a core (a CFS quota in a cgroup of its own) makes the server the bottleneck while the
+ * load generator and PostgreSQL have the rest of the machine: WORKERS=2 then has twice the CPU of
+ * WORKERS=1, as a second core would give it, and its req/s shows whether the server turns that into
+ * throughput (head reads, connections and the primary are what could keep it from it).
  */
 'use strict';
 
@@ -57,6 +66,31 @@ const PATHS = [
   '/fhir/Organization?name=health&_count=10',
   '/fhir/Endpoint?status=active&_count=20',
 ];
+
+const WORKER_CPU = Number(process.env.BENCH_WORKER_CPU || 0) || undefined;
+const CGROUP_V1 = '/sys/fs/cgroup/cpu';
+const CGROUP_V2 = '/sys/fs/cgroup';
+
+/** Puts `pid` in a cgroup of its own limited to `cores` of CPU; returns how to remove it afterwards. */
+function capCpu(pid, cores) {
+  const period = 100000;
+  const quota = Math.round(cores * period);
+  const v1 = fs.existsSync(path.join(CGROUP_V1, 'cpu.cfs_quota_us'));
+  const dir = path.join(v1 ? CGROUP_V1 : CGROUP_V2, `fd-bench-${pid}`);
+  fs.mkdirSync(dir, { recursive: true });
+  if (v1) {
+    fs.writeFileSync(path.join(dir, 'cpu.cfs_period_us'), String(period));
+    fs.writeFileSync(path.join(dir, 'cpu.cfs_quota_us'), String(quota));
+  } else fs.writeFileSync(path.join(dir, 'cpu.max'), `${quota} ${period}`);
+  fs.writeFileSync(path.join(dir, 'cgroup.procs'), String(pid));
+  return () => {
+    try {
+      fs.rmdirSync(dir); // empty once the process has exited
+    } catch {
+      // still in use or already gone: left for the operator
+    }
+  };
+}
 
 function startServer(env, main) {
   const serverEnv = { ...process.env, ...env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' };
@@ -201,6 +235,7 @@ async function measure(admin, schema, url, setting) {
     setting.main,
   );
   const { child, origin } = started;
+  const uncap = WORKER_CPU ? started.workerPids.map((pid) => capCpu(pid, WORKER_CPU)) : [];
   const server = {
     origin,
     workerPids: started.workerPids,
@@ -234,6 +269,7 @@ async function measure(admin, schema, url, setting) {
     return { summary, costs: before && costs(before, after, summary, server), connections };
   } finally {
     await stop(child);
+    uncap.forEach((remove) => remove());
   }
 }
 
@@ -256,7 +292,7 @@ async function main() {
     `${SECONDS} s x ${CONNECTIONS} connections, ${PATHS.length} searches in turn; load average ${os
       .loadavg()
       .map((l) => l.toFixed(1))
-      .join(' ')}; ${os.cpus().length} cores`,
+      .join(' ')}; ${os.cpus().length} cores${WORKER_CPU ? `; each worker capped at ${WORKER_CPU} of a core` : ''}`,
   );
   const results = {};
   try {

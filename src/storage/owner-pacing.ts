@@ -90,3 +90,27 @@ export class OwnerPacing {
     return { ...this.counts };
   }
 }
+
+/**
+ * Sends `statement` when `owner` may (pacing.before): in this same turn when it need not wait, as
+ * without pacing; and charges the time `statement` reports holding the database (its `held` callback,
+ * called once the statement has its connection or turn) to `owner` (pacing.after).
+ */
+export function pacedStatement<T>(
+  pacing: OwnerPacing | undefined,
+  owner: string,
+  signal: AbortSignal | undefined,
+  statement: (held: <R>(work: () => Promise<R>) => Promise<R>) => Promise<T>,
+): Promise<T> {
+  const held = async <R>(work: () => Promise<R>): Promise<R> => {
+    const began = performance.now();
+    try {
+      return await work();
+    } finally {
+      pacing?.after(owner, performance.now() - began);
+    }
+  };
+  const run = (): Promise<T> => statement(held);
+  const wait = pacing?.before(owner, signal);
+  return wait ? wait.then(run) : run();
+}

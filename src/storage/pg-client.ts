@@ -7,7 +7,7 @@ import type {
   SqlValue,
   TransactionOptions,
 } from './sql-client';
-import { OwnerPacing, type PacingSettings } from './owner-pacing';
+import { OwnerPacing, pacedStatement, type PacingSettings } from './owner-pacing';
 import { currentOwner } from './statement-owner';
 import { DatabaseBusyError, QueryCancelledError, translateSqlError } from './storage-errors';
 
@@ -132,21 +132,16 @@ export function createPgClient(connectionString: string, options: PgClientOption
     ...(pacing ? { pacingStats: () => pacing.stats() } : {}),
     query<Row extends object>(text: string, params?: SqlValue[], options?: QueryOptions): Promise<Row[]> {
       const owner = currentOwner();
-      const run = (): Promise<Row[]> =>
-        onConnection(options?.signal, true, async (client) => {
-          const began = performance.now();
-          try {
+      return pacedStatement(pacing, owner, options?.signal, (held) =>
+        onConnection(options?.signal, true, (client) =>
+          held(async () => {
             const result = options?.prepareAs
               ? await client.query<Row>({ name: options.prepareAs, text, values: params ?? [] })
               : await client.query<Row>(text, params);
             return result.rows;
-          } finally {
-            pacing?.after(owner, performance.now() - began);
-          }
-        });
-      // No wait (the usual case): the statement starts in this same turn, as without pacing.
-      const wait = pacing?.before(owner, options?.signal);
-      return wait ? wait.then(run) : run();
+          }),
+        ),
+      );
     },
     transaction<T>(work: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T> {
       return onConnection(undefined, false, async (client) => {

@@ -2,7 +2,7 @@ import type { QueryOptions, SqlClient, SqlExecutor, SqlValue, TransactionOptions
 import { QueryCancelledError, translateSqlError } from './storage-errors';
 import { parseTimestamptz, TIMESTAMPTZ_OID } from './pglite-timestamptz';
 import { FairQueue } from './fair-queue';
-import { OwnerPacing, type PacingSettings } from './owner-pacing';
+import { OwnerPacing, pacedStatement, type PacingSettings } from './owner-pacing';
 import { startPgliteThread, type ThreadResult } from './pglite-thread';
 import { currentOwner } from './statement-owner';
 
@@ -56,19 +56,12 @@ export async function createPgliteClient(
     query<Row extends object>(text: string, params?: SqlValue[], options?: QueryOptions): Promise<Row[]> {
       const signal = options?.signal;
       const owner = currentOwner();
-      const turn = (): Promise<Row[]> =>
+      return pacedStatement(pacing, owner, signal, (held) =>
         queue.run(owner, async () => {
           if (signal?.aborted) throw new QueryCancelledError();
-          const began = performance.now();
-          try {
-            return await run<Row>(text, params);
-          } finally {
-            pacing?.after(owner, performance.now() - began);
-          }
-        });
-      // No wait (the usual case): the statement queues in this same turn, as without pacing.
-      const wait = pacing?.before(owner, signal);
-      return wait ? wait.then(turn) : turn();
+          return held(() => run<Row>(text, params));
+        }),
+      );
     },
     transaction<T>(work: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T> {
       // No statement timeout to lift (see above): a maintenance transaction is an ordinary one here.

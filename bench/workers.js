@@ -292,7 +292,9 @@ async function main() {
     `${SECONDS} s x ${CONNECTIONS} connections, ${PATHS.length} searches in turn; load average ${os
       .loadavg()
       .map((l) => l.toFixed(1))
-      .join(' ')}; ${os.cpus().length} cores${WORKER_CPU ? `; each worker capped at ${WORKER_CPU} of a core` : ''}`,
+      .join(
+        ' ',
+      )}; ${os.cpus().length} cores${WORKER_CPU ? `; each worker capped at ${WORKER_CPU} of a core` : ''}`,
   );
   const results = {};
   try {

@@ -1,6 +1,6 @@
 /**
  * Stores what one check found, as FHIR, as the directory's own write (writeRecorded with
- * DIRECTORY_ACTOR: each new version gets a Provenance whose agent is the directory):
+ * DIRECTORY_ACTOR: each new version is a target of the write's Provenance, whose agent is the directory):
  *
  * - the endpoint's CapabilityStatement as `CapabilityStatement/<Endpoint id>` with `meta.source` = the
  *   Endpoint's address, written only when its content changed. Only an R4 statement (fhirVersion 4.0.x)

@@ -1,6 +1,12 @@
 /**
- * The Provenance of one written version (FHIR R4 provenance.html): which version it is about, when,
- * what was done, and who did it. Pure: recorded-write.ts writes it in the write's own transaction.
+ * The Provenances of the versions one transaction wrote (FHIR R4 provenance.html): which versions
+ * they are about, when, what was done, and who did it. Pure: recorded-write.ts writes them in the
+ * write's own transaction.
+ *
+ * One Provenance per activity (CREATE, UPDATE, DELETE) of a transaction, its `target` every version
+ * of that activity in write order (Provenance.target is 1..*: one agent, one activity, one moment),
+ * at most MAX_TARGETS a Provenance. A write of one version records exactly one Provenance with one
+ * target, as it always did; an import chunk of 500 new resources records one instead of 500.
  *
  * Who: a client is a Device identified by its client id (a logical reference, references.html#logical:
  * no Device resource exists), acting on behalf of the Organization it is bound to; the directory
@@ -119,14 +125,58 @@ function sourceEntity(actor: WriteActor): ProvenanceEntity[] {
   ];
 }
 
+/**
+ * The most versions one Provenance lists as targets; a transaction that writes more of one activity
+ * records several. 1,000: the largest transaction Bundle (BUNDLE_MAX_ENTRIES' default), an import
+ * chunk and a sync page record one Provenance per activity, and such a Provenance stays under about
+ * 100 KB of JSON (an import chunk of 500 of the bench's Endpoints: 41 KB).
+ */
+export const MAX_TARGETS = 1000;
+
 /** The Provenance of `version` (as written: its versionId and lastUpdated are known) made by `actor`. */
 export function provenanceOf(version: VersionRecord, actor: WriteActor): Provenance {
-  const operation = operationOf(version);
+  return provenanceOfGroup([version], operationOf(version), actor);
+}
+
+/**
+ * The Provenances of `versions`, written in this order in one transaction by `actor`: one for each
+ * activity (in the order each activity first occurs), each listing that activity's versions in write
+ * order, MAX_TARGETS at most (then the next Provenance of that activity goes on).
+ */
+export function provenancesOf(versions: readonly VersionRecord[], actor: WriteActor): Provenance[] {
+  const groups = new Map<keyof typeof OPERATIONS, VersionRecord[]>();
+  for (const version of versions) {
+    const operation = operationOf(version);
+    let group = groups.get(operation);
+    if (!group) groups.set(operation, (group = []));
+    group.push(version);
+  }
+  const provenances: Provenance[] = [];
+  for (const [operation, group] of groups)
+    for (let start = 0; start < group.length; start += MAX_TARGETS)
+      provenances.push(provenanceOfGroup(group.slice(start, start + MAX_TARGETS), operation, actor));
+  return provenances;
+}
+
+/**
+ * One Provenance for versions of one activity. `recorded`: their latest lastUpdated (a transaction's
+ * versions share the database clock read once, write-behind-session.ts, so it is theirs).
+ */
+function provenanceOfGroup(
+  versions: readonly VersionRecord[],
+  operation: keyof typeof OPERATIONS,
+  actor: WriteActor,
+): Provenance {
   const entity = sourceEntity(actor);
+  let recorded = '';
+  // ISO 8601 instants of one format (UTC, milliseconds): their text sorts as their time.
+  for (const version of versions) if (version.lastUpdated > recorded) recorded = version.lastUpdated;
   return {
     resourceType: 'Provenance',
-    target: [{ reference: `${version.resourceType}/${version.id}/_history/${version.versionId}` }],
-    recorded: version.lastUpdated,
+    target: versions.map((version) => ({
+      reference: `${version.resourceType}/${version.id}/_history/${version.versionId}`,
+    })),
+    recorded,
     activity: { coding: [{ system: DATA_OPERATION, code: operation, display: OPERATIONS[operation] }] },
     ...(actor.kind === 'source' && actor.reason ? { reason: [{ text: actor.reason }] } : {}),
     agent: [agentOf(actor)],

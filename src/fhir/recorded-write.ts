@@ -1,10 +1,10 @@
 /**
- * The one way the FHIR core writes: a store transaction whose session records, for every version it
- * writes, that version's Provenance (provenance.ts) in the same transaction, so a write and the
- * record of who made it are stored together or not at all (DESIGN.md, "Storage promises"). A write
- * that changes nothing calls no writeVersion, so it records nothing. The Provenances are written
- * after the work, each after the version it records (so system history lists a transaction's
- * versions, then their Provenances).
+ * The one way the FHIR core writes: a store transaction whose session records the Provenance of
+ * every version it writes (provenance.ts: one per activity of the transaction, listing its versions)
+ * in the same transaction, so a write and the record of who made it are stored together or not at
+ * all (DESIGN.md, "Storage promises"). A write that changes nothing calls no writeVersion, so it
+ * records nothing. The Provenances are written after the work, after the versions they record (so
+ * system history lists a transaction's versions, then their Provenances).
  *
  * The types only the directory writes (Provenance, AuditEvent) get no Provenance of their own, and
  * a client can never write them through here, whatever its token allows. Nor the statements capability
@@ -14,14 +14,14 @@
  * direct `store.write` there); the AuditEvent sink writes its events on the raw store.
  */
 import { randomUUID } from 'node:crypto';
-import type { Resource } from '@medplum/fhirtypes';
+import type { Provenance, Resource } from '@medplum/fhirtypes';
 import { DIRECTORY_WRITTEN_TYPES } from '../security/principal';
 import type { NewVersion, VersionRecord, WriteSession } from '../storage/resource-store';
 import type { FhirContext } from './context';
 import { forbidden } from './errors';
 import { checkDiscoveredStatement } from './directory-owned';
 import { checkSourceOwnership } from './source-ownership';
-import { DIRECTORY_ACTOR, provenanceOf, type WriteActor } from './provenance';
+import { DIRECTORY_ACTOR, provenancesOf, type WriteActor } from './provenance';
 import type { FhirRequest } from './request';
 import { extractIndexRows } from './search/extract-index';
 
@@ -30,9 +30,8 @@ export function actorOf(request: FhirRequest): WriteActor {
   return request.principal ? { kind: 'client', principal: request.principal } : DIRECTORY_ACTOR;
 }
 
-/** The version to write besides `written`: its Provenance, with its index rows. */
-function provenanceVersion(written: VersionRecord, actor: WriteActor, baseUrl: string): NewVersion {
-  const provenance = provenanceOf(written, actor);
+/** A Provenance as a version to write, with its index rows. */
+function provenanceVersion(provenance: Provenance, baseUrl: string): NewVersion {
   return {
     resourceType: 'Provenance',
     id: randomUUID(),
@@ -43,9 +42,8 @@ function provenanceVersion(written: VersionRecord, actor: WriteActor, baseUrl: s
 }
 
 /**
- * A write session that notes each version written through it, and then writes their Provenances,
- * after the work and before the commit, as a second batch (one statement per batch, once the store
- * writes versions in batches).
+ * A write session that notes each version written through it, and then writes their Provenances
+ * (one per activity, provenance.ts), after the work and before the commit.
  */
 export class ProvenanceRecorder {
   readonly session: WriteSession;
@@ -84,9 +82,11 @@ export class ProvenanceRecorder {
     return written;
   }
 
-  /** Writes the Provenance of every version written so far, in the same transaction. */
+  /** Writes the Provenances of every version written so far, in the same transaction. */
   async writeProvenances(): Promise<void> {
-    const versions = this.pending.splice(0).map((w) => provenanceVersion(w, this.actor, this.baseUrl));
+    const written = this.pending.splice(0);
+    if (written.length === 0) return;
+    const versions = provenancesOf(written, this.actor).map((p) => provenanceVersion(p, this.baseUrl));
     // Their ids are new: one statement learns that for all of them, instead of one read per Provenance
     // (the profile of a 500-resource import chunk showed those reads as its largest SQL cost).
     if (versions.length > 1)

@@ -96,7 +96,7 @@ async function inOneTransaction(
 ): Promise<WriteEvent[]> {
   let events: WriteEvent[] = [];
   try {
-    // Each written version records its Provenance (the directory as agent) in the chunk's transaction.
+    // The chunk's versions are recorded in its transaction's Provenances (one per activity: provenance.ts).
     await writeRecorded(ctx, actor, async (session) => {
       events = [];
       await session.prefetch(works.flatMap((work) => work.keys ?? []));

@@ -31,7 +31,15 @@ export interface TokenMatch {
   code?: string;
 }
 
-export type ReferenceMatch = { type?: string; id: string } | { raw: string };
+/**
+ * A resource (`Type/id`, or an id of any type), a reference's exact text (an absolute URL), or one
+ * version of a resource (`Type/id/_history/v`): its references written as one of `raws` (relative, or
+ * absolute on our base).
+ */
+export type ReferenceMatch =
+  | { type?: string; id: string; raws?: undefined }
+  | { raw: string }
+  | { type: string; id: string; raws: string[] };
 
 export type Condition =
   | { kind: 'id'; ids: string[]; negate?: boolean }

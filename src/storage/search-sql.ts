@@ -109,9 +109,11 @@ function conditionSql(b: SqlBuilder, r: string, c: Condition): string {
           c.values.map((v) =>
             'raw' in v
               ? `${t}.raw = ${b.bind(v.raw)}`
-              : v.type === undefined
-                ? `${t}.target_id = ${b.bind(indexedText(v.id))}`
-                : `(${t}.target_id = ${b.bind(indexedText(v.id))} AND ${t}.target_type = ${b.bind(indexedText(v.type))})`,
+              : v.raws !== undefined
+                ? `(${t}.target_id = ${b.bind(indexedText(v.id))} AND ${t}.target_type = ${b.bind(indexedText(v.type))} AND ${t}.raw IN (${v.raws.map((raw) => b.bind(raw)).join(', ')}))`
+                : v.type === undefined
+                  ? `${t}.target_id = ${b.bind(indexedText(v.id))}`
+                  : `(${t}.target_id = ${b.bind(indexedText(v.id))} AND ${t}.target_type = ${b.bind(indexedText(v.type))})`,
           ),
         ),
       );

@@ -11,7 +11,7 @@ import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { SEED_FILE } from '../../src/directory';
 import { loadR4Definitions } from '../../src/fhir/definitions';
 import { directoryProfiles } from '../../src/fhir/profiles/register-profiles';
-import { provenanceOf, type WriteActor } from '../../src/fhir/provenance';
+import { provenanceOf, provenancesOf, type WriteActor } from '../../src/fhir/provenance';
 import { evaluateIndexRows, extractIndexRows } from '../../src/fhir/search/extract-index';
 import { paramRoots } from '../../src/fhir/search/param-roots';
 import { SUMMARY_URL } from '../../src/fhir/directory-owned';
@@ -45,19 +45,35 @@ function provenances(): Resource[] {
       },
     },
   ];
-  return actors.flatMap((actor) =>
-    [1, 2].map((versionId) =>
-      provenanceOf(
-        {
-          resourceType: 'Organization',
-          id: `o${versionId}`,
-          versionId,
-          lastUpdated: '2026-12-07T02:00:00.000Z',
-          deleted: false,
-          seq: versionId,
-          method: 'PUT',
-        },
-        actor,
+  // A transaction's Provenances list many versions: a few, and more than a remembered key holds.
+  const transaction = (size: number): Resource[] =>
+    provenancesOf(
+      Array.from({ length: size }, (_, n) => ({
+        resourceType: n % 3 === 0 ? 'Endpoint' : 'Organization',
+        id: `t${n}`,
+        versionId: 1 + (n % 2),
+        lastUpdated: '2026-12-07T02:00:00.000Z',
+        deleted: n % 5 === 4,
+        seq: n,
+        method: 'PUT' as const,
+      })),
+      actors[1] as WriteActor,
+    );
+  return [...transaction(6), ...transaction(6), ...transaction(300)].concat(
+    actors.flatMap((actor) =>
+      [1, 2].map((versionId) =>
+        provenanceOf(
+          {
+            resourceType: 'Organization',
+            id: `o${versionId}`,
+            versionId,
+            lastUpdated: '2026-12-07T02:00:00.000Z',
+            deleted: false,
+            seq: versionId,
+            method: 'PUT',
+          },
+          actor,
+        ),
       ),
     ),
   );

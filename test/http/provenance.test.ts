@@ -1,8 +1,10 @@
 /**
- * Every write records one Provenance in its own transaction (src/fhir/recorded-write.ts): target the
+ * Every write records its Provenance in its own transaction (src/fhir/recorded-write.ts): target the
  * version written, recorded its lastUpdated, activity CREATE/UPDATE/DELETE, the client as a Device
- * acting for its Organization, or the directory itself for imports and the seed. Searchable like any
- * resource; nothing for a write that changed nothing or failed; none of a Provenance.
+ * acting for its Organization, or the directory itself for imports and the seed. A transaction that
+ * writes several versions records one Provenance per activity, listing that activity's versions.
+ * Searchable like any resource (by the resource, or by one of its versions); nothing for a write that
+ * changed nothing or failed; none of a Provenance.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -166,7 +168,7 @@ describe('Provenance of writes through HTTP', () => {
     expect(byAgentType.body.total).toBeGreaterThanOrEqual(2);
   });
 
-  it('records one Provenance per entry of a transaction, and none when the transaction fails', async () => {
+  it('records one Provenance per activity of a transaction, listing its versions in order, and none when the transaction fails', async () => {
     const before = await countOf('Provenance');
     const entries = [1, 2, 3].map((n) => ({
       resource: endpoint({ id: `tx-${n}`, address: `https://tx${n}.example.org/fhir` }),
@@ -179,8 +181,85 @@ describe('Provenance of writes through HTTP', () => {
       operatorHeaders,
     );
     expect(ok.status).toBe(200);
+    // Deliberately one Provenance for the three creates (it was one per entry before).
+    expect(await countOf('Provenance')).toBe(before + 1);
+    const [created, ...moreCreated] = await provenancesOf('Endpoint/tx-2');
+    expect(moreCreated).toEqual([]);
+    expect(created).toMatchObject({
+      target: [
+        { reference: 'Endpoint/tx-1/_history/1' },
+        { reference: 'Endpoint/tx-2/_history/1' },
+        { reference: 'Endpoint/tx-3/_history/1' },
+      ],
+      recorded: ok.body.entry[0].response.lastModified,
+      activity: { coding: [{ system: DATA_OPERATION, code: 'CREATE' }] },
+    });
+    expect(ok.body.entry.map((e: { response: { lastModified: string } }) => e.response.lastModified)).toEqual(
+      Array(3).fill(created?.recorded),
+    );
+    expectValid(created as Provenance);
+    for (const n of [1, 3])
+      expect((await provenancesOf(`Endpoint/tx-${n}`)).map((p) => p.id)).toEqual([created?.id]);
+
+    // Several activities in one transaction: one Provenance each, in the order each first occurs
+    // (the transaction writes its DELETEs first, http.html#trules).
+    const mixed = await call(
+      'POST',
+      dir.url(''),
+      {
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [
+          {
+            resource: endpoint({ id: 'tx-1', address: 'https://tx1.example.org/fhir/r4' }),
+            request: { method: 'PUT', url: 'Endpoint/tx-1' },
+          },
+          { request: { method: 'DELETE', url: 'Endpoint/tx-2' } },
+          {
+            resource: endpoint({ id: 'tx-3', address: 'https://tx3.example.org/fhir/r4' }),
+            request: { method: 'PUT', url: 'Endpoint/tx-3' },
+          },
+        ],
+      },
+      operatorHeaders,
+    );
+    expect(mixed.status).toBe(200);
     expect(await countOf('Provenance')).toBe(before + 3);
-    for (const n of [1, 2, 3]) expect(await provenancesOf(`Endpoint/tx-${n}`)).toHaveLength(1);
+    const latest = await call('GET', dir.url('/_history?_count=2'));
+    expect(
+      [...latest.body.entry]
+        .reverse()
+        .map((e: { resource: Provenance }) => [
+          e.resource.activity?.coding?.[0]?.code,
+          e.resource.target?.map((t) => t.reference),
+        ]),
+    ).toEqual([
+      ['DELETE', ['Endpoint/tx-2/_history/2']],
+      ['UPDATE', ['Endpoint/tx-1/_history/2', 'Endpoint/tx-3/_history/2']],
+    ]);
+    // Each version's own Provenance, by a versioned reference (relative or on our base).
+    const ofVersion = async (reference: string): Promise<(string | undefined)[]> => {
+      const res = await call('GET', dir.url(`/Provenance?target=${encodeURIComponent(reference)}`));
+      expect(res.status).toBe(200);
+      return (res.body.entry ?? []).map(
+        (e: { resource: Provenance }) => e.resource.activity?.coding?.[0]?.code,
+      );
+    };
+    expect(await ofVersion('Endpoint/tx-3/_history/1')).toEqual(['CREATE']);
+    expect(await ofVersion('Endpoint/tx-3/_history/2')).toEqual(['UPDATE']);
+    expect(await ofVersion(dir.url('/Endpoint/tx-2/_history/2'))).toEqual(['DELETE']);
+    expect(await ofVersion('Endpoint/tx-2/_history/3')).toEqual([]);
+    expect(await provenancesOf('Endpoint/tx-3')).toHaveLength(2);
+    // A revinclude finds the one Provenance of several matches once.
+    const revinc = await call('GET', dir.url('/Endpoint?_id=tx-1,tx-3&_revinclude=Provenance:target'));
+    expect(revinc.status).toBe(200);
+    const included = (revinc.body.entry as { resource: Provenance; search: { mode: string } }[]).filter(
+      (e) => e.search.mode === 'include',
+    );
+    expect(included.map((e) => e.resource.id).sort()).toEqual(
+      // The newest entry of the history above: the UPDATE's Provenance.
+      [created?.id, latest.body.entry[0].resource.id].sort(),
+    );
 
     const failing = {
       resourceType: 'Bundle',
@@ -196,7 +275,7 @@ describe('Provenance of writes through HTTP', () => {
     expect((await call('GET', dir.url('/Endpoint/tx-4'))).status).toBe(404);
   });
 
-  it('records the Endpoints split out of a Carequality-shaped Organization, each with its own Provenance', async () => {
+  it('records the Endpoints split out of a Carequality-shaped Organization in the Organization’s Provenance', async () => {
     const org = organization({
       id: 'cq-org',
       contained: [endpoint({ id: 'ep1', managingOrganization: { reference: 'Organization/cq-org' } })],
@@ -204,8 +283,14 @@ describe('Provenance of writes through HTTP', () => {
     });
     const res = await call('PUT', dir.url('/Organization/cq-org'), org, operatorHeaders);
     expect(res.status).toBe(201);
-    expect(await provenancesOf('Organization/cq-org')).toHaveLength(1);
-    expect(await provenancesOf('Endpoint/cq-org-ep1')).toHaveLength(1);
+    // Both created by one write: one Provenance lists both versions (deliberately; one each before).
+    const [provenance, ...more] = await provenancesOf('Organization/cq-org');
+    expect(more).toEqual([]);
+    expect(provenance?.target?.map((t) => t.reference).sort()).toEqual([
+      'Endpoint/cq-org-ep1/_history/1',
+      'Organization/cq-org/_history/1',
+    ]);
+    expect((await provenancesOf('Endpoint/cq-org-ep1')).map((p) => p.id)).toEqual([provenance?.id]);
   });
 
   it('never records a Provenance of a Provenance, and a client cannot write one', async () => {

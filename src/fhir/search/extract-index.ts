@@ -47,6 +47,12 @@ interface ParamMemo {
 
 const MEMO_ENTRIES = 512;
 const MEMO_TRIAL = 256;
+/**
+ * A key longer than this is not remembered (its rows are evaluated): values that long are seldom met
+ * twice, and a full table of them would hold megabytes (a Provenance's `target` lists up to
+ * MAX_TARGETS versions of a transaction, provenance.ts).
+ */
+const MEMO_KEY_MAX = 4096;
 const memos = new WeakMap<SearchParam, ParamMemo | null>();
 
 function memoOf(param: SearchParam, resourceType: string): ParamMemo | null {
@@ -101,10 +107,13 @@ export function extractIndexRows(resource: Resource, baseUrl?: string): IndexRow
     } else if (worthLooking(memo)) {
       // Complete JSON texts one after the other: each ends where it closes, so the key is unambiguous.
       const key = JSON.stringify(base) + memo.roots.map(rootText).join('');
-      memo.lookups += 1;
-      found = memo.rows.get(key);
-      if (found) memo.hits += 1;
-      else remember(memo.rows, key, (found = paramRows(param, root, baseUrl)));
+      if (key.length > MEMO_KEY_MAX) found = paramRows(param, root, baseUrl);
+      else {
+        memo.lookups += 1;
+        found = memo.rows.get(key);
+        if (found) memo.hits += 1;
+        else remember(memo.rows, key, (found = paramRows(param, root, baseUrl)));
+      }
     } else found = paramRows(param, root, baseUrl);
     (rows[KIND_OF[param.type]] as Row[]).push(...found);
   }

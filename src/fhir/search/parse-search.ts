@@ -230,12 +230,18 @@ export function parseCondition(type: string, name: string, rawValue: string, bas
 /**
  * `Type/id`, a bare id, or an absolute URL. An absolute URL on our own base is also our resource
  * `Type/id`; any other absolute URL matches only references written with exactly that URL.
+ * `Type/id/_history/v` (relative or on our base) is one version: it matches the references to that
+ * version (a Provenance's targets), written either way.
  */
 function referenceValues(
   value: string,
   typeModifier: string | undefined,
   baseUrl: string | undefined,
 ): ReferenceMatch[] {
+  const relative = baseUrl && value.startsWith(`${baseUrl}/`) ? value.slice(baseUrl.length + 1) : value;
+  const [type, id, history, version, ...more] = relative.split('/');
+  if (type && id && history === '_history' && version && more.length === 0 && isDirectoryType(type))
+    return [{ type, id, raws: baseUrl ? [relative, `${baseUrl}/${relative}`] : [relative] }];
   if (/^[a-z][a-z0-9+.-]*:/i.test(value)) {
     if (baseUrl && value.startsWith(`${baseUrl}/`)) {
       const [type, id] = value.slice(baseUrl.length + 1).split('/');

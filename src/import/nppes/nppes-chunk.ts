@@ -22,13 +22,13 @@ import { prepareWrite, updateResource, writeOptions } from '../../fhir/interacti
 import type { WriteSession } from '../../storage/resource-store';
 import type { SourceRef } from '../../storage/source-store';
 import type { ImportIssue } from '../import-report';
-import { validationIssues } from '../validation-issues';
 import type { VendorUnit } from '../vendors/vendor-plan';
 import type { Work } from '../write-chunk';
 import { conflictEvent, rejectedEvent, writtenEvent, type WriteEvent } from '../write-event';
 import { refusalIssues } from '../write-refusal';
 import { decideUnit, type Decider, type Decision } from './decide-nppes-unit';
 import { nppesEndpointId, nppesOrganizationId } from './nppes-ids';
+import type { ShapeValidator } from './nppes-shapes';
 import {
   readView,
   sessionReader,
@@ -65,6 +65,8 @@ export function nppesChunk(
   hooks: ChunkHooks,
   /** Whether a chunk found wholly unchanged may skip its transaction (false: it shares an NPI with the chunk being written). */
   mayShortcut: boolean,
+  /** The import's validator, by shape (nppes-shapes.ts): kept across chunks. */
+  shapes: ShapeValidator,
 ): NppesChunk {
   const keyed: KeyedUnit[] = units.map((unit) => keyedUnit(unit, idPrefix));
   const verdicts = new Map<string, ImportIssue[]>();
@@ -76,7 +78,7 @@ export function nppesChunk(
       const key = JSON.stringify(resource);
       let issues = verdicts.get(key);
       if (!issues) {
-        issues = validationIssues(ctx, resource);
+        issues = shapes.validate(resource);
         verdicts.set(key, issues);
       }
       return issues;

@@ -169,14 +169,14 @@ const PLAIN_TYPES: ReadonlySet<string> = new Set([
   'Meta',
 ]);
 
-const plainPaths = new Map<string, PlainPath | null>();
+// By parameter, as the memos: a parameter's expression names its resource type.
+const plainPaths = new WeakMap<SearchParam, PlainPath | null>();
 
 function plainPathOf(param: SearchParam, resourceType: string): PlainPath | undefined {
-  const key = `${resourceType} ${param.code}`;
-  let plain = plainPaths.get(key);
+  let plain = plainPaths.get(param);
   if (plain === undefined) {
     plain = param.expression ? (findPlainPath(param.expression, resourceType) ?? null) : null;
-    plainPaths.set(key, plain);
+    plainPaths.set(param, plain);
   }
   return plain ?? undefined;
 }
@@ -248,7 +248,7 @@ function plainRows(
  * FHIRPath is not evaluated then (an Endpoint has a dozen such parameters; an NPPES Endpoint's own
  * extension, unique to it, is none of them).
  */
-const guards = new Map<string, ReadonlySet<string> | null>();
+const guards = new WeakMap<SearchParam, ReadonlySet<string> | null>();
 const EMPTY_FOR_EMPTY: ReadonlySet<string> = new Set([
   'where',
   'ofType',
@@ -261,11 +261,10 @@ const EMPTY_FOR_EMPTY: ReadonlySet<string> = new Set([
 ]);
 
 function guardOf(param: SearchParam, resourceType: string): ReadonlySet<string> | undefined {
-  const key = `${resourceType} ${param.code}`;
-  let urls = guards.get(key);
+  let urls = guards.get(param);
   if (urls === undefined) {
     urls = param.expression ? (findGuard(param.expression, resourceType) ?? null) : null;
-    guards.set(key, urls);
+    guards.set(param, urls);
   }
   return urls ?? undefined;
 }

@@ -12,7 +12,7 @@ export function fhirErrorIssues(err: FhirError, resourceType: string): ImportIss
 }
 
 /** The validator's verdict as import issues (none when the resource is valid). */
-export function validationIssues(ctx: FhirContext, resource: Resource): ImportIssue[] {
+export function validationIssues(ctx: Pick<FhirContext, 'validator'>, resource: Resource): ImportIssue[] {
   try {
     ctx.validator.assertValid(resource);
     return [];

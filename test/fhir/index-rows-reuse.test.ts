@@ -86,6 +86,21 @@ const EDGES: Resource[] = [
     _name: { extension: [{ url: 'urn:x', valueString: 'y' }] },
   } as Resource,
   { ...organization({ id: 'partof' }), partOf: { reference: 'http://127.0.0.1/fhir/Organization/parent' } },
+  // Read as plain paths (extract-index.ts): false, a primitive extension inside an array, values left out.
+  { ...organization({ id: 'inactive' }), active: false },
+  {
+    ...organization({ id: 'city-ext' }),
+    address: [
+      {
+        line: ['1 Main St', '2nd floor'],
+        city: 'Springfield',
+        _city: { extension: [{ url: 'urn:x', valueString: 'y' }] },
+      },
+      { state: 'IL', use: 'work' },
+    ],
+    identifier: [{ system: 'urn:x' }, { value: '1' }],
+    endpoint: [{ display: 'no reference' }, { reference: 'Endpoint/e1' }],
+  } as Resource,
   endpoint({
     id: 'discovered',
     extension: [

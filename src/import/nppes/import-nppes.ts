@@ -18,6 +18,7 @@ import type { WriteEvent } from '../write-event';
 import { nppesChunk, type NppesChunk } from './nppes-chunk';
 import { nppesIdPrefix, npiKey } from './nppes-ids';
 import { nppesRows } from './nppes-rows';
+import { shapeValidator } from './nppes-shapes';
 import { NppesUnits } from './nppes-units';
 import { retireUnlisted } from './retire-unlisted';
 
@@ -66,6 +67,7 @@ export async function importNppes(
   };
   const units = new NppesUnits({ name: owner.name, uri: owner.uri }, report);
   const idPrefix = nppesIdPrefix(owner.uri);
+  const shapes = shapeValidator(ctx);
   let pending: VendorUnit[] = [];
   let size = 0;
   /** The chunk being written: awaited before the next one is. */
@@ -77,7 +79,7 @@ export async function importNppes(
     const npis = new Set(pending.map((u) => u.organizations[0]?.match.value ?? ''));
     const overlaps = [...npis].some((npi) => writingNpis.has(npi));
     writingNpis = npis;
-    const chunk: NppesChunk = nppesChunk(ctx, owner, idPrefix, pending, hooks, !overlaps);
+    const chunk: NppesChunk = nppesChunk(ctx, owner, idPrefix, pending, hooks, !overlaps, shapes);
     const rows = units.rows;
     pending = [];
     size = 0;

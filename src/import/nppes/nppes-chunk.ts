@@ -22,13 +22,13 @@ import { prepareWrite, updateResource, writeOptions } from '../../fhir/interacti
 import type { WriteSession } from '../../storage/resource-store';
 import type { SourceRef } from '../../storage/source-store';
 import type { ImportIssue } from '../import-report';
-import { validationIssues } from '../validation-issues';
 import type { VendorUnit } from '../vendors/vendor-plan';
 import type { Work } from '../write-chunk';
 import { conflictEvent, rejectedEvent, writtenEvent, type WriteEvent } from '../write-event';
 import { refusalIssues } from '../write-refusal';
-import { decideUnit, type Decider, type Decision } from './decide-nppes-unit';
+import { decideUnit, type Decider, type Decision, type UnitDecision } from './decide-nppes-unit';
 import { nppesEndpointId, nppesOrganizationId } from './nppes-ids';
+import type { ShapeValidator } from './nppes-shapes';
 import {
   readView,
   sessionReader,
@@ -65,6 +65,8 @@ export function nppesChunk(
   hooks: ChunkHooks,
   /** Whether a chunk found wholly unchanged may skip its transaction (false: it shares an NPI with the chunk being written). */
   mayShortcut: boolean,
+  /** The import's validator, by shape (nppes-shapes.ts): kept across chunks. */
+  shapes: ShapeValidator,
 ): NppesChunk {
   const keyed: KeyedUnit[] = units.map((unit) => keyedUnit(unit, idPrefix));
   const verdicts = new Map<string, ImportIssue[]>();
@@ -73,15 +75,23 @@ export function nppesChunk(
     owner,
     options,
     validate(resource: Resource): ImportIssue[] {
+      // By shape, a verdict is found again by its skeleton; otherwise by the resource's content.
+      if (shapes.byShape) return shapes.validate(resource);
       const key = JSON.stringify(resource);
       let issues = verdicts.get(key);
       if (!issues) {
-        issues = validationIssues(ctx, resource);
+        issues = shapes.validate(resource);
         verdicts.set(key, issues);
       }
       return issues;
     },
   };
+  /**
+   * Each unit's decision made ahead, with what it was decided on (viewFacts): under the lock a unit
+   * whose view is the same (nothing written at its ids since, no Organization found by identifier)
+   * takes that decision instead of deciding again: decideUnit is a function of those facts.
+   */
+  const ahead = new Map<KeyedUnit, { facts: string; decision: UnitDecision }>();
   const views = new WeakMap<WriteSession, Promise<NppesView>>();
   const viewOf = (session: WriteSession): Promise<NppesView> => {
     let view = views.get(session);
@@ -130,7 +140,12 @@ export function nppesChunk(
           const record = await session.read(key.resourceType, key.id);
           if (record) setCurrent(view, record);
         }
-        const decision = decideUnit(decider, unit, view);
+        const facts = viewFacts(view, unit);
+        const early = ahead.get(unit);
+        const decision =
+          early && facts !== undefined && early.facts === facts
+            ? early.decision
+            : decideUnit(decider, unit, view);
         const events = [await write(session, decision.organization)];
         for (const ep of decision.endpoints) events.push(await write(session, ep));
         if (events[0]?.type === 'written') {
@@ -156,6 +171,8 @@ export function nppesChunk(
         const settled: Array<{ npi: string; dropped: string[] }> = [];
         for (const unit of keyed) {
           const decision = decideUnit(decider, unit, view);
+          const facts = viewFacts(view, unit);
+          if (facts !== undefined) ahead.set(unit, { facts, decision });
           for (const d of [decision.organization, ...decision.endpoints])
             if (d.kind === 'write') prepareAhead(d.resource);
             else if (d.kind === 'unchanged') events.push(unchangedEvent(d));
@@ -182,6 +199,18 @@ export function nppesChunk(
       // Decided again, and refused if it must be, under the lock.
     }
   }
+}
+
+/**
+ * What decideUnit reads of the view for `unit`, when that is only the entries at its derived ids: the
+ * change sequence of each (or none). Undefined when an Organization was found by identifier (the
+ * unit is then always decided again).
+ */
+function viewFacts(view: NppesView, unit: KeyedUnit): string | undefined {
+  if (view.byNpi.has(unit.npi)) return undefined;
+  let facts = String(view.seqs.get(`Organization/${unit.organizationId}`) ?? '-');
+  for (const id of unit.endpointIds) facts += `,${view.seqs.get(`Endpoint/${id}`) ?? '-'}`;
+  return facts;
 }
 
 function keyedUnit(unit: VendorUnit, idPrefix: string): KeyedUnit {

@@ -16,7 +16,9 @@
  *   npm run build && node bench/load.js [dataDir]             PGlite in bench/.data/pglite (DATA_DIR)
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/db node bench/load.js [--via-api]
  *
- * Options: --chunk-size N (default 500; via the API at most BUNDLE_MAX_ENTRIES, 1000 by default),
+ * Options: --chunk-size N (the import path: the store's importChunkSize by default, 1000 on
+ * PostgreSQL and 500 on PGlite, as `fhir-directory import`; via the API 500 by default, at most
+ * BUNDLE_MAX_ENTRIES, 1000 by default),
  * --via-api, --analyze (via the API: VACUUM ANALYZE at the end anyway), --no-analyze (import path),
  * --fresh (PGlite only: delete the data directory first; only allowed for directories under
  * bench/.data). Environment for --via-api: BENCH_ANALYZE_WAIT_SECONDS (300), the longest wait for
@@ -41,7 +43,9 @@ const { benchAuthorization } = require('./lib/bench-token');
 
 const args = process.argv.slice(2);
 const chunkArg = args.indexOf('--chunk-size');
-const chunkSize = chunkArg >= 0 ? Number(args[chunkArg + 1]) : 500;
+// Undefined: the import path's own default (the store's importChunkSize); 500 Bundle entries via the API.
+const chunkArgValue = chunkArg >= 0 ? Number(args[chunkArg + 1]) : undefined;
+const chunkSize = chunkArgValue ?? 500;
 if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > 10000) {
   console.error('--chunk-size must be an integer from 1 to 10000');
   process.exit(2);
@@ -107,7 +111,10 @@ async function loadByImport(store) {
       const items = await readImportFile(file);
       const fileStarted = performance.now();
       const progress = progressPrinter(f, fileStarted);
-      const report = await importResources(ctx, items, { chunkSize, onProgress: progress });
+      const report = await importResources(ctx, items, {
+        ...(chunkArgValue === undefined ? {} : { chunkSize: chunkArgValue }),
+        onProgress: progress,
+      });
       const ms = performance.now() - fileStarted;
       console.log(
         `${f}: ${report.total} in ${seconds(ms)} (${(report.total / (ms / 1000)).toFixed(0)} resources/s): ` +

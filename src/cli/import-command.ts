@@ -14,7 +14,8 @@ const USAGE =
 
 interface ImportArgs {
   file: string;
-  chunkSize: number;
+  /** Absent: the store's importChunkSize (1,000 on PostgreSQL, 500 on PGlite). */
+  chunkSize?: number;
   dryRun: boolean;
   verbose: boolean;
   source?: ImportSource;
@@ -40,7 +41,6 @@ export const EXIT_FETCH_FAILED = 3;
 function parseArgs(args: string[]): ImportArgs | undefined {
   let file: string | undefined;
   const parsed: Omit<ImportArgs, 'file'> = {
-    chunkSize: 500,
     dryRun: false,
     verbose: false,
     deleteMissing: false,
@@ -128,7 +128,7 @@ export async function runImport(args: string[], io: CliIo): Promise<number> {
       ...(download ? { url: parsed.file } : {}),
       ...(parsed.source ? { source: parsed.source } : {}),
       ...(parsed.name ? { name: parsed.name } : {}),
-      chunkSize: parsed.chunkSize,
+      ...(parsed.chunkSize === undefined ? {} : { chunkSize: parsed.chunkSize }),
       dryRun: parsed.dryRun,
       deleteMissing: parsed.deleteMissing,
       adopt: parsed.adopt,

@@ -63,7 +63,7 @@ export async function importListFile(
 ): Promise<ListFileResult> {
   const store = ctx.store;
   const dryRun = options.dryRun ?? false;
-  const chunkSize = options.chunkSize ?? 500;
+  const chunkSize = options.chunkSize;
   const deleteMissing = options.deleteMissing ?? false;
   const register = async (owner: SourceRef, kind: string): Promise<void> => {
     if (dryRun) return;
@@ -81,7 +81,7 @@ export async function importListFile(
     await adopt(owner, owner.uri);
     report = await importNppes(ctx, createReadStream(path), {
       owner,
-      chunkSize,
+      ...(chunkSize === undefined ? {} : { chunkSize }),
       dryRun,
       deleteMissing,
       onProgress: (rows, r) => options.onProgress?.(rows, undefined, r),
@@ -96,7 +96,7 @@ export async function importListFile(
       await adopt(owner, format === 'epic' || format === 'cerner' ? VENDOR_LISTS[format].system : owner.uri);
     }
     report = await importResources(ctx, items, {
-      chunkSize,
+      ...(chunkSize === undefined ? {} : { chunkSize }),
       dryRun,
       fileName: options.fileName,
       source: format,

@@ -42,6 +42,7 @@ export type {
 } from './import-report';
 
 export interface ImportOptions {
+  /** Resources per transaction; the store's importChunkSize when absent. */
   chunkSize?: number;
   onProgress?: (done: number, total: number, report: ImportReport) => void;
   /** Report what would happen; write nothing. */
@@ -79,7 +80,7 @@ export async function importResources(
   options: ImportOptions = {},
 ): Promise<ImportReport> {
   const started = process.hrtime.bigint();
-  const chunkSize = options.chunkSize ?? 500;
+  const chunkSize = options.chunkSize ?? ctx.store.importChunkSize;
   const dryRun = options.dryRun ?? false;
   const lantern = options.lantern ? lanternItems(options.lantern) : undefined;
   if (lantern) items = lantern.items;

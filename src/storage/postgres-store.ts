@@ -238,6 +238,8 @@ export function createPostgresStore(db: SqlClient, options: PostgresStoreOptions
       return done;
     },
 
+    importChunkSize: db.driver === 'pglite' ? 500 : 1000,
+
     analyze() {
       // VACUUM as well: it sets the visibility map, without which the planner prefers bitmap heap
       // scans (an index-only scan would visit the heap for every row a bulk load left unvacuumed).

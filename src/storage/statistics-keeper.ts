@@ -16,6 +16,14 @@
  * analyzed empty by migration 006, was skipped and kept no statistics). On PGlite each table is one
  * turn in the connection's queue, so a request waits for at most one table's VACUUM. A pass never
  * runs twice at once; changes made during a pass count towards the next.
+ *
+ * Background passes take at most AUTO_ANALYZE_MAX_SHARE of the time: after a pass of d seconds the
+ * next one starts no sooner than d × (1 / share − 1) later. A bulk load crosses the threshold at
+ * every chunk, so without the rest the passes ran back to back for the whole load, each longer than
+ * the last (VACUUM (ANALYZE) of search_string, with its trigram index and extended statistics, took
+ * 0.5-1 s at 7,000 resources), on the core the load's own statements need: measured on the import
+ * of 7,000 bench resources on PostgreSQL, 8 passes took 12 s of the load's 16 s (README, "Import
+ * speed"). `analyzeNow` does not wait for the rest.
  */
 import { secondsSince } from '../observability/duration-histogram';
 import type { SqlClient } from './sql-client';
@@ -25,6 +33,9 @@ import { INDEX_TABLES } from './search-index';
 export const AUTO_ANALYZE_BASE_CHANGES = 500;
 /** The share of the resource table's rows (at the last ANALYZE) that must change on top of the base. */
 export const AUTO_ANALYZE_FRACTION = 0.1;
+
+/** The largest share of the time background passes take (see the file comment). */
+export const AUTO_ANALYZE_MAX_SHARE = 0.25;
 
 /** How much later than the latest change another ANALYZE must have run for a table to be skipped. */
 const SKIP_MARGIN_SECONDS = 1;
@@ -53,6 +64,10 @@ export class StatisticsKeeper {
   /** Rows of `resource` when statistics were last taken (unknown at start: 0, so the base decides). */
   private rows = 0;
   private running: Promise<void> | undefined;
+  /** No background pass starts before this (performance.now() milliseconds): the rest after the last one. */
+  private restUntil = 0;
+  /** The pass waiting for the rest to end. */
+  private waiting: NodeJS.Timeout | undefined;
   private closed = false;
   /** When the latest counted change was noted (it had committed by then). */
   private lastChange: bigint;
@@ -89,6 +104,8 @@ export class StatisticsKeeper {
   /** Lets a pass under way finish its current table, and starts no other. */
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.waiting);
+    this.waiting = undefined;
     await this.running;
   }
 
@@ -97,7 +114,16 @@ export class StatisticsKeeper {
   }
 
   private start(): void {
-    if (this.running || this.closed) return;
+    if (this.running || this.closed || this.waiting) return;
+    const rest = this.restUntil - performance.now();
+    if (rest > 0) {
+      this.waiting = setTimeout(() => {
+        this.waiting = undefined;
+        if (this.due()) this.start();
+      }, rest);
+      this.waiting.unref();
+      return;
+    }
     const started = process.hrtime.bigint();
     this.running = this.pass()
       .then(
@@ -110,7 +136,9 @@ export class StatisticsKeeper {
         },
       )
       .finally(() => {
-        this.stats.seconds += secondsSince(started);
+        const seconds = secondsSince(started);
+        this.stats.seconds += seconds;
+        this.restUntil = performance.now() + seconds * 1000 * (1 / AUTO_ANALYZE_MAX_SHARE - 1);
         this.running = undefined;
         if (this.due()) this.start();
       });

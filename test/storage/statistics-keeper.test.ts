@@ -10,7 +10,11 @@ import type { Resource } from '@medplum/fhirtypes';
 import { createPostgresStore } from '../../src/storage/postgres-store';
 import type { ResourceStore } from '../../src/storage/resource-store';
 import { emptyIndexRows } from '../../src/storage/search-index';
-import { AUTO_ANALYZE_BASE_CHANGES, StatisticsKeeper } from '../../src/storage/statistics-keeper';
+import {
+  AUTO_ANALYZE_BASE_CHANGES,
+  AUTO_ANALYZE_MAX_SHARE,
+  StatisticsKeeper,
+} from '../../src/storage/statistics-keeper';
 import { openOwnDatabase, type OwnDatabase } from '../helpers/own-database';
 import { onPostgres } from '../helpers/test-directory';
 
@@ -97,3 +101,25 @@ test(
     await keeper.close();
   },
 );
+
+test('background passes take at most their share of the time: the next waits out the rest after the last', async () => {
+  const keeper = new StatisticsKeeper(own.db);
+  await writeOrganizations('rest', 10);
+  keeper.noteChanges(AUTO_ANALYZE_BASE_CHANGES);
+  await keeper.whenIdle();
+  expect(keeper.stats.runs).toBe(1);
+  const first = keeper.stats.seconds;
+  const ended = performance.now();
+  // Due again at once (a bulk load crosses the threshold at every chunk): it waits for the rest.
+  keeper.noteChanges(2 * AUTO_ANALYZE_BASE_CHANGES);
+  await keeper.whenIdle();
+  expect(keeper.stats.runs).toBe(1);
+  const deadline = ended + 30_000 + first * 1000 * (1 / AUTO_ANALYZE_MAX_SHARE);
+  while (keeper.stats.runs < 2 && performance.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  expect(keeper.stats.runs).toBe(2);
+  // The second started no sooner than (1 / share − 1) times the first's duration after it ended.
+  const secondStarted = performance.now() - (keeper.stats.seconds - first) * 1000;
+  expect(secondStarted - ended).toBeGreaterThanOrEqual(first * 1000 * (1 / AUTO_ANALYZE_MAX_SHARE - 1) - 25);
+  await keeper.close();
+});

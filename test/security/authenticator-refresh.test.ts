@@ -18,6 +18,15 @@ afterAll(async () => {
   await own.cleanup();
 });
 
+/** An authenticator over `store` whose own poll never fires during a test (refreshMs of an hour). */
+const authenticatorOn = (store: AuthStore): Authenticator =>
+  new Authenticator(store, {
+    audience: 'http://127.0.0.1/fhir',
+    issuer: 'http://127.0.0.1/auth/token',
+    tokenTtlSeconds: 300,
+    refreshMs: 3_600_000,
+  });
+
 /** The real store, whose next clientsRevision() read is held until `release()`. */
 function storeWithHeldRead(store: AuthStore): { store: AuthStore; hold(): void; release(): void } {
   let gate: Promise<void> | undefined;
@@ -43,12 +52,7 @@ function storeWithHeldRead(store: AuthStore): { store: AuthStore; hold(): void; 
 it('knows a client registered while a read is under way once refresh() resolves', async () => {
   const real = createAuthStore(own.db);
   const held = storeWithHeldRead(real);
-  const authenticator = new Authenticator(held.store, {
-    audience: 'http://127.0.0.1/fhir',
-    issuer: 'http://127.0.0.1/auth/token',
-    tokenTtlSeconds: 300,
-    refreshMs: 3_600_000,
-  });
+  const authenticator = authenticatorOn(held.store);
   await authenticator.start();
   try {
     held.hold();
@@ -81,12 +85,7 @@ it('shares one follow-up read among the callers that arrive while a read is unde
     reads += 1;
     return real.clientsRevision();
   };
-  const authenticator = new Authenticator(counted, {
-    audience: 'http://127.0.0.1/fhir',
-    issuer: 'http://127.0.0.1/auth/token',
-    tokenTtlSeconds: 300,
-    refreshMs: 3_600_000,
-  });
+  const authenticator = authenticatorOn(counted);
   await authenticator.start();
   try {
     reads = 0;

@@ -218,9 +218,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
 
 /**
  * VALIDATION_THREADS=auto: one thread for each core beyond two (the main thread's and the database's),
- * at most 4; none on 2 cores, where one thread gained 1.07× (within the noise) on the import path
- * with PostgreSQL on the same machine (README, "Write path speed", third round).
+ * at least one and at most 4. On this 2-core machine one thread was within the noise of none while
+ * PostgreSQL's share of a write was the larger (README, "Write path speed", third round); once a
+ * transaction wrote one Provenance per activity and the statistics keeper's passes were capped,
+ * PostgreSQL's CPU a resource halved, and one thread made the import path 1.2× as fast (70,000
+ * resources, quiet, alternating: 1,548-2,008 resources/s against 1,258-1,739 with none).
  */
 export function validationThreadsFor(setting: number | 'auto', cores = availableParallelism()): number {
-  return setting === 'auto' ? Math.min(4, Math.max(0, cores - 2)) : setting;
+  return setting === 'auto' ? Math.min(4, Math.max(1, cores - 2)) : setting;
 }

@@ -49,6 +49,24 @@ const findingCounts = (r: ImportReport): Record<string, number> => {
 };
 
 /** The second snapshot: last row (NPI 1144227935) gone, first row's address changed, one NPI added. */
+/** An active FHIR REST Endpoint shaped as the NPPES import writes one (payload `none`), at `id`. */
+function fhirEndpoint(id: string, address: string, extra: Partial<Endpoint> = {}): Endpoint & { id: string } {
+  return {
+    resourceType: 'Endpoint',
+    id,
+    status: 'active',
+    connectionType: {
+      system: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type',
+      code: 'hl7-fhir-rest',
+    },
+    payloadType: [
+      { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/endpoint-payload-type', code: 'none' }] },
+    ],
+    address,
+    ...extra,
+  };
+}
+
 function secondSnapshot(text: string): string {
   const lines = text.trimEnd().split('\n');
   lines.pop();
@@ -209,20 +227,9 @@ describe('the NPPES endpoint file as a source', () => {
         { system: adopter.uri, value: '1598765430' },
       ],
     };
-    const ep: Endpoint & { id: string } = {
-      resourceType: 'Endpoint',
-      id: 'pre-source-ep',
-      status: 'active',
-      connectionType: {
-        system: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type',
-        code: 'hl7-fhir-rest',
-      },
-      payloadType: [
-        { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/endpoint-payload-type', code: 'none' }] },
-      ],
-      address: 'https://fhir.old.example.org/r4',
+    const ep = fhirEndpoint('pre-source-ep', 'https://fhir.old.example.org/r4', {
       managingOrganization: { reference: 'Organization/pre-source-org' },
-    };
+    });
     await writeRecorded(dir.ctx, DIRECTORY_ACTOR, async (session) => {
       await updateResource(session, org, writeOptions(dir.ctx));
       await updateResource(session, ep, writeOptions(dir.ctx));
@@ -258,19 +265,7 @@ describe('the NPPES endpoint file as a source', () => {
     const orgId = nppesOrganizationId(nppesIdPrefix(own.uri), '1555555550');
     const taken = nppesEndpointId(orgId, 'https://taken.example.org/r4');
     // A local client's Endpoint where the source would store one of its rows.
-    const local: Endpoint & { id: string } = {
-      resourceType: 'Endpoint',
-      id: taken,
-      status: 'active',
-      connectionType: {
-        system: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type',
-        code: 'hl7-fhir-rest',
-      },
-      payloadType: [
-        { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/endpoint-payload-type', code: 'none' }] },
-      ],
-      address: 'https://local.example.org/r4',
-    };
+    const local = fhirEndpoint(taken, 'https://local.example.org/r4');
     await writeRecorded(dir.ctx, DIRECTORY_ACTOR, (session) =>
       updateResource(session, local, writeOptions(dir.ctx)),
     );

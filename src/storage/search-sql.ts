@@ -6,7 +6,7 @@
  */
 import { indexedText, longFormPrefix } from './indexed-text';
 import { INDEX_TABLES } from './search-index';
-import type { Condition, LastUpdatedFilter } from './search-query';
+import type { Condition, LastUpdatedFilter, ReferenceMatch, TokenMatch } from './search-query';
 import type { SqlBuilder } from './sql-builder';
 
 const escapeLike = (value: string): string => value.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -85,17 +85,7 @@ function conditionSql(b: SqlBuilder, r: string, c: Condition): string {
         ),
       );
     case 'token': {
-      const sql = indexExists(b, r, INDEX_TABLES.token, c.param, (t) =>
-        or(
-          c.values.map((v) => {
-            const parts: string[] = [];
-            if (v.code !== undefined) parts.push(`${t}.code = ${b.bind(indexedText(v.code))}`);
-            if (v.system === null) parts.push(`${t}.system IS NULL`);
-            else if (v.system !== undefined) parts.push(`${t}.system = ${b.bind(indexedText(v.system))}`);
-            return parts.length === 0 ? 'TRUE' : `(${parts.join(' AND ')})`;
-          }),
-        ),
-      );
+      const sql = indexExists(b, r, INDEX_TABLES.token, c.param, (t) => or(tokenValuesSql(b, t, c.values)));
       // search.html#modifiers: :not matches resources with no matching value, including those with none.
       return c.negate ? `NOT ${sql}` : sql;
     }
@@ -105,17 +95,7 @@ function conditionSql(b: SqlBuilder, r: string, c: Condition): string {
       );
     case 'reference':
       return indexExists(b, r, INDEX_TABLES.reference, c.param, (t) =>
-        or(
-          c.values.map((v) =>
-            'raw' in v
-              ? `${t}.raw = ${b.bind(v.raw)}`
-              : v.raws !== undefined
-                ? `(${t}.target_id = ${b.bind(indexedText(v.id))} AND ${t}.target_type = ${b.bind(indexedText(v.type))} AND ${t}.raw IN (${v.raws.map((raw) => b.bind(raw)).join(', ')}))`
-                : v.type === undefined
-                  ? `${t}.target_id = ${b.bind(indexedText(v.id))}`
-                  : `(${t}.target_id = ${b.bind(indexedText(v.id))} AND ${t}.target_type = ${b.bind(indexedText(v.type))})`,
-          ),
-        ),
+        or(referenceValuesSql(b, t, c.values)),
       );
     case 'date':
       return indexExists(b, r, INDEX_TABLES.date, c.param, (t) =>
@@ -194,6 +174,87 @@ function conditionSql(b: SqlBuilder, r: string, c: Condition): string {
           AND ${t}.param = ${b.bind(c.param)} AND ${inner.join(' AND ')})`;
     }
   }
+}
+
+/**
+ * Values that share all but one column go into one `column = ANY(array)` under what they share: a
+ * look-up of 100 identifiers of one system (`identifier=S|a,S|b,…`, the imports' look-up by NPI) was
+ * 100 ORed conditions, planned in 11-13 ms and run as 100 bitmap index scans in 17 ms over 500,000
+ * Organizations; as one array it is one index scan, planned in 2.3 ms and run in 6.7. A lone value
+ * keeps `=` (the planner estimates one value more sharply).
+ */
+function inGroups<V>(
+  values: readonly V[],
+  groupOf: (v: V) => string | undefined,
+  one: (v: V) => string,
+  many: (group: V[]) => string,
+): string[] {
+  const groups = new Map<string, V[]>();
+  for (const v of values) {
+    const key = groupOf(v);
+    if (key !== undefined) groups.set(key, [...(groups.get(key) ?? []), v]);
+  }
+  const parts: string[] = [];
+  for (const v of values) {
+    const key = groupOf(v);
+    const group = key === undefined ? undefined : (groups.get(key) as V[]);
+    if (group === undefined || group.length === 1) parts.push(one(v));
+    else if (group[0] === v) parts.push(many(group));
+  }
+  return parts;
+}
+
+const textArray = (b: SqlBuilder, values: string[]): string => `${b.bind([...new Set(values)])}::text[]`;
+
+function tokenValuesSql(b: SqlBuilder, t: string, values: readonly TokenMatch[]): string[] {
+  const systemSql = (system: string | null | undefined): string[] =>
+    system === null
+      ? [`${t}.system IS NULL`]
+      : system === undefined
+        ? []
+        : [`${t}.system = ${b.bind(indexedText(system))}`];
+  const all = (parts: string[]): string => (parts.length === 0 ? 'TRUE' : `(${parts.join(' AND ')})`);
+  return inGroups(
+    values,
+    (v) =>
+      v.code === undefined ? undefined : v.system === undefined ? 'any' : `in ${JSON.stringify(v.system)}`,
+    (v) =>
+      all([
+        ...(v.code === undefined ? [] : [`${t}.code = ${b.bind(indexedText(v.code))}`]),
+        ...systemSql(v.system),
+      ]),
+    (group) =>
+      all([
+        `${t}.code = ANY(${textArray(
+          b,
+          group.map((v) => indexedText(v.code as string)),
+        )})`,
+        ...systemSql(group[0]?.system),
+      ]),
+  );
+}
+
+function referenceValuesSql(b: SqlBuilder, t: string, values: readonly ReferenceMatch[]): string[] {
+  return inGroups(
+    values,
+    (v) => ('raw' in v || v.raws !== undefined ? undefined : JSON.stringify(v.type ?? null)),
+    (v) =>
+      'raw' in v
+        ? `${t}.raw = ${b.bind(v.raw)}`
+        : v.raws !== undefined
+          ? `(${t}.target_id = ${b.bind(indexedText(v.id))} AND ${t}.target_type = ${b.bind(indexedText(v.type))} AND ${t}.raw IN (${v.raws.map((raw) => b.bind(raw)).join(', ')}))`
+          : v.type === undefined
+            ? `${t}.target_id = ${b.bind(indexedText(v.id))}`
+            : `(${t}.target_id = ${b.bind(indexedText(v.id))} AND ${t}.target_type = ${b.bind(indexedText(v.type))})`,
+    (group) => {
+      const ids = `${t}.target_id = ANY(${textArray(
+        b,
+        group.map((v) => indexedText((v as { id: string }).id)),
+      )})`;
+      const type = (group[0] as { type?: string }).type;
+      return type === undefined ? ids : `(${ids} AND ${t}.target_type = ${b.bind(indexedText(type))})`;
+    },
+  );
 }
 
 /** A condition that only a resource with a matching index row meets (so only a current resource). */

@@ -36,6 +36,11 @@ describe('reference parameters', () => {
       'ep-nvh-direct',
     ]);
     await expectIds('/Endpoint?organization=org-sjc,org-hub', ['ep-sjc-xca', 'ep-sjc-xcpd', 'ep-hub-xca']);
+    // Several of one type (one `target_id = ANY(…)`), one of any type, one repeated.
+    await expectIds(
+      '/Endpoint?organization=Organization/org-sjc,Organization/org-hub,org-nvh,Organization/org-sjc',
+      ['ep-sjc-xca', 'ep-sjc-xcpd', 'ep-hub-xca', 'ep-nvh-direct'],
+    );
     await expectIds('/Location?organization=org-valley', ['loc-main']);
     await expectIds('/PractitionerRole?organization=Organization/org-hub', ['pr-open']);
   });

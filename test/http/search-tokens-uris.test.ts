@@ -51,6 +51,27 @@ describe('token parameters', () => {
     await expectIds('/Endpoint?status=off', ['ep-nvh-direct']);
   });
 
+  it('ORs a list of values, grouped by system or not (one array per system in the SQL, same matches)', async () => {
+    // Two of one system (one `code = ANY(…)`), one of no system, one of any system, one repeated.
+    await expectIds(
+      `/Organization?identifier=${enc(`${NPI}|1245319599,${NPI}|1234567893,|LOCAL-7,nvh-1,${NPI}|1245319599`)}`,
+      ['org-valley', 'org-sjc', 'org-hub'],
+    );
+    await expectIds(
+      `/Organization?identifier=${enc(`${NPI}|1245319599,http://example.org/other|1234567893`)}`,
+      ['org-valley'],
+    );
+    await expectIds(`/Organization?identifier=${enc('|1234567893,|LOCAL-7')}`, ['org-hub']);
+    await expectIds(`/Endpoint?connection-type=ihe-xca,hl7-fhir-rest,ihe-xca`, [
+      'ep-sjc-xca',
+      'ep-hub-xca',
+      'ep-valley-fhir',
+      'ep-lab-fhir',
+      'ep-orphan',
+    ]);
+    await expectIds(`/Endpoint?connection-type:not=ihe-xca,hl7-fhir-rest&status=active`, ['ep-sjc-xcpd']);
+  });
+
   it('matches codes case-sensitively (search.html#token)', async () => {
     await expectIds('/Endpoint?connection-type=IHE-XCA', []);
     await expectIds('/Organization?identifier=nvh-1', []);

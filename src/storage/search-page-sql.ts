@@ -4,7 +4,7 @@
  */
 import { INDEX_TABLES } from './search-index';
 import type { SearchQuery, SortKey } from './search-query';
-import { conditionsSql } from './search-sql';
+import { conditionsSql, paramSql } from './search-sql';
 import { SqlBuilder, type CompiledSql } from './sql-builder';
 import type { SqlValue } from './sql-client';
 
@@ -18,7 +18,7 @@ export function sortKeySql(
 ): { sql: string; cast: 'text' | 'timestamptz' | 'numeric' } {
   const agg = key.descending ? 'max' : 'min';
   const owner = (t: string): string =>
-    `${t}.resource_type = ${r}.resource_type AND ${t}.id = ${r}.id AND ${t}.param = ${b.bind(key.param)}`;
+    `${t}.resource_type = ${r}.resource_type AND ${t}.id = ${r}.id AND ${paramSql(b, t, key.param, key.rows)}`;
   const textKey = (table: string, column: string): { sql: string; cast: 'text' } => {
     const t = b.alias('s');
     return {

@@ -44,7 +44,14 @@ export type ReferenceMatch =
 export type Condition =
   | { kind: 'id'; ids: string[]; negate?: boolean }
   | { kind: 'lastUpdated'; filters: LastUpdatedFilter[] }
-  | { kind: 'string'; param: string; mode: 'prefix' | 'exact' | 'contains'; values: string[] }
+  | {
+      kind: 'string';
+      param: string;
+      /** The parameters whose rows hold its values, when not only its own (shared-rows.ts). */
+      rows?: readonly string[];
+      mode: 'prefix' | 'exact' | 'contains';
+      values: string[];
+    }
   | { kind: 'token'; param: string; values: TokenMatch[]; negate?: boolean }
   | { kind: 'tokenText'; param: string; values: string[] }
   | { kind: 'reference'; param: string; values: ReferenceMatch[] }
@@ -56,7 +63,7 @@ export type Condition =
       values: { prefix: NumberPrefix; low: number; high: number; system?: string; code?: string }[];
     }
   | { kind: 'uri'; param: string; mode: 'eq' | 'below' | 'above'; values: string[] }
-  | { kind: 'missing'; table: IndexKind; param: string; missing: boolean }
+  | { kind: 'missing'; table: IndexKind; param: string; rows?: readonly string[]; missing: boolean }
   /** A reference parameter whose target matches further conditions (chaining). */
   | { kind: 'chain'; param: string; targetType: string; conditions: Condition[] }
   /** Resources that a resource of `sourceType` refers to through `param` and that match (`_has`). */
@@ -68,6 +75,8 @@ export type SortKind =
 export interface SortKey {
   kind: SortKind;
   param: string;
+  /** The parameters whose rows hold its values, when not only its own (shared-rows.ts). */
+  rows?: readonly string[];
   descending: boolean;
 }
 

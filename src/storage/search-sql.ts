@@ -59,9 +59,17 @@ function indexExists(
   table: string,
   param: string,
   body: (t: string) => string,
+  rows?: readonly string[],
 ): string {
   const t = b.alias('x');
-  return `EXISTS (SELECT 1 FROM ${table} ${t} WHERE ${t}.resource_type = ${r}.resource_type AND ${t}.id = ${r}.id AND ${t}.param = ${b.bind(param)} AND ${body(t)})`;
+  return `EXISTS (SELECT 1 FROM ${table} ${t} WHERE ${t}.resource_type = ${r}.resource_type AND ${t}.id = ${r}.id AND ${paramSql(b, t, param, rows)} AND ${body(t)})`;
+}
+
+/** The index rows of `param`, or of each of `rows` when others hold some of its values (shared-rows.ts). */
+export function paramSql(b: SqlBuilder, t: string, param: string, rows?: readonly string[]): string {
+  return rows && rows.length > 1
+    ? `${t}.param = ANY(${b.bind([...rows])}::text[])`
+    : `${t}.param = ${b.bind(param)}`;
 }
 
 function conditionSql(b: SqlBuilder, r: string, c: Condition): string {
@@ -73,16 +81,22 @@ function conditionSql(b: SqlBuilder, r: string, c: Condition): string {
     case 'lastUpdated':
       return or(c.filters.map((f) => lastUpdatedSql(b, `${r}.last_updated`, f)));
     case 'string':
-      return indexExists(b, r, INDEX_TABLES.string, c.param, (t) =>
-        or(
-          c.values.map((v) =>
-            c.mode === 'exact'
-              ? `${t}.exact = ${b.bind(v)}`
-              : c.mode === 'contains'
-                ? `${t}.norm LIKE ${b.bind(`%${escapeLike(v)}%`)}`
-                : orLongForms(b, `${t}.norm`, v, startsWithSql(b, `${t}.norm`, v)),
+      return indexExists(
+        b,
+        r,
+        INDEX_TABLES.string,
+        c.param,
+        (t) =>
+          or(
+            c.values.map((v) =>
+              c.mode === 'exact'
+                ? `${t}.exact = ${b.bind(v)}`
+                : c.mode === 'contains'
+                  ? `${t}.norm LIKE ${b.bind(`%${escapeLike(v)}%`)}`
+                  : orLongForms(b, `${t}.norm`, v, startsWithSql(b, `${t}.norm`, v)),
+            ),
           ),
-        ),
+        c.rows,
       );
     case 'token': {
       const sql = indexExists(b, r, INDEX_TABLES.token, c.param, (t) => or(tokenValuesSql(b, t, c.values)));
@@ -140,7 +154,7 @@ function conditionSql(b: SqlBuilder, r: string, c: Condition): string {
         ),
       );
     case 'missing': {
-      const sql = indexExists(b, r, INDEX_TABLES[c.table], c.param, () => 'TRUE');
+      const sql = indexExists(b, r, INDEX_TABLES[c.table], c.param, () => 'TRUE', c.rows);
       return c.missing ? `NOT ${sql}` : sql;
     }
     case 'chain': {

@@ -88,6 +88,27 @@ describe('string parameters', () => {
 });
 
 describe('combining values', () => {
+  it('parameters whose values another holds (shared-rows.ts) match as if each held its own copy', async () => {
+    // address (every part of an Address) reads the part parameters' rows: line, city, state, zip.
+    await expectIds('/Organization?address=1%20plaza', ['org-sjc']);
+    await expectIds('/Organization?address=san%20ant', ['org-sjc']);
+    await expectIds('/Organization?address=TX&address=78205', ['org-sjc']);
+    await expectIds('/Organization?address:exact=San%20Antonio', ['org-sjc']);
+    await expectIds('/Organization?address:contains=anton', ['org-sjc']);
+    // ... but a part parameter does not read the others'.
+    await expectIds('/Organization?address-city=1%20plaza', []);
+    await expectIds('/Organization?address-state=fresno', []);
+    // org-valley's address is a city and a state, no line: it has no rows of address's own.
+    await expectIds(`/Organization?_id=${BASE_ORGS.join(',')}&address:missing=false`, BASE_ORGS);
+    await expectIds(`/Organization?_id=${BASE_ORGS.join(',')}&address:missing=true`, []);
+    await expectIds(`/Organization?_id=${BASE_ORGS.join(',')}&address-postalcode:missing=false`, ['org-sjc']);
+    // name (name | alias) reads phonetic's rows (name); phonetic stays Organization.name only.
+    await expectIds('/Organization?phonetic=clinica', ['org-sjc']);
+    await expectIds('/Organization?phonetic=saint', []);
+    await expectIds('/Organization?name=saint,valley', ['org-sjc', 'org-valley']);
+    await expectIds('/Location?address=fresno', ['loc-main']);
+  });
+
   it('a comma is OR, a repeated parameter is AND', async () => {
     await expectIds('/Endpoint?connection-type=ihe-xca,ihe-xcpd', [
       'ep-sjc-xca',

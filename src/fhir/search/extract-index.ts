@@ -354,7 +354,7 @@ function addValue(rows: IndexRows, param: SearchParam, { type, value }: TypedVal
   if (value === undefined || value === null) return;
   switch (param.type) {
     case 'string':
-      for (const text of stringsOf(type, value)) {
+      for (const text of stringsOf(type, value, param.omitParts)) {
         rows.string.push({
           param: param.code,
           norm: normalizeText(text),
@@ -390,16 +390,28 @@ function addValue(rows: IndexRows, param: SearchParam, { type, value }: TypedVal
   }
 }
 
-/** search.html#string: a HumanName or Address matches on any of its parts. */
-function stringsOf(type: string, value: unknown): string[] {
+/**
+ * search.html#string: a HumanName or Address matches on any of its parts (but those in `omit`, held by
+ * other parameters: shared-rows.ts).
+ */
+function stringsOf(type: string, value: unknown, omit?: ReadonlySet<string>): string[] {
   if (typeof value === 'string') return [value];
   if (typeof value !== 'object') return [];
   const v = value as Obj;
+  const part = (name: string): unknown[] => (omit?.has(name) ? [] : asArray(v[name]));
   const parts: unknown[] =
     type === 'HumanName'
-      ? [v.text, v.family, ...asArray(v.given), ...asArray(v.prefix), ...asArray(v.suffix)]
+      ? [...part('text'), ...part('family'), ...part('given'), ...part('prefix'), ...part('suffix')]
       : type === 'Address'
-        ? [v.text, ...asArray(v.line), v.city, v.district, v.state, v.postalCode, v.country]
+        ? [
+            ...part('text'),
+            ...part('line'),
+            ...part('city'),
+            ...part('district'),
+            ...part('state'),
+            ...part('postalCode'),
+            ...part('country'),
+          ]
         : [];
   return parts.filter((p): p is string => typeof p === 'string' && p !== '');
 }

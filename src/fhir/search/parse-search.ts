@@ -20,6 +20,7 @@ import { parseCount } from '../paging';
 import { isDirectoryType } from '../resource-types';
 import { normalizeText } from './normalize';
 import { parseIncludes } from './parse-includes';
+import { sharedRows } from './shared-rows';
 import { searchParam, searchParamsOf, type SearchParam } from './registry';
 import { SearchBudget } from './search-budget';
 import { searchCursor } from './search-cursor';
@@ -142,18 +143,28 @@ export function parseCondition(type: string, name: string, rawValue: string, bas
   }
   if (modifier === 'missing') {
     if (rawValue !== 'true' && rawValue !== 'false') throw invalid(`${name} takes true or false`, name);
-    return { kind: 'missing', table: param.type, param: code, missing: rawValue === 'true' };
+    const rows = sharedRows(param);
+    return {
+      kind: 'missing',
+      table: param.type,
+      param: code,
+      ...(rows ? { rows } : {}),
+      missing: rawValue === 'true',
+    };
   }
   const values = splitValues(rawValue);
   if (values.some((v) => v === '')) throw invalid(`${name} has an empty value`, name);
   switch (param.type) {
-    case 'string':
+    case 'string': {
+      const rows = sharedRows(param);
       return {
         kind: 'string',
         param: code,
+        ...(rows ? { rows } : {}),
         mode: modifier === 'exact' ? 'exact' : modifier === 'contains' ? 'contains' : 'prefix',
         values: modifier === 'exact' ? values : values.map(normalizeText),
       };
+    }
     case 'token':
       if (modifier === 'text') return { kind: 'tokenText', param: code, values: values.map(normalizeText) };
       if (modifier === 'of-type') {
@@ -329,7 +340,8 @@ function parseSort(type: string, value: string, limits: Readonly<RequestLimits>)
     if (code === '_lastUpdated') return { kind: 'lastUpdated', param: '_lastUpdated', descending };
     const param = searchParam(type, code);
     if (!param) throw invalid(`_sort: ${type} has no search parameter '${code}'`, '_sort');
-    return { kind: SORT_KIND[param.type], param: code, descending };
+    const rows = sharedRows(param);
+    return { kind: SORT_KIND[param.type], param: code, ...(rows ? { rows } : {}), descending };
   });
 }
 

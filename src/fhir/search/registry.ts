@@ -6,6 +6,7 @@
 import { getSearchParameterDetails, getSearchParameters, indexSearchParameter } from '@medplum/core';
 import type { SearchParameter } from '@medplum/fhirtypes';
 import type { FhirPathAtom } from '@medplum/core';
+import { shareRows } from './shared-rows';
 
 export type ParamType = 'string' | 'token' | 'reference' | 'date' | 'uri' | 'number' | 'quantity';
 
@@ -18,6 +19,13 @@ export interface SearchParam {
   expression?: FhirPathAtom;
   /** Resource types a reference parameter may point at. */
   targets: string[];
+  /**
+   * The parameters whose index rows hold its values, itself first, when others hold some of them
+   * (shared-rows.ts); its `expression` is then what remains its own (absent: nothing).
+   */
+  rows?: readonly string[];
+  /** Parts of its Address or HumanName values that other parameters hold (shared-rows.ts). */
+  omitParts?: ReadonlySet<string>;
 }
 
 /** Served from the resource table's columns rather than an index table. */
@@ -54,6 +62,7 @@ export function searchParamsOf(resourceType: string): ReadonlyMap<string, Search
       param.expression = getSearchParameterDetails(resourceType, sp).parsedExpression;
     params.set(code, param);
   }
+  shareRows(resourceType, params);
   cache.set(resourceType, params);
   return params;
 }

@@ -1,0 +1,124 @@
+/**
+ * String parameters of one type whose values are another's, stored once.
+ *
+ * R4 gives some string parameters the values of others: Organization's `address` (its expression
+ * `Organization.address`, every part of each Address: search.html#string) holds the values of
+ * `address-city`, `address-state`, `address-postalcode` and `address-country` again, and `name`
+ * (`Organization.name | Organization.alias`) those of `phonetic` (`Organization.name`). Stored as
+ * written, an NPPES Organization had eleven string rows, five of them copies; each string row is three
+ * index entries, one of them in the trigram index (README, issue 12). Here each value is stored under
+ * one parameter only, and a search on a parameter reads the rows of every parameter that holds part of
+ * its values (`rows`): `address=x` looks at the rows of `address` (what no part parameter holds: lines,
+ * district, text) and of the four part parameters; `name=x` at those of `name` (aliases) and of
+ * `phonetic`. Which parameter holds which value is derived from the expressions, not listed:
+ *
+ * - a parameter whose expression is a union of plain paths (`T.a.b | T.c`) leaves to another string
+ *   parameter of the type every path of that one's expression, when that one's paths are all among
+ *   its own (two with the same paths: the code later in order leaves them to the earlier);
+ * - of a path left to itself that ends in an Address or a HumanName, it leaves each part (`city`,
+ *   `family`, …) that another parameter's expression is exactly (`T.address.city`).
+ *
+ * Matches, `:missing` and `_sort` are the same as with every value stored under every parameter (the
+ * search tests run on both); a directory written before keeps its copies, which change no answer,
+ * until each resource is written again (or `fhir-directory reindex`).
+ */
+import { getDataType, parseFhirPath, type FhirPathAtom } from '@medplum/core';
+
+/** What shareRows reads and sets of a parameter (registry.ts SearchParam). */
+export interface RowSharingParam {
+  code: string;
+  type: string;
+  expression?: FhirPathAtom;
+  /** The parameters whose string rows hold its values, itself first (absent: only its own). */
+  rows?: readonly string[];
+  /** Parts of its Address or HumanName values that other parameters hold (not stored under it). */
+  omitParts?: ReadonlySet<string>;
+}
+
+/** The parts of an Address and a HumanName that string search matches (extract-index.ts stringsOf). */
+const PARTS: Readonly<Record<string, ReadonlySet<string>>> = {
+  Address: new Set(['text', 'line', 'city', 'district', 'state', 'postalCode', 'country']),
+  HumanName: new Set(['text', 'family', 'given', 'prefix', 'suffix']),
+};
+
+/** The expression's paths when it is a union of plain paths from the type, else undefined. */
+function pathsOf(param: RowSharingParam, resourceType: string): string[] | undefined {
+  if (param.type !== 'string' || !param.expression) return undefined;
+  const text = param.expression.toString();
+  // A union prints in parentheses: `(Organization.name | Organization.alias)`.
+  const paths = (text.startsWith('(') && text.endsWith(')') ? text.slice(1, -1) : text).split(' | ');
+  const plain = new RegExp(`^${resourceType}(\\.[A-Za-z]+)+$`);
+  return paths.every((p) => plain.test(p)) ? paths : undefined;
+}
+
+/** The datatype a plain path ends in ('' when the definitions do not say one). */
+function typeAt(resourceType: string, path: string): string {
+  let type = resourceType;
+  try {
+    for (const step of path.split('.').slice(1)) {
+      const types = getDataType(type).elements[step]?.type ?? [];
+      if (types.length !== 1 || !types[0]?.code) return '';
+      type = types[0].code;
+    }
+  } catch {
+    return '';
+  }
+  return type;
+}
+
+/** Sets `rows`, `omitParts` and the remaining `expression` of the type's string parameters. */
+export function shareRows(resourceType: string, params: ReadonlyMap<string, RowSharingParam>): void {
+  const paths = new Map<string, string[]>();
+  for (const [code, param] of [...params].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const p = pathsOf(param, resourceType);
+    if (p) paths.set(code, p);
+  }
+  const leaves = new Map<string, { to: string[]; own: string[]; omit: Set<string> }>();
+  for (const [code, own] of paths) {
+    const to: string[] = [];
+    let kept = own;
+    for (const [other, theirs] of paths) {
+      if (other === code) continue;
+      const within = theirs.every((p) => own.includes(p));
+      const smaller = theirs.length < own.length || (theirs.length === own.length && other < code);
+      if (within && smaller) {
+        to.push(other);
+        kept = kept.filter((p) => !theirs.includes(p));
+      }
+    }
+    const omit = new Set<string>();
+    for (const path of kept) {
+      const parts = PARTS[typeAt(resourceType, path)];
+      if (!parts) continue;
+      for (const [other, theirs] of paths) {
+        const part = theirs.length === 1 ? (theirs[0] as string).slice(path.length + 1) : '';
+        if (other !== code && theirs[0] === `${path}.${part}` && parts.has(part)) {
+          to.push(other);
+          omit.add(part);
+        }
+      }
+    }
+    leaves.set(code, { to, own: kept, omit });
+  }
+  // Rows read: its own and, through each parameter it leaves values to, that one's rows (which may
+  // themselves be partly left to a third). The order is strict (fewer paths, or an earlier code), so
+  // this ends.
+  const rowsOf = (code: string): string[] => {
+    const l = leaves.get(code);
+    return l ? [code, ...l.to.flatMap(rowsOf)] : [code];
+  };
+  for (const [code, l] of leaves) {
+    if (l.to.length === 0) continue;
+    const param = params.get(code) as RowSharingParam;
+    param.rows = [...new Set(rowsOf(code))];
+    if (l.omit.size > 0) param.omitParts = l.omit;
+    const all = paths.get(code) as string[];
+    if (l.own.length < all.length)
+      param.expression = l.own.length > 0 ? parseFhirPath(l.own.join(' | ')) : undefined;
+  }
+}
+
+/** The parameters whose rows a condition on `param` reads: undefined when only its own. */
+export function sharedRows(param: { rows?: readonly string[] }): readonly string[] | undefined {
+  return param.rows && param.rows.length > 1 ? param.rows : undefined;
+}

@@ -38,7 +38,7 @@ export function extendedQuery(text: string, params?: readonly SqlValue[]): Uint8
   const values = params === undefined ? [] : params.map((p) => prepareValue(p));
   const textLength = Buffer.byteLength(text);
   const parseLength = 4 + 1 + textLength + 1 + 2;
-  let bindLength = 4 + 1 + 1 + 2 + 2 + 2;
+  let bindLength = 4 + 1 + 1 + 2 + 2 * values.length + 2 + 2;
   for (const value of values) bindLength += 4 + (value === null ? 0 : Buffer.byteLength(value));
   const buf = Buffer.allocUnsafeSlow(1 + parseLength + 1 + bindLength + TAIL.length);
   let at = 0;
@@ -52,7 +52,9 @@ export function extendedQuery(text: string, params?: readonly SqlValue[]): Uint8
   at = buf.writeInt32BE(bindLength, at);
   buf[at++] = 0; // unnamed portal
   buf[at++] = 0; // unnamed statement
-  at = buf.writeInt16BE(0, at); // every parameter in text format
+  // Each parameter's format, text (0), as pg and PGlite write them; then the parameters.
+  at = buf.writeInt16BE(values.length, at);
+  for (let i = 0; i < values.length; i++) at = buf.writeInt16BE(0, at);
   at = buf.writeInt16BE(values.length, at);
   for (const value of values) {
     if (value === null) at = buf.writeInt32BE(-1, at);
@@ -163,7 +165,7 @@ export const ARRAY_TYPES_SQL = `SELECT b.oid, b.typarray
 
 /** PGlite's parsers by type OID, but timestamptz as node-postgres reads it (pglite-timestamptz.ts). */
 export function baseParsers(): TypeParsers {
-  return { ...(types.parsers as TypeParsers), [TIMESTAMPTZ_OID]: parseTimestamptz };
+  return { ...types.parsers, [TIMESTAMPTZ_OID]: parseTimestamptz };
 }
 
 /**

@@ -1,22 +1,17 @@
 import type { QueryOptions, SqlClient, SqlExecutor, SqlValue, TransactionOptions } from './sql-client';
 import { QueryCancelledError, translateSqlError } from './storage-errors';
-import { parseTimestamptz, TIMESTAMPTZ_OID } from './pglite-timestamptz';
 import { FairQueue } from './fair-queue';
 import { OwnerPacing, pacedStatement, type PacingSettings } from './owner-pacing';
-import { startPgliteThread, type ThreadResult } from './pglite-thread';
+import { startPgliteThread } from './pglite-thread';
+import {
+  ARRAY_TYPES_SQL,
+  baseParsers,
+  extendedQuery,
+  rowsOf,
+  simpleQuery,
+  withArrayParsers,
+} from './pglite-wire';
 import { currentOwner } from './statement-owner';
-
-/** A result's rows with every timestamptz (sent as text by the thread) parsed here. */
-function rowsOf<Row>(result: ThreadResult<Row>): Row[] {
-  const dates = result.fields.filter((f) => f.dataTypeID === TIMESTAMPTZ_OID).map((f) => f.name);
-  if (dates.length === 0) return result.rows;
-  for (const row of result.rows as Record<string, unknown>[])
-    for (const name of dates) {
-      const value = row[name];
-      if (typeof value === 'string') row[name] = parseTimestamptz(value);
-    }
-  return result.rows;
-}
 
 /**
  * Embedded PGlite: one connection in this process, on a thread of its own (pglite-thread.ts), so that
@@ -35,7 +30,20 @@ export async function createPgliteClient(
   dataDir?: string,
   pacingSettings?: PacingSettings,
 ): Promise<SqlClient> {
-  const db = await startPgliteThread(dataDir, [TIMESTAMPTZ_OID]);
+  const db = await startPgliteThread(dataDir);
+  // Statements go to the thread as wire-protocol bytes and their rows are parsed here (pglite-wire.ts).
+  const base = baseParsers();
+  const parsers = withArrayParsers(
+    base,
+    rowsOf<{ oid: number; typarray: number }>(
+      await db.run(extendedQuery(ARRAY_TYPES_SQL)),
+      base,
+      ARRAY_TYPES_SQL,
+    ),
+  );
+  const exec = async (text: string): Promise<void> => {
+    rowsOf(await db.run(simpleQuery(text)), parsers, text);
+  };
   // '' is currentOwner() outside any client's request: the directory's own background work.
   const queue = new FairQueue({ background: '' });
   // The fair queue shares the connection between clients that wait for it; pacing (owner-pacing.ts)
@@ -44,7 +52,7 @@ export async function createPgliteClient(
 
   async function run<Row>(text: string, params?: SqlValue[]): Promise<Row[]> {
     try {
-      return rowsOf(await db.query<Row>(text, params));
+      return rowsOf<Row>(await db.run(extendedQuery(text, params)), parsers, text);
     } catch (err) {
       throw translateSqlError(err, 0);
     }
@@ -67,15 +75,15 @@ export async function createPgliteClient(
       // No statement timeout to lift (see above): a maintenance transaction is an ordinary one here.
       return queue.run(currentOwner(), async () => {
         const tx: SqlExecutor = { query: run };
-        await db.exec('BEGIN');
+        await exec('BEGIN');
         try {
           if (options?.advisoryLock !== undefined)
             await run('SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))', [options.advisoryLock]);
           const result = await work(tx);
-          await db.exec('COMMIT');
+          await exec('COMMIT');
           return result;
         } catch (err) {
-          await db.exec('ROLLBACK').catch(() => undefined);
+          await exec('ROLLBACK').catch(() => undefined);
           throw err;
         }
       });

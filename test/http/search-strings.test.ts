@@ -102,7 +102,7 @@ describe('combining values', () => {
     await expectIds(`/Organization?_id=${BASE_ORGS.join(',')}&address:missing=false`, BASE_ORGS);
     await expectIds(`/Organization?_id=${BASE_ORGS.join(',')}&address:missing=true`, []);
     await expectIds(`/Organization?_id=${BASE_ORGS.join(',')}&address-postalcode:missing=false`, ['org-sjc']);
-    // name (name | alias) reads phonetic's rows (name); phonetic stays Organization.name only.
+    // name (name | alias) and phonetic (name) each hold their own.
     await expectIds('/Organization?phonetic=clinica', ['org-sjc']);
     await expectIds('/Organization?phonetic=saint', []);
     await expectIds('/Organization?name=saint,valley', ['org-sjc', 'org-valley']);

@@ -392,7 +392,7 @@ function addValue(rows: IndexRows, param: SearchParam, { type, value }: TypedVal
 
 /**
  * search.html#string: a HumanName or Address matches on any of its parts (but those in `omit`, held by
- * other parameters: shared-rows.ts).
+ * other parameters: shared-rows.ts, Address parts only).
  */
 function stringsOf(type: string, value: unknown, omit?: ReadonlySet<string>): string[] {
   if (typeof value === 'string') return [value];

@@ -24,7 +24,7 @@ export interface SearchParam {
    * (shared-rows.ts); its `expression` is then what remains its own (absent: nothing).
    */
   rows?: readonly string[];
-  /** Parts of its Address or HumanName values that other parameters hold (shared-rows.ts). */
+  /** Parts of its Address values that other parameters hold (shared-rows.ts). */
   omitParts?: ReadonlySet<string>;
 }
 

@@ -1,26 +1,31 @@
 /**
  * String parameters of one type whose values are another's, stored once.
  *
- * R4 gives some string parameters the values of others: Organization's `address` (its expression
- * `Organization.address`, every part of each Address: search.html#string) holds the values of
- * `address-city`, `address-state`, `address-postalcode` and `address-country` again, and `name`
- * (`Organization.name | Organization.alias`) those of `phonetic` (`Organization.name`). Stored as
- * written, an NPPES Organization had eleven string rows, five of them copies; each string row is three
- * index entries, one of them in the trigram index (README, issue 12). Here each value is stored under
- * one parameter only, and a search on a parameter reads the rows of every parameter that holds part of
- * its values (`rows`): `address=x` looks at the rows of `address` (what no part parameter holds: lines,
- * district, text) and of the four part parameters; `name=x` at those of `name` (aliases) and of
- * `phonetic`. Which parameter holds which value is derived from the expressions, not listed:
+ * R4 gives some string parameters the values of others: an Organization's or Location's `address`
+ * (its expression `Organization.address`: every part of each Address, search.html#string) holds the
+ * values of `address-city`, `address-state`, `address-postalcode` and `address-country` again, and
+ * Practitioner's `phonetic` has the very expression of its `name`. Stored as written, an NPPES
+ * Organization had eleven string rows, four of them copies of its address parts; each string row is
+ * three index entries, one of them in the trigram index (README, issue 12). Here those values are
+ * stored under one parameter only, and a search on a parameter reads the rows of every parameter that
+ * holds part of its values (`rows`): `address=x` looks at the rows of `address` (what no part
+ * parameter holds: lines, district, text) and of the four part parameters. Derived from the
+ * expressions, not listed:
  *
- * - a parameter whose expression is a union of plain paths (`T.a.b | T.c`) leaves to another string
- *   parameter of the type every path of that one's expression, when that one's paths are all among
- *   its own (two with the same paths: the code later in order leaves them to the earlier);
- * - of a path left to itself that ends in an Address or a HumanName, it leaves each part (`city`,
- *   `family`, …) that another parameter's expression is exactly (`T.address.city`).
+ * - a parameter whose expression is the same union of plain paths as another's, later in code order,
+ *   stores nothing and reads the earlier one's rows;
+ * - of a plain path ending in an Address, each part (`city`, …) that another parameter's expression
+ *   is exactly (`T.address.city`) is left to that parameter.
+ *
+ * Left as they are, on purpose: a parameter whose paths are only some of another's (Organization's
+ * `phonetic`, `Organization.name`, within `name`, `name | alias`), and HumanName parts (Practitioner's
+ * `family`, `given` within `name`). Sharing those would make `name`, the most searched parameter,
+ * read the rows of two or three parameters (measured on PGlite, 16 connections: name searches with
+ * `_include` at 0.68-1.1 of their rate before), for one string row saved.
  *
  * Matches, `:missing` and `_sort` are the same as with every value stored under every parameter (the
- * search tests run on both); a directory written before keeps its copies, which change no answer,
- * until each resource is written again (or `fhir-directory reindex`).
+ * search tests run on both stores); a directory written before keeps its copies, which change no
+ * answer, until each resource is written again (or `fhir-directory reindex`).
  */
 import { getDataType, parseFhirPath, type FhirPathAtom } from '@medplum/core';
 
@@ -31,14 +36,13 @@ export interface RowSharingParam {
   expression?: FhirPathAtom;
   /** The parameters whose string rows hold its values, itself first (absent: only its own). */
   rows?: readonly string[];
-  /** Parts of its Address or HumanName values that other parameters hold (not stored under it). */
+  /** Parts of its Address values that other parameters hold (not stored under it). */
   omitParts?: ReadonlySet<string>;
 }
 
-/** The parts of an Address and a HumanName that string search matches (extract-index.ts stringsOf). */
+/** The parts of an Address that string search matches (extract-index.ts stringsOf). */
 const PARTS: Readonly<Record<string, ReadonlySet<string>>> = {
   Address: new Set(['text', 'line', 'city', 'district', 'state', 'postalCode', 'country']),
-  HumanName: new Set(['text', 'family', 'given', 'prefix', 'suffix']),
 };
 
 /** The expression's paths when it is a union of plain paths from the type, else undefined. */
@@ -79,9 +83,8 @@ export function shareRows(resourceType: string, params: ReadonlyMap<string, RowS
     let kept = own;
     for (const [other, theirs] of paths) {
       if (other === code) continue;
-      const within = theirs.every((p) => own.includes(p));
-      const smaller = theirs.length < own.length || (theirs.length === own.length && other < code);
-      if (within && smaller) {
+      const same = theirs.length === own.length && theirs.every((p) => own.includes(p));
+      if (same && other < code) {
         to.push(other);
         kept = kept.filter((p) => !theirs.includes(p));
       }
@@ -101,8 +104,8 @@ export function shareRows(resourceType: string, params: ReadonlyMap<string, RowS
     leaves.set(code, { to, own: kept, omit });
   }
   // Rows read: its own and, through each parameter it leaves values to, that one's rows (which may
-  // themselves be partly left to a third). The order is strict (fewer paths, or an earlier code), so
-  // this ends.
+  // themselves be partly left to a third). The order is strict (an earlier code, or a part of one of
+  // its paths), so this ends.
   const rowsOf = (code: string): string[] => {
     const l = leaves.get(code);
     return l ? [code, ...l.to.flatMap(rowsOf)] : [code];

@@ -102,9 +102,10 @@ describe('combining values', () => {
     await expectIds(`/Organization?_id=${BASE_ORGS.join(',')}&address:missing=false`, BASE_ORGS);
     await expectIds(`/Organization?_id=${BASE_ORGS.join(',')}&address:missing=true`, []);
     await expectIds(`/Organization?_id=${BASE_ORGS.join(',')}&address-postalcode:missing=false`, ['org-sjc']);
-    // name (name | alias) and phonetic (name) each hold their own.
+    // phonetic (name) reads name's rows (name | alias): a prefix of a name, or of an alias.
     await expectIds('/Organization?phonetic=clinica', ['org-sjc']);
-    await expectIds('/Organization?phonetic=saint', []);
+    await expectIds('/Organization?phonetic=saint', ['org-sjc']);
+    await expectIds('/Organization?phonetic=zzz', []);
     await expectIds('/Organization?name=saint,valley', ['org-sjc', 'org-valley']);
     await expectIds('/Location?address=fresno', ['loc-main']);
   });

@@ -4,28 +4,29 @@
  * R4 gives some string parameters the values of others: an Organization's or Location's `address`
  * (its expression `Organization.address`: every part of each Address, search.html#string) holds the
  * values of `address-city`, `address-state`, `address-postalcode` and `address-country` again, and
- * Practitioner's `phonetic` has the very expression of its `name`. Stored as written, an NPPES
- * Organization had eleven string rows, four of them copies of its address parts; each string row is
+ * `name` (`Organization.name | Organization.alias`) those of `phonetic` (`Organization.name`). Stored
+ * as written, an NPPES Organization had eleven string rows, five of them copies; each string row is
  * three index entries, one of them in the trigram index (README, issue 12). Here those values are
  * stored under one parameter only, and a search on a parameter reads the rows of every parameter that
- * holds part of its values (`rows`): `address=x` looks at the rows of `address` (what no part
- * parameter holds: lines, district, text) and of the four part parameters. Derived from the
- * expressions, not listed:
+ * holds its values (`rows`). Derived from the expressions, not listed:
  *
- * - a parameter whose expression is the same union of plain paths as another's, later in code order,
- *   stores nothing and reads the earlier one's rows;
+ * - a parameter whose expression is a union of plain paths all among another's (the one with the
+ *   fewest; for the same paths, the earlier code) stores nothing and reads that one's rows:
+ *   `phonetic=x` reads `name`'s, so it also matches an alias (our `phonetic` is a prefix match on the
+ *   normalised text, not a sound-alike one: README "Search");
  * - of a plain path ending in an Address, each part (`city`, …) that another parameter's expression
- *   is exactly (`T.address.city`) is left to that parameter.
+ *   is exactly (`T.address.city`) is left to that parameter: `address=x` reads the rows of `address`
+ *   (lines, district, text) and of the four part parameters.
  *
- * Left as they are, on purpose: a parameter whose paths are only some of another's (Organization's
- * `phonetic`, `Organization.name`, within `name`, `name | alias`), and HumanName parts (Practitioner's
- * `family`, `given` within `name`). Sharing those would make `name`, the most searched parameter,
- * read the rows of two or three parameters (measured on PGlite, 16 connections: name searches with
- * `_include` at 0.68-1.1 of their rate before), for one string row saved.
+ * Not shared, on purpose: HumanName parts (Practitioner's `family`, `given` within `name`), and
+ * anything that would make `name`, the most searched parameter, read another's rows besides its own
+ * (measured on PGlite, 16 connections: name searches with `_include` ran at 0.68-1.1 of their rate
+ * when `name` read `phonetic`'s rows as well).
  *
  * Matches, `:missing` and `_sort` are the same as with every value stored under every parameter (the
- * search tests run on both stores); a directory written before keeps its copies, which change no
- * answer, until each resource is written again (or `fhir-directory reindex`).
+ * search tests run on both stores), but for `phonetic` matching aliases; a directory written before
+ * keeps its copies, which change no answer, until each resource is written again (or
+ * `fhir-directory reindex`).
  */
 import { getDataType, parseFhirPath, type FhirPathAtom } from '@medplum/core';
 
@@ -81,13 +82,19 @@ export function shareRows(resourceType: string, params: ReadonlyMap<string, RowS
   for (const [code, own] of paths) {
     const to: string[] = [];
     let kept = own;
-    for (const [other, theirs] of paths) {
-      if (other === code) continue;
-      const same = theirs.length === own.length && theirs.every((p) => own.includes(p));
-      if (same && other < code) {
-        to.push(other);
-        kept = kept.filter((p) => !theirs.includes(p));
-      }
+    // Its paths all among another's: it stores nothing and reads that one's rows (the one with the
+    // fewest paths; for the same paths, the earlier code).
+    const holder = [...paths]
+      .filter(
+        ([other, theirs]) =>
+          other !== code &&
+          own.every((p) => theirs.includes(p)) &&
+          (theirs.length > own.length || other < code),
+      )
+      .sort(([, a], [, b]) => a.length - b.length)[0];
+    if (holder) {
+      to.push(holder[0]);
+      kept = [];
     }
     const omit = new Set<string>();
     for (const path of kept) {

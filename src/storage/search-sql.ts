@@ -67,9 +67,7 @@ function indexExists(
 
 /** The index rows of `param`, or of each of `rows` when others hold some of its values (shared-rows.ts). */
 export function paramSql(b: SqlBuilder, t: string, param: string, rows?: readonly string[]): string {
-  return rows && rows.length > 1
-    ? `${t}.param = ANY(${b.bind([...rows])}::text[])`
-    : `${t}.param = ${b.bind(param)}`;
+  return rows ? `${t}.param = ANY(${b.bind([...rows])}::text[])` : `${t}.param = ${b.bind(param)}`;
 }
 
 function conditionSql(b: SqlBuilder, r: string, c: Condition): string {
@@ -206,7 +204,10 @@ function inGroups<V>(
   const groups = new Map<string, V[]>();
   for (const v of values) {
     const key = groupOf(v);
-    if (key !== undefined) groups.set(key, [...(groups.get(key) ?? []), v]);
+    if (key === undefined) continue;
+    const group = groups.get(key);
+    if (group) group.push(v);
+    else groups.set(key, [v]);
   }
   const parts: string[] = [];
   for (const v of values) {
@@ -218,7 +219,8 @@ function inGroups<V>(
   return parts;
 }
 
-const textArray = (b: SqlBuilder, values: string[]): string => `${b.bind([...new Set(values)])}::text[]`;
+/** One bound text[] parameter of the distinct values (array-literal.ts writes literals for the index writer). */
+const boundTextArray = (b: SqlBuilder, values: string[]): string => `${b.bind([...new Set(values)])}::text[]`;
 
 function tokenValuesSql(b: SqlBuilder, t: string, values: readonly TokenMatch[]): string[] {
   const systemSql = (system: string | null | undefined): string[] =>
@@ -239,7 +241,7 @@ function tokenValuesSql(b: SqlBuilder, t: string, values: readonly TokenMatch[])
       ]),
     (group) =>
       all([
-        `${t}.code = ANY(${textArray(
+        `${t}.code = ANY(${boundTextArray(
           b,
           group.map((v) => indexedText(v.code as string)),
         )})`,
@@ -261,7 +263,7 @@ function referenceValuesSql(b: SqlBuilder, t: string, values: readonly Reference
             ? `${t}.target_id = ${b.bind(indexedText(v.id))}`
             : `(${t}.target_id = ${b.bind(indexedText(v.id))} AND ${t}.target_type = ${b.bind(indexedText(v.type))})`,
     (group) => {
-      const ids = `${t}.target_id = ANY(${textArray(
+      const ids = `${t}.target_id = ANY(${boundTextArray(
         b,
         group.map((v) => indexedText((v as { id: string }).id)),
       )})`;

@@ -20,7 +20,6 @@ import { parseCount } from '../paging';
 import { isDirectoryType } from '../resource-types';
 import { normalizeText } from './normalize';
 import { parseIncludes } from './parse-includes';
-import { sharedRows } from './shared-rows';
 import { searchParam, searchParamsOf, type SearchParam } from './registry';
 import { SearchBudget } from './search-budget';
 import { searchCursor } from './search-cursor';
@@ -143,28 +142,25 @@ export function parseCondition(type: string, name: string, rawValue: string, bas
   }
   if (modifier === 'missing') {
     if (rawValue !== 'true' && rawValue !== 'false') throw invalid(`${name} takes true or false`, name);
-    const rows = sharedRows(param);
     return {
       kind: 'missing',
       table: param.type,
       param: code,
-      ...(rows ? { rows } : {}),
+      ...rowsOf(param),
       missing: rawValue === 'true',
     };
   }
   const values = splitValues(rawValue);
   if (values.some((v) => v === '')) throw invalid(`${name} has an empty value`, name);
   switch (param.type) {
-    case 'string': {
-      const rows = sharedRows(param);
+    case 'string':
       return {
         kind: 'string',
         param: code,
-        ...(rows ? { rows } : {}),
+        ...rowsOf(param),
         mode: modifier === 'exact' ? 'exact' : modifier === 'contains' ? 'contains' : 'prefix',
         values: modifier === 'exact' ? values : values.map(normalizeText),
       };
-    }
     case 'token':
       if (modifier === 'text') return { kind: 'tokenText', param: code, values: values.map(normalizeText) };
       if (modifier === 'of-type') {
@@ -316,6 +312,9 @@ const SORT_KIND: Record<SearchParam['type'], SortKind> = {
   quantity: 'quantity',
 };
 
+/** The parameters whose index rows a search on `param` reads, when others hold some of its values (shared-rows.ts). */
+const rowsOf = (param: SearchParam): { rows?: readonly string[] } => (param.rows ? { rows: param.rows } : {});
+
 /**
  * `_sort`: at most SEARCH_MAX_SORT_KEYS keys, each parameter once (a second key on the same parameter
  * never changes the order). Each key is a correlated subquery per row: 250 keys took 8 s, 1,000 over 90 s.
@@ -340,8 +339,7 @@ function parseSort(type: string, value: string, limits: Readonly<RequestLimits>)
     if (code === '_lastUpdated') return { kind: 'lastUpdated', param: '_lastUpdated', descending };
     const param = searchParam(type, code);
     if (!param) throw invalid(`_sort: ${type} has no search parameter '${code}'`, '_sort');
-    const rows = sharedRows(param);
-    return { kind: SORT_KIND[param.type], param: code, ...(rows ? { rows } : {}), descending };
+    return { kind: SORT_KIND[param.type], param: code, ...rowsOf(param), descending };
   });
 }
 

@@ -21,7 +21,7 @@ export interface SearchParam {
   targets: string[];
   /**
    * The parameters whose index rows hold its values, itself first, when others hold some of them
-   * (shared-rows.ts); its `expression` is then what remains its own (absent: nothing).
+   * (shared-rows.ts); it has no `expression` when it stores nothing of its own.
    */
   rows?: readonly string[];
   /** Parts of its Address values that other parameters hold (shared-rows.ts). */

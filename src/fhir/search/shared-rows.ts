@@ -28,7 +28,7 @@
  * keeps its copies, which change no answer, until each resource is written again (or
  * `fhir-directory reindex`).
  */
-import { getDataType, parseFhirPath, type FhirPathAtom } from '@medplum/core';
+import { getDataType, type FhirPathAtom } from '@medplum/core';
 
 /** What shareRows reads and sets of a parameter (registry.ts SearchParam). */
 export interface RowSharingParam {
@@ -42,9 +42,15 @@ export interface RowSharingParam {
 }
 
 /** The parts of an Address that string search matches (extract-index.ts stringsOf). */
-const PARTS: Readonly<Record<string, ReadonlySet<string>>> = {
-  Address: new Set(['text', 'line', 'city', 'district', 'state', 'postalCode', 'country']),
-};
+const ADDRESS_PARTS: ReadonlySet<string> = new Set([
+  'text',
+  'line',
+  'city',
+  'district',
+  'state',
+  'postalCode',
+  'country',
+]);
 
 /** The expression's paths when it is a union of plain paths from the type, else undefined. */
 function pathsOf(param: RowSharingParam, resourceType: string): string[] | undefined {
@@ -71,17 +77,19 @@ function typeAt(resourceType: string, path: string): string {
   return type;
 }
 
-/** Sets `rows`, `omitParts` and the remaining `expression` of the type's string parameters. */
+/**
+ * Sets `rows` and `omitParts` of the type's string parameters, and removes the `expression` (nothing to
+ * store) of one whose values another holds.
+ */
 export function shareRows(resourceType: string, params: ReadonlyMap<string, RowSharingParam>): void {
   const paths = new Map<string, string[]>();
   for (const [code, param] of [...params].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const p = pathsOf(param, resourceType);
     if (p) paths.set(code, p);
   }
-  const leaves = new Map<string, { to: string[]; own: string[]; omit: Set<string> }>();
+  /** Per parameter: those it leaves values to, and the Address parts it leaves (none: stores nothing). */
+  const leaves = new Map<string, { to: string[]; omit: Set<string> | undefined }>();
   for (const [code, own] of paths) {
-    const to: string[] = [];
-    let kept = own;
     // Its paths all among another's: it stores nothing and reads that one's rows (the one with the
     // fewest paths; for the same paths, the earlier code).
     const holder = [...paths]
@@ -93,42 +101,29 @@ export function shareRows(resourceType: string, params: ReadonlyMap<string, RowS
       )
       .sort(([, a], [, b]) => a.length - b.length)[0];
     if (holder) {
-      to.push(holder[0]);
-      kept = [];
+      leaves.set(code, { to: [holder[0]], omit: undefined });
+      continue;
     }
+    const to: string[] = [];
     const omit = new Set<string>();
-    for (const path of kept) {
-      const parts = PARTS[typeAt(resourceType, path)];
-      if (!parts) continue;
+    for (const path of own.filter((p) => typeAt(resourceType, p) === 'Address'))
       for (const [other, theirs] of paths) {
         const part = theirs.length === 1 ? (theirs[0] as string).slice(path.length + 1) : '';
-        if (other !== code && theirs[0] === `${path}.${part}` && parts.has(part)) {
+        if (other !== code && theirs[0] === `${path}.${part}` && ADDRESS_PARTS.has(part)) {
           to.push(other);
           omit.add(part);
         }
       }
-    }
-    leaves.set(code, { to, own: kept, omit });
+    if (to.length > 0) leaves.set(code, { to, omit });
   }
   // Rows read: its own and, through each parameter it leaves values to, that one's rows (which may
-  // themselves be partly left to a third). The order is strict (an earlier code, or a part of one of
-  // its paths), so this ends.
-  const rowsOf = (code: string): string[] => {
-    const l = leaves.get(code);
-    return l ? [code, ...l.to.flatMap(rowsOf)] : [code];
-  };
+  // themselves leave some to a third). The order is strict (an earlier code, or a part of one of its
+  // paths), so this ends.
+  const rowsOf = (code: string): string[] => [code, ...(leaves.get(code)?.to.flatMap(rowsOf) ?? [])];
   for (const [code, l] of leaves) {
-    if (l.to.length === 0) continue;
     const param = params.get(code) as RowSharingParam;
     param.rows = [...new Set(rowsOf(code))];
-    if (l.omit.size > 0) param.omitParts = l.omit;
-    const all = paths.get(code) as string[];
-    if (l.own.length < all.length)
-      param.expression = l.own.length > 0 ? parseFhirPath(l.own.join(' | ')) : undefined;
+    if (l.omit) param.omitParts = l.omit;
+    else delete param.expression;
   }
-}
-
-/** The parameters whose rows a condition on `param` reads: undefined when only its own. */
-export function sharedRows(param: { rows?: readonly string[] }): readonly string[] | undefined {
-  return param.rows && param.rows.length > 1 ? param.rows : undefined;
 }

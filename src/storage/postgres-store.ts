@@ -77,11 +77,6 @@ class HeadMemo {
     return head;
   }
 
-  /** The head when known without a query (PGlite, no write since it was read). */
-  peek(): StoreHead | undefined {
-    return this.known;
-  }
-
   /**
    * Runs a search that reads the head in its own statement unless the head is known (then it is
    * answered as known: read before the search, so no newer than what the search sees), and keeps the
